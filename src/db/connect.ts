@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.ts';
+import { SerializedPGliteDialect } from './pglite-serialized-dialect.ts';
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection string; when absent, embedded PGlite in `dataDir`. */
+  readonly databaseUrl?: string | undefined;
+  /** PGlite data directory; `memory://` for an in-memory database. */
+  readonly dataDir: string;
+  /** Schema to use on PostgreSQL (search_path); tests run each on a fresh schema. */
+  readonly schema?: string | undefined;
+  /** PGlite only: start from this dump (a migrated template) instead of an empty cluster. */
+  readonly loadDataDir?: Blob | undefined;
+  readonly poolSize?: number | undefined;
+}
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly kind: 'postgres' | 'pglite';
+  /** Embedded only: the PGlite instance (for dumps in tests). */
+  readonly pglite: PGlite | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens PostgreSQL when a URL is given, else PGlite. int8 is parsed to number on both. */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+          if (oid === INT8_OID) return (value: string) => Number(value);
+          if (oid === NUMERIC_OID) return (value: string) => Number(value);
+          return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+        }) as typeof pg.types.getTypeParser,
+      },
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: 'postgres', pglite: undefined, close: () => db.destroy() };
+  }
+  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = new PGlite({
+    dataDir: options.dataDir,
+    parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect(pglite) });
+  return { db, kind: 'pglite', pglite, close: () => db.destroy() };
+}

@@ -1,0 +1,301 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * The database as Kysely sees it. int8 columns are parsed to JS numbers by both drivers
+ * (src/db/connect.ts): money in fen and energy in Wh stay far below 2^53.
+ */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Json<T> = ColumnType<T, string, string>;
+type JsonDefault<T> = ColumnType<T, string | undefined, string>;
+
+export type Purse = 'electricity' | 'water';
+
+export interface CampusesTable {
+  id: string;
+  name: string;
+  utc_offset_minutes: ColumnType<number, number | undefined, number>;
+  settings: JsonDefault<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export interface BuildingsTable {
+  id: string;
+  campus_id: string;
+  name: string;
+  floors: ColumnType<number, number | undefined, number>;
+  settings: JsonDefault<Record<string, unknown>>;
+}
+
+export interface TariffsTable {
+  id: string;
+  name: string;
+  purse: Purse;
+  definition: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export interface FreeQuotaPoliciesTable {
+  id: string;
+  name: string;
+  purse: Purse;
+  monthly_allowance: number;
+}
+
+export interface DormitoriesTable {
+  id: string;
+  building_id: string;
+  floor: number;
+  room: string;
+  capacity: ColumnType<number, number | undefined, number>;
+  tags: JsonDefault<string[]>;
+  state: ColumnType<string, string | undefined, string>;
+  electricity_tariff_id: string | null;
+  water_tariff_id: string | null;
+  electricity_quota_id: string | null;
+  water_quota_id: string | null;
+  holiday_off: ColumnType<boolean, boolean | undefined, boolean>;
+  settings: JsonDefault<Record<string, unknown>>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface OccupantsTable {
+  id: Generated<number>;
+  student_number: string;
+  name: string;
+  college: string | null;
+  class_name: string | null;
+  phone: string | null;
+  dormitory_id: string | null;
+  bed: number | null;
+  checked_in_at: Timestamp | null;
+  checked_out_at: Timestamp | null;
+}
+
+export interface AccountsTable {
+  id: Generated<number>;
+  dormitory_id: string;
+  purse: Purse;
+  balance: ColumnType<number, number | undefined, number>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface GatewaysTable {
+  id: string;
+  campus_id: string;
+  building_id: string | null;
+  protocol: 'modbus-tcp' | 'mqtt';
+  address: string;
+  settings: JsonDefault<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export interface MetersTable {
+  id: string;
+  dormitory_id: string;
+  kind: 'electric' | 'water';
+  profile: string;
+  gateway_id: string;
+  unit_address: string;
+  created_at: CreatedAt;
+}
+
+export interface CircuitsTable {
+  id: string;
+  meter_id: string;
+  kind: 'lighting' | 'socket' | 'ac';
+  settings: JsonDefault<Record<string, unknown>>;
+}
+
+export interface BillingCursorsTable {
+  meter_id: string;
+  register: number;
+  read_at: Timestamp;
+  billing_state: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
+
+export interface LedgerEntriesTable {
+  id: Generated<number>;
+  account_id: number;
+  dormitory_id: string;
+  purse: Purse;
+  kind: LedgerEntryKind;
+  amount: number;
+  usage: number | null;
+  balance_after: number;
+  meter_id: string | null;
+  reference: string | null;
+  operator: string | null;
+  occurred_at: Timestamp;
+  created_at: CreatedAt;
+  details: JsonDefault<Record<string, unknown>>;
+}
+
+export interface RechargesTable {
+  id: Generated<number>;
+  reference: string;
+  dormitory_id: string;
+  purse: Purse;
+  amount: number;
+  method: string;
+  ledger_entry_id: number | null;
+  balance_after: number;
+  operator: string;
+  created_at: CreatedAt;
+}
+
+export interface CommandsTable {
+  id: string;
+  dormitory_id: string;
+  meter_id: string | null;
+  target: string;
+  action: 'cut' | 'restore';
+  reason: string;
+  state: 'requested' | 'sent' | 'confirmed' | 'failed';
+  requested_by: string;
+  requested_at: Timestamp;
+  sent_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  detail: string | null;
+}
+
+export interface AlarmsTable {
+  id: Generated<number>;
+  dormitory_id: string | null;
+  meter_id: string | null;
+  gateway_id: string | null;
+  circuit: string | null;
+  kind: string;
+  severity: ColumnType<string, string | undefined, string>;
+  state: ColumnType<'active' | 'released' | 'cleared', 'active' | 'released' | 'cleared' | undefined>;
+  message: string;
+  evidence: JsonDefault<unknown[]>;
+  raised_at: Timestamp;
+  released_at: Timestamp | null;
+  released_by: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  dormitory_id: string | null;
+  meter_id: string | null;
+  gateway_id: string | null;
+  kind: string;
+  from_state: string | null;
+  to_state: string | null;
+  details: JsonDefault<Record<string, unknown>>;
+  occurred_at: Timestamp;
+}
+
+export interface CalendarsTable {
+  id: string;
+  campus_id: string;
+  name: string;
+  entries: JsonDefault<unknown[]>;
+}
+
+export interface RuleSettingsTable {
+  scope: 'campus' | 'building';
+  scope_id: string;
+  rule: string;
+  config: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  updated_by: string | null;
+}
+
+export interface ApplianceSignaturesTable {
+  id: Generated<number>;
+  campus_id: string;
+  name: string;
+  min_power_w: number;
+  max_power_w: number;
+  min_power_factor: number;
+  max_power_factor: number;
+  whitelisted: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export type Role = 'admin' | 'manager' | 'finance' | 'student';
+
+export interface OperatorsTable {
+  id: Generated<number>;
+  username: string;
+  password_hash: string;
+  role: Role;
+  dormitory_id: string | null;
+  disabled: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  operator_id: number;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  occurred_at: ColumnType<Date, Date | string | undefined, never>;
+  operator: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  details: JsonDefault<Record<string, unknown>>;
+}
+
+export interface ActorSnapshotsTable {
+  actor_key: string;
+  state: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface IntervalReadingsTable {
+  meter_id: string;
+  channel: string;
+  interval_start: Timestamp;
+  usage: number;
+  max_power_w: number | null;
+  register_end: number;
+}
+
+export interface GatewayLeasesTable {
+  gateway_id: string;
+  node_id: string;
+  expires_at: Timestamp;
+}
+
+export interface Database {
+  campuses: CampusesTable;
+  buildings: BuildingsTable;
+  tariffs: TariffsTable;
+  free_quota_policies: FreeQuotaPoliciesTable;
+  dormitories: DormitoriesTable;
+  occupants: OccupantsTable;
+  accounts: AccountsTable;
+  gateways: GatewaysTable;
+  meters: MetersTable;
+  circuits: CircuitsTable;
+  billing_cursors: BillingCursorsTable;
+  ledger_entries: LedgerEntriesTable;
+  recharges: RechargesTable;
+  commands: CommandsTable;
+  alarms: AlarmsTable;
+  events: EventsTable;
+  calendars: CalendarsTable;
+  rule_settings: RuleSettingsTable;
+  appliance_signatures: ApplianceSignaturesTable;
+  operators: OperatorsTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
+  actor_snapshots: ActorSnapshotsTable;
+  interval_readings: IntervalReadingsTable;
+  gateway_leases: GatewayLeasesTable;
+}
+
+export type DormitoryRow = Selectable<DormitoriesTable>;
+export type LedgerEntryRow = Selectable<LedgerEntriesTable>;
+export type NewLedgerEntry = Insertable<LedgerEntriesTable>;

@@ -1,0 +1,100 @@
+import type { Purse } from './database.ts';
+import type { Executor } from './executor.ts';
+import { appendPostings } from './ledger.repository.ts';
+
+export type RechargeMethod = 'cash' | 'card' | 'online' | 'campus_card';
+
+export interface RechargeRequest {
+  readonly reference: string;
+  readonly dormitoryId: string;
+  readonly purse: Purse;
+  readonly amount: number;
+  readonly method: RechargeMethod;
+  readonly operator: string;
+  readonly occurredAt: Date;
+}
+
+export interface RechargeRecord {
+  readonly id: number;
+  readonly reference: string;
+  readonly dormitoryId: string;
+  readonly purse: Purse;
+  readonly amount: number;
+  readonly balance: number;
+}
+
+export type RechargeOutcome =
+  | { readonly kind: 'applied'; readonly recharge: RechargeRecord }
+  | { readonly kind: 'duplicate'; readonly recharge: RechargeRecord }
+  | { readonly kind: 'conflict'; readonly recharge: RechargeRecord };
+
+/**
+ * Applies a recharge once per payer reference, inside the caller's transaction. The unique
+ * index on `recharges.reference` is the arbiter: a concurrent second insert waits for the
+ * first transaction, then does nothing and reads the first result. A reused reference with a
+ * different dormitory, purse or amount is a conflict, never a credit.
+ */
+export async function applyRecharge(trx: Executor, request: RechargeRequest): Promise<RechargeOutcome> {
+  const inserted = await trx
+    .insertInto('recharges')
+    .values({
+      reference: request.reference,
+      dormitory_id: request.dormitoryId,
+      purse: request.purse,
+      amount: request.amount,
+      method: request.method,
+      balance_after: 0,
+      operator: request.operator,
+    })
+    .onConflict((oc) => oc.column('reference').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+
+  if (!inserted) {
+    const existing = await trx
+      .selectFrom('recharges')
+      .select(['id', 'reference', 'dormitory_id', 'purse', 'amount', 'balance_after'])
+      .where('reference', '=', request.reference)
+      .executeTakeFirstOrThrow();
+    const recharge: RechargeRecord = {
+      id: existing.id,
+      reference: existing.reference,
+      dormitoryId: existing.dormitory_id,
+      purse: existing.purse,
+      amount: existing.amount,
+      balance: existing.balance_after,
+    };
+    const same =
+      existing.dormitory_id === request.dormitoryId && existing.purse === request.purse && existing.amount === request.amount;
+    return { kind: same ? 'duplicate' : 'conflict', recharge };
+  }
+
+  const [posted] = await appendPostings(trx, [
+    {
+      dormitoryId: request.dormitoryId,
+      purse: request.purse,
+      kind: 'recharge',
+      amount: request.amount,
+      reference: request.reference,
+      operator: request.operator,
+      occurredAt: request.occurredAt,
+      details: { method: request.method, rechargeId: inserted.id },
+    },
+  ]);
+  await trx
+    .updateTable('recharges')
+    .set({ ledger_entry_id: posted!.id, balance_after: posted!.balanceAfter })
+    .where('id', '=', inserted.id)
+    .execute();
+  return {
+    kind: 'applied',
+    recharge: {
+      id: inserted.id,
+      reference: request.reference,
+      dormitoryId: request.dormitoryId,
+      purse: request.purse,
+      amount: request.amount,
+      balance: posted!.balanceAfter,
+    },
+  };
+}

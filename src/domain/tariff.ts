@@ -1,0 +1,325 @@
+/**
+ * The pure tariff engine: what a metered delta costs.
+ *
+ * Units (other modules depend on them):
+ * - usage: integer base units, Wh for electricity, litres for water;
+ * - rate: integer milli-minor-units per 1000 base units (milli-fen per kWh or per m3),
+ *   e.g. 0.568 yuan/kWh = 56.8 fen/kWh = 56800;
+ * - so usage x rate is in micro-minor-units (1e-6 fen), and a charge is usage x rate / 1e6 fen.
+ *
+ * Rounding invariant: the remainder below one minor unit is carried in `BillingState.carryMicro`
+ * (0..999_999) across parts, deltas and months, so for any sequence of deltas
+ *   sum(amount_i) === floor((carry_0 + sum(usage_j x rate_j)) / 1e6)
+ * exactly; nothing is rounded away and no float is ever involved.
+ *
+ * Pure: no clock, no I/O, inputs are never mutated. Tariffs are expected to have passed
+ * `validateTariff` (at the REST edge and when loaded); the engine still throws a RangeError,
+ * rather than guessing, if it meets an inconsistency on its path.
+ */
+import {
+  isMonthKey,
+  monthKeyOf,
+  parseClockMinutes,
+  toLocalTime,
+  MS_PER_MINUTE,
+} from './local-time.ts';
+import type { LocalTime } from './local-time.ts';
+
+export { validateTariff, MAX_RATE } from './tariff-validation.ts';
+export type { TariffValidation } from './tariff-validation.ts';
+
+export type Tariff = SingleRateTariff | TimeOfUseTariff | TieredTariff | PeriodicTariff;
+
+export interface SingleRateTariff {
+  kind: 'single';
+  rate: number;
+}
+
+export interface TimeOfUsePeriod {
+  name: string;
+  /** 'HH:MM' local, inclusive. */
+  from: string;
+  /** 'HH:MM' local, exclusive; from > to spans midnight; from === to covers 24 h. */
+  to: string;
+  rate: number;
+}
+
+/** Periods cover the day exactly once (no gap, no overlap); see validateTariff. */
+export interface TimeOfUseTariff {
+  kind: 'time_of_use';
+  periods: TimeOfUsePeriod[];
+}
+
+export interface Tier {
+  /** Cumulative base units in the billing month at which this tier ends; null = unbounded (last). */
+  upTo: number | null;
+  rate: number;
+  /** Display label; defaults to 'tier N' (1-based). */
+  name?: string;
+}
+
+/** Tier position resets at the start of each local calendar month. */
+export interface TieredTariff {
+  kind: 'tiered';
+  tiers: Tier[];
+}
+
+/** Matches when every given filter matches (months AND weekdays); an absent filter matches all. */
+export interface PeriodicRate {
+  /** 1..12 */
+  months?: number[];
+  /** 0 = Sunday .. 6 = Saturday */
+  weekdays?: number[];
+  rate: number;
+  /** Display label; defaults to 'rates[i]'. */
+  name?: string;
+}
+
+/** First matching entry wins (e.g. summer months, weekends); otherwise defaultRate. */
+export interface PeriodicTariff {
+  kind: 'periodic';
+  rates: PeriodicRate[];
+  defaultRate: number;
+}
+
+export interface FreeQuotaPolicy {
+  /** Base units granted free each local calendar month. */
+  monthlyAllowance: number;
+}
+
+export interface BillingState {
+  /** 'YYYY-MM' local: the month monthUsage and freeRemaining belong to. */
+  monthKey: string;
+  /** Base units used this month, free usage included (the tier position). */
+  monthUsage: number;
+  /** Free base units left this month. */
+  freeRemaining: number;
+  /** Sub-minor-unit remainder, micro-minor-units, 0..999_999. Carries across months. */
+  carryMicro: number;
+}
+
+export interface ChargePart {
+  rate: number;
+  usage: number;
+  label: string;
+}
+
+export interface ChargeResult {
+  /** Minor units, integer >= 0. */
+  amount: number;
+  freeUsed: number;
+  /** usage - freeUsed; equals the sum of parts[].usage. */
+  billedUsage: number;
+  /** Billed usage by rate, in billing order; zero-usage parts are omitted, free usage is not a part. */
+  parts: ChargePart[];
+  state: BillingState;
+  /** Allowance granted by a month rollover during this call, 0 if none. */
+  quotaGranted: number;
+}
+
+export const MICRO_PER_MINOR = 1_000_000;
+
+export function initialBillingState(
+  at: number,
+  quota: FreeQuotaPolicy | null,
+  utcOffsetMinutes: number,
+): BillingState {
+  assertQuota(quota);
+  return {
+    monthKey: monthKeyOf(toLocalTime(at, utcOffsetMinutes)),
+    monthUsage: 0,
+    freeRemaining: quota === null ? 0 : quota.monthlyAllowance,
+    carryMicro: 0,
+  };
+}
+
+/**
+ * Bills `usage` base units that arrived at `at`. The whole delta is priced at `at` (TOU
+ * period / periodic entry of that instant); a tiered delta is split where it crosses tiers.
+ *
+ * Month rollover: when the local month of `at` is later than `state.monthKey`, monthUsage
+ * restarts at 0 and freeRemaining is set (not added) to the allowance, reported in
+ * quotaGranted; skipped months grant nothing extra. A reading from an earlier month than
+ * the state (clock stepped back, late delivery) is billed in the state's month without a
+ * rollover, so a clock glitch can never grant the allowance twice.
+ *
+ * Free quota is consumed first, before anything is charged. Free units still advance
+ * monthUsage, i.e. they occupy the cheapest (lowest) tier positions: with a 10 kWh
+ * allowance and a first tier ending at 50 kWh, 40 kWh are billed at tier 1, not 50. This
+ * keeps the tier position equal to what the meter measured this month, whatever the quota
+ * policy, and makes the allowance worth exactly its units at the lowest rates.
+ *
+ * freeRemaining in the state is spent even if `quota` is null now: it was granted when the
+ * month began; the policy only decides what the next rollover grants.
+ */
+export function chargeUsage(
+  tariff: Tariff,
+  quota: FreeQuotaPolicy | null,
+  state: BillingState,
+  usage: number,
+  at: number,
+  utcOffsetMinutes: number,
+): ChargeResult {
+  assertBaseUnits('usage', usage);
+  assertQuota(quota);
+  assertState(state);
+  const local = toLocalTime(at, utcOffsetMinutes);
+  const monthKey = monthKeyOf(local);
+
+  let month = state.monthKey;
+  let monthUsage = state.monthUsage;
+  let freeRemaining = state.freeRemaining;
+  let quotaGranted = 0;
+  if (monthKey > state.monthKey) {
+    month = monthKey;
+    monthUsage = 0;
+    quotaGranted = quota === null ? 0 : quota.monthlyAllowance;
+    freeRemaining = quotaGranted;
+  }
+
+  const freeUsed = Math.min(usage, freeRemaining);
+  const billedUsage = usage - freeUsed;
+  const parts = priceParts(tariff, local, monthUsage + freeUsed, billedUsage);
+
+  let amount = 0;
+  let carryMicro = state.carryMicro;
+  for (const part of parts) {
+    const charged = chargeMicro(part.usage, part.rate, carryMicro);
+    amount += charged.amount;
+    carryMicro = charged.carryMicro;
+  }
+  const newMonthUsage = monthUsage + usage;
+  if (!Number.isSafeInteger(amount) || !Number.isSafeInteger(newMonthUsage)) {
+    throw new RangeError('charge exceeds the safe integer range');
+  }
+
+  return {
+    amount,
+    freeUsed,
+    billedUsage,
+    parts,
+    state: { monthKey: month, monthUsage: newMonthUsage, freeRemaining: freeRemaining - freeUsed, carryMicro },
+    quotaGranted,
+  };
+}
+
+/**
+ * The marginal rate of the next base unit at `at`, for display. `monthUsage` is the tier
+ * position; the caller passes 0 when its state belongs to an earlier month (see
+ * `monthUsageAt`). Free quota is not considered: this is the tariff's price, not the bill.
+ */
+export function rateAt(tariff: Tariff, at: number, monthUsage: number, utcOffsetMinutes: number): number {
+  assertBaseUnits('monthUsage', monthUsage);
+  return priceParts(tariff, toLocalTime(at, utcOffsetMinutes), monthUsage, 1)[0]!.rate;
+}
+
+/** The tier position to show at `at`: the state's monthUsage, or 0 once its month is over. */
+export function monthUsageAt(state: BillingState, at: number, utcOffsetMinutes: number): number {
+  return monthKeyOf(toLocalTime(at, utcOffsetMinutes)) > state.monthKey ? 0 : state.monthUsage;
+}
+
+/** floor((usage x rate + carry) / 1e6) without leaving the safe integer range for usage >= 1e6. */
+export function chargeMicro(
+  usage: number,
+  rate: number,
+  carryMicro: number,
+): { amount: number; carryMicro: number } {
+  assertBaseUnits('usage', usage);
+  if (!Number.isSafeInteger(rate) || rate < 0) {
+    throw new RangeError(`rate must be a non-negative safe integer, got ${rate}`);
+  }
+  // usage x rate = high x rate x 1e6 + low x rate, with low < 1e6.
+  const high = Math.floor(usage / MICRO_PER_MINOR);
+  const low = usage - high * MICRO_PER_MINOR;
+  const lowMicro = low * rate + carryMicro;
+  const amount = high * rate + Math.floor(lowMicro / MICRO_PER_MINOR);
+  if (!Number.isSafeInteger(lowMicro) || !Number.isSafeInteger(amount)) {
+    throw new RangeError(`charge of ${usage} units at rate ${rate} exceeds the safe integer range`);
+  }
+  return { amount, carryMicro: lowMicro % MICRO_PER_MINOR };
+}
+
+/** Splits `billed` units starting at tier position `position` into priced parts. */
+function priceParts(tariff: Tariff, local: LocalTime, position: number, billed: number): ChargePart[] {
+  if (billed === 0) return [];
+  switch (tariff.kind) {
+    case 'single':
+      return [{ rate: tariff.rate, usage: billed, label: 'single' }];
+    case 'time_of_use': {
+      const period = periodAt(tariff, local.msOfDay);
+      return [{ rate: period.rate, usage: billed, label: period.name }];
+    }
+    case 'periodic': {
+      const index = tariff.rates.findIndex(
+        (entry) =>
+          (entry.months === undefined || entry.months.includes(local.month)) &&
+          (entry.weekdays === undefined || entry.weekdays.includes(local.weekday)),
+      );
+      if (index < 0) return [{ rate: tariff.defaultRate, usage: billed, label: 'default' }];
+      const entry = tariff.rates[index]!;
+      return [{ rate: entry.rate, usage: billed, label: entry.name ?? `rates[${index}]` }];
+    }
+    case 'tiered':
+      return tierParts(tariff, position, billed);
+    default:
+      return assertNever(tariff);
+  }
+}
+
+function tierParts(tariff: TieredTariff, position: number, billed: number): ChargePart[] {
+  const parts: ChargePart[] = [];
+  const end = position + billed;
+  let lower = 0;
+  let cursor = position;
+  const tiers = tariff.tiers;
+  for (let i = 0; i < tiers.length && cursor < end; i++) {
+    const tier = tiers[i]!;
+    const upper = tier.upTo === null ? Infinity : tier.upTo;
+    if (upper <= lower) throw new RangeError(`tiers[${i}].upTo is not increasing`);
+    if (cursor < upper) {
+      const usage = Math.min(end, upper) - cursor;
+      parts.push({ rate: tier.rate, usage, label: tier.name ?? `tier ${i + 1}` });
+      cursor += usage;
+    }
+    lower = upper;
+  }
+  if (cursor < end) throw new RangeError('tiered tariff has no unbounded last tier');
+  return parts;
+}
+
+function periodAt(tariff: TimeOfUseTariff, msOfDay: number): TimeOfUsePeriod {
+  for (const period of tariff.periods) {
+    const from = parseClockMinutes(period.from);
+    const to = parseClockMinutes(period.to);
+    if (from === null || to === null) throw new RangeError(`bad period time in '${period.name}'`);
+    const start = from * MS_PER_MINUTE;
+    const stop = to * MS_PER_MINUTE;
+    const inside =
+      from === to || (from < to ? msOfDay >= start && msOfDay < stop : msOfDay >= start || msOfDay < stop);
+    if (inside) return period;
+  }
+  throw new RangeError('time-of-use periods do not cover the time of the reading');
+}
+
+function assertBaseUnits(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+}
+
+function assertQuota(quota: FreeQuotaPolicy | null): void {
+  if (quota !== null) assertBaseUnits('quota.monthlyAllowance', quota.monthlyAllowance);
+}
+
+function assertState(state: BillingState): void {
+  if (!isMonthKey(state.monthKey)) throw new RangeError(`state.monthKey must be 'YYYY-MM', got ${state.monthKey}`);
+  assertBaseUnits('state.monthUsage', state.monthUsage);
+  assertBaseUnits('state.freeRemaining', state.freeRemaining);
+  if (!Number.isInteger(state.carryMicro) || state.carryMicro < 0 || state.carryMicro >= MICRO_PER_MINOR) {
+    throw new RangeError(`state.carryMicro must be an integer in 0..999999, got ${state.carryMicro}`);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new RangeError(`unknown tariff kind: ${(value as { kind?: unknown }).kind}`);
+}

@@ -1,0 +1,48 @@
+/**
+ * The catalogue of coded errors. Every error a client can see has a code, an HTTP status
+ * and, where one field is at fault, the field's name.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: 400,
+  AMOUNT_NOT_POSITIVE: 400,
+  INVALID_TARIFF: 400,
+  INVALID_RULE_CONFIG: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  DORMITORY_NOT_FOUND: 404,
+  BUILDING_NOT_FOUND: 404,
+  METER_NOT_FOUND: 404,
+  GATEWAY_NOT_FOUND: 404,
+  ALARM_NOT_FOUND: 404,
+  APPLIANCE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  REFERENCE_CONFLICT: 409,
+  ALREADY_EXISTS: 409,
+  ALARM_NOT_ACTIVE: 409,
+  SIMULATOR_NOT_RUNNING: 409,
+  SIGNATURE_INVALID: 401,
+  RATE_LIMITED: 429,
+  ACTOR_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class DomainError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+    this.statusCode = ERROR_CATALOGUE[code];
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}

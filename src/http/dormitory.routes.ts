@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type, type Static } from 'typebox';
+import type { AppContext } from '../app-context.ts';
+import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
+import { listLedger } from '../db/ledger.repository.ts';
+import { DomainError } from '../errors.ts';
+import { assertCanRead } from './auth.plugin.ts';
+
+const ListQuery = Type.Object(
+  {
+    building: Type.Optional(Type.String({ maxLength: 100 })),
+    state: Type.Optional(Type.String({ maxLength: 40 })),
+    q: Type.Optional(Type.String({ maxLength: 100 })),
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const LedgerQuery = Type.Object(
+  {
+    purse: Type.Optional(Type.Union([Type.Literal('electricity'), Type.Literal('water')])),
+    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Live state of a dormitory's circuits, filled in by the actor tree when it runs. */
+export interface DormitoryLiveView {
+  liveDormitory(id: string): Promise<Record<string, unknown> | undefined>;
+}
+
+async function dormitoryRoutes(app: FastifyInstance, options: { context: AppContext; live?: DormitoryLiveView }): Promise<void> {
+  const { db } = options.context;
+  const readers = app.requireRole('admin', 'manager', 'finance', 'student');
+
+  app.get('/api/dormitories', { preHandler: readers, schema: { tags: ['dormitories'], summary: 'List and search dormitories', querystring: ListQuery } }, async (request) => {
+    const query = request.query as Static<typeof ListQuery>;
+    const operator = request.operator!;
+    if (operator.role === 'student') {
+      const own = operator.dormitoryId ? await findDormitory(db, operator.dormitoryId) : undefined;
+      return { items: own ? [own] : [], total: own ? 1 : 0 };
+    }
+    return listDormitories(db, { building: query.building, state: query.state, q: query.q, page: query.page ?? 1, pageSize: query.pageSize ?? 50 });
+  });
+
+  app.get('/api/dormitories/:id', { preHandler: readers, schema: { tags: ['dormitories'], summary: 'One dormitory with balances, occupants, meters and circuits', params: IdParams } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    assertCanRead(request.operator, id);
+    const dormitory = await findDormitory(db, id);
+    if (!dormitory) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
+    const live = await options.live?.liveDormitory(id);
+    return { ...dormitory, ...(live ?? {}) };
+  });
+
+  app.get('/api/dormitories/:id/ledger', { preHandler: readers, schema: { tags: ['ledger'], summary: 'Ledger entries of a dormitory, newest first', params: IdParams, querystring: LedgerQuery } }, async (request) => {
+    const { id } = request.params as Static<typeof IdParams>;
+    const query = request.query as Static<typeof LedgerQuery>;
+    assertCanRead(request.operator, id);
+    const dormitory = await findDormitory(db, id);
+    if (!dormitory) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
+    return listLedger(db, id, { purse: query.purse, page: query.page ?? 1, pageSize: query.pageSize ?? 50 });
+  });
+}
+
+export default fp(dormitoryRoutes, { name: 'dormitory-routes', dependencies: ['auth'] });

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type, type Static } from 'typebox';
+import type { AppContext } from '../app-context.ts';
+import { recharge, type CreditListener } from '../services/recharge.service.ts';
+
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const Body = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'minor units (fen)' }),
+    purse: Type.Optional(Type.Union([Type.Literal('electricity'), Type.Literal('water')], { default: 'electricity' })),
+    method: Type.Union([Type.Literal('cash'), Type.Literal('card'), Type.Literal('online'), Type.Literal('campus_card')]),
+    reference: Type.String({ minLength: 1, maxLength: 128, description: "the payer's reference; a repeat credits nothing" }),
+  },
+  { additionalProperties: false },
+);
+const Result = Type.Object({ id: Type.Integer(), purse: Type.String(), amount: Type.Integer(), balance: Type.Integer(), reference: Type.String() });
+
+async function rechargeRoutes(app: FastifyInstance, options: { context: AppContext; credits?: CreditListener }): Promise<void> {
+  app.post(
+    '/api/dormitories/:id/recharges',
+    {
+      preHandler: app.requireRole('admin', 'manager', 'finance'),
+      schema: {
+        tags: ['ledger'],
+        summary: 'Recharge a purse (idempotent by reference)',
+        params: Params,
+        body: Body,
+        response: { 200: Result, 201: Result },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof Params>;
+      const body = request.body as Static<typeof Body>;
+      const result = await recharge(
+        options.context,
+        { dormitoryId: id, purse: body.purse ?? 'electricity', amount: body.amount, method: body.method, reference: body.reference, operator: request.operator!.username },
+        options.credits,
+      );
+      const r = result.recharge;
+      return reply.status(result.created ? 201 : 200).send({ id: r.id, purse: r.purse, amount: r.amount, balance: r.balance, reference: r.reference });
+    },
+  );
+}
+
+export default fp(rechargeRoutes, { name: 'recharge-routes', dependencies: ['auth'] });

@@ -1,0 +1,47 @@
+import type { Test } from 'tap';
+import { buildApp, type App, type AppOptions } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { insertOperator } from '../../src/db/operator.repository.ts';
+import { hashPassword } from '../../src/domain/password.ts';
+import type { Role } from '../../src/db/database.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+
+export const ADMIN_PASSWORD = 'test-admin-password';
+
+export interface TestApp {
+  readonly app: App;
+  readonly database: TestDatabase;
+  readonly config: Config;
+  /** Logs in and returns the bearer header for that operator. */
+  login(username: string, password: string): Promise<{ authorization: string }>;
+  /** Creates an operator with the role (and dormitory, for students) and logs in. */
+  as(role: Role, dormitoryId?: string): Promise<{ authorization: string }>;
+}
+
+/** A real app on a fresh database (PGlite, or a fresh schema on DATABASE_URL), torn down after the test. */
+export async function createTestApp(t: Test, options: Omit<AppOptions, 'database'> & { env?: Record<string, string> } = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...options.env });
+  const app = await buildApp(config, { seedDemo: true, ...options, database });
+  t.teardown(async () => {
+    await app.stop();
+    await database.close();
+  });
+  let seq = 0;
+  const login = async (username: string, password: string) => {
+    const response = await app.http.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+    if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+    return { authorization: `Bearer ${response.json<{ token: string }>().token}` };
+  };
+  return {
+    app,
+    database,
+    config,
+    login,
+    async as(role, dormitoryId) {
+      const username = `${role}-${++seq}`;
+      await insertOperator(database.db, { username, passwordHash: await hashPassword('password-123'), role, dormitoryId: dormitoryId ?? null });
+      return login(username, 'password-123');
+    },
+  };
+}
