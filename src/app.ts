@@ -1,47 +1,67 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { CampusRuntime } from './actors/campus-runtime.ts';
+import type { ActorDeps } from './actors/actor-deps.ts';
 import type { AppContext } from './app-context.ts';
-import { SystemClock, type Clock } from './clock.ts';
+import { SimulatedClock, SystemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { loadTopology } from './db/topology.repository.ts';
+import { GatewaySessions } from './drivers/gateway-sessions.ts';
+import alarmRoutes from './http/alarm.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
+import commandRoutes from './http/command.routes.ts';
+import dashboardPlugin from './http/dashboard.plugin.ts';
 import dormitoryRoutes from './http/dormitory.routes.ts';
 import errorHandler from './http/error-handler.plugin.ts';
 import healthRoutes from './http/health.routes.ts';
+import liveWebSocket from './http/live.websocket.ts';
+import metricsRoutes from './http/metrics.routes.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes from './http/recharge.routes.ts';
+import simulatorRoutes from './http/simulator.routes.ts';
 import validationPlugin from './http/validation.plugin.ts';
 import { createLogger } from './logger.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
+import { describeCampusFromDatabase } from './simulator/campus-description.repository.ts';
+import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
 
 export interface AppOptions {
-  /** Injected clock; the system clock by default. */
+  /** Injected clock; the system clock by default (a SimulatedClock when simulating). */
   readonly clock?: Clock;
   /** An already-open database (tests); otherwise opened from the config. */
   readonly database?: DatabaseHandle;
   /** Seed the demo campus when the database is empty. */
   readonly seedDemo?: boolean;
   readonly logger?: Logger;
+  /** Commands retried after a failure once this much clock time has passed. Default 30 s. */
+  readonly commandRetryMs?: number;
 }
 
 export interface App {
   readonly http: FastifyInstance;
   readonly context: AppContext;
   readonly admin: AdminCredentials;
-  /** Listens on the configured port; resolves with the URL. */
+  readonly metrics: Metrics;
+  readonly runtime: CampusRuntime;
+  /** Set when the in-process simulator runs (config.simulate). */
+  readonly simulator: SimulatorRuntime | undefined;
+  /** Boots the simulator (if any), the drivers and the actor tree, then listens. Resolves with the URL. */
   start(): Promise<string>;
   stop(): Promise<void>;
 }
 
 /**
- * Builds the whole system from a config object: database (migrated), HTTP, and later the
- * actor tree and drivers. Touches no process state: src/server.ts and the CLI do that.
+ * Builds the whole system from a config object: database (migrated), HTTP, the actor tree,
+ * the drivers and (with `simulate`) the demo campus simulator. Touches no process state:
+ * src/server.ts and the CLI do that.
  */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config);
-  const clock = options.clock ?? new SystemClock();
+  const clock = options.clock ?? (config.simulate ? new SimulatedClock(Date.now(), config.simulatorSpeed) : new SystemClock());
   const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const ownsDatabase = options.database === undefined;
   try {
@@ -52,6 +72,28 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
     }
     const context: AppContext = { config, db: database.db, clock, log };
+    const metrics = new Metrics();
+    const deps: ActorDeps = {
+      clock,
+      log: log.child({ component: 'actors' }),
+      metrics,
+      postingIntervalMs: config.billingPostIntervalMs,
+      commandRetryMs: options.commandRetryMs ?? 30_000,
+      nodeId: config.nodeId,
+    };
+    const sessions = new GatewaySessions({ clock, log, pollIntervalMs: config.pollIntervalMs, mqttUrl: config.mqttUrl });
+    const runtime = new CampusRuntime({
+      db: database.db,
+      deps,
+      ledgerFlushMs: config.ledgerFlushMs,
+      ledgerBatchSize: config.ledgerBatchSize,
+      createDriver: (gateway, listener) => sessions.create(gateway, listener),
+    });
+    let simulator: SimulatorRuntime | undefined;
+    if (config.simulate) {
+      if (!(clock instanceof SimulatedClock)) throw new Error('the simulator needs a SimulatedClock');
+      simulator = new SimulatorRuntime({ description: await describeCampusFromDatabase(database.db), clock, mqttUrl: config.mqttUrl, log: log.child({ component: 'simulator' }) });
+    }
 
     // Request lines are debug-level noise for a control room; the http child logs warnings up.
     const httpLog = log.child({ component: 'http' }, { level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' });
@@ -61,20 +103,39 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(openApiPlugin);
     await http.register(authPlugin, { context });
     await http.register(healthRoutes, { context });
-    await http.register(dormitoryRoutes, { context });
-    await http.register(rechargeRoutes, { context });
+    await http.register(metricsRoutes, { metrics });
+    await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
+    await http.register(rechargeRoutes, { context, credits: { creditApplied: (id, purse, amount) => runtime.creditApplied(id, purse, amount) } });
+    await http.register(commandRoutes, { context, runtime });
+    await http.register(alarmRoutes, { context });
+    await http.register(liveWebSocket, { feed: runtime.live, context });
+    if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
+    await http.register(dashboardPlugin);
     await http.ready();
 
+    let started = false;
     return {
       http,
       context,
       admin,
+      metrics,
+      runtime,
+      simulator,
       async start() {
-        const address = await http.listen({ port: config.port, host: config.host });
-        return address;
+        const endpoints = simulator ? await simulator.start() : undefined;
+        const topology = await loadTopology(database.db, []);
+        await sessions.start(topology.gateways, endpoints);
+        const booted = await runtime.start();
+        started = true;
+        log.info(booted, 'actor tree booted');
+        return http.listen({ port: config.port, host: config.host });
       },
       async stop() {
         await http.close();
+        if (started) await runtime.stop();
+        await sessions.stop();
+        await simulator?.stop();
+        if (clock instanceof SimulatedClock) clock.dispose();
         if (ownsDatabase) await database.close();
       },
     };
@@ -82,4 +143,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     if (ownsDatabase) await database.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The live part of GET /api/dormitories/:id (balances and circuits as the actors hold them). */
+function liveDetail(live: Awaited<ReturnType<CampusRuntime['liveDormitory']>>): Record<string, unknown> | undefined {
+  if (!live) return undefined;
+  return { state: live.state, balance: live.balance, powerW: live.powerW, online: live.online, circuits: live.circuits, activeAlarms: live.activeAlarms, lastReadingAt: live.lastReadingAt };
 }

@@ -25,6 +25,8 @@ export interface Config {
   readonly simulatorSpeed: number;
   readonly ledgerFlushMs: number;
   readonly ledgerBatchSize: number;
+  /** Clock time between ledger postings of one meter's consumption. */
+  readonly billingPostIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +103,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     simulatorSpeed: integer(env, 'SIMULATOR_SPEED', 1, 0, 3600),
     ledgerFlushMs: integer(env, 'LEDGER_FLUSH_MS', 200, 1, 60_000),
     ledgerBatchSize: integer(env, 'LEDGER_BATCH_SIZE', 500, 1, 100_000),
+    billingPostIntervalMs: integer(env, 'BILLING_POST_INTERVAL_MS', 60_000, 0, 86_400_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -1,0 +1,191 @@
+// Shared by the dashboard and the student page: the session, the REST client, money
+// formatting and the live WebSocket connection. Plain ES module, no build step.
+
+const SESSION_KEY = 'campus-prepaid.session';
+
+/** The bearer session, kept for this browser tab only. */
+export function loadSession() {
+  try {
+    const raw = window.sessionStorage.getItem(SESSION_KEY);
+    const session = raw ? JSON.parse(raw) : null;
+    if (!session || typeof session.token !== 'string') return null;
+    if (session.expiresAt && Date.parse(session.expiresAt) <= Date.now()) return null;
+    return session;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(session) {
+  window.sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+export function clearSession() {
+  window.sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** An error answer of the API: `{"error":{"code","message","field"}}`, or a network failure. */
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** Calls the API with the session's token; resolves with the JSON body, rejects with ApiError. */
+export async function api(method, path, body) {
+  const session = loadSession();
+  const headers = { accept: 'application/json' };
+  if (session) headers.authorization = `Bearer ${session.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, 'NETWORK', `the server cannot be reached (${error.message})`);
+  }
+  const text = await response.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const err = json && json.error ? json.error : {};
+    throw new ApiError(response.status, err.code || `HTTP_${response.status}`, err.message || `${method} ${path} failed with HTTP ${response.status}`, err.field);
+  }
+  return json;
+}
+
+export async function login(username, password) {
+  const result = await api('POST', '/api/auth/login', { username, password });
+  const session = { token: result.token, role: result.role, username, expiresAt: result.expiresAt };
+  saveSession(session);
+  return session;
+}
+
+/** Minor units (fen) to yuan with two decimals, in integer arithmetic: 123456 -> "¥1,234.56". */
+export function yuan(minor) {
+  if (typeof minor !== 'number' || !Number.isFinite(minor)) return '–';
+  const sign = minor < 0 ? '-' : '';
+  const abs = Math.abs(Math.trunc(minor));
+  const whole = Math.floor(abs / 100).toLocaleString('en-US');
+  return `${sign}¥${whole}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+/** "12.5" or "12" or "0.05" yuan to integer fen; null when it is not a positive amount with <= 2 decimals. */
+export function parseYuan(text) {
+  const match = /^\s*(\d{1,7})(?:\.(\d{1,2}))?\s*$/.exec(text);
+  if (!match) return null;
+  const fen = Number(match[1]) * 100 + Number((match[2] || '').padEnd(2, '0'));
+  return fen > 0 ? fen : null;
+}
+
+export function watts(powerW) {
+  if (typeof powerW !== 'number' || !Number.isFinite(powerW)) return '–';
+  if (Math.abs(powerW) >= 10_000) return `${(powerW / 1000).toFixed(1)} kW`;
+  return `${Math.round(powerW)} W`;
+}
+
+export const STATE_LABELS = {
+  normal: 'Normal',
+  low_balance: 'Low balance',
+  overdraft: 'Overdraft',
+  cut_arrears: 'Cut: arrears',
+  cut_water_arrears: 'Cut: water arrears',
+  cut_safety: 'Cut: safety',
+  cut_manual: 'Cut: manual',
+  holiday_off: 'Holiday off',
+  offline: 'Offline',
+};
+
+export const CIRCUIT_LABELS = { lighting: 'Lighting', socket: 'Sockets', ac: 'Air conditioner' };
+
+/** A reference for a recharge: random, so a retry of the same form submission stays idempotent. */
+export function newReference(prefix) {
+  const bytes = new Uint8Array(8);
+  window.crypto.getRandomValues(bytes);
+  return `${prefix}-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** Builds an element: el('td', { class: 'x', dataset: { id: '1' } }, 'text', child). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof window.Node ? child : String(child));
+  }
+  return node;
+}
+
+/**
+ * The live feed (/ws/live). The token travels as a `bearer.<token>` subprotocol so it stays out
+ * of URLs and logs. Reconnects with backoff; a 4401 close means the session is gone.
+ */
+export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthorized }) {
+  let socket = null;
+  let closed = false;
+  let retryMs = 1000;
+  let retryTimer = 0;
+
+  const open = () => {
+    const session = loadSession();
+    if (!session) {
+      onUnauthorized();
+      return;
+    }
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const query = building ? `?building=${encodeURIComponent(building)}` : '';
+    onStatus('connecting');
+    socket = new WebSocket(`${scheme}://${window.location.host}/ws/live${query}`, ['campus-live', `bearer.${session.token}`]);
+    socket.addEventListener('open', () => {
+      retryMs = 1000;
+      onStatus('live');
+    });
+    socket.addEventListener('message', (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === 'snapshot') onSnapshot(message.dormitories);
+      else if (message.type === 'diff') onDiff(message.dormitories);
+    });
+    socket.addEventListener('close', (event) => {
+      socket = null;
+      if (closed) return;
+      if (event.code === 4401) {
+        onStatus('unauthorized');
+        onUnauthorized();
+        return;
+      }
+      if (event.code === 4403) {
+        onStatus('forbidden');
+        return;
+      }
+      onStatus('reconnecting');
+      retryTimer = window.setTimeout(open, retryMs);
+      retryMs = Math.min(retryMs * 2, 15_000);
+    });
+  };
+  open();
+  return {
+    close() {
+      closed = true;
+      window.clearTimeout(retryTimer);
+      if (socket) socket.close(1000, 'bye');
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { SupervisionContext } from './nact.ts';
+
+/** What every actor is given at spawn: effects only through these. */
+export interface ActorDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Clock time between ledger postings of one meter's consumption (default 60 s). */
+  readonly postingIntervalMs: number;
+  /** Clock time after a failed command before the circuit tries again. */
+  readonly commandRetryMs: number;
+  /** Identifies this node in command ids. */
+  readonly nodeId: string;
+}
+
+/**
+ * The crash policy of every long-lived actor here: log, count, and resume with the last good
+ * state (the message that crashed it is dropped). nact's `reset` would re-run the initial
+ * state function and stop the children; `stop` would lose the actor. A crashing meter or
+ * circuit therefore never takes its dormitory or gateway down.
+ */
+export function resumeOnCrash(deps: Pick<ActorDeps, 'log' | 'metrics'>, actorKind: string) {
+  return (msg: unknown, error: Error | undefined, ctx: SupervisionContext<unknown, never>): symbol => {
+    deps.metrics.actorRestarts.inc({ actor: actorKind });
+    deps.log.error({ err: error, actor: ctx.path.toString(), msgType: (msg as { type?: string } | undefined)?.type }, 'actor crashed; resumed with its last state');
+    return ctx.resume as symbol;
+  };
+}

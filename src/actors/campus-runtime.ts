@@ -1,0 +1,177 @@
+import type { Kysely } from 'kysely';
+import type { Database, Purse } from '../db/database.ts';
+import { loadTopology, type GatewayTopology } from '../db/topology.repository.ts';
+import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
+import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
+import type { DormitoryLiveState } from '../live/live-feed.ts';
+import type { ActorDeps } from './actor-deps.ts';
+import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
+import type { ManualCommandAccepted } from './dormitory.actor.ts';
+import type { GatewayView } from './gateway.actor.ts';
+import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
+import { LedgerWriter } from './ledger-writer.ts';
+import { LiveHub } from './live-hub.ts';
+import { spawnLive } from './live.actor.ts';
+import { dispatch, query, start, stop, type Ref } from './nact.ts';
+
+export class ActorUnavailableError extends Error {}
+
+export interface CampusRuntimeOptions {
+  readonly db: Kysely<Database>;
+  readonly deps: ActorDeps;
+  readonly ledgerFlushMs: number;
+  readonly ledgerBatchSize: number;
+  /** Builds one driver session for a gateway (Modbus TCP, MQTT, or the in-process simulator's endpoint). */
+  readonly createDriver: (gateway: GatewayTopology, listener: GatewayDriverListener) => GatewayDriver;
+  readonly queryTimeoutMs?: number;
+}
+
+/**
+ * The running actor system and its edges: boots the tree from the database, owns the driver
+ * sessions and the group committer, and gives the HTTP layer its queries. The app calls
+ * start() / stop(); nothing here touches the process.
+ */
+export class CampusRuntime {
+  readonly directory = new ActorDirectory();
+  readonly live = new LiveHub(250);
+  private readonly writer: LedgerWriter;
+  private readonly drivers = new Map<string, GatewayDriver>();
+  private system: Ref<unknown> | undefined;
+  private campus: Ref<CampusMsg> | undefined;
+  private ledger: Ref<LedgerMsg> | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: CampusRuntimeOptions) {
+    this.writer = new LedgerWriter({ db: options.db, log: options.deps.log.child({ component: 'ledger' }), metrics: options.deps.metrics, flushMs: options.ledgerFlushMs, batchSize: options.ledgerBatchSize });
+    this.timeoutMs = options.queryTimeoutMs ?? 2000;
+  }
+
+  async start(): Promise<{ gateways: number; dormitories: number }> {
+    const topology = await loadTopology(this.options.db);
+    // nact reads a system name only from an object argument (its typings say string).
+    const startNamed = start as unknown as (options: { name: string }) => Ref<unknown>;
+    this.system = startNamed({ name: `campus-${this.options.deps.nodeId}-${Math.random().toString(36).slice(2, 8)}` });
+    const deps = this.options.deps;
+    this.ledger = spawnLedger(this.system, deps, this.writer);
+    const live = spawnLive(this.system, deps, this.live);
+    this.campus = spawnCampus(
+      this.system,
+      {
+        directory: this.directory,
+        ledger: this.ledger,
+        live,
+        createDriver: (gateway, listener) => {
+          const driver = this.options.createDriver(gateway, listener);
+          this.drivers.set(gateway.id, driver);
+          return driver;
+        },
+        releaseDriver: (gatewayId) => {
+          const driver = this.drivers.get(gatewayId);
+          this.drivers.delete(gatewayId);
+          driver?.stop().catch((error: unknown) => deps.log.warn({ err: error, gatewayId }, 'driver stop failed'));
+        },
+      },
+      deps,
+    );
+    for (const gateway of topology.gateways) await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+    for (const dormitory of topology.dormitories) {
+      const policy = topology.campuses.get(dormitory.campusId);
+      if (!policy) continue;
+      dispatch(this.campus, { type: 'AddDormitory', dormitory, policy });
+    }
+    return { gateways: topology.gateways.length, dormitories: topology.dormitories.length };
+  }
+
+  /** Commits every meter's pending charges and everything the ledger holds. */
+  async flush(): Promise<void> {
+    if (!this.ledger) return;
+    await Promise.all(
+      [...this.directory.dormitories.values()].map((d) =>
+        this.ask<{ type: 'DormitoryFlushed' }>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined),
+      ),
+    );
+    // Meters post to the ledger after their dormitory replied; one more turn lets them run.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
+    if (!flushed.ok) throw new Error('ledger flush failed');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.system) return;
+    try {
+      await this.flush();
+    } catch (error) {
+      this.options.deps.log.error({ err: error }, 'final flush failed');
+    }
+    await Promise.all([...this.drivers.values()].map((d) => d.stop().catch(() => undefined)));
+    this.drivers.clear();
+    stop(this.system);
+    this.system = undefined;
+    await this.writer.close();
+    this.live.dispose();
+  }
+
+  creditApplied(dormitoryId: string, purse: Purse, amount: number): void {
+    const entry = this.directory.dormitories.get(dormitoryId);
+    if (entry) dispatch(entry.ref, { type: 'CreditApplied', purse, amount });
+  }
+
+  async liveDormitory(id: string): Promise<DormitoryLiveState | undefined> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry) return undefined;
+    return this.ask<DormitoryLiveState>(entry.ref, (replyTo) => ({ type: 'GetDormitory', replyTo }));
+  }
+
+  async manualCommand(id: string, circuit: CircuitKind | 'all', action: SupplyAction, reason: string, operator: string): Promise<ManualCommandAccepted | undefined> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry) return undefined;
+    return this.ask<ManualCommandAccepted>(entry.ref, (replyTo) => ({ type: 'ManualCommand', circuit, action, reason, operator, replyTo }));
+  }
+
+  async gateway(id: string): Promise<GatewayView | undefined> {
+    const entry = this.directory.gateways.get(id);
+    if (!entry) return undefined;
+    return this.ask<GatewayView>(entry.ref, (replyTo) => ({ type: 'GetGateway', replyTo }));
+  }
+
+  /** Starts (or restarts) a dormitory from the database: used after the API adds or changes one. */
+  async reloadDormitory(id: string): Promise<boolean> {
+    if (!this.campus) return false;
+    await this.unloadDormitory(id);
+    const topology = await loadTopology(this.options.db, [id]);
+    const dormitory = topology.dormitories[0];
+    if (!dormitory) return false;
+    const policy = topology.campuses.get(dormitory.campusId);
+    if (!policy) return false;
+    const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddDormitory', dormitory, policy, replyTo }));
+    return result.ok;
+  }
+
+  async unloadDormitory(id: string): Promise<boolean> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry || !this.campus) return false;
+    await this.ask(entry.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'RemoveDormitory', dormitoryId: id, replyTo }));
+    return result.ok;
+  }
+
+  async addGateway(gateway: GatewayTopology): Promise<boolean> {
+    if (!this.campus) return false;
+    return (await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }))).ok;
+  }
+
+  async removeGateway(gatewayId: string): Promise<boolean> {
+    if (!this.campus) return false;
+    return (await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'RemoveGateway', gatewayId, replyTo }))).ok;
+  }
+
+  private async ask<R>(ref: Ref<never> | Ref<unknown>, message: (replyTo: Ref<R>) => unknown, timeoutMs = this.timeoutMs): Promise<R> {
+    try {
+      return (await query(ref as Ref<unknown>, message as (replyTo: Ref<unknown>) => unknown, timeoutMs)) as R;
+    } catch (error) {
+      throw new ActorUnavailableError(error instanceof Error ? error.message : String(error));
+    }
+  }
+}

@@ -1,0 +1,302 @@
+import type { Purse } from '../db/database.ts';
+import { assessPurse, type ArrearsPolicy, type PurseStanding } from '../domain/arrears.ts';
+import type { CircuitKind, SupplyAction, SupplyTarget } from '../domain/reading.ts';
+import type { CutReason } from '../domain/supply.ts';
+import { primaryCutReason } from '../domain/supply.ts';
+import type { CircuitLiveState, DormitoryLiveState, DormitoryState } from '../live/live-feed.ts';
+import type { ActorDeps } from './actor-deps.ts';
+import { resumeOnCrash } from './actor-deps.ts';
+import type { LedgerMsg } from './ledger.actor.ts';
+import type { LiveMsg } from './live.actor.ts';
+import type { CircuitReported, MeterOnlineChanged, MeterReported } from './messages.ts';
+import { spawnMeter, type MeterMsg, type MeterProps } from './meter.actor.ts';
+import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
+
+export type DormitoryMsg =
+  | MeterReported
+  | MeterOnlineChanged
+  | CircuitReported
+  | { readonly type: 'CreditApplied'; readonly purse: Purse; readonly amount: number }
+  | {
+      readonly type: 'ManualCommand';
+      readonly circuit: CircuitKind | 'all';
+      readonly action: SupplyAction;
+      readonly reason: string;
+      readonly operator: string;
+      readonly replyTo: Ref<ManualCommandAccepted>;
+    }
+  | { readonly type: 'PolicyChanged'; readonly policy: DormitoryPolicy }
+  | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
+  | { readonly type: 'FlushBilling'; readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }> };
+
+export interface ManualCommandAccepted {
+  readonly circuits: readonly { readonly meterId: string; readonly target: SupplyTarget; readonly stillCutBy: readonly CutReason[] }[];
+}
+
+export interface DormitoryPolicy {
+  readonly arrears: ArrearsPolicy;
+  /** Water purse in arrears cuts electricity too (per campus). */
+  readonly waterArrearsCutsElectricity: boolean;
+}
+
+export interface DormitoryProps {
+  readonly id: string;
+  readonly building: string;
+  readonly floor: number;
+  readonly room: string;
+  readonly balance: { readonly electricity: number; readonly water: number };
+  readonly policy: DormitoryPolicy;
+  /** Meter actors to spawn as children (minus the dormitory ref, filled in here). */
+  readonly meters: readonly Omit<MeterProps, 'dormitory' | 'ledger'>[];
+  readonly ledger: Ref<LedgerMsg>;
+  readonly live: Ref<LiveMsg>;
+}
+
+interface CircuitEntry extends CircuitLiveState {
+  readonly meterId: string;
+  readonly target: SupplyTarget;
+  readonly cutReasons: readonly CutReason[];
+}
+
+interface DormitoryActorState {
+  balance: { electricity: number; water: number };
+  policy: DormitoryPolicy;
+  standing: { electricity: PurseStanding; water: PurseStanding };
+  warning: { electricity: number; water: number };
+  state: DormitoryState;
+  readonly meters: Map<string, { ref: Ref<MeterMsg>; kind: 'electric' | 'water'; online: boolean }>;
+  readonly circuits: Map<string, CircuitEntry>;
+  powerW: number;
+  lastReadingAt: number | null;
+  activeAlarms: number;
+  lastPushAt: number;
+  dirty: boolean;
+}
+
+/** Display precedence of the dormitory state (docs/architecture.md). */
+export function dormitoryStateOf(s: Pick<DormitoryActorState, 'standing' | 'circuits' | 'meters' | 'policy'>): DormitoryState {
+  const reasons = new Set<CutReason>();
+  for (const c of s.circuits.values()) for (const r of c.cutReasons) reasons.add(r);
+  if (reasons.has('manual')) return 'cut_manual';
+  if (s.standing.electricity === 'cut') return 'cut_arrears';
+  if (s.standing.water === 'cut' && s.policy.waterArrearsCutsElectricity) return 'cut_water_arrears';
+  if (reasons.has('malignant_load') || reasons.has('overload') || reasons.has('tamper') || reasons.has('ac_standby') || reasons.has('low_current')) return 'cut_safety';
+  if (reasons.has('holiday')) return 'holiday_off';
+  const meters = [...s.meters.values()];
+  if (meters.length > 0 && meters.some((m) => !m.online)) return 'offline';
+  if (s.standing.electricity === 'overdraft' || s.standing.water === 'overdraft') return 'overdraft';
+  if (s.standing.electricity === 'low_balance' || s.standing.water === 'low_balance') return 'low_balance';
+  return 'normal';
+}
+
+const LIVE_PUSH_MS = 1000;
+
+/**
+ * `dormitory:<id>`: the account. Holds both purses' live balances (charges arrive from its
+ * meters as readings are billed; credits after a recharge commits), decides arrears cut-off
+ * and restore (including water-electricity linkage), and publishes its live state.
+ */
+export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps: ActorDeps): Ref<DormitoryMsg> {
+  const record = (kind: string, fromState: string | null, toState: string | null, details: Record<string, unknown>) =>
+    dispatch(props.ledger, { type: 'EventOccurred', record: { dormitoryId: props.id, meterId: null, gatewayId: null, kind, fromState, toState, details, occurredAt: deps.clock.now() } });
+
+  function live(state: DormitoryActorState): DormitoryLiveState {
+    const circuits = [...state.circuits.values()].filter((c) => c.target === 'lighting' || c.target === 'socket' || c.target === 'ac' || c.target === 'main');
+    return {
+      id: props.id,
+      building: props.building,
+      floor: props.floor,
+      room: props.room,
+      state: state.state,
+      balance: { ...state.balance },
+      powerW: Math.round(state.powerW),
+      online: [...state.meters.values()].every((m) => m.online),
+      circuits: circuits.map((c) => ({ kind: c.kind, supply: c.supply, powerW: c.powerW, pf: c.pf, cutReason: c.cutReason })),
+      activeAlarms: state.activeAlarms,
+      lastReadingAt: state.lastReadingAt,
+    };
+  }
+
+  function publish(state: DormitoryActorState, force: boolean): void {
+    const now = Date.now();
+    if (!force && now - state.lastPushAt < LIVE_PUSH_MS) {
+      state.dirty = true;
+      return;
+    }
+    state.lastPushAt = now;
+    state.dirty = false;
+    dispatch(props.live, { type: 'DormitoryUpdated', state: live(state) });
+  }
+
+  function impose(state: DormitoryActorState, kind: 'electric' | 'water', reason: CutReason, active: boolean, causedAtNs: bigint | undefined): void {
+    for (const meter of state.meters.values()) {
+      if (meter.kind !== kind) continue;
+      dispatch(meter.ref, { type: 'ImposeCut', target: 'all', reason, active, requestedBy: 'system', causedAtNs });
+    }
+  }
+
+  /** Re-assesses both purses; cuts or restores; records transitions. */
+  function assess(state: DormitoryActorState, causedAtNs: bigint | undefined): void {
+    for (const purse of ['electricity', 'water'] as const) {
+      const before = state.standing[purse];
+      const assessed = assessPurse(state.policy.arrears, state.balance[purse], before === 'cut');
+      if (assessed.warningLevel > state.warning[purse]) {
+        record('balance_warning', null, null, { purse, level: assessed.warningLevel, balance: state.balance[purse] });
+      }
+      state.warning[purse] = assessed.warningLevel;
+      if (assessed.standing === before) continue;
+      state.standing[purse] = assessed.standing;
+      record('purse_standing', before, assessed.standing, { purse, balance: state.balance[purse] });
+      const wasCut = before === 'cut';
+      const isCut = assessed.standing === 'cut';
+      if (wasCut === isCut) continue;
+      dispatch(props.ledger, {
+        type: 'Audited',
+        record: { operator: 'system', action: isCut ? 'arrears.cut' : 'arrears.restore', targetType: 'dormitory', targetId: props.id, details: { purse, balance: state.balance[purse] } },
+      });
+      if (purse === 'electricity') impose(state, 'electric', 'arrears', isCut, causedAtNs);
+      else {
+        impose(state, 'water', 'arrears', isCut, causedAtNs);
+        if (state.policy.waterArrearsCutsElectricity) impose(state, 'electric', 'water_arrears', isCut, causedAtNs);
+      }
+    }
+  }
+
+  function settle(state: DormitoryActorState, forcePublish: boolean): DormitoryActorState {
+    const next = dormitoryStateOf(state);
+    if (next !== state.state) {
+      record('dormitory_state', state.state, next, { balance: { ...state.balance } });
+      dispatch(props.ledger, { type: 'Audited', record: { operator: 'system', action: 'dormitory.state', targetType: 'dormitory', targetId: props.id, details: { from: state.state, to: next } } });
+      state.state = next;
+      publish(state, true);
+    } else publish(state, forcePublish);
+    return state;
+  }
+
+  return spawnActor<DormitoryActorState, DormitoryMsg>(
+    parent,
+    (state, msg) => {
+      switch (msg.type) {
+        case 'MeterReported': {
+          state.lastReadingAt = msg.at;
+          if (msg.purse === 'electricity') state.powerW = msg.powerW;
+          for (const c of msg.circuits) {
+            for (const [key, entry] of state.circuits) {
+              if (entry.meterId === msg.meterId && entry.target === c.kind) state.circuits.set(key, { ...entry, powerW: Math.round(c.powerW), pf: Math.round(c.pf * 1000) / 1000 });
+            }
+          }
+          if (msg.amount !== 0) {
+            state.balance[msg.purse] -= msg.amount;
+            assess(state, msg.decodedAtNs);
+          }
+          return settle(state, false);
+        }
+        case 'MeterOnlineChanged': {
+          const meter = state.meters.get(msg.meterId);
+          if (!meter || meter.online === msg.online) return state;
+          meter.online = msg.online;
+          record(msg.online ? 'meter_online' : 'meter_offline', null, null, { meterId: msg.meterId });
+          return settle(state, true);
+        }
+        case 'CircuitReported': {
+          const key = `${msg.meterId}:${msg.target}`;
+          const previous = state.circuits.get(key);
+          const reasons = new Set(msg.cutReasons);
+          state.circuits.set(key, {
+            meterId: msg.meterId,
+            target: msg.target,
+            kind: msg.target === 'main' || msg.target === 'valve' ? 'lighting' : msg.target,
+            supply: msg.supply === 'unknown' ? 'off' : msg.supply,
+            powerW: previous?.powerW ?? 0,
+            pf: previous?.pf ?? 0,
+            cutReason: primaryCutReason(reasons),
+            cutReasons: msg.cutReasons,
+          });
+          return settle(state, true);
+        }
+        case 'CreditApplied':
+          state.balance[msg.purse] += msg.amount;
+          assess(state, undefined);
+          return settle(state, true);
+        case 'ManualCommand': {
+          const accepted: { meterId: string; target: SupplyTarget; stillCutBy: CutReason[] }[] = [];
+          for (const [meterId, meter] of state.meters) {
+            if (meter.kind !== 'electric') continue;
+            dispatch(meter.ref, { type: 'ImposeCut', target: msg.circuit, reason: 'manual', active: msg.action === 'cut', requestedBy: msg.operator });
+            for (const entry of state.circuits.values()) {
+              if (entry.meterId !== meterId || (msg.circuit !== 'all' && entry.target !== msg.circuit)) continue;
+              accepted.push({ meterId, target: entry.target, stillCutBy: msg.action === 'restore' ? entry.cutReasons.filter((r) => r !== 'manual') : [] });
+            }
+          }
+          dispatch(props.ledger, {
+            type: 'Audited',
+            record: { operator: msg.operator, action: `command.${msg.action}`, targetType: 'dormitory', targetId: props.id, details: { circuit: msg.circuit, reason: msg.reason } },
+          });
+          dispatch(msg.replyTo, { circuits: accepted });
+          return state;
+        }
+        case 'PolicyChanged':
+          state.policy = msg.policy;
+          assess(state, undefined);
+          return settle(state, true);
+        case 'GetDormitory':
+          dispatch(msg.replyTo, live(state));
+          return state;
+        case 'FlushBilling': {
+          let count = 0;
+          for (const meter of state.meters.values()) {
+            dispatch(meter.ref, { type: 'FlushBilling' });
+            count++;
+          }
+          dispatch(msg.replyTo, { type: 'DormitoryFlushed', meters: count });
+          return state;
+        }
+      }
+    },
+    actorName('dormitory', props.id),
+    {
+      initialStateFunc: (ctx) => {
+        const self = ctx.self as Ref<DormitoryMsg>;
+        const meters = new Map<string, { ref: Ref<MeterMsg>; kind: 'electric' | 'water'; online: boolean }>();
+        const circuits = new Map<string, CircuitEntry>();
+        for (const meter of props.meters) {
+          const ref = spawnMeter(ctx.self as Ref<unknown>, { ...meter, dormitory: self, ledger: props.ledger }, deps);
+          meters.set(meter.meterId, { ref, kind: meter.kind, online: false });
+          for (const target of meter.targets) {
+            if (target === 'valve') continue;
+            circuits.set(`${meter.meterId}:${target}`, {
+              meterId: meter.meterId,
+              target,
+              kind: target === 'main' ? 'lighting' : target,
+              supply: 'off',
+              powerW: 0,
+              pf: 0,
+              cutReason: null,
+              cutReasons: [],
+            });
+          }
+        }
+        const state: DormitoryActorState = {
+          balance: { ...props.balance },
+          policy: props.policy,
+          standing: { electricity: 'normal', water: 'normal' },
+          warning: { electricity: 0, water: 0 },
+          state: 'offline',
+          meters,
+          circuits,
+          powerW: 0,
+          lastReadingAt: null,
+          activeAlarms: 0,
+          lastPushAt: 0,
+          dirty: false,
+        };
+        // Boot: apply the standing the balances already have (a cut dormitory stays cut).
+        assess(state, undefined);
+        state.state = dormitoryStateOf(state);
+        dispatch(props.live, { type: 'DormitoryUpdated', state: live(state) });
+        return state;
+      },
+      onCrash: resumeOnCrash(deps, 'dormitory'),
+    },
+  );
+}

@@ -1,0 +1,194 @@
+import type { MeterReading } from '../domain/reading.ts';
+import type { CommandOutcome, GatewayDriver, GatewayDriverListener, MeterEndpoint, SupplyCommand } from '../drivers/gateway-driver.ts';
+import type { ActorDeps } from './actor-deps.ts';
+import { resumeOnCrash } from './actor-deps.ts';
+import type { CircuitMsg } from './circuit.actor.ts';
+import type { LedgerMsg } from './ledger.actor.ts';
+import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
+
+/** What a gateway forwards to a meter actor. */
+export type MeterInbound =
+  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint }
+  | { readonly type: 'OnlineChanged'; readonly online: boolean; readonly at: number };
+
+export type GatewayMsg =
+  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint }
+  | { readonly type: 'MeterStatusChanged'; readonly unitAddress: string; readonly online: boolean }
+  | { readonly type: 'GatewayStatusChanged'; readonly online: boolean }
+  | { readonly type: 'FrameRejected'; readonly reason: string; readonly unitAddress?: string | undefined }
+  | { readonly type: 'AttachMeter'; readonly endpoint: MeterEndpoint; readonly meter: Ref<MeterInbound> }
+  | { readonly type: 'DetachMeter'; readonly unitAddress: string }
+  | {
+      readonly type: 'SendCommand';
+      readonly command: SupplyCommand;
+      readonly dormitoryId: string;
+      readonly meterId: string;
+      readonly reason: string;
+      readonly requestedBy: string;
+      readonly causedAtNs: bigint | undefined;
+      readonly replyTo: Ref<CircuitMsg>;
+    }
+  | { readonly type: 'CommandSent'; readonly commandId: string }
+  | { readonly type: 'CommandCompleted'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string }
+  | { readonly type: 'GetGateway'; readonly replyTo: Ref<GatewayView> };
+
+export interface GatewayView {
+  readonly gatewayId: string;
+  readonly online: boolean;
+  readonly meters: number;
+  readonly commandsInFlight: number;
+}
+
+export interface GatewayProps {
+  readonly gatewayId: string;
+  readonly protocol: 'modbus-tcp' | 'mqtt';
+  readonly ledger: Ref<LedgerMsg>;
+  /** Builds the driver session; called once, inside the actor, with a listener bound to it. */
+  readonly createDriver: (listener: GatewayDriverListener) => GatewayDriver;
+}
+
+interface PendingCommand {
+  readonly command: SupplyCommand;
+  readonly dormitoryId: string;
+  readonly meterId: string;
+  readonly reason: string;
+  readonly requestedBy: string;
+  readonly requestedAt: number;
+  readonly replyTo: Ref<CircuitMsg>;
+}
+
+interface GatewayState {
+  readonly driver: GatewayDriver;
+  /** Direct references: a reading never passes through a parent with many children. */
+  readonly meters: Map<string, { endpoint: MeterEndpoint; ref: Ref<MeterInbound> }>;
+  online: boolean | null;
+  readonly pending: Map<string, PendingCommand>;
+}
+
+/**
+ * `gateway:<id>`: one driver session. Decoded frames become ReadingArrived messages to the
+ * meter actors it holds references to; supply commands go to the driver and their lifecycle
+ * (requested -> sent -> confirmed | failed) to the ledger. The driver's listener is called
+ * synchronously by the driver and only dispatches messages to this actor.
+ */
+export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: ActorDeps): Ref<GatewayMsg> {
+  const log = deps.log.child({ gateway: props.gatewayId });
+  const listener: GatewayDriverListener = {
+    reading: (reading, decodedAtNs) => dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs }),
+    meterStatus: (unitAddress, online) => dispatch(self, { type: 'MeterStatusChanged', unitAddress, online }),
+    gatewayStatus: (online) => dispatch(self, { type: 'GatewayStatusChanged', online }),
+    commandSent: (commandId) => dispatch(self, { type: 'CommandSent', commandId }),
+    commandResult: (commandId, outcome, detail) => dispatch(self, { type: 'CommandCompleted', commandId, outcome, detail }),
+    frameRejected: (reason, unitAddress) => dispatch(self, { type: 'FrameRejected', reason, unitAddress }),
+  };
+  const driver = props.createDriver(listener);
+
+  const event = (kind: string, details: Record<string, unknown>, fromState: string | null = null, toState: string | null = null) =>
+    dispatch(props.ledger, { type: 'EventOccurred', record: { dormitoryId: null, meterId: null, gatewayId: props.gatewayId, kind, fromState, toState, details, occurredAt: deps.clock.now() } });
+
+  const commandRecord = (p: PendingCommand, state: 'requested' | 'sent' | 'confirmed' | 'failed', extra: { sentAt?: number; completedAt?: number; detail?: string } = {}) => ({
+    id: p.command.commandId,
+    dormitoryId: p.dormitoryId,
+    meterId: p.meterId,
+    target: p.command.target,
+    action: p.command.action,
+    reason: p.reason,
+    state,
+    requestedBy: p.requestedBy,
+    requestedAt: p.requestedAt,
+    ...extra,
+  });
+
+  // The listener's callbacks run only after start() below, once `self` is assigned.
+  const self: Ref<GatewayMsg> = spawnActor<GatewayState, GatewayMsg>(
+    parent,
+    (state, msg) => {
+      switch (msg.type) {
+        case 'ReadingArrived': {
+          const meter = state.meters.get(msg.reading.unitAddress);
+          if (!meter) {
+            deps.metrics.framesRejected.inc({ protocol: props.protocol, reason: 'unknown_unit' });
+            return state;
+          }
+          dispatch(meter.ref, { type: 'ReadingArrived', reading: msg.reading, decodedAtNs: msg.decodedAtNs });
+          return state;
+        }
+        case 'MeterStatusChanged': {
+          const meter = state.meters.get(msg.unitAddress);
+          if (meter) dispatch(meter.ref, { type: 'OnlineChanged', online: msg.online, at: deps.clock.now() });
+          return state;
+        }
+        case 'GatewayStatusChanged': {
+          if (state.online === msg.online) return state;
+          if (msg.online) deps.metrics.gatewaysOnline.inc();
+          else if (state.online) deps.metrics.gatewaysOnline.dec();
+          event(msg.online ? 'gateway_online' : 'gateway_offline', {}, state.online === null ? null : state.online ? 'online' : 'offline', msg.online ? 'online' : 'offline');
+          if (!msg.online) {
+            dispatch(props.ledger, {
+              type: 'AlarmRaised',
+              record: { dormitoryId: null, meterId: null, gatewayId: props.gatewayId, circuit: null, kind: 'gateway_offline', severity: 'warning', message: `gateway ${props.gatewayId} went offline`, evidence: [], raisedAt: deps.clock.now() },
+            });
+          }
+          state.online = msg.online;
+          return state;
+        }
+        case 'FrameRejected':
+          deps.metrics.framesRejected.inc({ protocol: props.protocol, reason: msg.reason.split(':')[0]!.slice(0, 40) });
+          log.warn({ unitAddress: msg.unitAddress, reason: msg.reason }, 'frame rejected');
+          return state;
+        case 'AttachMeter':
+          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, ref: msg.meter });
+          driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
+          return state;
+        case 'DetachMeter':
+          if (state.meters.delete(msg.unitAddress)) driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
+          return state;
+        case 'SendCommand': {
+          const pending: PendingCommand = {
+            command: msg.command,
+            dormitoryId: msg.dormitoryId,
+            meterId: msg.meterId,
+            reason: msg.reason,
+            requestedBy: msg.requestedBy,
+            requestedAt: deps.clock.now(),
+            replyTo: msg.replyTo,
+          };
+          state.pending.set(msg.command.commandId, pending);
+          dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'requested') });
+          if (msg.causedAtNs !== undefined) {
+            deps.metrics.commandLatency.observe({ reason: msg.reason.split(',')[0]! }, Number(process.hrtime.bigint() - msg.causedAtNs) / 1e9);
+          }
+          driver.send(msg.command);
+          return state;
+        }
+        case 'CommandSent': {
+          const pending = state.pending.get(msg.commandId);
+          if (pending) dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'sent', { sentAt: deps.clock.now() }) });
+          return state;
+        }
+        case 'CommandCompleted': {
+          const pending = state.pending.get(msg.commandId);
+          if (!pending) return state;
+          state.pending.delete(msg.commandId);
+          deps.metrics.commands.inc({ outcome: msg.outcome });
+          dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, msg.outcome, { completedAt: deps.clock.now(), detail: msg.detail }) });
+          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail: msg.detail });
+          return state;
+        }
+        case 'GetGateway':
+          dispatch(msg.replyTo, { gatewayId: props.gatewayId, online: state.online === true, meters: state.meters.size, commandsInFlight: state.pending.size });
+          return state;
+      }
+    },
+    actorName('gateway', props.gatewayId),
+    {
+      initialState: { driver, meters: new Map(), online: null, pending: new Map() },
+      onCrash: resumeOnCrash(deps, 'gateway'),
+      afterStop: (state) => {
+        if (state.online) deps.metrics.gatewaysOnline.dec();
+      },
+    },
+  );
+  driver.start().catch((error: unknown) => log.error({ err: error }, 'gateway driver failed to start'));
+  return self;
+}

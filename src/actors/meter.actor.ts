@@ -1,0 +1,266 @@
+import type { Purse } from '../db/database.ts';
+import type { ElectricReading, MeterReading, SupplyTarget, WaterReading } from '../domain/reading.ts';
+import {
+  accumulateCharge,
+  billRegister,
+  ELECTRIC_LIMITS,
+  WATER_LIMITS,
+  type BillingCursor,
+  type MeterTariff,
+  type PendingCharge,
+} from '../domain/register-billing.ts';
+import type { MeterProfileName } from '../drivers/gateway-driver.ts';
+import type { ActorDeps } from './actor-deps.ts';
+import { resumeOnCrash } from './actor-deps.ts';
+import { spawnCircuit, type CircuitMsg } from './circuit.actor.ts';
+import type { GatewayMsg, MeterInbound } from './gateway.actor.ts';
+import type { LedgerMsg } from './ledger.actor.ts';
+import type { CircuitReported, ImposeCut, MeterOnlineChanged, MeterReported } from './messages.ts';
+import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
+
+const INTERVAL_MS = 15 * 60_000;
+
+export type MeterMsg =
+  | MeterInbound
+  | ImposeCut
+  | { readonly type: 'PricingChanged'; readonly pricing: MeterTariff }
+  | { readonly type: 'FlushBilling'; readonly replyTo?: Ref<{ type: 'BillingFlushed'; meterId: string }> }
+  | { readonly type: 'GetMeter'; readonly replyTo: Ref<MeterView> };
+
+export interface MeterView {
+  readonly meterId: string;
+  readonly kind: 'electric' | 'water';
+  readonly online: boolean;
+  readonly register: number | null;
+  readonly billedRegister: number | null;
+  readonly pendingAmount: number;
+  readonly anomaly: string | null;
+}
+
+export interface MeterProps {
+  readonly meterId: string;
+  readonly kind: 'electric' | 'water';
+  readonly dormitoryId: string;
+  readonly unitAddress: string;
+  readonly profile: MeterProfileName;
+  /** Switched outputs: circuits for the campus meter, 'main' for a one-relay meter, 'valve' for water. */
+  readonly targets: readonly SupplyTarget[];
+  readonly pricing: MeterTariff;
+  readonly cursor: BillingCursor | null;
+  readonly gateway: Ref<GatewayMsg>;
+  readonly ledger: Ref<LedgerMsg>;
+  readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported>;
+}
+
+interface IntervalAccumulator {
+  start: number;
+  usage: number;
+  maxPowerW: number;
+  lastRegister: number | null;
+  registerEnd: number;
+}
+
+interface MeterState {
+  cursor: BillingCursor | null;
+  pending: PendingCharge | null;
+  pricing: MeterTariff;
+  online: boolean;
+  lastRegister: number | null;
+  anomaly: string | null;
+  readonly circuits: Map<SupplyTarget, Ref<CircuitMsg>>;
+  readonly intervals: Map<string, IntervalAccumulator>;
+}
+
+/**
+ * `meter:<id>` (electric) or `water:<id>`: turns register deltas into money through the pure
+ * tariff engine, keeps the charges pending and hands them to the ledger with the new cursor
+ * every `postingIntervalMs` of clock time (the ledger commits both in one transaction), fans
+ * circuit samples out to its circuit actors, and keeps 15-minute interval aggregates. A
+ * register that goes backwards or jumps implausibly raises one alarm and bills nothing.
+ */
+export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorDeps): Ref<MeterMsg> {
+  const purse: Purse = props.kind === 'electric' ? 'electricity' : 'water';
+  const limits = props.kind === 'electric' ? ELECTRIC_LIMITS : WATER_LIMITS;
+  const log = deps.log.child({ meter: props.meterId });
+
+  function post(state: MeterState): void {
+    if (!state.cursor) return;
+    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor: state.cursor } });
+    state.pending = null;
+  }
+
+  function alarm(kind: string, message: string, at: number, evidence: unknown[]): void {
+    deps.metrics.billingAnomalies.inc({ kind });
+    dispatch(props.ledger, {
+      type: 'AlarmRaised',
+      record: { dormitoryId: props.dormitoryId, meterId: props.meterId, gatewayId: null, circuit: null, kind, severity: 'critical', message, evidence, raisedAt: at },
+    });
+  }
+
+  function trackInterval(state: MeterState, channel: string, register: number, powerW: number, at: number): void {
+    const start = Math.floor(at / INTERVAL_MS) * INTERVAL_MS;
+    let acc = state.intervals.get(channel);
+    if (acc && acc.start !== start) {
+      if (acc.usage > 0 || acc.maxPowerW > 0) {
+        dispatch(props.ledger, { type: 'IntervalClosed', record: { meterId: props.meterId, channel, intervalStart: acc.start, usage: acc.usage, maxPowerW: acc.maxPowerW, registerEnd: acc.registerEnd } });
+      }
+      acc = { start, usage: 0, maxPowerW: 0, lastRegister: acc.lastRegister, registerEnd: acc.registerEnd };
+      state.intervals.set(channel, acc);
+    }
+    if (!acc) {
+      acc = { start, usage: 0, maxPowerW: 0, lastRegister: null, registerEnd: register };
+      state.intervals.set(channel, acc);
+    }
+    if (acc.lastRegister !== null && register > acc.lastRegister) acc.usage += register - acc.lastRegister;
+    if (acc.lastRegister === null || register >= acc.lastRegister) acc.lastRegister = register;
+    acc.registerEnd = register;
+    if (Math.abs(powerW) > acc.maxPowerW) acc.maxPowerW = Math.abs(powerW);
+  }
+
+  function handleReading(state: MeterState, reading: MeterReading, decodedAtNs: bigint): MeterState {
+    deps.metrics.readingsHandled.inc({ kind: reading.type });
+    const register = reading.type === 'electric' ? reading.energyWh : reading.volumeL;
+    const outcome = billRegister(state.cursor, register, reading.at, state.pricing, limits);
+    let amount = 0;
+    let usage = 0;
+    switch (outcome.kind) {
+      case 'opened':
+        state.cursor = outcome.cursor;
+        if (outcome.quotaGranted > 0) {
+          state.pending = { amount: 0, usage: 0, freeUsed: 0, fromRegister: register, toRegister: register, firstAt: reading.at, lastAt: reading.at, quotaGranted: outcome.quotaGranted, parts: {} };
+        }
+        post(state);
+        break;
+      case 'idle':
+        break;
+      case 'charged': {
+        const from = state.cursor!.register;
+        state.pending = accumulateCharge(state.pending, from, outcome.usage, outcome.charge, reading.at);
+        state.cursor = outcome.cursor;
+        amount = outcome.charge.amount;
+        usage = outcome.usage;
+        if (state.anomaly) state.anomaly = null;
+        if (reading.at - state.pending.firstAt >= deps.postingIntervalMs) post(state);
+        break;
+      }
+      case 'backwards':
+      case 'implausible': {
+        const description =
+          outcome.kind === 'backwards'
+            ? `register went backwards: ${outcome.register} < billed ${outcome.cursorRegister}`
+            : `register jumped ${outcome.usage} (plausible at most ${outcome.maxPlausible}); not billed`;
+        if (state.anomaly !== outcome.kind) {
+          alarm(outcome.kind === 'backwards' ? 'register_backwards' : 'register_jump', description, reading.at, [{ at: reading.at, register, billed: state.cursor?.register ?? null }]);
+          log.warn({ register, cursor: state.cursor?.register }, description);
+        }
+        state.anomaly = outcome.kind;
+        break;
+      }
+    }
+    state.lastRegister = register;
+    if (!state.online) {
+      state.online = true;
+      dispatch(props.dormitory, { type: 'MeterOnlineChanged', meterId: props.meterId, online: true, at: reading.at });
+    }
+    if (reading.type === 'electric') return handleElectric(state, reading, decodedAtNs, amount, usage);
+    return handleWater(state, reading, decodedAtNs, amount, usage);
+  }
+
+  function handleElectric(state: MeterState, reading: ElectricReading, decodedAtNs: bigint, amount: number, usage: number): MeterState {
+    trackInterval(state, 'main', reading.energyWh, reading.powerW, reading.at);
+    for (const sample of reading.circuits) {
+      trackInterval(state, sample.kind, sample.energyWh, sample.powerW, reading.at);
+      const circuit = state.circuits.get(sample.kind);
+      if (circuit) dispatch(circuit, { type: 'Sampled', sample, at: reading.at, decodedAtNs });
+    }
+    if (reading.relayClosed !== undefined) {
+      const main = state.circuits.get('main');
+      if (main) dispatch(main, { type: 'RelayReadBack', closed: reading.relayClosed, at: reading.at, decodedAtNs });
+    }
+    dispatch(props.dormitory, {
+      type: 'MeterReported',
+      meterId: props.meterId,
+      purse,
+      amount,
+      usage,
+      powerW: reading.powerW,
+      circuits: reading.circuits.map((c) => ({ kind: c.kind, powerW: c.powerW, pf: c.powerFactor })),
+      at: reading.at,
+      decodedAtNs,
+    });
+    return state;
+  }
+
+  function handleWater(state: MeterState, reading: WaterReading, decodedAtNs: bigint, amount: number, usage: number): MeterState {
+    trackInterval(state, 'water', reading.volumeL, 0, reading.at);
+    const valve = state.circuits.get('valve');
+    if (valve) dispatch(valve, { type: 'RelayReadBack', closed: reading.valveOpen, at: reading.at, decodedAtNs });
+    dispatch(props.dormitory, { type: 'MeterReported', meterId: props.meterId, purse, amount, usage, powerW: 0, circuits: [], at: reading.at, decodedAtNs });
+    return state;
+  }
+
+  return spawnActor<MeterState, MeterMsg>(
+    parent,
+    (state, msg) => {
+      switch (msg.type) {
+        case 'ReadingArrived':
+          return handleReading(state, msg.reading, msg.decodedAtNs);
+        case 'OnlineChanged':
+          if (state.online !== msg.online) {
+            state.online = msg.online;
+            dispatch(props.dormitory, { type: 'MeterOnlineChanged', meterId: props.meterId, online: msg.online, at: msg.at });
+          }
+          return state;
+        case 'ImposeCut':
+          for (const [target, circuit] of state.circuits) if (msg.target === 'all' || msg.target === target) dispatch(circuit, msg);
+          return state;
+        case 'PricingChanged':
+          state.pricing = msg.pricing;
+          return state;
+        case 'FlushBilling':
+          if (state.pending) post(state);
+          if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId });
+          return state;
+        case 'GetMeter':
+          dispatch(msg.replyTo, {
+            meterId: props.meterId,
+            kind: props.kind,
+            online: state.online,
+            register: state.lastRegister,
+            billedRegister: state.cursor?.register ?? null,
+            pendingAmount: state.pending?.amount ?? 0,
+            anomaly: state.anomaly,
+          });
+          return state;
+      }
+    },
+    actorName(props.kind === 'electric' ? 'meter' : 'water', props.meterId),
+    {
+      initialStateFunc: (ctx) => {
+        const circuits = new Map<SupplyTarget, Ref<CircuitMsg>>();
+        for (const target of props.targets) {
+          circuits.set(
+            target,
+            spawnCircuit(
+              ctx.self as Ref<unknown>,
+              {
+                circuitId: `${props.meterId}:${target}`,
+                target,
+                meterId: props.meterId,
+                dormitoryId: props.dormitoryId,
+                unitAddress: props.unitAddress,
+                gateway: props.gateway,
+                ledger: props.ledger,
+                dormitory: props.dormitory,
+              },
+              deps,
+            ),
+          );
+        }
+        dispatch(props.gateway, { type: 'AttachMeter', endpoint: { unitAddress: props.unitAddress, profile: props.profile }, meter: ctx.self as Ref<MeterInbound> });
+        return { cursor: props.cursor, pending: null, pricing: props.pricing, online: false, lastRegister: null, anomaly: null, circuits, intervals: new Map() };
+      },
+      onCrash: resumeOnCrash(deps, 'meter'),
+    },
+  );
+}

@@ -1,0 +1,38 @@
+import { createRequire } from 'node:module';
+import type * as Nact from 'nact';
+
+/**
+ * nact 7.6.2 is CommonJS whose exports ESM cannot name statically; load it once, typed.
+ * Facts designed around (lib/actor.js): every handled message copies the actor's child map,
+ * mailboxes are unbounded, messages to a stopped actor vanish, generated names collide at
+ * scale (every actor here is named), and a `reset` stops the children and re-runs the
+ * initial state function (so crash policies here `resume`, keeping the last good state).
+ */
+const nact = createRequire(import.meta.url)('nact') as typeof Nact;
+
+export const { start, spawn, dispatch, query, stop } = nact;
+export type { Ref, ActorContext, SupervisionContext, ActorSystemRef } from 'nact';
+
+/** Behaviour of an actor: `(state, msg, ctx) => state`. */
+export type Behaviour<S, M> = (state: S, msg: M, ctx: Nact.ActorContext<M, Nact.Ref<unknown>>) => S;
+
+export interface SpawnOptions<S> {
+  readonly initialState?: S;
+  readonly initialStateFunc?: (ctx: Nact.ActorContext<unknown, Nact.Ref<unknown>>) => S;
+  readonly onCrash: (msg: unknown, error: Error | undefined, ctx: Nact.SupervisionContext<unknown, never>) => symbol;
+  readonly afterStop?: (state: S) => void;
+}
+
+/** nact's spawn with the types this project uses (nact's own generic inference fails on named refs). */
+export function spawnActor<S, M>(parent: Nact.Ref<unknown>, behaviour: Behaviour<S, M>, name: string, options: SpawnOptions<S>): Nact.Ref<M> {
+  const untypedSpawn = nact.spawn as unknown as (parent: unknown, f: unknown, name: string, props: unknown) => Nact.Ref<M>;
+  return untypedSpawn(parent, behaviour, name, options);
+}
+
+/**
+ * An actor name `<kind>.<id>`. nact allows only [a-z0-9-$_.+!*'(),] in names, so every other
+ * character of the id (and `$` itself) is written `$hh`: distinct ids give distinct names.
+ */
+export function actorName(kind: string, id: string): string {
+  return `${kind}.${id.replace(/[^a-z0-9\-_.+!*'(),]/gi, (c) => `$${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+}

@@ -1,0 +1,148 @@
+import { parseArrearsPolicy } from '../domain/arrears.ts';
+import type { SupplyTarget } from '../domain/reading.ts';
+import type { BillingCursor, MeterTariff } from '../domain/register-billing.ts';
+import type { BillingState, FreeQuotaPolicy, Tariff } from '../domain/tariff.ts';
+import { validateTariff } from '../domain/tariff.ts';
+import type { MeterProfileName } from '../drivers/gateway-driver.ts';
+import type { Executor } from './executor.ts';
+
+/** Everything the actor tree boots from, read in a handful of queries. */
+export interface GatewayTopology {
+  readonly id: string;
+  readonly campusId: string;
+  readonly protocol: 'modbus-tcp' | 'mqtt';
+  readonly address: string;
+  readonly settings: Record<string, unknown>;
+}
+
+export interface MeterTopology {
+  readonly meterId: string;
+  readonly kind: 'electric' | 'water';
+  readonly gatewayId: string;
+  readonly unitAddress: string;
+  readonly profile: MeterProfileName;
+  readonly targets: readonly SupplyTarget[];
+  readonly pricing: MeterTariff;
+  readonly cursor: BillingCursor | null;
+}
+
+export interface DormitoryTopology {
+  readonly id: string;
+  readonly campusId: string;
+  readonly building: string;
+  readonly floor: number;
+  readonly room: string;
+  readonly balance: { electricity: number; water: number };
+  readonly meters: readonly MeterTopology[];
+}
+
+export interface CampusPolicyTopology {
+  readonly id: string;
+  readonly utcOffsetMinutes: number;
+  readonly arrears: ReturnType<typeof parseArrearsPolicy>;
+  readonly waterArrearsCutsElectricity: boolean;
+}
+
+export interface CampusTopology {
+  readonly campuses: ReadonlyMap<string, CampusPolicyTopology>;
+  readonly gateways: readonly GatewayTopology[];
+  readonly dormitories: readonly DormitoryTopology[];
+}
+
+const FREE: Tariff = { kind: 'single', rate: 0 };
+
+const SWITCHES: Record<string, readonly SupplyTarget[]> = {
+  'campus-1in3out': ['lighting', 'socket', 'ac'],
+  'acrel-ddsy1352': ['main'],
+  sdm120: [],
+  'water-valve': ['valve'],
+};
+
+export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; settings: Record<string, unknown> }): CampusPolicyTopology {
+  const arrearsSettings = (row.settings.arrears ?? {}) as Record<string, unknown>;
+  return {
+    id: row.id,
+    utcOffsetMinutes: row.utc_offset_minutes,
+    arrears: parseArrearsPolicy(arrearsSettings),
+    waterArrearsCutsElectricity: arrearsSettings.waterArrearsCutsElectricity !== false,
+  };
+}
+
+/** Loads the topology of every dormitory (or only `dormitoryIds`). */
+export async function loadTopology(db: Executor, dormitoryIds?: readonly string[]): Promise<CampusTopology> {
+  const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
+  const gateways = (await db.selectFrom('gateways').select(['id', 'campus_id', 'protocol', 'address', 'settings']).orderBy('id').execute()).map((g) => ({
+    id: g.id,
+    campusId: g.campus_id,
+    protocol: g.protocol,
+    address: g.address,
+    settings: g.settings,
+  }));
+  const tariffs = new Map<string, Tariff>();
+  for (const t of await db.selectFrom('tariffs').select(['id', 'definition']).execute()) {
+    const checked = validateTariff(t.definition);
+    if (checked.ok) tariffs.set(t.id, checked.tariff);
+  }
+  const quotas = new Map((await db.selectFrom('free_quota_policies').select(['id', 'monthly_allowance']).execute()).map((q) => [q.id, { monthlyAllowance: q.monthly_allowance } as FreeQuotaPolicy]));
+
+  let dormQuery = db
+    .selectFrom('dormitories as d')
+    .innerJoin('buildings as b', 'b.id', 'd.building_id')
+    .select(['d.id', 'b.campus_id', 'd.building_id', 'd.floor', 'd.room', 'd.electricity_tariff_id', 'd.water_tariff_id', 'd.electricity_quota_id', 'd.water_quota_id']);
+  if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
+  const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
+  const ids = dorms.map((d) => d.id);
+  const [meters, accounts, cursors] = ids.length
+    ? await Promise.all([
+        db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
+        db.selectFrom('accounts').select(['dormitory_id', 'purse', 'balance']).where('dormitory_id', 'in', ids).execute(),
+        db
+          .selectFrom('billing_cursors as c')
+          .innerJoin('meters as m', 'm.id', 'c.meter_id')
+          .select(['c.meter_id', 'c.register', 'c.read_at', 'c.billing_state'])
+          .where('m.dormitory_id', 'in', ids)
+          .execute(),
+      ])
+    : [[], [], []];
+  const cursorOf = new Map(cursors.map((c) => [c.meter_id, { register: c.register, readAt: new Date(c.read_at).getTime(), billing: c.billing_state as BillingState }]));
+  const balances = new Map<string, { electricity: number; water: number }>();
+  for (const a of accounts) {
+    const b = balances.get(a.dormitory_id) ?? { electricity: 0, water: 0 };
+    b[a.purse] = a.balance;
+    balances.set(a.dormitory_id, b);
+  }
+  const metersOf = new Map<string, MeterTopology[]>();
+  const dormById = new Map(dorms.map((d) => [d.id, d]));
+  for (const m of meters) {
+    const d = dormById.get(m.dormitory_id)!;
+    const campus = campuses.get(d.campus_id);
+    const electric = m.kind === 'electric';
+    const tariffId = electric ? d.electricity_tariff_id : d.water_tariff_id;
+    const quotaId = electric ? d.electricity_quota_id : d.water_quota_id;
+    const list = metersOf.get(m.dormitory_id) ?? [];
+    list.push({
+      meterId: m.id,
+      kind: m.kind,
+      gatewayId: m.gateway_id,
+      unitAddress: m.unit_address,
+      profile: m.profile as MeterProfileName,
+      targets: SWITCHES[m.profile] ?? [],
+      pricing: { tariff: (tariffId && tariffs.get(tariffId)) || FREE, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      cursor: cursorOf.get(m.id) ?? null,
+    });
+    metersOf.set(m.dormitory_id, list);
+  }
+  return {
+    campuses,
+    gateways,
+    dormitories: dorms.map((d) => ({
+      id: d.id,
+      campusId: d.campus_id,
+      building: d.building_id,
+      floor: d.floor,
+      room: d.room,
+      balance: balances.get(d.id) ?? { electricity: 0, water: 0 },
+      meters: metersOf.get(d.id) ?? [],
+    })),
+  };
+}

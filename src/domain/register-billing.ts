@@ -1,0 +1,90 @@
+import { chargeUsage, initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
+
+/**
+ * Billing from a cumulative register, pure. The cursor is the last billed register value and
+ * the billing state after it; it is persisted in the same transaction as the charges it
+ * produced, so after a crash the next reading's delta covers the gap exactly once.
+ */
+export interface BillingCursor {
+  readonly register: number;
+  readonly readAt: number;
+  readonly billing: BillingState;
+}
+
+export interface MeterTariff {
+  readonly tariff: Tariff;
+  readonly quota: FreeQuotaPolicy | null;
+  readonly utcOffsetMinutes: number;
+}
+
+/** How much a register may plausibly advance: `maxRatePerHour` units an hour plus `slack`. */
+export interface PlausibilityLimits {
+  readonly maxRatePerHour: number;
+  readonly slack: number;
+}
+
+export const ELECTRIC_LIMITS: PlausibilityLimits = Object.freeze({ maxRatePerHour: 30_000, slack: 1_000 }); // 30 kW
+export const WATER_LIMITS: PlausibilityLimits = Object.freeze({ maxRatePerHour: 3_000, slack: 500 }); // 3 m3/h
+
+export type RegisterOutcome =
+  | { readonly kind: 'opened'; readonly cursor: BillingCursor; readonly quotaGranted: number }
+  | { readonly kind: 'idle'; readonly cursor: BillingCursor }
+  | { readonly kind: 'charged'; readonly usage: number; readonly charge: ChargeResult; readonly cursor: BillingCursor }
+  | { readonly kind: 'backwards'; readonly register: number; readonly cursorRegister: number }
+  | { readonly kind: 'implausible'; readonly usage: number; readonly maxPlausible: number };
+
+export function billRegister(
+  cursor: BillingCursor | null,
+  register: number,
+  at: number,
+  pricing: MeterTariff,
+  limits: PlausibilityLimits,
+): RegisterOutcome {
+  if (!Number.isSafeInteger(register) || register < 0) return { kind: 'backwards', register, cursorRegister: cursor?.register ?? 0 };
+  if (!cursor) {
+    // A meter seen for the first time: its opening register is not consumption.
+    const billing = initialBillingState(at, pricing.quota, pricing.utcOffsetMinutes);
+    return { kind: 'opened', cursor: { register, readAt: at, billing }, quotaGranted: billing.freeRemaining };
+  }
+  const usage = register - cursor.register;
+  if (usage < 0) return { kind: 'backwards', register, cursorRegister: cursor.register };
+  if (usage === 0) return { kind: 'idle', cursor };
+  const elapsedMs = Math.max(0, at - cursor.readAt);
+  const maxPlausible = Math.floor((limits.maxRatePerHour * Math.max(elapsedMs, 1000)) / 3_600_000) + limits.slack;
+  if (usage > maxPlausible) return { kind: 'implausible', usage, maxPlausible };
+  const charge = chargeUsage(pricing.tariff, pricing.quota, cursor.billing, usage, Math.max(at, cursor.readAt), pricing.utcOffsetMinutes);
+  return { kind: 'charged', usage, charge, cursor: { register, readAt: Math.max(at, cursor.readAt), billing: charge.state } };
+}
+
+/** Consumption accumulated between two ledger postings of one meter. */
+export interface PendingCharge {
+  readonly amount: number;
+  readonly usage: number;
+  readonly freeUsed: number;
+  readonly fromRegister: number;
+  readonly toRegister: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+  readonly quotaGranted: number;
+  readonly parts: Readonly<Record<string, { rate: number; usage: number }>>;
+}
+
+export function accumulateCharge(pending: PendingCharge | null, fromRegister: number, usage: number, charge: ChargeResult, at: number): PendingCharge {
+  const parts: Record<string, { rate: number; usage: number }> = { ...(pending?.parts ?? {}) };
+  for (const part of charge.parts) {
+    const key = `${part.label}@${part.rate}`;
+    const existing = parts[key];
+    parts[key] = { rate: part.rate, usage: (existing?.usage ?? 0) + part.usage };
+  }
+  return {
+    amount: (pending?.amount ?? 0) + charge.amount,
+    usage: (pending?.usage ?? 0) + usage,
+    freeUsed: (pending?.freeUsed ?? 0) + charge.freeUsed,
+    fromRegister: pending?.fromRegister ?? fromRegister,
+    toRegister: fromRegister + usage,
+    firstAt: pending?.firstAt ?? at,
+    lastAt: at,
+    quotaGranted: (pending?.quotaGranted ?? 0) + charge.quotaGranted,
+    parts,
+  };
+}

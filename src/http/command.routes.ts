@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type, type Static } from 'typebox';
+import type { CampusRuntime } from '../actors/campus-runtime.ts';
+import type { AppContext } from '../app-context.ts';
+import { dormitoryExists } from '../db/dormitory.repository.ts';
+import { DomainError } from '../errors.ts';
+import { assertCanRead } from './auth.plugin.ts';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const CommandBody = Type.Object(
+  {
+    circuit: Type.Union([Type.Literal('lighting'), Type.Literal('socket'), Type.Literal('ac'), Type.Literal('all')]),
+    action: Type.Union([Type.Literal('cut'), Type.Literal('restore')]),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+const CommandQuery = Type.Object({ page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })), pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) }, { additionalProperties: false });
+
+/**
+ * Remote cut/restore. A manual cut is a cut reason like any other: it holds the circuit off
+ * until a manual restore lifts it; a restore lifts only the manual reason (arrears or a
+ * safety trip still hold, and the answer says which). The lifecycle of each command the
+ * circuits send (requested -> sent -> confirmed | failed) is in GET /api/commands.
+ */
+async function commandRoutes(app: FastifyInstance, options: { context: AppContext; runtime: CampusRuntime }): Promise<void> {
+  const { db } = options.context;
+
+  app.post(
+    '/api/dormitories/:id/commands',
+    { preHandler: app.requireRole('admin', 'manager'), schema: { tags: ['control'], summary: 'Cut or restore circuits of a dormitory', params: IdParams, body: CommandBody } },
+    async (request, reply) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const body = request.body as Static<typeof CommandBody>;
+      if (!(await dormitoryExists(db, id))) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
+      const accepted = await options.runtime.manualCommand(id, body.circuit, body.action, body.reason, request.operator!.username).catch(() => undefined);
+      if (!accepted) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
+      return reply.status(202).send({
+        dormitoryId: id,
+        action: body.action,
+        circuits: accepted.circuits.map((c) => ({ meterId: c.meterId, circuit: c.target, stillCutBy: c.stillCutBy })),
+      });
+    },
+  );
+
+  app.get(
+    '/api/dormitories/:id/commands',
+    { preHandler: app.requireRole('admin', 'manager', 'finance', 'student'), schema: { tags: ['control'], summary: 'Commands sent to a dormitory, newest first', params: IdParams, querystring: CommandQuery } },
+    async (request) => {
+      const { id } = request.params as Static<typeof IdParams>;
+      const q = request.query as Static<typeof CommandQuery>;
+      assertCanRead(request.operator, id);
+      const page = q.page ?? 1;
+      const pageSize = q.pageSize ?? 50;
+      const base = db.selectFrom('commands').where('dormitory_id', '=', id);
+      const [rows, count] = await Promise.all([
+        base.selectAll().orderBy('requested_at', 'desc').orderBy('id').limit(pageSize).offset((page - 1) * pageSize).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return {
+        total: Number(count.n),
+        items: rows.map((r) => ({
+          id: r.id,
+          meterId: r.meter_id,
+          circuit: r.target,
+          action: r.action,
+          reason: r.reason,
+          state: r.state,
+          requestedBy: r.requested_by,
+          requestedAt: new Date(r.requested_at).toISOString(),
+          sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null,
+          completedAt: r.completed_at ? new Date(r.completed_at).toISOString() : null,
+          detail: r.detail,
+        })),
+      };
+    },
+  );
+}
+
+export default fp(commandRoutes, { name: 'command-routes', dependencies: ['auth'] });

@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+export interface DashboardOptions {
+  /** Directory served at `/`; the repository's `public/` by default. */
+  readonly root?: string;
+}
+
+export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+/**
+ * The control-room dashboard (`/`, `/index.html`) and the student page (`/student.html`): plain
+ * ES modules and CSS from `public/`, no build step, nothing from a CDN. The pages talk to the
+ * REST API and to `/ws/live` on the same origin, so the policy below allows nothing else.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions): Promise<void> {
+  await app.register(fastifyStatic, {
+    root: options.root ?? PUBLIC_DIR,
+    prefix: '/',
+    // One route per file found at start-up: unknown paths fall through to the JSON 404
+    // handler instead of a catch-all route, and no path is ever resolved against the disk.
+    wildcard: false,
+    // Another plugin (the OpenAPI UI) may register @fastify/static too; the pages need no sendFile.
+    decorateReply: false,
+    index: ['index.html'],
+    cacheControl: true,
+    maxAge: 0,
+    setHeaders(reply) {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('referrer-policy', 'no-referrer');
+    },
+  });
+}
+
+export default fp(dashboardPlugin, { name: 'dashboard' });

@@ -1,0 +1,310 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type, type Static } from 'typebox';
+import type { WebSocket } from 'ws';
+import type { AppContext } from '../app-context.ts';
+import { findSessionOperator, type Operator } from '../db/operator.repository.ts';
+import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
+import { tokenHash } from './auth.plugin.ts';
+
+/**
+ * GET /ws/live: the control room's and wall displays' feed (docs/websocket.md). A client gets a
+ * snapshot of its scope (campus, one building, or a student's own dormitory), then coalesced
+ * diffs. A slow client never gets an unbounded queue: while its socket buffer is above the
+ * high-water mark, changes only mark dormitory ids dirty, and once it drains it gets the
+ * latest state of the dirty ones in one message. Per client the server holds at most one dirty
+ * id per dormitory in its scope, so a client always ends at the latest state.
+ */
+
+export interface LiveWebSocketOptions {
+  readonly feed: LiveFeed;
+  readonly context: AppContext;
+  /** Above this many queued bytes a client is slow and diffs are held as dirty ids. Default 1 MiB. */
+  readonly highWaterMarkBytes?: number;
+  /** Keepalive ping interval; a client that misses a whole interval is dropped. Default 30 s. */
+  readonly pingIntervalMs?: number;
+}
+
+export interface LiveClientStats {
+  readonly id: number;
+  readonly operator: string;
+  /** `campus`, `building:<id>` or `dormitory:<id>`. */
+  readonly scope: string;
+  /** Dirty dormitory ids held for this client (bounded by the dormitories in its scope). */
+  readonly pending: number;
+  readonly bufferedAmount: number;
+  readonly slow: boolean;
+  readonly messagesSent: number;
+  /** Diffs this client did not get as such because it was slow (their changes went dirty). */
+  readonly diffsHeld: number;
+}
+
+export interface LiveWebSocketStats {
+  readonly clients: readonly LiveClientStats[];
+  /** Diff payloads serialised: once per scope per feed call, not once per client. */
+  readonly diffSerialisations: number;
+  readonly feedCalls: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Counters of the live WebSocket feed (tests, metrics). */
+    liveWebSocketStats(): LiveWebSocketStats;
+  }
+}
+
+/** Close codes in the 4000-4999 private range, mirroring HTTP statuses. */
+export const LIVE_CLOSE_CODES = { unauthenticated: 4401, forbidden: 4403 } as const;
+
+/** Offered first by browsers next to `bearer.<token>`; echoed back by the server (ws picks the first). */
+export const LIVE_SUBPROTOCOL = 'campus-live';
+
+const DEFAULT_HIGH_WATER_MARK_BYTES = 1_048_576;
+const DEFAULT_PING_INTERVAL_MS = 30_000;
+
+const Query = Type.Object(
+  {
+    building: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+type Scope = { readonly kind: 'campus' } | { readonly kind: 'building'; readonly building: string } | { readonly kind: 'dormitory'; readonly dormitoryId: string };
+
+interface LiveClient {
+  readonly id: number;
+  readonly socket: WebSocket;
+  readonly operator: string;
+  readonly scope: Scope;
+  readonly scopeKey: string;
+  /** Dormitory ids whose latest state this client has not been sent yet. */
+  readonly dirty: Set<string>;
+  alive: boolean;
+  messagesSent: number;
+  diffsHeld: number;
+}
+
+function scopeKeyOf(scope: Scope): string {
+  switch (scope.kind) {
+    case 'campus':
+      return 'campus';
+    case 'building':
+      return `building:${scope.building}`;
+    case 'dormitory':
+      return `dormitory:${scope.dormitoryId}`;
+  }
+}
+
+/** The bearer token of an upgrade request: `?token=`, else a `bearer.<token>` subprotocol. */
+function tokenOf(request: FastifyRequest): string | undefined {
+  const query = request.query as Static<typeof Query>;
+  if (query.token) return query.token;
+  const offered = request.headers['sec-websocket-protocol'];
+  if (typeof offered !== 'string') return undefined;
+  for (const protocol of offered.split(',')) {
+    const trimmed = protocol.trim();
+    if (trimmed.startsWith('bearer.') && trimmed.length > 7) return trimmed.slice(7);
+  }
+  return undefined;
+}
+
+const diffMessage = (dormitories: readonly DormitoryLiveState[]): string => JSON.stringify({ type: 'diff', dormitories });
+
+async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketOptions): Promise<void> {
+  const { feed, context } = options;
+  const highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES;
+  const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  // Clients send nothing but pongs; a small frame limit keeps a hostile client cheap.
+  if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: 4096 } });
+
+  const clients = new Set<LiveClient>();
+  /** Latest state of every dormitory seen in a diff: what a drained slow client is sent. */
+  const latest = new Map<string, DormitoryLiveState>();
+  let nextClientId = 1;
+  let diffSerialisations = 0;
+  let feedCalls = 0;
+
+  const send = (client: LiveClient, payload: string): void => {
+    client.messagesSent++;
+    // The callback fires once the frame has left the process buffer: the moment to check
+    // whether a slow client has drained.
+    client.socket.send(payload, (error) => {
+      if (!error) flushIfDrained(client);
+    });
+  };
+
+  const isSlow = (client: LiveClient): boolean => client.socket.bufferedAmount > highWaterMarkBytes;
+
+  /** Sends the latest state of the client's dirty dormitories once its buffer is below the mark. */
+  function flushIfDrained(client: LiveClient): void {
+    if (client.dirty.size === 0 || isSlow(client) || client.socket.readyState !== client.socket.OPEN) return;
+    const states: DormitoryLiveState[] = [];
+    for (const id of client.dirty) {
+      const state = latest.get(id);
+      if (state) states.push(state);
+    }
+    client.dirty.clear();
+    if (states.length > 0) send(client, diffMessage(states));
+  }
+
+  const unsubscribe = feed.subscribe((changed) => {
+    feedCalls++;
+    if (changed.length === 0) return;
+    for (const state of changed) latest.set(state.id, state);
+    if (clients.size === 0) return;
+
+    // Group once per call; serialise lazily once per scope that has a client in it.
+    const byBuilding = new Map<string, DormitoryLiveState[]>();
+    const byId = new Map<string, DormitoryLiveState>();
+    for (const state of changed) {
+      byId.set(state.id, state);
+      const group = byBuilding.get(state.building);
+      if (group) group.push(state);
+      else byBuilding.set(state.building, [state]);
+    }
+    const payloads = new Map<string, string>();
+    const relevant = (scope: Scope): readonly DormitoryLiveState[] => {
+      switch (scope.kind) {
+        case 'campus':
+          return changed;
+        case 'building':
+          return byBuilding.get(scope.building) ?? [];
+        case 'dormitory': {
+          const own = byId.get(scope.dormitoryId);
+          return own ? [own] : [];
+        }
+      }
+    };
+
+    for (const client of clients) {
+      if (client.socket.readyState !== client.socket.OPEN) continue;
+      const states = relevant(client.scope);
+      if (states.length === 0) continue;
+      if (isSlow(client)) {
+        client.diffsHeld++;
+        for (const state of states) client.dirty.add(state.id);
+        continue;
+      }
+      let payload = payloads.get(client.scopeKey);
+      if (payload === undefined) {
+        payload = diffMessage(states);
+        payloads.set(client.scopeKey, payload);
+        diffSerialisations++;
+      }
+      // A client that was slow and is back under the mark first catches up on what it missed.
+      if (client.dirty.size > 0) {
+        for (const state of states) client.dirty.delete(state.id);
+        flushIfDrained(client);
+      }
+      send(client, payload);
+    }
+  });
+
+  // Keepalive runs on wall time, not the injected clock: it is about TCP peers, not the
+  // campus, and a simulated clock at 3600x must not ping browsers 3600 times faster. The tick
+  // also retries flushing slow clients in case no send callback was left to do it.
+  const keepalive = setInterval(() => {
+    for (const client of clients) {
+      if (!client.alive) {
+        client.socket.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.socket.ping();
+      flushIfDrained(client);
+    }
+  }, pingIntervalMs);
+  keepalive.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(keepalive);
+    unsubscribe();
+    for (const client of clients) client.socket.terminate();
+    clients.clear();
+  });
+
+  app.decorate('liveWebSocketStats', (): LiveWebSocketStats => ({
+    clients: [...clients].map((c) => ({
+      id: c.id,
+      operator: c.operator,
+      scope: c.scopeKey,
+      pending: c.dirty.size,
+      bufferedAmount: c.socket.bufferedAmount,
+      slow: isSlow(c),
+      messagesSent: c.messagesSent,
+      diffsHeld: c.diffsHeld,
+    })),
+    diffSerialisations,
+    feedCalls,
+  }));
+
+  app.get(
+    '/ws/live',
+    {
+      websocket: true,
+      schema: { querystring: Query },
+      // Resolve the session before the upgrade completes, so the handler below is synchronous
+      // and subscribes in the same tick as it takes the snapshot (no change can slip between).
+      preValidation: async (request) => {
+        if (request.operator) return;
+        const token = tokenOf(request);
+        if (token) request.operator = await findSessionOperator(context.db, tokenHash(token), new Date(context.clock.now()));
+      },
+    },
+    (socket, request) => {
+      const operator: Operator | undefined = request.operator;
+      if (!operator) {
+        socket.close(LIVE_CLOSE_CODES.unauthenticated, 'a valid session token is required');
+        return;
+      }
+      const { building } = request.query as Static<typeof Query>;
+      let scope: Scope;
+      if (operator.role === 'student') {
+        if (!operator.dormitoryId) {
+          socket.close(LIVE_CLOSE_CODES.forbidden, 'this student has no dormitory');
+          return;
+        }
+        // Students see only their own dormitory, whatever building they ask for.
+        scope = { kind: 'dormitory', dormitoryId: operator.dormitoryId };
+      } else {
+        scope = building ? { kind: 'building', building } : { kind: 'campus' };
+      }
+      const client: LiveClient = {
+        id: nextClientId++,
+        socket,
+        operator: operator.username,
+        scope,
+        scopeKey: scopeKeyOf(scope),
+        dirty: new Set(),
+        alive: true,
+        messagesSent: 0,
+        diffsHeld: 0,
+      };
+      let snapshot: readonly DormitoryLiveState[];
+      switch (scope.kind) {
+        case 'campus':
+          snapshot = feed.snapshot();
+          break;
+        case 'building':
+          snapshot = feed.snapshot(scope.building);
+          break;
+        case 'dormitory':
+          snapshot = feed.snapshot().filter((d) => d.id === scope.dormitoryId);
+          break;
+      }
+      clients.add(client);
+      socket.on('pong', () => {
+        client.alive = true;
+      });
+      socket.on('close', () => {
+        clients.delete(client);
+      });
+      // Anything a client sends is ignored: the feed is one-way.
+      send(client, JSON.stringify({ type: 'snapshot', scope: client.scopeKey, dormitories: snapshot }));
+    },
+  );
+}
+
+export default fp(liveWebSocketPlugin, { name: 'live-websocket', dependencies: ['auth'] });

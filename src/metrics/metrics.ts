@@ -1,0 +1,30 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The process's metrics, one registry per app (no prom-client globals), rendered in the
+ * Prometheus text format at GET /api/metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly readingsHandled = new Counter({ name: 'campus_readings_handled_total', help: 'Meter readings handled by meter actors', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly framesRejected = new Counter({ name: 'campus_frames_rejected_total', help: 'Malformed frames or payloads counted and dropped', labelNames: ['protocol', 'reason'] as const, registers: [this.registry] });
+  readonly commands = new Counter({ name: 'campus_commands_total', help: 'Supply commands by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly actorRestarts = new Counter({ name: 'campus_actor_restarts_total', help: 'Actor crashes resumed with their last state', labelNames: ['actor'] as const, registers: [this.registry] });
+  readonly ledgerBatchSize = new Histogram({ name: 'campus_ledger_batch_size', help: 'Items per ledger group commit', buckets: [1, 5, 10, 50, 100, 500, 1000, 5000], registers: [this.registry] });
+  readonly ledgerCommitSeconds = new Histogram({ name: 'campus_ledger_commit_seconds', help: 'Ledger group commit duration', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly ledgerFailures = new Counter({ name: 'campus_ledger_commit_failures_total', help: 'Ledger group commits that failed and were retried', registers: [this.registry] });
+  readonly commandLatency = new Histogram({
+    name: 'campus_reading_to_command_seconds',
+    help: 'From frame decoded to command handed to the driver, for reading-caused commands',
+    labelNames: ['reason'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly billingAnomalies = new Counter({ name: 'campus_register_anomalies_total', help: 'Register readings that went backwards or jumped implausibly (billed nothing)', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly gatewaysOnline = new Gauge({ name: 'campus_gateways_online', help: 'Gateways currently online', registers: [this.registry] });
+  readonly alarmsRaised = new Counter({ name: 'campus_alarms_raised_total', help: 'Alarms raised', labelNames: ['kind'] as const, registers: [this.registry] });
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

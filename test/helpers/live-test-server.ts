@@ -1,0 +1,84 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Test } from 'tap';
+import type { AppContext } from '../../src/app-context.ts';
+import { SystemClock } from '../../src/clock.ts';
+import { loadConfig } from '../../src/config.ts';
+import { insertOperator } from '../../src/db/operator.repository.ts';
+import { hashPassword } from '../../src/domain/password.ts';
+import authPlugin from '../../src/http/auth.plugin.ts';
+import dashboardPlugin from '../../src/http/dashboard.plugin.ts';
+import dormitoryRoutes from '../../src/http/dormitory.routes.ts';
+import errorHandler from '../../src/http/error-handler.plugin.ts';
+import liveWebSocket, { type LiveWebSocketOptions } from '../../src/http/live.websocket.ts';
+import rechargeRoutes from '../../src/http/recharge.routes.ts';
+import validationPlugin from '../../src/http/validation.plugin.ts';
+import { createLogger } from '../../src/logger.ts';
+import { ensureAdmin } from '../../src/services/bootstrap-admin.ts';
+import { seedDemoCampus } from '../../src/services/demo-campus.seed.ts';
+import { FakeLiveFeed, liveStatesFromDatabase } from './fake-live-feed.ts';
+import { ADMIN_PASSWORD } from './test-app.ts';
+import { createTestDatabase } from './test-database.ts';
+
+export interface LiveTestServer {
+  readonly app: FastifyInstance;
+  readonly context: AppContext;
+  readonly feed: FakeLiveFeed;
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** ws://127.0.0.1:<port> */
+  readonly wsUrl: string;
+  /** Logs in over HTTP and returns the bearer token. */
+  token(username: string, password: string): Promise<string>;
+  /** Creates a student of the dormitory (username and password returned) and logs them in. */
+  student(dormitoryId: string): Promise<{ username: string; password: string; token: string }>;
+}
+
+/**
+ * A real Fastify server on a fresh, seeded database (200 demo dormitories) with the HTTP plugins
+ * from src/http and the live WebSocket driven by a FakeLiveFeed, listening on an ephemeral port.
+ * Built here rather than through buildApp because the app does not register these plugins yet.
+ */
+export async function startLiveTestServer(t: Test, options: { dashboard?: boolean; live?: Partial<Omit<LiveWebSocketOptions, 'feed' | 'context'>> } = {}): Promise<LiveTestServer> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1' });
+  const clock = new SystemClock();
+  const context: AppContext = { config, db: database.db, clock, log: createLogger(config) };
+  await ensureAdmin(database.db, ADMIN_PASSWORD);
+  await seedDemoCampus(database.db, new Date(clock.now()));
+  const feed = new FakeLiveFeed(await liveStatesFromDatabase(database.db, clock.now()));
+
+  const app = Fastify({ bodyLimit: 1_048_576 });
+  t.teardown(async () => {
+    await app.close();
+    await database.close();
+  });
+  await app.register(errorHandler);
+  await app.register(validationPlugin);
+  await app.register(authPlugin, { context });
+  await app.register(dormitoryRoutes, { context });
+  await app.register(rechargeRoutes, { context });
+  await app.register(liveWebSocket, { feed, context, ...options.live });
+  if (options.dashboard) await app.register(dashboardPlugin);
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  const token = async (username: string, password: string): Promise<string> => {
+    const response = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { token: string }).token;
+  };
+  let seq = 0;
+  return {
+    app,
+    context,
+    feed,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    token,
+    async student(dormitoryId) {
+      const username = `student-${dormitoryId}-${++seq}`;
+      const password = 'student-password-1';
+      await insertOperator(database.db, { username, passwordHash: await hashPassword(password), role: 'student', dormitoryId });
+      return { username, password, token: await token(username, password) };
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import t from 'tap';
+import { WebSocket } from 'ws';
+import type { DormitoryLiveState } from '../../src/live/live-feed.ts';
+import { cutAll } from '../helpers/fake-live-feed.ts';
+import { startLiveTestServer } from '../helpers/live-test-server.ts';
+import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
+
+interface LiveMessage {
+  type: 'snapshot' | 'diff';
+  scope?: string;
+  dormitories: DormitoryLiveState[];
+}
+
+/** A real `ws` client that records every message and the latest state it has seen per dormitory. */
+function connect(url: string, protocols?: string[]) {
+  const ws = new WebSocket(url, protocols);
+  const messages: LiveMessage[] = [];
+  const latest = new Map<string, DormitoryLiveState>();
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('error', () => undefined);
+  ws.on('message', (data) => {
+    const message = JSON.parse(String(data)) as LiveMessage;
+    messages.push(message);
+    for (const d of message.dormitories) latest.set(d.id, d);
+  });
+  return { ws, messages, latest, closed };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const ids = (message: LiveMessage | undefined) => (message ? message.dormitories.map((d) => d.id).sort() : []);
+
+t.test('snapshot, then diffs filtered to the building, serialised once per scope', async (t) => {
+  const server = await startLiveTestServer(t);
+  const token = await server.token('admin', ADMIN_PASSWORD);
+
+  const campus = connect(`${server.wsUrl}/ws/live?token=${token}`);
+  const buildingB = connect(`${server.wsUrl}/ws/live?building=BB`, ['campus-live', `bearer.${token}`]);
+  const buildingA1 = connect(`${server.wsUrl}/ws/live?building=BA&token=${token}`);
+  const buildingA2 = connect(`${server.wsUrl}/ws/live?building=BA&token=${token}`);
+  const all = [campus, buildingB, buildingA1, buildingA2];
+  await waitFor(() => all.every((c) => c.messages.length === 1), 'the snapshots');
+  t.equal(buildingB.ws.protocol, 'campus-live', 'the server answers with the feed subprotocol, never the token');
+
+  t.equal(campus.messages[0]!.type, 'snapshot');
+  t.equal(campus.messages[0]!.dormitories.length, 200, 'the campus snapshot holds every dormitory');
+  t.equal(buildingB.messages[0]!.dormitories.length, 100);
+  t.ok(buildingB.messages[0]!.dormitories.every((d) => d.building === 'BB'), 'a building snapshot holds only that building');
+  t.match(campus.messages[0]!.dormitories.find((d) => d.id === 'A-101'), { state: 'normal', room: '101', floor: 1, online: true, circuits: [{ kind: 'lighting', supply: 'on' }, {}, {}] });
+
+  const before = server.app.liveWebSocketStats().diffSerialisations;
+  const a101 = server.feed.get('A-101');
+  server.feed.push([{ ...a101, ...cutAll(a101, 'cut_manual', 'control room') }, { ...server.feed.get('B-201'), state: 'low_balance', balance: { electricity: 150, water: 2000 } }]);
+  await waitFor(() => all.every((c) => c.messages.length === 2), 'the first diff');
+  t.same(ids(campus.messages[1]), ['A-101', 'B-201'], 'the campus gets every change');
+  t.same(ids(buildingB.messages[1]), ['B-201'], 'building BB gets only its own change');
+  t.same(ids(buildingA1.messages[1]), ['A-101']);
+  t.equal(buildingA1.messages[1]!.type, 'diff');
+  t.match(campus.latest.get('A-101'), { state: 'cut_manual', powerW: 0, circuits: [{ supply: 'off', cutReason: 'control room' }, { supply: 'off' }, { supply: 'off' }] });
+  t.match(buildingB.latest.get('B-201'), { state: 'low_balance', balance: { electricity: 150 } });
+  t.equal(server.app.liveWebSocketStats().diffSerialisations - before, 3, 'one payload each for campus, BA and BB: four clients, three serialisations');
+  t.equal(buildingA1.messages[1]!.dormitories.length, 1);
+
+  server.feed.update('A-102', { powerW: 1234 });
+  server.feed.update('B-202', { powerW: 4321 });
+  await waitFor(() => buildingB.messages.length === 3 && campus.messages.length === 4, 'the next diffs');
+  t.same(ids(buildingB.messages[2]), ['B-202'], 'a change in another building sends building BB nothing');
+  t.same(campus.messages.slice(2).map(ids), [['A-102'], ['B-202']]);
+
+  server.feed.push([]);
+  t.equal(server.app.liveWebSocketStats().clients.length, 4);
+  t.ok(server.app.liveWebSocketStats().clients.every((c) => c.operator === 'admin' && c.pending === 0 && !c.slow));
+
+  buildingA2.ws.close();
+  await buildingA2.closed;
+  await waitFor(() => server.app.liveWebSocketStats().clients.length === 3, 'the server to forget the closed client');
+  t.equal(server.feed.listenerCount, 1, 'one feed subscription for all clients');
+  await server.app.close();
+  t.equal(server.feed.listenerCount, 0, 'closing the server unsubscribes from the feed');
+  const codes = await Promise.all([campus.closed, buildingB.closed, buildingA1.closed]);
+  t.ok(codes.every((c) => c.code !== 4401), 'clients are closed when the server stops');
+});
+
+t.test('a missing, unknown or garbled token is closed with 4401 and gets no data', async (t) => {
+  const server = await startLiveTestServer(t);
+  const attempts = [
+    connect(`${server.wsUrl}/ws/live`),
+    connect(`${server.wsUrl}/ws/live?token=not-a-real-token`),
+    connect(`${server.wsUrl}/ws/live?building=BA`, ['campus-live', 'bearer.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']),
+  ];
+  for (const attempt of attempts) {
+    const { code, reason } = await attempt.closed;
+    t.equal(code, 4401);
+    t.match(reason, /token/);
+    t.equal(attempt.messages.length, 0, 'no snapshot before authentication');
+  }
+  t.equal(server.app.liveWebSocketStats().clients.length, 0);
+
+  const token = await server.token('admin', ADMIN_PASSWORD);
+  const viaHeader = new WebSocket(`${server.wsUrl}/ws/live?building=BA`, { headers: { authorization: `Bearer ${token}` } });
+  const first = await new Promise<LiveMessage>((resolve) => viaHeader.once('message', (data) => resolve(JSON.parse(String(data)) as LiveMessage)));
+  t.equal(first.dormitories.length, 100, 'an Authorization header works too (non-browser clients)');
+  viaHeader.close();
+});
+
+t.test('a student sees only their own dormitory, whatever building they ask for', async (t) => {
+  const server = await startLiveTestServer(t);
+  const { token } = await server.student('A-103');
+  const student = connect(`${server.wsUrl}/ws/live?building=BB`, ['campus-live', `bearer.${token}`]);
+  await waitFor(() => student.messages.length === 1, 'the snapshot');
+  t.same(ids(student.messages[0]), ['A-103']);
+  t.equal(student.messages[0]!.scope, 'dormitory:A-103');
+
+  server.feed.update('A-101', { powerW: 1 });
+  server.feed.update('B-201', { powerW: 2 });
+  server.feed.push([server.feed.get('A-104'), { ...server.feed.get('A-103'), balance: { electricity: -20, water: 2000 }, state: 'overdraft' }]);
+  await waitFor(() => student.messages.length === 2, 'the own diff');
+  t.same(ids(student.messages[1]), ['A-103'], 'other dormitories never reach a student');
+  t.match(student.latest.get('A-103'), { state: 'overdraft', balance: { electricity: -20 } });
+  t.same([...student.latest.keys()], ['A-103']);
+  t.match(server.app.liveWebSocketStats().clients, [{ scope: 'dormitory:A-103', operator: /^student-A-103/ }]);
+  student.ws.close();
+});
+
+t.test('a slow client is never queued without bound and ends at the latest state', async (t) => {
+  const highWaterMarkBytes = 64 * 1024;
+  const server = await startLiveTestServer(t, { live: { highWaterMarkBytes } });
+  const token = await server.token('admin', ADMIN_PASSWORD);
+  const slow = connect(`${server.wsUrl}/ws/live?token=${token}`);
+  const fast = connect(`${server.wsUrl}/ws/live?token=${token}`);
+  await waitFor(() => slow.messages.length === 1 && fast.messages.length === 1, 'the snapshots');
+  const [slowId, fastId] = server.app.liveWebSocketStats().clients.map((c) => c.id);
+  const statsOf = (id: number | undefined) => server.app.liveWebSocketStats().clients.find((c) => c.id === id)!;
+
+  // The slow client stops reading: the kernel buffers fill, then the server's socket buffer.
+  slow.ws.pause();
+  const round = (n: number) =>
+    server.feed.push(server.feed.snapshot().map((d) => ({ ...d, powerW: n, balance: { electricity: 10_000 - n, water: 2000 }, lastReadingAt: n })));
+  let rounds = 0;
+  let maxBuffered = 0;
+  let maxPending = 0;
+  let heldRounds = 0;
+  const fullDiffBytes = JSON.stringify({ type: 'diff', dormitories: server.feed.snapshot() }).length;
+  while (heldRounds < 50 && rounds < 5000) {
+    round(++rounds);
+    const stats = statsOf(slowId);
+    maxBuffered = Math.max(maxBuffered, stats.bufferedAmount);
+    maxPending = Math.max(maxPending, stats.pending);
+    if (stats.slow) heldRounds++;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.ok(heldRounds >= 50, `the client became slow after ${rounds - heldRounds} rounds`);
+  const slowStats = statsOf(slowId);
+  t.ok(slowStats.diffsHeld >= 49, `${slowStats.diffsHeld} diffs were held as dirty ids, not queued`);
+  t.ok(maxPending <= 200, `pending dirty ids stay bounded by the dormitories in scope (max ${maxPending})`);
+  t.equal(slowStats.pending, 200);
+  t.ok(maxBuffered <= highWaterMarkBytes + 2 * fullDiffBytes, `the socket buffer stays near the high-water mark (max ${maxBuffered} bytes, one diff ${fullDiffBytes})`);
+  t.equal(statsOf(fastId).diffsHeld, 0, 'a client that keeps up is not held back by a slow one');
+
+  // The last state is distinctive; the slow client must end exactly there.
+  server.feed.push([{ ...server.feed.get('A-101'), ...cutAll(server.feed.get('A-101'), 'cut_arrears', 'arrears') }]);
+  const expected = new Map(server.feed.snapshot().map((d) => [d.id, d]));
+  slow.ws.resume();
+  const reachedLatest = (client: ReturnType<typeof connect>) => client.latest.size === 200 && [...expected].every(([id, state]) => JSON.stringify(client.latest.get(id)) === JSON.stringify(state));
+  await waitFor(() => reachedLatest(slow), 'the slow client to catch up with the latest state', 30_000);
+  await waitFor(() => reachedLatest(fast), 'the fast client');
+  t.pass('after draining, the slow client holds the latest state of every dormitory');
+  t.match(slow.latest.get('A-101'), { state: 'cut_arrears', circuits: [{ supply: 'off', cutReason: 'arrears' }, {}, {}] });
+  t.ok(slow.messages.length < fast.messages.length, `coalesced: the slow client got ${slow.messages.length} messages, the fast one ${fast.messages.length}`);
+  await waitFor(() => statsOf(slowId).pending === 0 && !statsOf(slowId).slow, 'the pending set to empty');
+  t.equal(fast.messages.length, rounds + 2, 'the fast client got the snapshot and every diff');
+  slow.ws.close();
+  fast.ws.close();
+});
+
+t.test('keepalive: a client that stops answering pings is dropped, a live one stays', async (t) => {
+  const server = await startLiveTestServer(t, { live: { pingIntervalMs: 50 } });
+  const token = await server.token('admin', ADMIN_PASSWORD);
+  const live = connect(`${server.wsUrl}/ws/live?building=BA&token=${token}`);
+  const silent = connect(`${server.wsUrl}/ws/live?building=BB&token=${token}`);
+  let pings = 0;
+  live.ws.on('ping', () => pings++);
+  await waitFor(() => live.messages.length === 1 && silent.messages.length === 1, 'the snapshots');
+  silent.ws.pause();
+  await waitFor(() => server.app.liveWebSocketStats().clients.length === 1, 'the silent client to be dropped', 5000);
+  t.same(server.app.liveWebSocketStats().clients.map((c) => c.scope), ['building:BA']);
+  await waitFor(() => pings >= 2, 'pings to the live client');
+  t.same(server.app.liveWebSocketStats().clients.map((c) => c.scope), ['building:BA'], 'the live client answered its pings and stays');
+  silent.ws.resume();
+  t.equal((await silent.closed).code, 1006, 'the dropped client sees an abnormal close');
+  live.ws.close();
+});
