@@ -21,6 +21,7 @@ import metricsRoutes from './http/metrics.routes.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes from './http/recharge.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
+import topologyRoutes from './http/topology.routes.ts';
 import validationPlugin from './http/validation.plugin.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -81,7 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       commandRetryMs: options.commandRetryMs ?? 30_000,
       nodeId: config.nodeId,
     };
-    const sessions = new GatewaySessions({ clock, log, pollIntervalMs: config.pollIntervalMs, mqttUrl: config.mqttUrl });
+    const sessions = new GatewaySessions({ clock, log, pollIntervalMs: config.pollIntervalMs, mqttUrl: config.mqttUrl, mqttTopicPrefix: config.mqttTopicPrefix });
     const runtime = new CampusRuntime({
       db: database.db,
       deps,
@@ -92,7 +93,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
       if (!(clock instanceof SimulatedClock)) throw new Error('the simulator needs a SimulatedClock');
-      simulator = new SimulatorRuntime({ description: await describeCampusFromDatabase(database.db), clock, mqttUrl: config.mqttUrl, log: log.child({ component: 'simulator' }) });
+      simulator = new SimulatorRuntime({
+        description: await describeCampusFromDatabase(database.db),
+        clock,
+        mqttUrl: config.mqttUrl,
+        topicPrefix: config.mqttTopicPrefix,
+        log: log.child({ component: 'simulator' }),
+      });
     }
 
     // Request lines are debug-level noise for a control room; the http child logs warnings up.
@@ -108,6 +115,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(rechargeRoutes, { context, credits: { creditApplied: (id, purse, amount) => runtime.creditApplied(id, purse, amount) } });
     await http.register(commandRoutes, { context, runtime });
     await http.register(alarmRoutes, { context });
+    await http.register(topologyRoutes, { context, runtime });
     await http.register(liveWebSocket, { feed: runtime.live, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);

@@ -12,6 +12,8 @@ export interface Config {
   readonly dataDir: string;
   /** External MQTT broker; unset means an embedded broker on an ephemeral port. */
   readonly mqttUrl: string | undefined;
+  /** First topic level of every MQTT topic (docs/mqtt.md). */
+  readonly mqttTopicPrefix: string;
   readonly adminPassword: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly sessionTtlHours: number;
@@ -71,6 +73,12 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
+function topicPrefix(env: Env): string {
+  const raw = env.MQTT_TOPIC_PREFIX || 'campus';
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(raw)) throw new ConfigError('MQTT_TOPIC_PREFIX', 'may contain only letters, digits, _ and - (levels separated by /)');
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
@@ -92,6 +100,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: env.DATA_DIR || './data',
     mqttUrl: url(env, 'MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']),
+    mqttTopicPrefix: topicPrefix(env),
     adminPassword,
     logLevel: logLevel as Config['logLevel'],
     sessionTtlHours: integer(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 90),
