@@ -20,6 +20,7 @@ import liveWebSocket from './http/live.websocket.ts';
 import metricsRoutes from './http/metrics.routes.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes from './http/recharge.routes.ts';
+import ruleRoutes from './http/rule.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import validationPlugin from './http/validation.plugin.ts';
@@ -114,7 +115,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
     await http.register(rechargeRoutes, { context, credits: { creditApplied: (id, purse, amount) => runtime.creditApplied(id, purse, amount) } });
     await http.register(commandRoutes, { context, runtime });
-    await http.register(alarmRoutes, { context });
+    await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
+    await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });
     await http.register(liveWebSocket, { feed: runtime.live, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });

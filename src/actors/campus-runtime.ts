@@ -129,6 +129,31 @@ export class CampusRuntime {
     return this.ask<ManualCommandAccepted>(entry.ref, (replyTo) => ({ type: 'ManualCommand', circuit, action, reason, operator, replyTo }));
   }
 
+  /** An operator released an alarm: the circuit (or meter) that raised it may come back. */
+  alarmReleased(alarm: { dormitoryId: string | null; meterId: string | null; circuit: string | null }, operator: string): void {
+    if (!alarm.dormitoryId) return;
+    const entry = this.directory.dormitories.get(alarm.dormitoryId);
+    if (!entry) return;
+    const circuit = alarm.circuit === 'lighting' || alarm.circuit === 'socket' || alarm.circuit === 'ac' || alarm.circuit === 'main' || alarm.circuit === 'valve' ? alarm.circuit : null;
+    dispatch(entry.ref, { type: 'OperatorRelease', meterId: alarm.meterId, circuit, operator });
+  }
+
+  /** Rule settings changed in the database: re-resolve every running dormitory's rule book, live. */
+  async rulesChanged(): Promise<number> {
+    const ids = [...this.directory.dormitories.keys()];
+    if (ids.length === 0) return 0;
+    const topology = await loadTopology(this.options.db, ids);
+    let changed = 0;
+    for (const dormitory of topology.dormitories) {
+      const entry = this.directory.dormitories.get(dormitory.id);
+      if (!entry) continue;
+      entry.topology = { ...entry.topology, rules: dormitory.rules };
+      dispatch(entry.ref, { type: 'RulesChanged', rules: dormitory.rules });
+      changed++;
+    }
+    return changed;
+  }
+
   async gateway(id: string): Promise<GatewayView | undefined> {
     const entry = this.directory.gateways.get(id);
     if (!entry) return undefined;

@@ -14,7 +14,7 @@ import { dispatch, spawnActor, stop, type Ref } from './nact.ts';
  * thousands of children (nact copies the child map per message), handle a message.
  */
 export class ActorDirectory {
-  readonly dormitories = new Map<string, { ref: Ref<DormitoryMsg>; topology: DormitoryTopology }>();
+  readonly dormitories = new Map<string, { readonly ref: Ref<DormitoryMsg>; topology: DormitoryTopology }>();
   readonly gateways = new Map<string, { ref: Ref<GatewayMsg>; topology: GatewayTopology }>();
 }
 
@@ -81,7 +81,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               deps.log.warn({ dormitory: msg.dormitory.id, meter: m.meterId, gateway: m.gatewayId }, 'meter behind an unknown gateway is not started');
               continue;
             }
-            meters.push({ meterId: m.meterId, kind: m.kind, dormitoryId: msg.dormitory.id, unitAddress: m.unitAddress, profile: m.profile, targets: m.targets, pricing: m.pricing, cursor: m.cursor, gateway: gateway.ref });
+            meters.push({ meterId: m.meterId, kind: m.kind, dormitoryId: msg.dormitory.id, unitAddress: m.unitAddress, profile: m.profile, targets: m.targets, pricing: m.pricing, cursor: m.cursor, gateway: gateway.ref, rules: msg.dormitory.rules });
           }
           const ref = spawnDormitory(
             self,
@@ -93,6 +93,9 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               balance: msg.dormitory.balance,
               policy: { arrears: msg.policy.arrears, waterArrearsCutsElectricity: msg.policy.waterArrearsCutsElectricity },
               meters,
+              rules: msg.dormitory.rules,
+              holidayOff: msg.dormitory.holidayOff,
+              utcOffsetMinutes: msg.policy.utcOffsetMinutes,
               ledger: props.ledger,
               live: props.live,
             },

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { CircuitSample, SupplyAction, SupplyTarget } from '../domain/reading.ts';
+import { evaluateAcStandby, initialAcStandbyState, type AcStandbyState } from '../domain/rules/ac-standby.ts';
+import { evaluateLowCurrent, initialLowCurrentState, type LowCurrentState } from '../domain/rules/low-current.ts';
+import { evaluateMalignantLoad, initialMalignantLoadState, type MalignantLoadState } from '../domain/rules/malignant-load.ts';
+import { evaluateOverload, initialOverloadState, type OverloadState } from '../domain/rules/overload.ts';
+import { evaluateReclosePolicy, initialReclosePolicyState, type ReclosePolicyState } from '../domain/rules/reclose-policy.ts';
+import { overloadConfigFor, type RuleBook } from '../domain/rules/rule-book.ts';
+import { ruleSampleOf } from '../domain/rules/rule-sample.ts';
+import type { RuleResult, RuleVerdict } from '../domain/rules/rule-verdict.ts';
 import type { CutReason } from '../domain/supply.ts';
 import type { CommandOutcome, SupplyCommand } from '../drivers/gateway-driver.ts';
 import type { ActorDeps } from './actor-deps.ts';
@@ -15,7 +23,11 @@ export type CircuitMsg =
   | { readonly type: 'RelayReadBack'; readonly closed: boolean; readonly at: number; readonly decodedAtNs: bigint }
   | ImposeCut
   | { readonly type: 'CommandOutcome'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string }
-  | { readonly type: 'GetCircuit'; readonly replyTo: Ref<CircuitView> };
+  | { readonly type: 'GetCircuit'; readonly replyTo: Ref<CircuitView> }
+  | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
+  | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
+  | { readonly type: 'OperatorRelease'; readonly operator: string }
+  | { readonly type: 'RecloseDue' };
 
 export interface CircuitView {
   readonly target: SupplyTarget;
@@ -38,6 +50,17 @@ export interface CircuitProps {
   readonly dormitory: Ref<CircuitReported>;
   /** Cut reasons restored from the last snapshot/boot (e.g. arrears already in force). */
   readonly initialReasons?: readonly CutReason[];
+  readonly rules: RuleBook;
+  readonly utcOffsetMinutes: number;
+}
+
+/** The safety rules' own states (docs/rules.md): pure values, advanced on every sample. */
+interface RuleStates {
+  readonly overload: OverloadState;
+  readonly lowCurrent: LowCurrentState;
+  readonly malignant: MalignantLoadState;
+  readonly acStandby: AcStandbyState;
+  readonly reclose: ReclosePolicyState;
 }
 
 interface CircuitState {
@@ -48,6 +71,9 @@ interface CircuitState {
   readonly inFlight: { readonly id: string; readonly action: SupplyAction; readonly reason: CutReason | 'restore' } | null;
   readonly lastFailureAt: number | null;
   readonly lastReported: string;
+  readonly rules: RuleBook;
+  readonly ruleStates: RuleStates;
+  readonly lightsOn: boolean;
 }
 
 const supplyOf = (relayClosed: boolean | null): 'on' | 'off' | 'unknown' => (relayClosed === null ? 'unknown' : relayClosed ? 'on' : 'off');
@@ -67,7 +93,93 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     inFlight: null,
     lastFailureAt: null,
     lastReported: '',
+    rules: props.rules,
+    ruleStates: {
+      overload: initialOverloadState(),
+      lowCurrent: initialLowCurrentState(),
+      malignant: initialMalignantLoadState(),
+      acStandby: initialAcStandbyState(),
+      reclose: initialReclosePolicyState(),
+    },
+    lightsOn: true,
   };
+  const kind = props.target === 'lighting' || props.target === 'socket' || props.target === 'ac' ? props.target : null;
+
+  function alarm(kindOfAlarm: string, severity: 'info' | 'warning' | 'critical', message: string, evidence: readonly unknown[]): void {
+    dispatch(props.ledger, {
+      type: 'AlarmRaised',
+      record: { dormitoryId: props.dormitoryId, meterId: props.meterId, gatewayId: null, circuit: props.target, kind: kindOfAlarm, severity, message, evidence, raisedAt: deps.clock.now() },
+    });
+  }
+
+  function audit(action: string, details: Record<string, unknown>): void {
+    dispatch(props.ledger, { type: 'Audited', record: { operator: 'system', action, targetType: 'circuit', targetId: props.circuitId, details } });
+  }
+
+  /**
+   * Applies one rule verdict: a cut adds its reason (and, for trips, starts the reclose
+   * policy), a restore lifts it, an alarm only alarms. Every cut raises an alarm with its
+   * evidence and is audited; a restore clears the alarm it raised.
+   */
+  function apply(state: CircuitState, verdict: RuleVerdict): CircuitState {
+    if (verdict.action === 'none') return state;
+    const reason = verdict.reason as CutReason;
+    const schedule = reason === 'lights_off' || reason === 'holiday';
+    switch (verdict.action) {
+      case 'alarm':
+        alarm(reason, 'warning', verdict.detail, verdict.evidence ?? []);
+        audit('circuit.alarm', { reason, detail: verdict.detail });
+        return state;
+      case 'cut': {
+        if (state.reasons.has(reason)) return state;
+        const reasons = new Set(state.reasons);
+        reasons.add(reason);
+        alarm(reason, schedule ? 'info' : 'critical', verdict.detail, verdict.evidence ?? []);
+        audit('circuit.cut', { reason, detail: verdict.detail });
+        let next: CircuitState = { ...state, reasons, lastFailureAt: null };
+        if (reason === 'malignant_load' || reason === 'overload') {
+          const reclosed = evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'tripped', reason, at: deps.clock.now(), utcOffsetMinutes: props.utcOffsetMinutes });
+          next = { ...next, ruleStates: { ...next.ruleStates, reclose: reclosed.state } };
+          if (reclosed.verdict.action === 'alarm') {
+            alarm('lockout', 'critical', `${reason}: ${reclosed.verdict.detail}`, verdict.evidence ?? []);
+            audit('circuit.lockout', { reason, detail: reclosed.verdict.detail });
+          }
+          if (reclosed.state.recloseAt !== null) {
+            const self = ctxSelf!;
+            deps.clock.schedule(reclosed.state.recloseAt - deps.clock.now(), () => dispatch(self, { type: 'RecloseDue' }));
+          }
+        }
+        return next;
+      }
+      case 'restore': {
+        if (!state.reasons.has(reason)) return state;
+        const reasons = new Set(state.reasons);
+        reasons.delete(reason);
+        dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, circuit: props.target, kind: reason } });
+        audit('circuit.restore', { reason, detail: verdict.detail });
+        return { ...state, reasons, lastFailureAt: null };
+      }
+    }
+  }
+
+  function step<S>(state: CircuitState, result: RuleResult<S>, key: keyof RuleStates): CircuitState {
+    const changed = (state.ruleStates[key] as unknown) !== (result.state as unknown);
+    const next = changed ? { ...state, ruleStates: { ...state.ruleStates, [key]: result.state } } : state;
+    return apply(next, result.verdict);
+  }
+
+  /** Runs the circuit's rules on one sample (cheap: most calls return their state unchanged). */
+  function evaluateRules(state: CircuitState, sample: CircuitSample, at: number): CircuitState {
+    if (!kind) return state;
+    const ruleSample = ruleSampleOf(at, sample);
+    let next = step(state, evaluateOverload(overloadConfigFor(state.rules, kind), state.ruleStates.overload, ruleSample), 'overload');
+    if (kind === 'socket') {
+      next = step(next, evaluateLowCurrent(next.rules.lowCurrent, next.ruleStates.lowCurrent, { type: 'sample', sample: ruleSample, lightsOn: next.lightsOn }), 'lowCurrent');
+      next = step(next, evaluateMalignantLoad(next.rules.malignantLoad, next.ruleStates.malignant, ruleSample), 'malignant');
+    }
+    if (kind === 'ac') next = step(next, evaluateAcStandby(next.rules.acStandby, next.ruleStates.acStandby, { type: 'sample', sample: ruleSample }), 'acStandby');
+    return next;
+  }
 
   function report(state: CircuitState): CircuitState {
     const view: CircuitReported = {
@@ -111,15 +223,40 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
   }
 
   let parentSelf: Ref<CircuitMsg> | undefined;
+  let ctxSelf: Ref<CircuitMsg> | undefined;
 
   const ref = spawnActor<CircuitState, CircuitMsg>(
     parent,
     (state, msg, ctx) => {
       parentSelf ??= ctx.self as Ref<CircuitMsg>;
+      ctxSelf ??= ctx.self as Ref<CircuitMsg>;
       switch (msg.type) {
         case 'Sampled': {
-          const next = { ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor };
+          const sampled = { ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor };
+          const next = evaluateRules(sampled, msg.sample, msg.at);
           return report(reconcile(next, msg.decodedAtNs, 'system'));
+        }
+        case 'RulesChanged':
+          return { ...state, rules: msg.rules };
+        case 'LightsChanged': {
+          if (kind !== 'socket' || state.lightsOn === msg.lightsOn) return { ...state, lightsOn: msg.lightsOn };
+          let next: CircuitState = { ...state, lightsOn: msg.lightsOn };
+          if (msg.lightsOn) next = step(next, evaluateLowCurrent(next.rules.lowCurrent, next.ruleStates.lowCurrent, { type: 'lightsOn', at: msg.at }), 'lowCurrent');
+          return report(reconcile(next, undefined, 'system'));
+        }
+        case 'RecloseDue': {
+          const now = deps.clock.now();
+          const result = evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'tick', at: now, utcOffsetMinutes: props.utcOffsetMinutes });
+          return report(reconcile(step(state, result, 'reclose'), undefined, 'system'));
+        }
+        case 'OperatorRelease': {
+          const now = deps.clock.now();
+          let next = step(state, evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'releasedByOperator', at: now, utcOffsetMinutes: props.utcOffsetMinutes }), 'reclose');
+          if (kind === 'socket') next = step(next, evaluateLowCurrent(next.rules.lowCurrent, next.ruleStates.lowCurrent, { type: 'releasedByOperator', at: now }), 'lowCurrent');
+          if (kind === 'ac') next = step(next, evaluateAcStandby(next.rules.acStandby, next.ruleStates.acStandby, { type: 'operatorAllowed', at: now }), 'acStandby');
+          // Tamper holds until an operator has looked at the meter.
+          if (next.reasons.has('tamper')) next = apply(next, { action: 'restore', reason: 'tamper', detail: `released by ${msg.operator}` });
+          return report(reconcile(next, undefined, msg.operator));
         }
         case 'RelayReadBack':
           return report(reconcile({ ...state, relayClosed: msg.closed }, msg.decodedAtNs, 'system'));

@@ -2,6 +2,8 @@ import type { Purse } from '../db/database.ts';
 import { assessPurse, type ArrearsPolicy, type PurseStanding } from '../domain/arrears.ts';
 import type { CircuitKind, SupplyAction, SupplyTarget } from '../domain/reading.ts';
 import type { CutReason } from '../domain/supply.ts';
+import { evaluateLightingSchedule, initialLightingScheduleState, type LightingScheduleState } from '../domain/rules/lighting-schedule.ts';
+import type { RuleBook } from '../domain/rules/rule-book.ts';
 import { primaryCutReason } from '../domain/supply.ts';
 import type { CircuitLiveState, DormitoryLiveState, DormitoryState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
@@ -26,6 +28,9 @@ export type DormitoryMsg =
       readonly replyTo: Ref<ManualCommandAccepted>;
     }
   | { readonly type: 'PolicyChanged'; readonly policy: DormitoryPolicy }
+  | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
+  | { readonly type: 'ScheduleDue'; readonly generation: number }
+  | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
   | { readonly type: 'FlushBilling'; readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }> };
 
@@ -48,6 +53,9 @@ export interface DormitoryProps {
   readonly policy: DormitoryPolicy;
   /** Meter actors to spawn as children (minus the dormitory ref, filled in here). */
   readonly meters: readonly Omit<MeterProps, 'dormitory' | 'ledger'>[];
+  readonly rules: RuleBook;
+  readonly holidayOff: boolean;
+  readonly utcOffsetMinutes: number;
   readonly ledger: Ref<LedgerMsg>;
   readonly live: Ref<LiveMsg>;
 }
@@ -71,6 +79,10 @@ interface DormitoryActorState {
   activeAlarms: number;
   lastPushAt: number;
   dirty: boolean;
+  rules: RuleBook;
+  lighting: LightingScheduleState;
+  scheduleGeneration: number;
+  self: Ref<DormitoryMsg> | undefined;
 }
 
 /** Display precedence of the dormitory state (docs/architecture.md). */
@@ -162,6 +174,39 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     }
   }
 
+  /**
+   * The lighting schedule and holiday calendar: lights-off cuts the lighting circuits, a
+   * holiday cuts every circuit of a `holidayOff` dormitory, and socket circuits learn when
+   * lights-off (their low-current mode) begins and ends. Re-armed at the phase's next change
+   * on the injected clock.
+   */
+  function runSchedule(state: DormitoryActorState): void {
+    const now = deps.clock.now();
+    const result = evaluateLightingSchedule(state.rules.lightingSchedule, state.lighting, {
+      at: now,
+      utcOffsetMinutes: props.utcOffsetMinutes,
+      calendar: state.rules.calendar,
+      override: state.rules.lightingOverride,
+      holidayOff: props.holidayOff,
+    });
+    state.lighting = result.state;
+    const verdict = result.verdict;
+    if (verdict.action !== 'none') {
+      const holiday = result.state.supply === 'holiday';
+      const lightsOff = result.state.supply === 'lights_off';
+      for (const meter of state.meters.values()) {
+        if (meter.kind !== 'electric') continue;
+        dispatch(meter.ref, { type: 'ImposeCut', target: 'lighting', reason: 'lights_off', active: lightsOff, requestedBy: 'schedule' });
+        dispatch(meter.ref, { type: 'ImposeCut', target: 'all', reason: 'holiday', active: holiday, requestedBy: 'schedule' });
+        dispatch(meter.ref, { type: 'LightsChanged', lightsOn: result.phase.lightsOn, at: now });
+      }
+      record('lighting_schedule', null, result.state.supply, { detail: verdict.detail });
+    }
+    const generation = ++state.scheduleGeneration;
+    const self = state.self;
+    if (self) deps.clock.schedule(Math.max(1, result.phase.nextChangeAt - now), () => dispatch(self, { type: 'ScheduleDue', generation }));
+  }
+
   function settle(state: DormitoryActorState, forcePublish: boolean): DormitoryActorState {
     const next = dormitoryStateOf(state);
     if (next !== state.state) {
@@ -242,6 +287,20 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
         case 'GetDormitory':
           dispatch(msg.replyTo, live(state));
           return state;
+        case 'RulesChanged':
+          state.rules = msg.rules;
+          for (const meter of state.meters.values()) dispatch(meter.ref, { type: 'RulesChanged', rules: msg.rules });
+          runSchedule(state);
+          return state;
+        case 'ScheduleDue':
+          if (msg.generation === state.scheduleGeneration) runSchedule(state);
+          return state;
+        case 'OperatorRelease':
+          for (const [meterId, meter] of state.meters) {
+            if (msg.meterId !== null && msg.meterId !== meterId) continue;
+            dispatch(meter.ref, { type: 'OperatorRelease', circuit: msg.circuit, operator: msg.operator });
+          }
+          return state;
         case 'FlushBilling': {
           let count = 0;
           for (const meter of state.meters.values()) {
@@ -260,7 +319,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
         const meters = new Map<string, { ref: Ref<MeterMsg>; kind: 'electric' | 'water'; online: boolean }>();
         const circuits = new Map<string, CircuitEntry>();
         for (const meter of props.meters) {
-          const ref = spawnMeter(ctx.self as Ref<unknown>, { ...meter, dormitory: self, ledger: props.ledger }, deps);
+          const ref = spawnMeter(ctx.self as Ref<unknown>, { ...meter, dormitory: self, ledger: props.ledger, rules: props.rules }, deps);
           meters.set(meter.meterId, { ref, kind: meter.kind, online: false });
           for (const target of meter.targets) {
             if (target === 'valve') continue;
@@ -289,10 +348,15 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           activeAlarms: 0,
           lastPushAt: 0,
           dirty: false,
+          rules: props.rules,
+          lighting: initialLightingScheduleState(),
+          scheduleGeneration: 0,
+          self,
         };
         // Boot: apply the standing the balances already have (a cut dormitory stays cut).
         assess(state, undefined);
         state.state = dormitoryStateOf(state);
+        runSchedule(state);
         dispatch(props.live, { type: 'DormitoryUpdated', state: live(state) });
         return state;
       },

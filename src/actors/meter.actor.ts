@@ -10,6 +10,12 @@ import {
   type PendingCharge,
 } from '../domain/register-billing.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
+import { evaluateOverload, initialOverloadState, type OverloadState } from '../domain/rules/overload.ts';
+import { evaluateReclosePolicy, initialReclosePolicyState, type ReclosePolicyState } from '../domain/rules/reclose-policy.ts';
+import type { RuleBook } from '../domain/rules/rule-book.ts';
+import { ruleSampleOf } from '../domain/rules/rule-sample.ts';
+import type { RuleVerdict } from '../domain/rules/rule-verdict.ts';
+import { evaluateTamper, initialTamperState, type TamperState } from '../domain/rules/tamper.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
 import { spawnCircuit, type CircuitMsg } from './circuit.actor.ts';
@@ -25,7 +31,11 @@ export type MeterMsg =
   | ImposeCut
   | { readonly type: 'PricingChanged'; readonly pricing: MeterTariff }
   | { readonly type: 'FlushBilling'; readonly replyTo?: Ref<{ type: 'BillingFlushed'; meterId: string }> }
-  | { readonly type: 'GetMeter'; readonly replyTo: Ref<MeterView> };
+  | { readonly type: 'GetMeter'; readonly replyTo: Ref<MeterView> }
+  | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
+  | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
+  | { readonly type: 'OperatorRelease'; readonly circuit: SupplyTarget | null; readonly operator: string }
+  | { readonly type: 'RecloseDue' };
 
 export interface MeterView {
   readonly meterId: string;
@@ -50,6 +60,7 @@ export interface MeterProps {
   readonly gateway: Ref<GatewayMsg>;
   readonly ledger: Ref<LedgerMsg>;
   readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported>;
+  readonly rules: RuleBook;
 }
 
 interface IntervalAccumulator {
@@ -69,6 +80,11 @@ interface MeterState {
   anomaly: string | null;
   readonly circuits: Map<SupplyTarget, Ref<CircuitMsg>>;
   readonly intervals: Map<string, IntervalAccumulator>;
+  rules: RuleBook;
+  tamper: TamperState;
+  overload: OverloadState;
+  reclose: ReclosePolicyState;
+  self: Ref<MeterMsg> | undefined;
 }
 
 /**
@@ -166,8 +182,43 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     return handleWater(state, reading, decodedAtNs, amount, usage);
   }
 
+  /** Whole-meter rules: tamper flags and the dormitory's total-power overload. */
+  function meterVerdict(state: MeterState, verdict: RuleVerdict, decodedAtNs: bigint | undefined): void {
+    if (verdict.action === 'none') return;
+    const reason = verdict.reason;
+    if (verdict.action === 'alarm' || verdict.action === 'cut') {
+      dispatch(props.ledger, {
+        type: 'AlarmRaised',
+        record: { dormitoryId: props.dormitoryId, meterId: props.meterId, gatewayId: null, circuit: null, kind: reason, severity: 'critical', message: verdict.detail, evidence: verdict.evidence ?? [], raisedAt: deps.clock.now() },
+      });
+      dispatch(props.ledger, { type: 'Audited', record: { operator: 'system', action: `meter.${verdict.action}`, targetType: 'meter', targetId: props.meterId, details: { reason, detail: verdict.detail } } });
+    }
+    if (verdict.action === 'cut') {
+      for (const circuit of state.circuits.values()) dispatch(circuit, { type: 'ImposeCut', target: 'all', reason, active: true, requestedBy: 'system', causedAtNs: decodedAtNs });
+      if (reason === 'overload') {
+        const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'tripped', reason, at: deps.clock.now(), utcOffsetMinutes: state.pricing.utcOffsetMinutes });
+        state.reclose = result.state;
+        if (result.verdict.action === 'alarm') meterVerdict(state, { ...result.verdict, action: 'alarm' }, undefined);
+        if (result.state.recloseAt !== null && state.self) {
+          const self = state.self;
+          deps.clock.schedule(result.state.recloseAt - deps.clock.now(), () => dispatch(self, { type: 'RecloseDue' }));
+        }
+      }
+    }
+    if (verdict.action === 'restore') {
+      for (const circuit of state.circuits.values()) dispatch(circuit, { type: 'ImposeCut', target: 'all', reason, active: false, requestedBy: 'system' });
+      dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, circuit: null, kind: reason } });
+    }
+  }
+
   function handleElectric(state: MeterState, reading: ElectricReading, decodedAtNs: bigint, amount: number, usage: number): MeterState {
     trackInterval(state, 'main', reading.energyWh, reading.powerW, reading.at);
+    const tamper = evaluateTamper(state.rules.tamper, state.tamper, reading.flags);
+    state.tamper = tamper.state;
+    meterVerdict(state, tamper.verdict, decodedAtNs);
+    const overload = evaluateOverload(state.rules.overloadDormitory, state.overload, ruleSampleOf(reading.at, reading));
+    state.overload = overload.state;
+    meterVerdict(state, overload.verdict, decodedAtNs);
     for (const sample of reading.circuits) {
       trackInterval(state, sample.kind, sample.energyWh, sample.powerW, reading.at);
       const circuit = state.circuits.get(sample.kind);
@@ -221,6 +272,29 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           if (state.pending) post(state);
           if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId });
           return state;
+        case 'RulesChanged':
+          state.rules = msg.rules;
+          for (const circuit of state.circuits.values()) dispatch(circuit, msg);
+          return state;
+        case 'LightsChanged':
+          for (const circuit of state.circuits.values()) dispatch(circuit, msg);
+          return state;
+        case 'OperatorRelease': {
+          for (const [target, circuit] of state.circuits) if (msg.circuit === null || msg.circuit === target) dispatch(circuit, msg);
+          if (msg.circuit === null) {
+            const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'releasedByOperator', at: deps.clock.now(), utcOffsetMinutes: state.pricing.utcOffsetMinutes });
+            state.reclose = result.state;
+            meterVerdict(state, result.verdict, undefined);
+            meterVerdict(state, { action: 'restore', reason: 'tamper', detail: `released by ${msg.operator}` }, undefined);
+          }
+          return state;
+        }
+        case 'RecloseDue': {
+          const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'tick', at: deps.clock.now(), utcOffsetMinutes: state.pricing.utcOffsetMinutes });
+          state.reclose = result.state;
+          meterVerdict(state, result.verdict, undefined);
+          return state;
+        }
         case 'GetMeter':
           dispatch(msg.replyTo, {
             meterId: props.meterId,
@@ -252,13 +326,29 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
                 gateway: props.gateway,
                 ledger: props.ledger,
                 dormitory: props.dormitory,
+                rules: props.rules,
+                utcOffsetMinutes: props.pricing.utcOffsetMinutes,
               },
               deps,
             ),
           );
         }
         dispatch(props.gateway, { type: 'AttachMeter', endpoint: { unitAddress: props.unitAddress, profile: props.profile }, meter: ctx.self as Ref<MeterInbound> });
-        return { cursor: props.cursor, pending: null, pricing: props.pricing, online: false, lastRegister: null, anomaly: null, circuits, intervals: new Map() };
+        return {
+          cursor: props.cursor,
+          pending: null,
+          pricing: props.pricing,
+          online: false,
+          lastRegister: null,
+          anomaly: null,
+          circuits,
+          intervals: new Map(),
+          rules: props.rules,
+          tamper: initialTamperState(),
+          overload: initialOverloadState(),
+          reclose: initialReclosePolicyState(),
+          self: ctx.self as Ref<MeterMsg>,
+        };
       },
       onCrash: resumeOnCrash(deps, 'meter'),
     },

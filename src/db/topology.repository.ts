@@ -3,6 +3,7 @@ import type { SupplyTarget } from '../domain/reading.ts';
 import type { BillingCursor, MeterTariff } from '../domain/register-billing.ts';
 import type { BillingState, FreeQuotaPolicy, Tariff } from '../domain/tariff.ts';
 import { validateTariff } from '../domain/tariff.ts';
+import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
 
@@ -34,6 +35,9 @@ export interface DormitoryTopology {
   readonly room: string;
   readonly balance: { electricity: number; water: number };
   readonly meters: readonly MeterTopology[];
+  readonly holidayOff: boolean;
+  /** Campus rule settings overridden by the building's. */
+  readonly rules: RuleBook;
 }
 
 export interface CampusPolicyTopology {
@@ -88,7 +92,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   let dormQuery = db
     .selectFrom('dormitories as d')
     .innerJoin('buildings as b', 'b.id', 'd.building_id')
-    .select(['d.id', 'b.campus_id', 'd.building_id', 'd.floor', 'd.room', 'd.electricity_tariff_id', 'd.water_tariff_id', 'd.electricity_quota_id', 'd.water_quota_id']);
+    .select(['d.id', 'b.campus_id', 'd.building_id', 'd.floor', 'd.room', 'd.holiday_off', 'd.electricity_tariff_id', 'd.water_tariff_id', 'd.electricity_quota_id', 'd.water_quota_id']);
   if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
   const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
   const ids = dorms.map((d) => d.id);
@@ -132,10 +136,29 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     });
     metersOf.set(m.dormitory_id, list);
   }
+  const layers = new Map<string, Record<string, unknown>>();
+  for (const r of await db.selectFrom('rule_settings').select(['scope', 'scope_id', 'rule', 'config']).execute()) {
+    const key = `${r.scope}:${r.scope_id}`;
+    const layer = layers.get(key) ?? {};
+    layer[r.rule] = r.config;
+    layers.set(key, layer);
+  }
+  const books = new Map<string, RuleBook>();
+  const bookOf = (campusId: string, buildingId: string): RuleBook => {
+    const key = `${campusId}|${buildingId}`;
+    let book = books.get(key);
+    if (!book) {
+      book = resolveRuleBook(layers.get(`campus:${campusId}`) ?? {}, layers.get(`building:${buildingId}`) ?? {});
+      books.set(key, book);
+    }
+    return book;
+  };
   return {
     campuses,
     gateways,
     dormitories: dorms.map((d) => ({
+      holidayOff: d.holiday_off,
+      rules: bookOf(d.campus_id, d.building_id),
       id: d.id,
       campusId: d.campus_id,
       building: d.building_id,

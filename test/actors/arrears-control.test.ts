@@ -1,9 +1,10 @@
 import t from 'tap';
-import { getDormitory, metricValue, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, metricValue, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
 
 t.test('arrears: a dormitory that runs out of money is cut off and comes back on recharge', async (t) => {
   const test = await startLiveApp(t);
   const { app, admin } = test;
+  await quietRules(test);
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
 
   // A-117 starts with 150 fen and 10 kWh free: a heater and a kettle at 3600x burn through both.

@@ -68,3 +68,26 @@ export async function metricValue(test: { app: TestApp['app'] }, name: string, l
   }
   return total;
 }
+
+/**
+ * Turns the campus's schedule and safety rules off (through the live rules API), for tests of
+ * money and commands that must not be disturbed by lights-off at a simulated 23:30 or by an
+ * appliance tripping a rule.
+ */
+export async function quietRules(test: { app: TestApp['app']; admin: { authorization: string } }, campus = 'demo'): Promise<void> {
+  const noNights = Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null]));
+  const settings: Record<string, unknown> = {
+    lightingSchedule: { nights: noNights },
+    malignantLoad: { mode: 'off' },
+    lowCurrent: { enabled: false },
+    acStandby: { enabled: false },
+    overloadLighting: { enabled: false },
+    overloadSocket: { enabled: false },
+    overloadAc: { enabled: false },
+    overloadDormitory: { enabled: false },
+  };
+  for (const [rule, config] of Object.entries(settings)) {
+    const response = await test.app.http.inject({ method: 'PUT', url: `/api/rules/campus/${campus}/${rule}`, headers: test.admin, payload: { config } });
+    if (response.statusCode !== 200) throw new Error(`PUT rule ${rule}: ${response.statusCode} ${response.body}`);
+  }
+}
