@@ -165,13 +165,13 @@ export class LedgerWriter {
     } catch (error) {
       this.options.log.error({ err: error, pending: this.pending }, 'ledger could not flush on close');
     }
+    if (this.pending > 0) this.options.log.warn({ pending: this.pending }, 'ledger closed with unwritten items (their cursors were not advanced)');
   }
 
   private scheduled(): void {
-    if (this.closed && !this.flushing) {
-      void this.runFlush();
-      return;
-    }
+    // After close() nothing starts a commit (the database may be gone): late items stay
+    // unwritten. Billing stays exactly-once: a charge's cursor is written with it or not at all.
+    if (this.closed) return;
     if (sizeOf(this.batch) >= this.options.batchSize && !this.flushing) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -208,7 +208,7 @@ export class LedgerWriter {
       )
       .finally(() => {
         this.flushing = undefined;
-        if (sizeOf(this.batch) > 0) this.scheduled();
+        if (sizeOf(this.batch) > 0 && !this.closed) this.scheduled();
       });
     return this.flushing;
   }

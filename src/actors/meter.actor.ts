@@ -1,5 +1,5 @@
 import type { Purse } from '../db/database.ts';
-import type { ElectricReading, MeterReading, SupplyTarget, WaterReading } from '../domain/reading.ts';
+import { CIRCUIT_KINDS, type CircuitSample, type ElectricReading, type MeterReading, type SupplyTarget, type WaterReading } from '../domain/reading.ts';
 import {
   accumulateCharge,
   billRegister,
@@ -134,6 +134,10 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
   }
 
   function handleReading(state: MeterState, reading: MeterReading, decodedAtNs: bigint): MeterState {
+    // Before anything changes: the state is mutated in place and charges are posted on the
+    // way, so a reading that would throw half-way must throw here (crash counted, state kept).
+    const defect = readingDefect(reading, props.kind);
+    if (defect) throw new TypeError(`malformed reading for meter ${props.meterId}: ${defect}`);
     deps.metrics.readingsHandled.inc({ kind: reading.type });
     const register = reading.type === 'electric' ? reading.energyWh : reading.volumeL;
     const outcome = billRegister(state.cursor, register, reading.at, state.pricing, limits);
@@ -353,4 +357,29 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
       onCrash: resumeOnCrash(deps, 'meter'),
     },
   );
+}
+
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * What is wrong with a reading's shape for a meter of `kind` (undefined when nothing is). The
+ * drivers decode strictly, so this only catches a programming error upstream; the register's
+ * value itself is judged by billing (backwards / implausible), not here.
+ */
+export function readingDefect(reading: MeterReading, kind: 'electric' | 'water'): string | undefined {
+  if (typeof reading !== 'object' || reading === null) return 'not an object';
+  if (reading.type !== kind) return `a ${String(reading.type)} reading for a ${kind} meter`;
+  if (!isFiniteNumber(reading.at)) return 'at is not a finite number';
+  if (reading.type === 'water') return typeof reading.valveOpen === 'boolean' ? undefined : 'valveOpen is not a boolean';
+  for (const key of ['voltageV', 'currentA', 'powerW', 'powerFactor'] as const) if (!isFiniteNumber(reading[key])) return `${key} is not a finite number`;
+  if (reading.relayClosed !== undefined && typeof reading.relayClosed !== 'boolean') return 'relayClosed is not a boolean';
+  if (typeof reading.flags !== 'object' || reading.flags === null || typeof reading.flags.coverOpen !== 'boolean' || typeof reading.flags.reverseConnection !== 'boolean') return 'flags are malformed';
+  if (!Array.isArray(reading.circuits)) return 'circuits is not an array';
+  for (const c of reading.circuits as readonly unknown[]) {
+    const sample = c as Partial<Record<keyof CircuitSample, unknown>> | null;
+    if (typeof sample !== 'object' || sample === null || !(CIRCUIT_KINDS as readonly unknown[]).includes(sample.kind)) return 'a circuit sample is malformed';
+    for (const key of ['voltageV', 'currentA', 'powerW', 'powerFactor', 'energyWh'] as const) if (!isFiniteNumber(sample[key])) return `circuit ${String(sample.kind)}: ${key} is not a finite number`;
+    if (typeof sample.relayClosed !== 'boolean') return `circuit ${String(sample.kind)}: relayClosed is not a boolean`;
+  }
+  return undefined;
 }

@@ -92,6 +92,8 @@ export function backoffDelayMs(attempt: number, minMs: number, maxMs: number, ra
 }
 
 const ROUTED_CHANNELS: readonly MqttChannel[] = ['telemetry', 'ack', 'status'];
+/** Gateways whose last status is remembered (see `lastStatus`); the oldest is forgotten beyond. */
+const MAX_REMEMBERED_STATUSES = 10_000;
 
 export class MqttConnection {
   readonly topics: MqttTopics;
@@ -100,6 +102,13 @@ export class MqttConnection {
   unroutedMessages = 0;
 
   private readonly routes = new Map<string, MqttGatewayRoute>();
+  /**
+   * The last `status` payload per gateway id, routed or not, while connected. Statuses are
+   * retained: the broker hands them over once, right after SUBACK, which is usually before
+   * the drivers register (the wildcard subscription is made at connect) or before a gateway
+   * is added through the API. `register` replays the remembered one to the new route.
+   */
+  private readonly lastStatus = new Map<string, Buffer>();
   private readonly logger: DriverLogger;
   private client: MqttClient | undefined;
   private subscribed = false;
@@ -177,6 +186,7 @@ export class MqttConnection {
     const wasUp = this.subscribed;
     this.client = undefined;
     this.subscribed = false;
+    this.lastStatus.clear();
     if (!client) return;
     if (wasUp) for (const route of this.routes.values()) this.safely(() => route.connectionLost());
     if (client.connected) {
@@ -198,6 +208,12 @@ export class MqttConnection {
     for (const channel of ROUTED_CHANNELS) this.topics.topic(gatewayId, channel); // validates the id
     if (this.routes.has(gatewayId)) throw new Error(`MQTT gateway ${gatewayId} is already registered on this connection`);
     this.routes.set(gatewayId, route);
+    const status = this.lastStatus.get(gatewayId);
+    if (status) {
+      queueMicrotask(() => {
+        if (this.routes.get(gatewayId) === route) this.safely(() => route.status(status));
+      });
+    }
     // After CONNACK, not only after SUBACK: onConnect computed its topic list at CONNACK.
     if (this.perGateway && this.client?.connected) this.subscribeGateways([gatewayId]);
     return () => {
@@ -263,6 +279,7 @@ export class MqttConnection {
     if (client !== this.client) return;
     const wasUp = this.subscribed;
     this.subscribed = false;
+    this.lastStatus.clear(); // re-delivered (retained) after the next SUBACK
     if (wasUp) {
       this.logger.warn({ url: this.options.url }, 'mqtt connection lost');
       for (const route of this.routes.values()) this.safely(() => route.connectionLost());
@@ -277,6 +294,7 @@ export class MqttConnection {
 
   private route(topic: string, payload: Buffer): void {
     const parsed = this.topics.parse(topic);
+    if (parsed?.channel === 'status') this.rememberStatus(parsed.gatewayId, payload);
     const route = parsed && this.routes.get(parsed.gatewayId);
     if (!parsed || !route) {
       this.unroutedMessages++;
@@ -296,6 +314,12 @@ export class MqttConnection {
         this.unroutedMessages++;
         return;
     }
+  }
+
+  private rememberStatus(gatewayId: string, payload: Buffer): void {
+    this.lastStatus.delete(gatewayId); // re-inserted last: the map stays in arrival order
+    if (this.lastStatus.size >= MAX_REMEMBERED_STATUSES) this.lastStatus.delete(this.lastStatus.keys().next().value!);
+    this.lastStatus.set(gatewayId, payload);
   }
 
   /** A throwing listener must not take the shared connection (and every gateway) down. */

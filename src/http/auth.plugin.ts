@@ -31,7 +31,9 @@ const LoginBody = Type.Object(
  * expiry. Roles: admin, manager, finance, student (read-only, own dormitory).
  */
 async function authPlugin(app: FastifyInstance, options: { context: AppContext }): Promise<void> {
-  const { db, clock, config } = options.context;
+  // Sessions live on wall-clock time, never on the (possibly simulated, jumping) domain clock.
+  const { db, config } = options.context;
+  const wallClock = { now: () => Date.now() };
   app.decorateRequest('operator', undefined);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -39,7 +41,7 @@ async function authPlugin(app: FastifyInstance, options: { context: AppContext }
     if (!header?.startsWith('Bearer ')) return;
     const token = header.slice(7).trim();
     if (!token) return;
-    request.operator = await findSessionOperator(db, tokenHash(token), new Date(clock.now()));
+    request.operator = await findSessionOperator(db, tokenHash(token), new Date(wallClock.now()));
   });
 
   app.decorate('requireRole', (...roles: Role[]): preHandlerAsyncHookHandler => {
@@ -67,7 +69,7 @@ async function authPlugin(app: FastifyInstance, options: { context: AppContext }
       const ok = found && !found.disabled && (await verifyPassword(password, found.password_hash));
       if (!ok || !found) throw new DomainError('INVALID_CREDENTIALS', 'unknown user or wrong password');
       const token = randomBytes(32).toString('base64url');
-      const expiresAt = new Date(clock.now() + config.sessionTtlHours * 3_600_000);
+      const expiresAt = new Date(wallClock.now() + config.sessionTtlHours * 3_600_000);
       await insertSession(db, tokenHash(token), found.id, expiresAt);
       await appendAudit(db, { operator: found.username, action: 'login', targetType: 'operator', targetId: String(found.id) });
       return { token, role: found.role, expiresAt: expiresAt.toISOString() };

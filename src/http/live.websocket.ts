@@ -250,7 +250,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       preValidation: async (request) => {
         if (request.operator) return;
         const token = tokenOf(request);
-        if (token) request.operator = await findSessionOperator(context.db, tokenHash(token), new Date(context.clock.now()));
+        if (token) request.operator = await findSessionOperator(context.db, tokenHash(token), new Date()); // sessions are wall-clock
       },
     },
     (socket, request) => {

@@ -21,7 +21,7 @@ export interface TestApp {
 /** A real app on a fresh database (PGlite, or a fresh schema on DATABASE_URL), torn down after the test. */
 export async function createTestApp(t: Test, options: Omit<AppOptions, 'database'> & { env?: Record<string, string> } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...options.env });
+  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PORT: '0', HOST: '127.0.0.1', ...options.env });
   const app = await buildApp(config, { seedDemo: true, ...options, database });
   t.teardown(async () => {
     await app.stop();

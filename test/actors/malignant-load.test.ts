@@ -1,0 +1,86 @@
+import t from 'tap';
+import { getDormitory, quietRules, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
+
+/** Illegal appliances on the socket circuit, on the simulator over real Modbus TCP. */
+t.test('malignant load trips the socket only, recloses, locks out after M trips, and the whitelist holds', async (t) => {
+  const test = await startLiveApp(t);
+  const { app, admin } = test;
+  const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
+  await quietRules(test);
+  const rule = (name: string, config: object) => inject('PUT', `/api/rules/campus/demo/${name}`, { config });
+  t.equal((await rule('malignantLoad', { mode: 'trip' })).statusCode, 200, 'malignant-load detection on (defaults)');
+  t.equal((await rule('reclose', { cooldownSeconds: 4, maxReclosesPerDay: 2 })).statusCode, 200);
+  const badRule = await rule('malignantLoad', { mode: 'trip', increment: { pfThreshold: 2 } });
+  t.equal(badRule.statusCode, 400);
+  t.equal(badRule.json().error.field, 'config.increment.pfThreshold', 'a bad rule config names its field');
+
+  const socket = (d: LiveDormitory) => d.circuits.find((c) => c.kind === 'socket')!;
+  const plug = async (room: string, kind: string, circuit = 'socket') => {
+    const response = await inject('POST', `/api/simulator/dormitories/${room}/appliances`, { kind, circuit });
+    t.equal(response.statusCode, 201, `plugged a ${kind} into ${room}`);
+    return response.json<{ id: string }>().id;
+  };
+  const tripped = (room: string) =>
+    waitFor(`${room} socket tripped for malignant load`, async () => {
+      const d = await getDormitory(test, room);
+      return socket(d).supply === 'off' && socket(d).cutReason === 'malignant_load' ? d : undefined;
+    });
+  const socketOn = (room: string) => waitFor(`${room} socket back on`, async () => socket(await getDormitory(test, room)).supply === 'on', 20_000);
+
+  await waitFor('A-104 online', async () => (await getDormitory(test, 'A-104')).online);
+  const kettle = await plug('A-104', 'kettle');
+  const first = await tripped('A-104');
+  t.same(
+    first.circuits.filter((c) => c.kind !== 'socket').map((c) => c.supply),
+    ['on', 'on'],
+    'a kettle trips the socket circuit and nothing else',
+  );
+  await app.runtime.flush();
+  const alarm = await test.database.db.selectFrom('alarms').selectAll().where('dormitory_id', '=', 'A-104').where('kind', '=', 'malignant_load').executeTakeFirstOrThrow();
+  t.ok(Array.isArray(alarm.evidence) && alarm.evidence.length >= 5, `the alarm keeps the readings that caused it (${alarm.evidence.length} samples)`);
+  t.match(alarm.circuit, 'socket');
+  const audit = await test.database.db.selectFrom('audit_log').select(['action', 'details']).where('target_id', '=', 'M-A-104:socket').execute();
+  t.ok(audit.some((a) => a.action === 'circuit.cut'), 'the cut is audited');
+
+  t.equal((await inject('DELETE', `/api/simulator/dormitories/A-104/appliances/${kettle}`)).statusCode, 204);
+  await socketOn('A-104');
+  t.pass('reclosed after the cooldown');
+
+  const dryer = await plug('A-104', 'hair_dryer');
+  await tripped('A-104');
+  t.pass('a hair dryer trips too');
+  await inject('DELETE', `/api/simulator/dormitories/A-104/appliances/${dryer}`);
+  await socketOn('A-104');
+
+  await plug('A-104', 'heater');
+  await tripped('A-104');
+  t.pass('a heater trips too');
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  t.equal(socket(await getDormitory(test, 'A-104')).supply, 'off', 'after the day\'s recloses are used up it stays off past the cooldown');
+  await app.runtime.flush();
+  const lockout = await waitFor('a lock-out alarm', async () => {
+    const list = (await inject('GET', '/api/alarms?state=active&dormitory=A-104')).json<{ items: { id: number; kind: string }[] }>();
+    return list.items.find((a) => a.kind === 'lockout');
+  });
+  await inject('DELETE', `/api/simulator/dormitories/A-104/appliances/${(await inject('GET', '/api/simulator')).json<{ dormitories: { dormitoryId: string; appliances: { id: string; kind: string }[] }[] }>().dormitories.find((d) => d.dormitoryId === 'A-104')!.appliances.find((a) => a.kind === 'heater')!.id}`);
+  const release = await inject('POST', `/api/alarms/${lockout.id}/release`);
+  t.equal(release.statusCode, 200);
+  await socketOn('A-104');
+  t.pass('an operator release brings it back');
+  t.equal((await inject('POST', `/api/alarms/${lockout.id}/release`)).statusCode, 409, 'a released alarm cannot be released again');
+
+  // The whitelist: an approved 1.8 kW appliance never trips.
+  t.equal((await rule('malignantLoad', { mode: 'trip', whitelist: [{ name: 'approved kettle', minW: 1700, maxW: 1900, minPf: 0.95, maxPf: 1 }] })).statusCode, 200);
+  await plug('A-106', 'kettle');
+  // Small loads and an inductive (fridge-like) load never trip.
+  await plug('A-107', 'laptop');
+  await plug('A-107', 'phone_charger');
+  await plug('A-107', 'phone_charger');
+  await plug('A-108', 'air_conditioner');
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  for (const room of ['A-106', 'A-107', 'A-108']) {
+    const d = await getDormitory(test, room);
+    t.equal(socket(d).supply, 'on', `${room} socket stays on`);
+    t.ok(d.circuits.find((c) => c.kind === 'socket')!.powerW > 0, `${room} socket is drawing power`);
+  }
+});
