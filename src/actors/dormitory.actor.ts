@@ -223,8 +223,11 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     (state, msg) => {
       switch (msg.type) {
         case 'MeterReported': {
-          state.lastReadingAt = msg.at;
-          if (msg.purse === 'electricity') state.powerW = msg.powerW;
+          // The live view's "last reading" is the electricity meter's (power and circuits come from it).
+          if (msg.purse === 'electricity') {
+            state.lastReadingAt = msg.at;
+            state.powerW = msg.powerW;
+          }
           for (const c of msg.circuits) {
             for (const [key, entry] of state.circuits) {
               if (entry.meterId === msg.meterId && entry.target === c.kind) state.circuits.set(key, { ...entry, powerW: Math.round(c.powerW), pf: Math.round(c.pf * 1000) / 1000 });
