@@ -6,12 +6,6 @@ import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 
-/** A fresh, migrated database for one scenario, dropped (or deleted) on close. */
-export interface BenchDatabase extends DatabaseHandle {
-  /** What the figures were measured on, for the report. */
-  readonly description: string;
-}
-
 let template: Promise<Blob> | undefined;
 
 /** Migrates an in-memory PGlite once and dumps it: each fresh database loads the dump (~0.5 s, not ~3 s). */
@@ -26,10 +20,11 @@ async function pgliteTemplate(): Promise<Blob> {
 }
 
 /**
+ * A fresh, migrated database for one scenario, dropped (or deleted) on close:
  * PostgreSQL (a new schema at `databaseUrl`, dropped afterwards) when a URL is given; else
  * PGlite in a new temporary directory on disk, as `npm start` runs it.
  */
-export async function openBenchDatabase(databaseUrl: string | undefined): Promise<BenchDatabase> {
+export async function openBenchDatabase(databaseUrl: string | undefined): Promise<DatabaseHandle> {
   if (databaseUrl) {
     const schema = `bench_${randomBytes(5).toString('hex')}`;
     const admin = new pg.Client({ connectionString: databaseUrl });
@@ -43,7 +38,6 @@ export async function openBenchDatabase(databaseUrl: string | undefined): Promis
     await migrateToLatest(handle.db, schema);
     return {
       ...handle,
-      description: `postgresql (schema ${schema}, pool of 10)`,
       close: async () => {
         await handle.close();
         const cleanup = new pg.Client({ connectionString: databaseUrl });
@@ -61,7 +55,6 @@ export async function openBenchDatabase(databaseUrl: string | undefined): Promis
   const handle = await openDatabase({ dataDir, loadDataDir: await template });
   return {
     ...handle,
-    description: 'pglite (on disk in a temporary directory, main thread, one connection)',
     close: async () => {
       await handle.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -8,12 +8,12 @@ export interface HistogramSnapshot {
 }
 
 /** Sum of a counter over all its label sets. */
-export async function counterTotal(counter: Counter<string>): Promise<number> {
+export async function counterTotal<T extends string>(counter: Counter<T>): Promise<number> {
   return (await counter.get()).values.reduce((acc, v) => acc + v.value, 0);
 }
 
 /** A histogram over all its label sets (buckets merged). */
-export async function histogramSnapshot(histogram: Histogram<string>): Promise<HistogramSnapshot> {
+export async function histogramSnapshot<T extends string>(histogram: Histogram<T>): Promise<HistogramSnapshot> {
   let count = 0;
   let sum = 0;
   const buckets = new Map<number, number>();
@@ -21,7 +21,8 @@ export async function histogramSnapshot(histogram: Histogram<string>): Promise<H
     if (v.metricName?.endsWith('_count')) count += v.value;
     else if (v.metricName?.endsWith('_sum')) sum += v.value;
     else if (v.metricName?.endsWith('_bucket')) {
-      const le = v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(v.labels.le);
+      const { le: bound } = v.labels as Readonly<Record<string, string | number | undefined>>;
+      const le = bound === '+Inf' ? Number.POSITIVE_INFINITY : Number(bound);
       buckets.set(le, (buckets.get(le) ?? 0) + v.value);
     }
   }
@@ -35,10 +36,13 @@ export function histogramDelta(before: HistogramSnapshot, after: HistogramSnapsh
   return { count: after.count - before.count, sum: after.sum - before.sum, buckets };
 }
 
-/** Upper bound of the bucket holding the p-th percentile (a bucketed estimate: "at most"). */
+/**
+ * Upper bound of the bucket holding the p-th percentile (a bucketed estimate: "at most");
+ * null when there are no samples or the percentile lies beyond the largest finite bucket.
+ */
 export function bucketPercentile(h: HistogramSnapshot, p: number): number | null {
   if (h.count === 0) return null;
   const target = (p / 100) * h.count;
-  for (const [le, cumulative] of [...h.buckets].sort((a, b) => a[0] - b[0])) if (cumulative >= target) return le;
+  for (const [le, cumulative] of [...h.buckets].sort((a, b) => a[0] - b[0])) if (cumulative >= target) return Number.isFinite(le) ? le : null;
   return null;
 }

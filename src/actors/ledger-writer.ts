@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import { chunks } from '../db/chunks.ts';
 import type { Database, Purse } from '../db/database.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
@@ -264,12 +265,12 @@ export class LedgerWriter {
       }
     }
     if (postings.length) await appendPostings(trx, postings);
-    if (cursors.size) {
-      // One statement for every cursor of the batch (last value per meter wins).
+    for (const slice of chunks([...cursors.values()])) {
+      // One statement per slice of cursors (last value per meter wins).
       await trx
         .insertInto('billing_cursors')
         .values(
-          [...cursors.values()].map((r) => ({
+          slice.map((r) => ({
             meter_id: r.meterId,
             register: r.cursor.register,
             read_at: new Date(r.cursor.readAt),
@@ -315,11 +316,11 @@ export class LedgerWriter {
         )
         .execute();
     }
-    if (batch.alarms.length) {
+    for (const slice of chunks(batch.alarms)) {
       await trx
         .insertInto('alarms')
         .values(
-          batch.alarms.map((a) => ({
+          slice.map((a) => ({
             dormitory_id: a.dormitoryId,
             meter_id: a.meterId,
             gateway_id: a.gatewayId,
@@ -338,11 +339,11 @@ export class LedgerWriter {
       q = c.circuit === null ? q.where('circuit', 'is', null) : q.where('circuit', '=', c.circuit);
       await q.execute();
     }
-    if (batch.events.length) {
+    for (const slice of chunks(batch.events)) {
       await trx
         .insertInto('events')
         .values(
-          batch.events.map((e) => ({
+          slice.map((e) => ({
             dormitory_id: e.dormitoryId,
             meter_id: e.meterId,
             gateway_id: e.gatewayId,
@@ -355,11 +356,11 @@ export class LedgerWriter {
         )
         .execute();
     }
-    if (batch.intervals.size) {
+    for (const slice of chunks([...batch.intervals.values()])) {
       await trx
         .insertInto('interval_readings')
         .values(
-          [...batch.intervals.values()].map((i) => ({
+          slice.map((i) => ({
             meter_id: i.meterId,
             channel: i.channel,
             interval_start: new Date(i.intervalStart),
@@ -377,10 +378,10 @@ export class LedgerWriter {
         )
         .execute();
     }
-    if (batch.audit.length) {
+    for (const slice of chunks(batch.audit)) {
       await trx
         .insertInto('audit_log')
-        .values(batch.audit.map((r) => ({ operator: r.operator, action: r.action, target_type: r.targetType, target_id: r.targetId, details: JSON.stringify(r.details ?? {}) })))
+        .values(slice.map((r) => ({ operator: r.operator, action: r.action, target_type: r.targetType, target_id: r.targetId, details: JSON.stringify(r.details ?? {}) })))
         .execute();
     }
   }

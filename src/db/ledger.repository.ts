@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { LedgerEntryKind, Purse } from './database.ts';
+import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
 
 /** A money movement to append. Amount is signed minor units: credits > 0, charges < 0. */
@@ -91,11 +92,10 @@ export async function appendPostings(trx: Executor, postings: readonly LedgerPos
       details: JSON.stringify(p.details ?? {}),
     };
   });
-  const rows = await trx
-    .insertInto('ledger_entries')
-    .values(values)
-    .returning(['id', 'dormitory_id', 'purse', 'amount', 'balance_after'])
-    .execute();
+  const rows = [];
+  for (const slice of chunks(values)) {
+    rows.push(...(await trx.insertInto('ledger_entries').values(slice).returning(['id', 'dormitory_id', 'purse', 'amount', 'balance_after']).execute()));
+  }
   return rows.map((r) => ({ id: r.id, dormitoryId: r.dormitory_id, purse: r.purse, amount: r.amount, balanceAfter: r.balance_after }));
 }
 
