@@ -1,5 +1,5 @@
 import t from 'tap';
-import { getDormitory, quietRules, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
+import { getDormitory, quietRules, settleRules, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
 
 /** Illegal appliances on the socket circuit, on the simulator over real Modbus TCP. */
 t.test('malignant load trips the socket only, recloses, locks out after M trips, and the whitelist holds', async (t) => {
@@ -14,6 +14,7 @@ t.test('malignant load trips the socket only, recloses, locks out after M trips,
   t.equal(badRule.statusCode, 400);
   t.equal(badRule.json().error.field, 'config.increment.pfThreshold', 'a bad rule config names its field');
 
+  await settleRules();
   const socket = (d: LiveDormitory) => d.circuits.find((c) => c.kind === 'socket')!;
   const plug = async (room: string, kind: string, circuit = 'socket') => {
     const response = await inject('POST', `/api/simulator/dormitories/${room}/appliances`, { kind, circuit });
@@ -71,6 +72,7 @@ t.test('malignant load trips the socket only, recloses, locks out after M trips,
 
   // The whitelist: an approved 1.8 kW appliance never trips.
   t.equal((await rule('malignantLoad', { mode: 'trip', whitelist: [{ name: 'approved kettle', minW: 1700, maxW: 1900, minPf: 0.95, maxPf: 1 }] })).statusCode, 200);
+  await settleRules();
   await plug('A-106', 'kettle');
   // Small loads and an inductive (fridge-like) load never trip.
   await plug('A-107', 'laptop');

@@ -90,4 +90,10 @@ export async function quietRules(test: { app: TestApp['app']; admin: { authoriza
     const response = await test.app.http.inject({ method: 'PUT', url: `/api/rules/campus/${campus}/${rule}`, headers: test.admin, payload: { config } });
     if (response.statusCode !== 200) throw new Error(`PUT rule ${rule}: ${response.statusCode} ${response.body}`);
   }
+  await settleRules();
+}
+
+/** A rule PUT hands the new rule book to the running actors; give the push a moment to reach every circuit. */
+export function settleRules(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1500));
 }
