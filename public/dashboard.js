@@ -380,7 +380,11 @@ async function sendCommand(button, circuit, action) {
   try {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/commands`, { circuit, action, reason });
     const state = result && (result.state || result.status);
-    if (view.selectedId === id) panelMessage(`${action === 'cut' ? 'Cut' : 'Restore'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}: ${state || 'accepted'}`, 'ok');
+    // A restore does not override another cut (arrears, safety): the server says what still holds.
+    const held = ((result && result.circuits) || [])
+      .filter((c) => c.stillCutBy && (!Array.isArray(c.stillCutBy) || c.stillCutBy.length > 0))
+      .map((c) => `${CIRCUIT_LABELS[c.circuit] || c.circuit} still cut by ${[].concat(c.stillCutBy).join(', ')}`);
+    if (view.selectedId === id) panelMessage([`${action === 'cut' ? 'Cut' : 'Restore'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}: ${state || 'accepted'}`, ...held].join('; '), 'ok');
   } catch (error) {
     if (view.selectedId === id) panelMessage(`${action} ${circuit} failed: ${error.message}`, 'error');
   } finally {

@@ -106,7 +106,15 @@ t.test('a missing, unknown or garbled token is closed with 4401 and gets no data
   const viaHeader = new WebSocket(`${server.wsUrl}/ws/live?building=BA`, { headers: { authorization: `Bearer ${token}` } });
   const first = await new Promise<LiveMessage>((resolve) => viaHeader.once('message', (data) => resolve(JSON.parse(String(data)) as LiveMessage)));
   t.equal(first.dormitories.length, 100, 'an Authorization header works too (non-browser clients)');
-  viaHeader.close();
+  const large = new Promise<number>((resolve) => viaHeader.once('close', (code) => resolve(code)));
+  viaHeader.send('x'.repeat(10_000));
+  t.equal(await large, 1009, 'the feed is one-way: a large client frame closes the socket');
+
+  const unknownParameter = new WebSocket(`${server.wsUrl}/ws/live?token=${token}&debug=1`);
+  unknownParameter.on('error', () => undefined);
+  const status = await new Promise<number | undefined>((resolve) => unknownParameter.once('unexpected-response', (_request, response) => resolve(response.statusCode)));
+  t.equal(status, 400, 'an unknown query parameter fails the upgrade');
+  unknownParameter.terminate();
 });
 
 t.test('a student sees only their own dormitory, whatever building they ask for', async (t) => {
