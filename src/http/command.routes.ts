@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { CampusRuntime } from '../actors/campus-runtime.ts';
 import type { AppContext } from '../app-context.ts';
+import { listCommands } from '../db/command.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import { DomainError } from '../errors.ts';
 import { assertCanRead } from './auth.plugin.ts';
@@ -51,29 +52,7 @@ async function commandRoutes(app: FastifyInstance, options: { context: AppContex
       const { id } = request.params as Static<typeof IdParams>;
       const q = request.query as Static<typeof CommandQuery>;
       assertCanRead(request.operator, id);
-      const page = q.page ?? 1;
-      const pageSize = q.pageSize ?? 50;
-      const base = db.selectFrom('commands').where('dormitory_id', '=', id);
-      const [rows, count] = await Promise.all([
-        base.selectAll().orderBy('requested_at', 'desc').orderBy('id').limit(pageSize).offset((page - 1) * pageSize).execute(),
-        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      ]);
-      return {
-        total: Number(count.n),
-        items: rows.map((r) => ({
-          id: r.id,
-          meterId: r.meter_id,
-          circuit: r.target,
-          action: r.action,
-          reason: r.reason,
-          state: r.state,
-          requestedBy: r.requested_by,
-          requestedAt: new Date(r.requested_at).toISOString(),
-          sentAt: r.sent_at ? new Date(r.sent_at).toISOString() : null,
-          completedAt: r.completed_at ? new Date(r.completed_at).toISOString() : null,
-          detail: r.detail,
-        })),
-      };
+      return listCommands(db, id, { page: q.page ?? 1, pageSize: q.pageSize ?? 50 });
     },
   );
 }

@@ -1,0 +1,42 @@
+import type { Executor } from './executor.ts';
+
+export interface CommandView {
+  readonly id: string;
+  readonly meterId: string | null;
+  readonly circuit: string;
+  readonly action: 'cut' | 'restore';
+  readonly reason: string;
+  readonly state: 'requested' | 'sent' | 'confirmed' | 'failed';
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly sentAt: string | null;
+  readonly completedAt: string | null;
+  readonly detail: string | null;
+}
+
+const iso = (value: Date | string | null): string | null => (value ? new Date(value).toISOString() : null);
+
+/** Commands sent to a dormitory's circuits, newest first, with their lifecycle timestamps. */
+export async function listCommands(db: Executor, dormitoryId: string, page: { page: number; pageSize: number }): Promise<{ items: CommandView[]; total: number }> {
+  const base = db.selectFrom('commands').where('dormitory_id', '=', dormitoryId);
+  const [rows, count] = await Promise.all([
+    base.selectAll().orderBy('requested_at', 'desc').orderBy('id').limit(page.pageSize).offset((page.page - 1) * page.pageSize).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    total: Number(count.n),
+    items: rows.map((r) => ({
+      id: r.id,
+      meterId: r.meter_id,
+      circuit: r.target,
+      action: r.action,
+      reason: r.reason,
+      state: r.state,
+      requestedBy: r.requested_by,
+      requestedAt: iso(r.requested_at)!,
+      sentAt: iso(r.sent_at),
+      completedAt: iso(r.completed_at),
+      detail: r.detail,
+    })),
+  };
+}
