@@ -1,12 +1,30 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { PGliteDialect, type DatabaseConnection, type Driver, type TransactionSettings } from 'kysely';
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 
 /**
- * PGlite is one connection. Kysely's PGliteDriver hands that one connection to every caller,
- * so two concurrent transactions (or a query racing a transaction) would interleave on it.
- * This driver puts a mutex around the connection: callers queue, exactly as they would for
- * a pool of size one. Consequence (documented in docs/architecture.md): inside a
- * transaction use `trx`, never `db`, or the transaction waits on itself.
+ * PGlite is one connection: two concurrent transactions (or a query racing a transaction)
+ * would interleave on it. This driver puts a mutex around the connection: callers queue,
+ * exactly as they would for a pool of size one. Consequence (documented in
+ * docs/architecture.md): inside a transaction use `trx`, never `db`, or the transaction waits
+ * on itself.
+ *
+ * Kysely 0.29 ships a PGlite dialect but requires Node 22; this project runs on Node 20, so
+ * it pins Kysely 0.28 and brings its own driver (PostgreSQL's adapter, compiler and
+ * introspector apply unchanged: PGlite is PostgreSQL).
  */
 class ConnectionMutex {
   private tail: Promise<void> = Promise.resolve();
@@ -29,48 +47,76 @@ class ConnectionMutex {
   }
 }
 
-class SerializedDriver implements Driver {
+class PGliteConnection implements DatabaseConnection {
+  constructor(private readonly pglite: PGlite) {}
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const { affectedRows, rows } = await this.pglite.query<R>(compiledQuery.sql, [...compiledQuery.parameters], { rowMode: 'object' });
+    return { numAffectedRows: affectedRows !== undefined && affectedRows !== null ? BigInt(affectedRows) : undefined, rows: rows ?? [] };
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not supported on PGlite');
+  }
+}
+
+class SerializedPGliteDriver implements Driver {
   private readonly mutex = new ConnectionMutex();
+  private readonly connection: PGliteConnection;
 
-  constructor(private readonly inner: Driver) {}
+  constructor(private readonly pglite: PGlite) {
+    this.connection = new PGliteConnection(pglite);
+  }
 
-  init(): Promise<void> {
-    return this.inner.init();
+  async init(): Promise<void> {
+    if (this.pglite.closed) throw new Error('PGlite instance is already closed');
+    await this.pglite.waitReady;
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.mutex.lock();
-    return this.inner.acquireConnection();
+    return this.connection;
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.inner.beginTransaction(connection, settings);
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const isolation = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
+    await connection.executeQuery(CompiledQuery.raw(`begin${isolation}`));
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.commitTransaction(connection);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.rollbackTransaction(connection);
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
   }
 
-  async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    await this.inner.releaseConnection(connection);
+  async releaseConnection(): Promise<void> {
     this.mutex.unlock();
   }
 
-  destroy(): Promise<void> {
-    return this.inner.destroy();
+  async destroy(): Promise<void> {
+    if (!this.pglite.closed) await this.pglite.close();
   }
 }
 
-export class SerializedPGliteDialect extends PGliteDialect {
-  constructor(pglite: PGlite) {
-    super({ pglite });
+export class SerializedPGliteDialect implements Dialect {
+  constructor(private readonly pglite: PGlite) {}
+
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter();
   }
 
-  override createDriver(): Driver {
-    return new SerializedDriver(super.createDriver());
+  createDriver(): Driver {
+    return new SerializedPGliteDriver(this.pglite);
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new PostgresIntrospector(db);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler();
   }
 }
