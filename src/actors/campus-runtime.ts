@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type GatewayTopology } from '../db/topology.repository.ts';
+import { loadControlSnapshots } from '../db/control-state.repository.ts';
+import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
 import type { DormitoryLiveState } from '../live/live-feed.ts';
@@ -48,6 +50,7 @@ export class CampusRuntime {
 
   async start(): Promise<{ gateways: number; dormitories: number }> {
     const topology = await loadTopology(this.options.db);
+    const controls = await loadControlSnapshots(this.options.db, topology.dormitories.map((d) => d.id));
     // nact reads a system name only from an object argument (its typings say string).
     const startNamed = start as unknown as (options: { name: string }) => Ref<unknown>;
     this.system = startNamed({ name: `campus-${this.options.deps.nodeId}-${Math.random().toString(36).slice(2, 8)}` });
@@ -77,7 +80,7 @@ export class CampusRuntime {
     for (const dormitory of topology.dormitories) {
       const policy = topology.campuses.get(dormitory.campusId);
       if (!policy) continue;
-      dispatch(this.campus, { type: 'AddDormitory', dormitory, policy });
+      dispatch(this.campus, { type: 'AddDormitory', dormitory, policy, control: controls.get(dormitory.id) ?? EMPTY_CONTROL_SNAPSHOT });
     }
     return { gateways: topology.gateways.length, dormitories: topology.dormitories.length };
   }
@@ -164,12 +167,15 @@ export class CampusRuntime {
   async reloadDormitory(id: string): Promise<boolean> {
     if (!this.campus) return false;
     await this.unloadDormitory(id);
+    // The stopped actors' last control states must be committed before they are read back.
+    if (this.ledger) await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     const topology = await loadTopology(this.options.db, [id]);
     const dormitory = topology.dormitories[0];
     if (!dormitory) return false;
     const policy = topology.campuses.get(dormitory.campusId);
     if (!policy) return false;
-    const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddDormitory', dormitory, policy, replyTo }));
+    const control = (await loadControlSnapshots(this.options.db, [id])).get(id) ?? EMPTY_CONTROL_SNAPSHOT;
+    const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddDormitory', dormitory, policy, control, replyTo }));
     return result.ok;
   }
 

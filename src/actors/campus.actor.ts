@@ -1,4 +1,5 @@
 import type { CampusPolicyTopology, DormitoryTopology, GatewayTopology } from '../db/topology.repository.ts';
+import type { ControlSnapshot } from '../domain/control-state.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
@@ -21,7 +22,14 @@ export class ActorDirectory {
 export type CampusMsg =
   | { readonly type: 'AddGateway'; readonly gateway: GatewayTopology; readonly replyTo?: Ref<CampusChanged> }
   | { readonly type: 'RemoveGateway'; readonly gatewayId: string; readonly replyTo?: Ref<CampusChanged> }
-  | { readonly type: 'AddDormitory'; readonly dormitory: DormitoryTopology; readonly policy: CampusPolicyTopology; readonly replyTo?: Ref<CampusChanged> }
+  | {
+      readonly type: 'AddDormitory';
+      readonly dormitory: DormitoryTopology;
+      readonly policy: CampusPolicyTopology;
+      /** Restored before the dormitory's actors act (src/domain/control-state.ts). */
+      readonly control: ControlSnapshot;
+      readonly replyTo?: Ref<CampusChanged>;
+    }
   | { readonly type: 'RemoveDormitory'; readonly dormitoryId: string; readonly replyTo?: Ref<CampusChanged> };
 
 export interface CampusChanged {
@@ -98,6 +106,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               utcOffsetMinutes: msg.policy.utcOffsetMinutes,
               ledger: props.ledger,
               live: props.live,
+              control: msg.control,
             },
             deps,
           );

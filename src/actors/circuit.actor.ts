@@ -9,6 +9,7 @@ import { overloadConfigFor, type RuleBook } from '../domain/rules/rule-book.ts';
 import { ruleSampleOf } from '../domain/rules/rule-sample.ts';
 import type { RuleResult, RuleVerdict } from '../domain/rules/rule-verdict.ts';
 import type { CutReason } from '../domain/supply.ts';
+import { circuitControlKey, restoredAcStandby, restoredLowCurrent, ruleOwnedReasons, type CircuitControlState } from '../domain/control-state.ts';
 import type { CommandOutcome, SupplyCommand } from '../drivers/gateway-driver.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
@@ -48,8 +49,16 @@ export interface CircuitProps {
   readonly gateway: Ref<GatewayMsg>;
   readonly ledger: Ref<LedgerMsg>;
   readonly dormitory: Ref<CircuitReported>;
-  /** Cut reasons restored from the last snapshot/boot (e.g. arrears already in force). */
+  /**
+   * Cut reasons in force when the circuit is spawned (boot or reload: arrears, manual, the
+   * schedule's, the rules' own; src/domain/control-state.ts). The first read-back of an open
+   * relay then finds its reason and sends no restore.
+   */
   readonly initialReasons?: readonly CutReason[];
+  /** The rules' states from the last snapshot (latches, AC probation, reclose counts, lock-out). */
+  readonly saved?: CircuitControlState | undefined;
+  /** The lighting phase at spawn (low-current mode applies while the lights are off). */
+  readonly lightsOn?: boolean;
   readonly rules: RuleBook;
   readonly utcOffsetMinutes: number;
 }
@@ -96,12 +105,12 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     rules: props.rules,
     ruleStates: {
       overload: initialOverloadState(),
-      lowCurrent: initialLowCurrentState(),
+      lowCurrent: restoredLowCurrent(props.saved, initialLowCurrentState()),
       malignant: initialMalignantLoadState(),
-      acStandby: initialAcStandbyState(),
-      reclose: initialReclosePolicyState(),
+      acStandby: restoredAcStandby(props.saved, initialAcStandbyState()),
+      reclose: props.saved?.reclose ?? initialReclosePolicyState(),
     },
-    lightsOn: true,
+    lightsOn: props.lightsOn ?? true,
   };
   const kind = props.target === 'lighting' || props.target === 'socket' || props.target === 'ac' ? props.target : null;
 
@@ -222,12 +231,42 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     return { ...state, inFlight: { id: commandId, action, reason } };
   }
 
+  /**
+   * The rule-owned part of the state goes to the ledger's group commit when it changes (the
+   * other reasons have their own owners: src/domain/control-state.ts). Cheap on the hot path:
+   * rule states are immutable values, compared by identity first.
+   */
+  const controlOf = (state: CircuitState): CircuitControlState => ({
+    reasons: ruleOwnedReasons(state.reasons),
+    lowCurrentCut: state.ruleStates.lowCurrent.cut,
+    acStandby: { phase: state.ruleStates.acStandby.phase, since: state.ruleStates.acStandby.since },
+    reclose: state.ruleStates.reclose,
+  });
+  let savedFrom: CircuitState = initial;
+  let savedJson = JSON.stringify(controlOf(initial));
+  const persisted =
+    (behaviour: (state: CircuitState, msg: CircuitMsg, ctx: { self: unknown }) => CircuitState) =>
+    (state: CircuitState, msg: CircuitMsg, ctx: { self: unknown }): CircuitState => {
+      const next = behaviour(state, msg, ctx);
+      const a = next.ruleStates;
+      const b = savedFrom.ruleStates;
+      if (next.reasons === savedFrom.reasons && a.lowCurrent === b.lowCurrent && a.acStandby === b.acStandby && a.reclose === b.reclose) return next;
+      savedFrom = next;
+      const control = controlOf(next);
+      const json = JSON.stringify(control);
+      if (json !== savedJson) {
+        savedJson = json;
+        dispatch(props.ledger, { type: 'ControlChanged', record: { dormitoryId: props.dormitoryId, actorKey: circuitControlKey(props.meterId, props.target), state: control } });
+      }
+      return next;
+    };
+
   let parentSelf: Ref<CircuitMsg> | undefined;
   let ctxSelf: Ref<CircuitMsg> | undefined;
 
   const ref = spawnActor<CircuitState, CircuitMsg>(
     parent,
-    (state, msg, ctx) => {
+    persisted((state, msg, ctx) => {
       parentSelf ??= ctx.self as Ref<CircuitMsg>;
       ctxSelf ??= ctx.self as Ref<CircuitMsg>;
       switch (msg.type) {
@@ -304,10 +343,14 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
           });
           return state;
       }
-    },
+    }),
     actorName('circuit', props.target),
     { initialState: initial, onCrash: resumeOnCrash(deps, 'circuit') },
   );
   parentSelf = ref;
+  ctxSelf = ref;
+  // A trip cooling down when the server stopped recloses when it is due (at once if overdue).
+  const reclose = initial.ruleStates.reclose;
+  if (reclose.phase === 'cooling' && reclose.recloseAt !== null) deps.clock.schedule(Math.max(0, reclose.recloseAt - deps.clock.now()), () => dispatch(ref, { type: 'RecloseDue' }));
   return ref;
 }

@@ -13,6 +13,7 @@ import type { LiveMsg } from './live.actor.ts';
 import type { CircuitReported, MeterOnlineChanged, MeterReported } from './messages.ts';
 import { spawnMeter, type MeterMsg, type MeterProps } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
+import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
 
 export type DormitoryMsg =
   | MeterReported
@@ -58,6 +59,8 @@ export interface DormitoryProps {
   readonly utcOffsetMinutes: number;
   readonly ledger: Ref<LedgerMsg>;
   readonly live: Ref<LiveMsg>;
+  /** Control state restored at boot or on a reload, applied before any actor acts. */
+  readonly control?: ControlSnapshot;
 }
 
 interface CircuitEntry extends CircuitLiveState {
@@ -81,6 +84,7 @@ interface DormitoryActorState {
   dirty: boolean;
   rules: RuleBook;
   lighting: LightingScheduleState;
+  lightsOn: boolean;
   scheduleGeneration: number;
   self: Ref<DormitoryMsg> | undefined;
 }
@@ -147,8 +151,23 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     }
   }
 
+  /** The persisted part (purse standings, warning levels) goes to the ledger when it changes. */
+  let savedControl = JSON.stringify(props.control?.dormitory ?? null);
+  function saveControl(state: DormitoryActorState): void {
+    const control: DormitoryControlState = { standing: { ...state.standing }, warning: { ...state.warning } };
+    const json = JSON.stringify(control);
+    if (json === savedControl) return;
+    savedControl = json;
+    dispatch(props.ledger, { type: 'ControlChanged', record: { dormitoryId: props.id, actorKey: DORMITORY_CONTROL_KEY, state: control } });
+  }
+
   /** Re-assesses both purses; cuts or restores; records transitions. */
   function assess(state: DormitoryActorState, causedAtNs: bigint | undefined): void {
+    assessPurses(state, causedAtNs);
+    saveControl(state);
+  }
+
+  function assessPurses(state: DormitoryActorState, causedAtNs: bigint | undefined): void {
     for (const purse of ['electricity', 'water'] as const) {
       const before = state.standing[purse];
       const assessed = assessPurse(state.policy.arrears, state.balance[purse], before === 'cut');
@@ -190,6 +209,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
       holidayOff: props.holidayOff,
     });
     state.lighting = result.state;
+    state.lightsOn = result.phase.lightsOn;
     const verdict = result.verdict;
     if (verdict.action !== 'none') {
       const holiday = result.state.supply === 'holiday';
@@ -276,10 +296,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
               accepted.push({ meterId, target: entry.target, stillCutBy: msg.action === 'restore' ? entry.cutReasons.filter((r) => r !== 'manual') : [] });
             }
           }
-          dispatch(props.ledger, {
-            type: 'Audited',
-            record: { operator: msg.operator, action: `command.${msg.action}`, targetType: 'dormitory', targetId: props.id, details: { circuit: msg.circuit, reason: msg.reason } },
-          });
+          // The operator's command is audited (and its cut made durable) by the service that sent it.
           dispatch(msg.replyTo, { circuits: accepted });
           return state;
         }
@@ -319,33 +336,15 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     {
       initialStateFunc: (ctx) => {
         const self = ctx.self as Ref<DormitoryMsg>;
-        const meters = new Map<string, { ref: Ref<MeterMsg>; kind: 'electric' | 'water'; online: boolean }>();
-        const circuits = new Map<string, CircuitEntry>();
-        for (const meter of props.meters) {
-          const ref = spawnMeter(ctx.self as Ref<unknown>, { ...meter, dormitory: self, ledger: props.ledger, rules: props.rules }, deps);
-          meters.set(meter.meterId, { ref, kind: meter.kind, online: false });
-          for (const target of meter.targets) {
-            if (target === 'valve') continue;
-            circuits.set(`${meter.meterId}:${target}`, {
-              meterId: meter.meterId,
-              target,
-              kind: target === 'main' ? 'lighting' : target,
-              supply: 'off',
-              powerW: 0,
-              pf: 0,
-              cutReason: null,
-              cutReasons: [],
-            });
-          }
-        }
+        const control = props.control ?? EMPTY_CONTROL_SNAPSHOT;
         const state: DormitoryActorState = {
           balance: { ...props.balance },
           policy: props.policy,
-          standing: { electricity: 'normal', water: 'normal' },
-          warning: { electricity: 0, water: 0 },
+          standing: { ...(control.dormitory?.standing ?? { electricity: 'normal', water: 'normal' }) },
+          warning: { ...(control.dormitory?.warning ?? { electricity: 0, water: 0 }) },
           state: 'offline',
-          meters,
-          circuits,
+          meters: new Map(),
+          circuits: new Map(),
           powerW: 0,
           lastReadingAt: null,
           activeAlarms: 0,
@@ -353,13 +352,51 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           dirty: false,
           rules: props.rules,
           lighting: initialLightingScheduleState(),
+          lightsOn: true,
           scheduleGeneration: 0,
           self,
         };
-        // Boot: apply the standing the balances already have (a cut dormitory stays cut).
+        // Boot order (docs/architecture.md): the purses' standing (restored, then re-assessed
+        // against the balance: a cut purse stays cut below the restore threshold) and the
+        // schedule's phase are settled first, with no meter spawned yet; then every circuit is
+        // spawned holding the reasons that apply, so none of them acts without them.
         assess(state, undefined);
-        state.state = dormitoryStateOf(state);
         runSchedule(state);
+        for (const meter of props.meters) {
+          const circuits = new Map<SupplyTarget, { reasons: CutReason[]; saved: CircuitControlState | undefined }>();
+          for (const target of meter.targets) {
+            const key = circuitKey(meter.meterId, target);
+            const saved = control.circuits.get(key);
+            const reasons = bootCutReasons({
+              meterKind: meter.kind,
+              target,
+              standing: state.standing,
+              waterArrearsCutsElectricity: state.policy.waterArrearsCutsElectricity,
+              schedule: state.lighting.supply,
+              manual: control.manualCuts.has(key),
+              persisted: saved?.reasons ?? [],
+            });
+            circuits.set(target, { reasons, saved });
+          }
+          const boot = { control: control.meters.get(meter.meterId) ?? null, circuits, lightsOn: state.lightsOn };
+          const ref = spawnMeter(ctx.self as Ref<unknown>, { ...meter, dormitory: self, ledger: props.ledger, rules: props.rules, boot }, deps);
+          state.meters.set(meter.meterId, { ref, kind: meter.kind, online: false });
+          for (const target of meter.targets) {
+            if (target === 'valve') continue;
+            const reasons = new Set(circuits.get(target)!.reasons);
+            state.circuits.set(circuitKey(meter.meterId, target), {
+              meterId: meter.meterId,
+              target,
+              kind: target === 'main' ? 'lighting' : target,
+              supply: 'off',
+              powerW: 0,
+              pf: 0,
+              cutReason: primaryCutReason(reasons),
+              cutReasons: [...reasons],
+            });
+          }
+        }
+        state.state = dormitoryStateOf(state);
         dispatch(props.live, { type: 'DormitoryUpdated', state: live(state) });
         return state;
       },

@@ -4,6 +4,7 @@ import { chunks } from '../db/chunks.ts';
 import type { Database, Purse } from '../db/database.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
+import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
 import type { BillingCursor, PendingCharge } from '../domain/register-billing.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -77,10 +78,13 @@ interface Batch {
   events: EventRecord[];
   intervals: Map<string, IntervalRecord>;
   audit: AuditRecord[];
+  /** Control states by dormitory and actor key: only the latest of each is written. */
+  controls: Map<string, ControlStateRecord>;
 }
 
-const emptyBatch = (): Batch => ({ billing: [], commands: new Map(), alarms: [], clearances: [], events: [], intervals: new Map(), audit: [] });
-const sizeOf = (b: Batch) => b.billing.length + b.commands.size + b.alarms.length + b.clearances.length + b.events.length + b.intervals.size + b.audit.length;
+const emptyBatch = (): Batch => ({ billing: [], commands: new Map(), alarms: [], clearances: [], events: [], intervals: new Map(), audit: [], controls: new Map() });
+const sizeOf = (b: Batch) => b.billing.length + b.commands.size + b.alarms.length + b.clearances.length + b.events.length + b.intervals.size + b.audit.length + b.controls.size;
+const controlKey = (r: ControlStateRecord) => `${r.dormitoryId}|${r.actorKey}`;
 
 export interface LedgerWriterOptions {
   readonly db: Kysely<Database>;
@@ -146,6 +150,12 @@ export class LedgerWriter {
 
   addAudit(record: AuditRecord): void {
     this.batch.audit.push(record);
+    this.scheduled();
+  }
+
+  /** A dormitory's, meter's or circuit's control state changed (docs/architecture.md, "Control state snapshot"). */
+  addControl(record: ControlStateRecord): void {
+    this.batch.controls.set(controlKey(record), record);
     this.scheduled();
   }
 
@@ -225,6 +235,7 @@ export class LedgerWriter {
     this.batch.events.push(...newer.events);
     for (const [k, v] of newer.intervals) this.batch.intervals.set(k, v);
     this.batch.audit.push(...newer.audit);
+    for (const [k, v] of newer.controls) this.batch.controls.set(k, v);
   }
 
   private addCommandQuiet(record: CommandRecord): void {
@@ -378,6 +389,7 @@ export class LedgerWriter {
         )
         .execute();
     }
+    await upsertControlStates(trx, [...batch.controls.values()]);
     for (const slice of chunks(batch.audit)) {
       await trx
         .insertInto('audit_log')

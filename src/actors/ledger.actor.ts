@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../db/audit.repository.ts';
+import type { ControlStateRecord } from '../db/control-state.repository.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
 import type { AlarmClearance, AlarmRecord, BillingRecord, CommandRecord, EventRecord, IntervalRecord, LedgerWriter } from './ledger-writer.ts';
@@ -12,6 +13,7 @@ export type LedgerMsg =
   | { readonly type: 'EventOccurred'; readonly record: EventRecord }
   | { readonly type: 'IntervalClosed'; readonly record: IntervalRecord }
   | { readonly type: 'Audited'; readonly record: AuditRecord }
+  | { readonly type: 'ControlChanged'; readonly record: ControlStateRecord }
   | { readonly type: 'Flush'; readonly replyTo: Ref<LedgerFlushed> };
 
 export interface LedgerFlushed {
@@ -49,6 +51,9 @@ export function spawnLedger(parent: Ref<unknown>, deps: ActorDeps, writer: Ledge
           break;
         case 'Audited':
           state.addAudit(msg.record);
+          break;
+        case 'ControlChanged':
+          state.addControl(msg.record);
           break;
         case 'Flush':
           state.flushNow().then(

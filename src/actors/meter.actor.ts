@@ -10,6 +10,8 @@ import {
   type PendingCharge,
 } from '../domain/register-billing.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
+import { meterControlKey, type CircuitControlState, type MeterControlState } from '../domain/control-state.ts';
+import type { CutReason } from '../domain/supply.ts';
 import { evaluateOverload, initialOverloadState, type OverloadState } from '../domain/rules/overload.ts';
 import { evaluateReclosePolicy, initialReclosePolicyState, type ReclosePolicyState } from '../domain/rules/reclose-policy.ts';
 import type { RuleBook } from '../domain/rules/rule-book.ts';
@@ -61,6 +63,16 @@ export interface MeterProps {
   readonly ledger: Ref<LedgerMsg>;
   readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported>;
   readonly rules: RuleBook;
+  /** Control state restored at boot or on a reload (absent: everything starts fresh). */
+  readonly boot?: MeterBoot;
+}
+
+/** What a meter and its circuits resume with (src/domain/control-state.ts). */
+export interface MeterBoot {
+  readonly control: MeterControlState | null;
+  readonly circuits: ReadonlyMap<SupplyTarget, { readonly reasons: readonly CutReason[]; readonly saved: CircuitControlState | undefined }>;
+  /** The lighting phase at spawn (the socket's low-current mode applies during lights-off). */
+  readonly lightsOn: boolean;
 }
 
 interface IntervalAccumulator {
@@ -254,9 +266,22 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     return state;
   }
 
+  /** The persisted part (tamper flags, overload reclose) goes to the ledger when it changes. */
+  let saved: MeterControlState = props.boot?.control ?? { tamper: initialTamperState(), reclose: initialReclosePolicyState() };
+  const persisted =
+    (behaviour: (state: MeterState, msg: MeterMsg) => MeterState) =>
+    (state: MeterState, msg: MeterMsg): MeterState => {
+      const next = behaviour(state, msg);
+      if (next.tamper === saved.tamper && next.reclose === saved.reclose) return next;
+      const before = JSON.stringify(saved);
+      saved = { tamper: next.tamper, reclose: next.reclose };
+      if (JSON.stringify(saved) !== before) dispatch(props.ledger, { type: 'ControlChanged', record: { dormitoryId: props.dormitoryId, actorKey: meterControlKey(props.meterId), state: saved } });
+      return next;
+    };
+
   return spawnActor<MeterState, MeterMsg>(
     parent,
-    (state, msg) => {
+    persisted((state, msg) => {
       switch (msg.type) {
         case 'ReadingArrived':
           return handleReading(state, msg.reading, msg.decodedAtNs);
@@ -311,7 +336,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           });
           return state;
       }
-    },
+    }),
     actorName(props.kind === 'electric' ? 'meter' : 'water', props.meterId),
     {
       initialStateFunc: (ctx) => {
@@ -332,12 +357,20 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
                 dormitory: props.dormitory,
                 rules: props.rules,
                 utcOffsetMinutes: props.pricing.utcOffsetMinutes,
+                initialReasons: props.boot?.circuits.get(target)?.reasons ?? [],
+                saved: props.boot?.circuits.get(target)?.saved,
+                lightsOn: props.boot?.lightsOn ?? true,
               },
               deps,
             ),
           );
         }
         dispatch(props.gateway, { type: 'AttachMeter', endpoint: { unitAddress: props.unitAddress, profile: props.profile }, meter: ctx.self as Ref<MeterInbound> });
+        // A dormitory overload cooling down when the server stopped recloses when it is due.
+        if (saved.reclose.phase === 'cooling' && saved.reclose.recloseAt !== null) {
+          const self = ctx.self as Ref<MeterMsg>;
+          deps.clock.schedule(Math.max(0, saved.reclose.recloseAt - deps.clock.now()), () => dispatch(self, { type: 'RecloseDue' }));
+        }
         return {
           cursor: props.cursor,
           pending: null,
@@ -348,9 +381,9 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           circuits,
           intervals: new Map(),
           rules: props.rules,
-          tamper: initialTamperState(),
+          tamper: saved.tamper,
           overload: initialOverloadState(),
-          reclose: initialReclosePolicyState(),
+          reclose: saved.reclose,
           self: ctx.self as Ref<MeterMsg>,
         };
       },

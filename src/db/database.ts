@@ -253,6 +253,24 @@ export interface ActorSnapshotsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** The rule-owned control state of one actor (migrations/2026-11-30T0100-control-state.ts). */
+export interface ControlStatesTable {
+  dormitory_id: string;
+  actor_key: string;
+  state: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** An operator's manual cut of one switched output, held until a manual restore. */
+export interface ManualCutsTable {
+  meter_id: string;
+  target: string;
+  dormitory_id: string;
+  operator: string;
+  reason: string;
+  cut_at: Timestamp;
+}
+
 export interface IntervalReadingsTable {
   meter_id: string;
   channel: string;
@@ -294,6 +312,8 @@ export interface Database {
   actor_snapshots: ActorSnapshotsTable;
   interval_readings: IntervalReadingsTable;
   gateway_leases: GatewayLeasesTable;
+  control_states: ControlStatesTable;
+  manual_cuts: ManualCutsTable;
 }
 
 export type DormitoryRow = Selectable<DormitoriesTable>;

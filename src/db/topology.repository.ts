@@ -55,7 +55,8 @@ export interface CampusTopology {
 
 const FREE: Tariff = { kind: 'single', rate: 0 };
 
-const SWITCHES: Record<string, readonly SupplyTarget[]> = {
+/** The switched outputs of each meter profile. */
+export const SWITCHED_TARGETS: Readonly<Record<string, readonly SupplyTarget[]>> = {
   'campus-1in3out': ['lighting', 'socket', 'ac'],
   'acrel-ddsy1352': ['main'],
   sdm120: [],
@@ -130,7 +131,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       gatewayId: m.gateway_id,
       unitAddress: m.unit_address,
       profile: m.profile as MeterProfileName,
-      targets: SWITCHES[m.profile] ?? [],
+      targets: SWITCHED_TARGETS[m.profile] ?? [],
       pricing: { tariff: (tariffId && tariffs.get(tariffId)) || FREE, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
       cursor: cursorOf.get(m.id) ?? null,
     });

@@ -6,6 +6,7 @@ import type { AppContext } from '../app-context.ts';
 import { listCommands } from '../db/command.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import { DomainError } from '../errors.ts';
+import { recordManualCommand } from '../services/manual-command.service.ts';
 import { assertCanRead } from './auth.plugin.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -21,7 +22,8 @@ const CommandQuery = Type.Object({ page: Type.Optional(Type.Integer({ minimum: 1
 
 /**
  * Remote cut/restore. A manual cut is a cut reason like any other: it holds the circuit off
- * until a manual restore lifts it; a restore lifts only the manual reason (arrears or a
+ * until a manual restore lifts it, and it is committed (`manual_cuts`) before the 202, so a
+ * restart or a reload keeps it; a restore lifts only the manual reason (arrears or a
  * safety trip still hold, and the answer says which). The lifecycle of each command the
  * circuits send (requested -> sent -> confirmed | failed) is in GET /api/commands.
  */
@@ -35,7 +37,11 @@ async function commandRoutes(app: FastifyInstance, options: { context: AppContex
       const { id } = request.params as Static<typeof IdParams>;
       const body = request.body as Static<typeof CommandBody>;
       if (!(await dormitoryExists(db, id))) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
-      const accepted = await options.runtime.manualCommand(id, body.circuit, body.action, body.reason, request.operator!.username).catch(() => undefined);
+      if (!options.runtime.directory.dormitories.has(id)) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
+      const operator = request.operator!.username;
+      // Durable before the actors act and before the 202: a restart keeps the operator's cut.
+      await recordManualCommand(db, { dormitoryId: id, circuit: body.circuit, action: body.action, reason: body.reason, operator }, new Date(options.context.clock.now()));
+      const accepted = await options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator).catch(() => undefined);
       if (!accepted) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
       return reply.status(202).send({
         dormitoryId: id,
