@@ -94,7 +94,9 @@ export function watts(powerW) {
 export const STATE_LABELS = {
   normal: 'Normal',
   low_balance: 'Low balance',
+  low_balance_water: 'Low balance: water',
   overdraft: 'Overdraft',
+  overdraft_water: 'Overdraft: water',
   cut_arrears: 'Cut: arrears',
   cut_water_arrears: 'Cut: water arrears',
   cut_safety: 'Cut: safety',
@@ -102,6 +104,9 @@ export const STATE_LABELS = {
   holiday_off: 'Holiday off',
   offline: 'Offline',
 };
+
+/** The purse a state is about (the tile shows that purse's balance); electricity otherwise. */
+export const STATE_PURSE = { low_balance_water: 'water', overdraft_water: 'water', cut_water_arrears: 'water' };
 
 export const CIRCUIT_LABELS = { lighting: 'Lighting', socket: 'Sockets', ac: 'Air conditioner' };
 

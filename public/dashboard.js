@@ -1,7 +1,7 @@
 // The control room's big screen: a live campus map fed by /ws/live, a room panel with remote
 // cut/restore and recharge, active alarms and a campus power chart. No framework: the map is
 // built once per snapshot and each diff updates only the tiles that changed.
-import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, newReference, parseYuan, STATE_LABELS, watts, yuan } from './client.js';
+import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, newReference, parseYuan, STATE_LABELS, STATE_PURSE, watts, yuan } from './client.js';
 import { PowerChart } from './power-chart.js';
 
 const STATES = Object.keys(STATE_LABELS);
@@ -209,7 +209,10 @@ function updateTile(tile, state) {
   tile.title = `${state.id} · ${STATE_LABELS[state.state] || state.state}${state.activeAlarms > 0 ? ` · ${state.activeAlarms} alarm(s)` : ''}`;
   tile.children[0].textContent = state.room;
   tile.children[1].textContent = watts(state.powerW);
-  tile.children[2].textContent = yuan(state.balance.electricity);
+  // The balance of the purse the state is about: a room low on water shows its water balance.
+  const purse = STATE_PURSE[state.state] || 'electricity';
+  tile.children[2].textContent = yuan(state.balance[purse]);
+  tile.children[2].dataset.purse = purse;
 }
 
 function buildingLabel(building) {

@@ -113,7 +113,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(healthRoutes, { context });
     await http.register(metricsRoutes, { metrics });
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
-    await http.register(rechargeRoutes, { context, credits: { creditApplied: (id, purse, amount) => runtime.creditApplied(id, purse, amount) } });
+    await http.register(rechargeRoutes, {
+      context,
+      credits: { creditApplied: (id, purse, amount) => runtime.creditApplied(id, purse, amount) },
+      balances: { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] },
+    });
     await http.register(commandRoutes, { context, runtime });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });

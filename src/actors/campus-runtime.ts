@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
+import { activeAlarmCounts } from '../db/alarm.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
@@ -44,13 +45,21 @@ export class CampusRuntime {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: CampusRuntimeOptions) {
-    this.writer = new LedgerWriter({ db: options.db, log: options.deps.log.child({ component: 'ledger' }), metrics: options.deps.metrics, flushMs: options.ledgerFlushMs, batchSize: options.ledgerBatchSize });
+    this.writer = new LedgerWriter({
+      db: options.db,
+      log: options.deps.log.child({ component: 'ledger' }),
+      metrics: options.deps.metrics,
+      flushMs: options.ledgerFlushMs,
+      batchSize: options.ledgerBatchSize,
+      alarmsChanged: (ids) => void this.recountAlarms([...ids]),
+    });
     this.timeoutMs = options.queryTimeoutMs ?? 2000;
   }
 
   async start(): Promise<{ gateways: number; dormitories: number }> {
     const topology = await loadTopology(this.options.db);
     const controls = await loadControlSnapshots(this.options.db, topology.dormitories.map((d) => d.id));
+    const alarms = await activeAlarmCounts(this.options.db, topology.dormitories.map((d) => d.id));
     // nact reads a system name only from an object argument (its typings say string).
     const startNamed = start as unknown as (options: { name: string }) => Ref<unknown>;
     this.system = startNamed({ name: `campus-${this.options.deps.nodeId}-${Math.random().toString(36).slice(2, 8)}` });
@@ -80,7 +89,7 @@ export class CampusRuntime {
     for (const dormitory of topology.dormitories) {
       const policy = topology.campuses.get(dormitory.campusId);
       if (!policy) continue;
-      dispatch(this.campus, { type: 'AddDormitory', dormitory, policy, control: controls.get(dormitory.id) ?? EMPTY_CONTROL_SNAPSHOT });
+      dispatch(this.campus, { type: 'AddDormitory', dormitory, policy, control: controls.get(dormitory.id) ?? EMPTY_CONTROL_SNAPSHOT, activeAlarms: alarms.get(dormitory.id) ?? 0 });
     }
     return { gateways: topology.gateways.length, dormitories: topology.dormitories.length };
   }
@@ -139,6 +148,20 @@ export class CampusRuntime {
     if (!entry) return;
     const circuit = alarm.circuit === 'lighting' || alarm.circuit === 'socket' || alarm.circuit === 'ac' || alarm.circuit === 'main' || alarm.circuit === 'valve' ? alarm.circuit : null;
     dispatch(entry.ref, { type: 'OperatorRelease', meterId: alarm.meterId, circuit, operator });
+    void this.recountAlarms([alarm.dormitoryId]);
+  }
+
+  /** Tells running dormitories how many of their alarms are active (after a commit or a release changed them). */
+  private async recountAlarms(ids: readonly string[]): Promise<void> {
+    try {
+      const counts = await activeAlarmCounts(this.options.db, ids);
+      for (const id of ids) {
+        const entry = this.directory.dormitories.get(id);
+        if (entry) dispatch(entry.ref, { type: 'AlarmsCounted', activeAlarms: counts.get(id) ?? 0 });
+      }
+    } catch (error) {
+      this.options.deps.log.warn({ err: error }, 'active alarms could not be counted');
+    }
   }
 
   /** Rule settings changed in the database: re-resolve every running dormitory's rule book, live. */
@@ -175,7 +198,8 @@ export class CampusRuntime {
     const policy = topology.campuses.get(dormitory.campusId);
     if (!policy) return false;
     const control = (await loadControlSnapshots(this.options.db, [id])).get(id) ?? EMPTY_CONTROL_SNAPSHOT;
-    const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddDormitory', dormitory, policy, control, replyTo }));
+    const activeAlarms = (await activeAlarmCounts(this.options.db, [id])).get(id) ?? 0;
+    const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddDormitory', dormitory, policy, control, activeAlarms, replyTo }));
     return result.ok;
   }
 

@@ -28,6 +28,7 @@ export type CampusMsg =
       readonly policy: CampusPolicyTopology;
       /** Restored before the dormitory's actors act (src/domain/control-state.ts). */
       readonly control: ControlSnapshot;
+      readonly activeAlarms: number;
       readonly replyTo?: Ref<CampusChanged>;
     }
   | { readonly type: 'RemoveDormitory'; readonly dormitoryId: string; readonly replyTo?: Ref<CampusChanged> };
@@ -107,6 +108,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               ledger: props.ledger,
               live: props.live,
               control: msg.control,
+              activeAlarms: msg.activeAlarms,
             },
             deps,
           );

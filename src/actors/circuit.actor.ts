@@ -23,7 +23,14 @@ export type CircuitMsg =
   | { readonly type: 'Sampled'; readonly sample: CircuitSample; readonly at: number; readonly decodedAtNs: bigint }
   | { readonly type: 'RelayReadBack'; readonly closed: boolean; readonly at: number; readonly decodedAtNs: bigint }
   | ImposeCut
-  | { readonly type: 'CommandOutcome'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string }
+  | {
+      readonly type: 'CommandOutcome';
+      readonly commandId: string;
+      readonly outcome: CommandOutcome;
+      readonly detail: string;
+      /** The command failed while its gateway was offline: the gateway's one outage alarm covers it. */
+      readonly coveredByOutage?: boolean;
+    }
   | { readonly type: 'GetCircuit'; readonly replyTo: Ref<CircuitView> }
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
   | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
@@ -315,7 +322,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
             const closed = state.inFlight.action === 'restore';
             return report(reconcile({ ...state, inFlight: null, relayClosed: closed, lastFailureAt: null }, undefined, 'system'));
           }
-          dispatch(props.ledger, {
+          if (!msg.coveredByOutage) dispatch(props.ledger, {
             type: 'AlarmRaised',
             record: {
               dormitoryId: props.dormitoryId,

@@ -33,6 +33,7 @@ export type DormitoryMsg =
   | { readonly type: 'ScheduleDue'; readonly generation: number }
   | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
+  | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
   | { readonly type: 'FlushBilling'; readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }> };
 
 export interface ManualCommandAccepted {
@@ -61,6 +62,8 @@ export interface DormitoryProps {
   readonly live: Ref<LiveMsg>;
   /** Control state restored at boot or on a reload, applied before any actor acts. */
   readonly control?: ControlSnapshot;
+  /** Its alarms active at spawn. */
+  readonly activeAlarms?: number;
 }
 
 interface CircuitEntry extends CircuitLiveState {
@@ -100,8 +103,11 @@ export function dormitoryStateOf(s: Pick<DormitoryActorState, 'standing' | 'circ
   if (reasons.has('holiday')) return 'holiday_off';
   const meters = [...s.meters.values()];
   if (meters.length > 0 && meters.some((m) => !m.online)) return 'offline';
-  if (s.standing.electricity === 'overdraft' || s.standing.water === 'overdraft') return 'overdraft';
-  if (s.standing.electricity === 'low_balance' || s.standing.water === 'low_balance') return 'low_balance';
+  // The state names the purse it is about: a low water purse is not shown as low electricity.
+  if (s.standing.electricity === 'overdraft') return 'overdraft';
+  if (s.standing.water === 'overdraft') return 'overdraft_water';
+  if (s.standing.electricity === 'low_balance') return 'low_balance';
+  if (s.standing.water === 'low_balance') return 'low_balance_water';
   return 'normal';
 }
 
@@ -233,6 +239,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
       record('dormitory_state', state.state, next, { balance: { ...state.balance } });
       dispatch(props.ledger, { type: 'Audited', record: { operator: 'system', action: 'dormitory.state', targetType: 'dormitory', targetId: props.id, details: { from: state.state, to: next } } });
       state.state = next;
+      dispatch(props.ledger, { type: 'DormitoryStateChanged', dormitoryId: props.id, state: next });
       publish(state, true);
     } else publish(state, forcePublish);
     return state;
@@ -304,6 +311,11 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           state.policy = msg.policy;
           assess(state, undefined);
           return settle(state, true);
+        case 'AlarmsCounted':
+          if (state.activeAlarms === msg.activeAlarms) return state;
+          state.activeAlarms = msg.activeAlarms;
+          publish(state, true);
+          return state;
         case 'GetDormitory':
           dispatch(msg.replyTo, live(state));
           return state;
@@ -347,7 +359,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           circuits: new Map(),
           powerW: 0,
           lastReadingAt: null,
-          activeAlarms: 0,
+          activeAlarms: props.activeAlarms ?? 0,
           lastPushAt: 0,
           dirty: false,
           rules: props.rules,
@@ -397,6 +409,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
         }
         state.state = dormitoryStateOf(state);
+        dispatch(props.ledger, { type: 'DormitoryStateChanged', dormitoryId: props.id, state: state.state });
         dispatch(props.live, { type: 'DormitoryUpdated', state: live(state) });
         return state;
       },

@@ -16,7 +16,7 @@ export type GatewayMsg =
   | { readonly type: 'MeterStatusChanged'; readonly unitAddress: string; readonly online: boolean }
   | { readonly type: 'GatewayStatusChanged'; readonly online: boolean }
   | { readonly type: 'FrameRejected'; readonly reason: string; readonly unitAddress?: string | undefined }
-  | { readonly type: 'AttachMeter'; readonly endpoint: MeterEndpoint; readonly meter: Ref<MeterInbound> }
+  | { readonly type: 'AttachMeter'; readonly endpoint: MeterEndpoint; readonly dormitoryId: string; readonly meter: Ref<MeterInbound> }
   | { readonly type: 'DetachMeter'; readonly unitAddress: string }
   | {
       readonly type: 'SendCommand';
@@ -60,7 +60,7 @@ interface PendingCommand {
 interface GatewayState {
   readonly driver: GatewayDriver;
   /** Direct references: a reading never passes through a parent with many children. */
-  readonly meters: Map<string, { endpoint: MeterEndpoint; ref: Ref<MeterInbound> }>;
+  readonly meters: Map<string, { endpoint: MeterEndpoint; dormitoryId: string; ref: Ref<MeterInbound> }>;
   online: boolean | null;
   readonly pending: Map<string, PendingCommand>;
 }
@@ -124,10 +124,25 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           else if (state.online) deps.metrics.gatewaysOnline.dec();
           event(msg.online ? 'gateway_online' : 'gateway_offline', {}, state.online === null ? null : state.online ? 'online' : 'offline', msg.online ? 'online' : 'offline');
           if (!msg.online) {
+            // One alarm for the outage, naming the rooms it affects; the commands that fail while
+            // it lasts raise nothing more (their circuits retry when the gateway is back).
+            const rooms = [...new Set([...state.meters.values()].map((m) => m.dormitoryId))].sort();
             dispatch(props.ledger, {
               type: 'AlarmRaised',
-              record: { dormitoryId: null, meterId: null, gatewayId: props.gatewayId, circuit: null, kind: 'gateway_offline', severity: 'warning', message: `gateway ${props.gatewayId} went offline`, evidence: [], raisedAt: deps.clock.now() },
+              record: {
+                dormitoryId: null,
+                meterId: null,
+                gatewayId: props.gatewayId,
+                circuit: null,
+                kind: 'gateway_offline',
+                severity: 'warning',
+                message: `gateway ${props.gatewayId} went offline; ${rooms.length} room(s) affected`,
+                evidence: [{ rooms, meters: state.meters.size }],
+                raisedAt: deps.clock.now(),
+              },
             });
+          } else if (state.online === false) {
+            dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: null, gatewayId: props.gatewayId, circuit: null, kind: 'gateway_offline' } });
           }
           state.online = msg.online;
           return state;
@@ -137,7 +152,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           log.warn({ unitAddress: msg.unitAddress, reason: msg.reason }, 'frame rejected');
           return state;
         case 'AttachMeter':
-          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, ref: msg.meter });
+          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, dormitoryId: msg.dormitoryId, ref: msg.meter });
           driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
           return state;
         case 'DetachMeter':
@@ -172,7 +187,9 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           state.pending.delete(msg.commandId);
           deps.metrics.commands.inc({ outcome: msg.outcome });
           dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, msg.outcome, { completedAt: deps.clock.now(), detail: msg.detail }) });
-          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail: msg.detail });
+          // While the gateway is offline its outage alarm covers the failure (no alarm per circuit).
+          const coveredByOutage = msg.outcome === 'failed' && state.online === false;
+          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail: msg.detail, coveredByOutage });
           return state;
         }
         case 'GetGateway':

@@ -5,6 +5,7 @@ import type { Database, Purse } from '../db/database.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
+import { updateDormitoryStates } from '../db/dormitory.repository.ts';
 import type { BillingCursor, PendingCharge } from '../domain/register-billing.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -45,7 +46,9 @@ export interface AlarmRecord {
 }
 
 export interface AlarmClearance {
-  readonly dormitoryId: string;
+  /** A dormitory's alarm; null for a gateway's (then `gatewayId` names it). */
+  readonly dormitoryId: string | null;
+  readonly gatewayId?: string;
   readonly circuit: string | null;
   readonly kind: string;
 }
@@ -80,10 +83,12 @@ interface Batch {
   audit: AuditRecord[];
   /** Control states by dormitory and actor key: only the latest of each is written. */
   controls: Map<string, ControlStateRecord>;
+  /** The live state of each dormitory that changed (the latest wins), for `dormitories.state`. */
+  states: Map<string, string>;
 }
 
-const emptyBatch = (): Batch => ({ billing: [], commands: new Map(), alarms: [], clearances: [], events: [], intervals: new Map(), audit: [], controls: new Map() });
-const sizeOf = (b: Batch) => b.billing.length + b.commands.size + b.alarms.length + b.clearances.length + b.events.length + b.intervals.size + b.audit.length + b.controls.size;
+const emptyBatch = (): Batch => ({ billing: [], commands: new Map(), alarms: [], clearances: [], events: [], intervals: new Map(), audit: [], controls: new Map(), states: new Map() });
+const sizeOf = (b: Batch) => b.billing.length + b.commands.size + b.alarms.length + b.clearances.length + b.events.length + b.intervals.size + b.audit.length + b.controls.size + b.states.size;
 const controlKey = (r: ControlStateRecord) => `${r.dormitoryId}|${r.actorKey}`;
 
 export interface LedgerWriterOptions {
@@ -93,6 +98,8 @@ export interface LedgerWriterOptions {
   /** Real-time group-commit interval: persistence cadence is wall-clock, whatever the simulated speed. */
   readonly flushMs: number;
   readonly batchSize: number;
+  /** Told after a commit that raised or cleared alarms of these dormitories (the live view recounts them). */
+  readonly alarmsChanged?: (dormitoryIds: ReadonlySet<string>) => void;
 }
 
 /**
@@ -159,6 +166,12 @@ export class LedgerWriter {
     this.scheduled();
   }
 
+  /** A dormitory's live state changed: `GET /api/dormitories?state=` filters on it. */
+  setDormitoryState(dormitoryId: string, state: string): void {
+    this.batch.states.set(dormitoryId, state);
+    this.scheduled();
+  }
+
   /** Commits everything buffered so far (and anything in flight); resolves after commit. */
   async flushNow(): Promise<void> {
     while (this.flushing) await this.flushing;
@@ -209,6 +222,10 @@ export class LedgerWriter {
           this.retryDelayMs = 0;
           this.options.metrics.ledgerBatchSize.observe(sizeOf(batch));
           this.options.metrics.ledgerCommitSeconds.observe((performance.now() - started) / 1000);
+          const touched = new Set<string>();
+          for (const a of batch.alarms) if (a.dormitoryId) touched.add(a.dormitoryId);
+          for (const c of batch.clearances) if (c.dormitoryId) touched.add(c.dormitoryId);
+          if (touched.size) this.options.alarmsChanged?.(touched);
         },
         (error: unknown) => {
           this.options.metrics.ledgerFailures.inc();
@@ -236,6 +253,7 @@ export class LedgerWriter {
     for (const [k, v] of newer.intervals) this.batch.intervals.set(k, v);
     this.batch.audit.push(...newer.audit);
     for (const [k, v] of newer.controls) this.batch.controls.set(k, v);
+    for (const [k, v] of newer.states) this.batch.states.set(k, v);
   }
 
   private addCommandQuiet(record: CommandRecord): void {
@@ -346,7 +364,8 @@ export class LedgerWriter {
         .execute();
     }
     for (const c of batch.clearances) {
-      let q = trx.updateTable('alarms').set({ state: 'cleared' }).where('dormitory_id', '=', c.dormitoryId).where('kind', '=', c.kind).where('state', '=', 'active');
+      let q = trx.updateTable('alarms').set({ state: 'cleared' }).where('kind', '=', c.kind).where('state', '=', 'active');
+      q = c.dormitoryId === null ? q.where('dormitory_id', 'is', null).where('gateway_id', '=', c.gatewayId ?? '') : q.where('dormitory_id', '=', c.dormitoryId);
       q = c.circuit === null ? q.where('circuit', 'is', null) : q.where('circuit', '=', c.circuit);
       await q.execute();
     }
@@ -390,6 +409,7 @@ export class LedgerWriter {
         .execute();
     }
     await upsertControlStates(trx, [...batch.controls.values()]);
+    if (batch.states.size) await updateDormitoryStates(trx, batch.states);
     for (const slice of chunks(batch.audit)) {
       await trx
         .insertInto('audit_log')

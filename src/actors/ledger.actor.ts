@@ -14,6 +14,7 @@ export type LedgerMsg =
   | { readonly type: 'IntervalClosed'; readonly record: IntervalRecord }
   | { readonly type: 'Audited'; readonly record: AuditRecord }
   | { readonly type: 'ControlChanged'; readonly record: ControlStateRecord }
+  | { readonly type: 'DormitoryStateChanged'; readonly dormitoryId: string; readonly state: string }
   | { readonly type: 'Flush'; readonly replyTo: Ref<LedgerFlushed> };
 
 export interface LedgerFlushed {
@@ -54,6 +55,9 @@ export function spawnLedger(parent: Ref<unknown>, deps: ActorDeps, writer: Ledge
           break;
         case 'ControlChanged':
           state.addControl(msg.record);
+          break;
+        case 'DormitoryStateChanged':
+          state.setDormitoryState(msg.dormitoryId, msg.state);
           break;
         case 'Flush':
           state.flushNow().then(

@@ -365,7 +365,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
             ),
           );
         }
-        dispatch(props.gateway, { type: 'AttachMeter', endpoint: { unitAddress: props.unitAddress, profile: props.profile }, meter: ctx.self as Ref<MeterInbound> });
+        dispatch(props.gateway, { type: 'AttachMeter', endpoint: { unitAddress: props.unitAddress, profile: props.profile }, dormitoryId: props.dormitoryId, meter: ctx.self as Ref<MeterInbound> });
         // A dormitory overload cooling down when the server stopped recloses when it is due.
         if (saved.reclose.phase === 'cooling' && saved.reclose.recloseAt !== null) {
           const self = ctx.self as Ref<MeterMsg>;

@@ -71,3 +71,16 @@ export async function markAlarmReleased(db: Executor, id: number, operator: stri
   const result = await db.updateTable('alarms').set({ state: 'released', released_at: at, released_by: operator }).where('id', '=', id).where('state', '=', 'active').executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/** Active alarms per dormitory (dormitories with none are absent). */
+export async function activeAlarmCounts(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, number>> {
+  if (dormitoryIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('alarms')
+    .select(['dormitory_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', '=', 'active')
+    .where('dormitory_id', 'in', dormitoryIds)
+    .groupBy('dormitory_id')
+    .execute();
+  return new Map(rows.map((r) => [r.dormitory_id!, Number(r.n)]));
+}

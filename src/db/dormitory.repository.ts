@@ -175,3 +175,12 @@ export async function dormitoryExists(db: Executor, id: string): Promise<boolean
   const row = await db.selectFrom('dormitories').select('id').where('id', '=', id).executeTakeFirst();
   return row !== undefined;
 }
+
+/** Keeps `dormitories.state` current from the live actors (written by the ledger's group commit). */
+export async function updateDormitoryStates(db: Executor, states: ReadonlyMap<string, string>): Promise<void> {
+  const rows = [...states];
+  for (let i = 0; i < rows.length; i += 1000) {
+    const values = sql.join(rows.slice(i, i + 1000).map(([id, state]) => sql`(${id}::text, ${state}::text)`));
+    await sql`update dormitories as d set state = v.state from (values ${values}) as v(id, state) where d.id = v.id and d.state <> v.state`.execute(db);
+  }
+}

@@ -5,12 +5,13 @@ import type { AppContext } from '../app-context.ts';
 import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
 import { listLedger } from '../db/ledger.repository.ts';
 import { DomainError } from '../errors.ts';
+import { DORMITORY_STATES } from '../live/live-feed.ts';
 import { assertCanRead } from './auth.plugin.ts';
 
 const ListQuery = Type.Object(
   {
     building: Type.Optional(Type.String({ maxLength: 100 })),
-    state: Type.Optional(Type.String({ maxLength: 40 })),
+    state: Type.Optional(Type.Union(DORMITORY_STATES.map((state) => Type.Literal(state)), { description: 'the live state (kept current by the dormitory actors)' })),
     q: Type.Optional(Type.String({ maxLength: 100 })),
     page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),

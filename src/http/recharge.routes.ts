@@ -14,9 +14,22 @@ const Body = Type.Object(
   },
   { additionalProperties: false },
 );
-const Result = Type.Object({ id: Type.Integer(), purse: Type.String(), amount: Type.Integer(), balance: Type.Integer(), reference: Type.String() });
+const Result = Type.Object({
+  id: Type.Integer(),
+  purse: Type.String(),
+  amount: Type.Integer(),
+  balance: Type.Integer({ description: "the purse's balance now: live (charges not yet posted included) when its dormitory runs, else the ledger's" }),
+  balanceSource: Type.Union([Type.Literal('live'), Type.Literal('ledger')], { description: 'which balance `balance` is' }),
+  ledgerBalance: Type.Integer({ description: 'the committed ledger balance right after this recharge' }),
+  reference: Type.String(),
+});
 
-async function rechargeRoutes(app: FastifyInstance, options: { context: AppContext; credits?: CreditListener }): Promise<void> {
+/** The live balance of a running dormitory's purse, read after the credit reached it. */
+export interface LiveBalances {
+  liveBalance(dormitoryId: string, purse: 'electricity' | 'water'): Promise<number | undefined>;
+}
+
+async function rechargeRoutes(app: FastifyInstance, options: { context: AppContext; credits?: CreditListener; balances?: LiveBalances }): Promise<void> {
   app.post(
     '/api/dormitories/:id/recharges',
     {
@@ -38,7 +51,18 @@ async function rechargeRoutes(app: FastifyInstance, options: { context: AppConte
         options.credits,
       );
       const r = result.recharge;
-      return reply.status(result.created ? 201 : 200).send({ id: r.id, purse: r.purse, amount: r.amount, balance: r.balance, reference: r.reference });
+      // The dormitory handles the credit before this query (one mailbox, in order), so the live
+      // balance includes it and every charge its meters have not posted to the ledger yet.
+      const live = await options.balances?.liveBalance(id, r.purse).catch(() => undefined);
+      return reply.status(result.created ? 201 : 200).send({
+        id: r.id,
+        purse: r.purse,
+        amount: r.amount,
+        balance: live ?? r.balance,
+        balanceSource: live === undefined ? 'ledger' : 'live',
+        ledgerBalance: r.balance,
+        reference: r.reference,
+      });
     },
   );
 }

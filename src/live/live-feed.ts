@@ -7,14 +7,31 @@ import type { CircuitKind } from '../domain/reading.ts';
  */
 export type DormitoryState =
   | 'normal'
+  /** The electricity purse is below a warning level; `_water`: the water purse is. */
   | 'low_balance'
+  | 'low_balance_water'
   | 'overdraft'
+  | 'overdraft_water'
   | 'cut_arrears'
   | 'cut_water_arrears'
   | 'cut_safety'
   | 'cut_manual'
   | 'holiday_off'
   | 'offline';
+
+export const DORMITORY_STATES: readonly DormitoryState[] = [
+  'normal',
+  'low_balance',
+  'low_balance_water',
+  'overdraft',
+  'overdraft_water',
+  'cut_arrears',
+  'cut_water_arrears',
+  'cut_safety',
+  'cut_manual',
+  'holiday_off',
+  'offline',
+];
 
 export interface CircuitLiveState {
   readonly kind: CircuitKind;

@@ -23,7 +23,7 @@ export const ROOMS = ['R-1', 'R-2', 'R-3'] as const;
 export type Room = (typeof ROOMS)[number];
 const GATEWAY_OF: Record<Room, 'GW-R1' | 'GW-R2'> = { 'R-1': 'GW-R1', 'R-2': 'GW-R1', 'R-3': 'GW-R2' };
 const UNIT_OF: Record<Room, string> = { 'R-1': '1', 'R-2': '2', 'R-3': '3' };
-const RATE = 600_000; // milli-fen per kWh (0.60 yuan)
+const RATE = 600_000; // milli-fen per kWh: 6 yuan, so a kettle's charges show within a simulated hour
 
 export interface RestartCampus {
   readonly clock: SimulatedClock;
@@ -57,8 +57,8 @@ function description(): SimulatedCampusDescription {
   };
 }
 
-/** Opening electricity balances in fen (water purses hold 100 yuan). */
-async function seed(database: DatabaseHandle, modbusAddress: string, balances: Record<Room, number>): Promise<void> {
+/** Opening balances in fen. */
+async function seed(database: DatabaseHandle, modbusAddress: string, balances: Record<Room, number>, waterBalances: Record<Room, number>): Promise<void> {
   await database.db.transaction().execute(async (trx) => {
     await trx.insertInto('campuses').values({ id: 'rc', name: 'Restart campus', utc_offset_minutes: 480 }).execute();
     await trx.insertInto('buildings').values({ id: 'RB', campus_id: 'rc', name: 'Restart building', floors: 1 }).execute();
@@ -81,7 +81,7 @@ async function seed(database: DatabaseHandle, modbusAddress: string, balances: R
       trx,
       ROOMS.flatMap((dormitoryId) => [
         { dormitoryId, purse: 'electricity' as const, kind: 'adjustment' as const, amount: balances[dormitoryId], operator: 'seed', occurredAt: new Date(), details: { note: 'opening balance' } },
-        { dormitoryId, purse: 'water' as const, kind: 'adjustment' as const, amount: 10_000, operator: 'seed', occurredAt: new Date(), details: { note: 'opening balance' } },
+        { dormitoryId, purse: 'water' as const, kind: 'adjustment' as const, amount: waterBalances[dormitoryId], operator: 'seed', occurredAt: new Date(), details: { note: 'opening balance' } },
       ]),
     );
   });
@@ -95,7 +95,18 @@ export const QUIET_RULES: Readonly<Record<string, unknown>> = {
   acStandby: { enabled: false },
 };
 
-export async function startRestartCampus(t: Test, options: { balances?: Partial<Record<Room, number>>; rules?: Record<string, unknown> } = {}): Promise<RestartCampus> {
+export interface RestartCampusOptions {
+  /** Electricity balances in fen (default 1,000 yuan each). */
+  readonly balances?: Partial<Record<Room, number>>;
+  /** Water balances in fen (default 100 yuan each). */
+  readonly waterBalances?: Partial<Record<Room, number>>;
+  /** Campus rule settings over QUIET_RULES. */
+  readonly rules?: Record<string, unknown>;
+  /** Server variables over the defaults here. */
+  readonly env?: Record<string, string>;
+}
+
+export async function startRestartCampus(t: Test, options: RestartCampusOptions = {}): Promise<RestartCampus> {
   const database = await createTestDatabase();
   t.teardown(() => database.close());
   let mqttUrl = process.env.MQTT_URL || undefined;
@@ -112,7 +123,7 @@ export async function startRestartCampus(t: Test, options: { balances?: Partial<
   t.teardown(() => simulator.stop());
   const modbus = endpoints.gateways.get('GW-R1');
   if (modbus?.protocol !== 'modbus-tcp') throw new Error('no Modbus endpoint for GW-R1');
-  await seed(database, `${modbus.host}:${modbus.port}`, { 'R-1': 100_000, 'R-2': 100_000, 'R-3': 100_000, ...options.balances });
+  await seed(database, `${modbus.host}:${modbus.port}`, { 'R-1': 100_000, 'R-2': 100_000, 'R-3': 100_000, ...options.balances }, { 'R-1': 10_000, 'R-2': 10_000, 'R-3': 10_000, ...options.waterBalances });
   const rules = { ...QUIET_RULES, ...options.rules };
   for (const [rule, config] of Object.entries(rules)) {
     await database.db.insertInto('rule_settings').values({ scope: 'campus', scope_id: 'rc', rule, config: JSON.stringify(config) }).execute();
@@ -127,6 +138,7 @@ export async function startRestartCampus(t: Test, options: { balances?: Partial<
     POLL_INTERVAL_MS: '200',
     BILLING_POST_INTERVAL_MS: '0',
     LEDGER_FLUSH_MS: '50',
+    ...options.env,
   });
 
   const campus: RestartCampus = {
