@@ -9,7 +9,7 @@ type Server = { app: App; admin: { authorization: string } };
 const inject = (server: Server, method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => server.app.http.inject({ method, url, headers: server.admin, ...(payload ? { payload } : {}) });
 const idsInState = async (server: Server, state: string) => (await inject(server, 'GET', `/api/dormitories?state=${state}`)).json<{ items: { id: string; state: string }[] }>().items.map((d) => d.id);
 
-t.test('state filter, purse-named states, active alarms and the live recharge balance', async (t) => {
+t.test('the live picture of a running campus', async (t) => {
   const campus = await startRestartCampus(t, {
     // R-1: electricity below the 5 yuan warning; R-2: water below it; R-3: both purses fine.
     balances: { 'R-1': 300 },
@@ -19,41 +19,45 @@ t.test('state filter, purse-named states, active alarms and the live recharge ba
   });
   const server = await campus.start();
 
-  await waitFor('R-1 listed as low_balance', async () => (await idsInState(server, 'low_balance')).includes('R-1'));
-  t.same(await idsInState(server, 'low_balance'), ['R-1'], '?state=low_balance lists the room whose electricity is low, not the one whose water is');
-  t.same(await idsInState(server, 'low_balance_water'), ['R-2'], 'a low water purse is its own state');
-  await waitFor('R-3 listed as normal', async () => (await idsInState(server, 'normal')).includes('R-3'));
-  const bad = await inject(server, 'GET', '/api/dormitories?state=low');
-  t.equal(bad.statusCode, 400, 'an unknown state is refused');
-  t.equal(bad.json<{ error: { field: string } }>().error.field, 'state', 'naming the field');
-  t.equal(server.app.runtime.live.get('R-2')?.state, 'low_balance_water', 'the live feed names the purse too');
+  await t.test('GET /api/dormitories?state= filters on the live state, and a state names its purse', async (t) => {
+    await waitFor('R-1 listed as low_balance', async () => (await idsInState(server, 'low_balance')).includes('R-1'));
+    t.same(await idsInState(server, 'low_balance'), ['R-1'], '?state=low_balance lists the room whose electricity is low, not the one whose water is');
+    t.same(await idsInState(server, 'low_balance_water'), ['R-2'], 'a low water purse is its own state');
+    await waitFor('R-3 listed as normal', async () => (await idsInState(server, 'normal')).includes('R-3'));
+    const bad = await inject(server, 'GET', '/api/dormitories?state=low');
+    t.equal(bad.statusCode, 400, 'an unknown state is refused');
+    t.equal(bad.json<{ error: { field: string } }>().error.field, 'state', 'naming the field');
+    t.equal(server.app.runtime.live.get('R-2')?.state, 'low_balance_water', 'the live feed names the purse too');
+  });
 
-  // Alarms reach the live feed, and leave it when released.
-  await waitFor('R-3 online', async () => (await getDormitory(server, 'R-3')).online);
-  t.equal(server.app.runtime.live.get('R-3')?.activeAlarms, 0, 'no alarm yet');
-  campus.simulator.raiseEvent('R-3', 'cover_opened');
-  await waitFor('the tamper alarm in the live feed', () => server.app.runtime.live.get('R-3')?.activeAlarms === 1);
-  const alarms = (await inject(server, 'GET', '/api/alarms?state=active&dormitory=R-3')).json<{ items: { id: number; kind: string }[] }>().items;
-  t.same(alarms.map((a) => a.kind), ['tamper'], 'the alarm the feed counts is the tamper alarm');
-  t.equal((await inject(server, 'POST', `/api/alarms/${alarms[0]!.id}/release`)).statusCode, 200, 'the operator releases it');
-  await waitFor('the released alarm leaves the live feed', () => server.app.runtime.live.get('R-3')?.activeAlarms === 0);
+  await t.test('alarms reach the live feed, and leave it when released', async (t) => {
+    await waitFor('R-3 online', async () => (await getDormitory(server, 'R-3')).online);
+    t.equal(server.app.runtime.live.get('R-3')?.activeAlarms, 0, 'no alarm yet');
+    campus.simulator.raiseEvent('R-3', 'cover_opened');
+    await waitFor('the tamper alarm in the live feed', () => server.app.runtime.live.get('R-3')?.activeAlarms === 1);
+    const alarms = (await inject(server, 'GET', '/api/alarms?state=active&dormitory=R-3')).json<{ items: { id: number; kind: string }[] }>().items;
+    t.same(alarms.map((a) => a.kind), ['tamper'], 'the alarm the feed counts is the tamper alarm');
+    t.equal((await inject(server, 'POST', `/api/alarms/${alarms[0]!.id}/release`)).statusCode, 200, 'the operator releases it');
+    await waitFor('the released alarm leaves the live feed', () => server.app.runtime.live.get('R-3')?.activeAlarms === 0);
+  });
 
-  // Consumption the meter has not posted yet: the live balance is below the ledger's.
-  await waitFor('R-1 online', async () => (await getDormitory(server, 'R-1')).online);
-  campus.simulator.plugAppliance('R-1', 'kettle', 'socket');
-  await afterReadings(server, 'R-1', 2);
-  campus.clock.advance(2 * 3_600_000);
-  await afterReadings(server, 'R-1', 2);
-  const ledgerBefore = (await campus.database.db.selectFrom('accounts').select('balance').where('dormitory_id', '=', 'R-1').where('purse', '=', 'electricity').executeTakeFirstOrThrow()).balance;
-  t.equal(ledgerBefore, 300, 'nothing was posted to the ledger yet');
-  const response = await inject(server, 'POST', '/api/dormitories/R-1/recharges', { amount: 1000, method: 'cash', reference: 'live-balance-1' });
-  t.equal(response.statusCode, 201, 'the recharge is created');
-  const body = response.json<{ balance: number; balanceSource: string; ledgerBalance: number }>();
-  t.equal(body.ledgerBalance, 1300, 'the ledger balance after the recharge');
-  t.equal(body.balanceSource, 'live', 'the answer says its balance is the live one');
-  t.ok(body.balance < 1300 - 100, `the live balance (${body.balance}) includes the kettle's unposted charges`);
-  const live = await getDormitory(server, 'R-1');
-  t.ok(live.balance.electricity <= body.balance, 'the answer is the live balance the dormitory holds (or a reading newer)');
+  await t.test("the recharge answer is the live balance, with the charges the meter has not posted yet", async (t) => {
+    await waitFor('R-1 online', async () => (await getDormitory(server, 'R-1')).online);
+    campus.simulator.plugAppliance('R-1', 'kettle', 'socket');
+    await afterReadings(server, 'R-1', 2);
+    campus.clock.advance(2 * 3_600_000);
+    await afterReadings(server, 'R-1', 2);
+    const ledgerBefore = (await campus.database.db.selectFrom('accounts').select('balance').where('dormitory_id', '=', 'R-1').where('purse', '=', 'electricity').executeTakeFirstOrThrow()).balance;
+    t.equal(ledgerBefore, 300, 'nothing was posted to the ledger yet');
+    const response = await inject(server, 'POST', '/api/dormitories/R-1/recharges', { amount: 1000, method: 'cash', reference: 'live-balance-1' });
+    t.equal(response.statusCode, 201, 'the recharge is created');
+    const body = response.json<{ balance: number; balanceSource: string; ledgerBalance: number }>();
+    t.equal(body.ledgerBalance, 1300, 'the ledger balance after the recharge');
+    t.equal(body.balanceSource, 'live', 'the answer says its balance is the live one');
+    t.ok(body.balance < 1300 - 100, `the live balance (${body.balance}) includes the kettle's unposted charges`);
+    const live = await getDormitory(server, 'R-1');
+    t.ok(live.balance.electricity <= body.balance, 'the answer is the live balance the dormitory holds (or a reading newer)');
+  });
 });
 
 t.test('one gateway outage during lights-off raises one alarm with the affected rooms, no command_failed per circuit', async (t) => {
