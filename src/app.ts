@@ -23,6 +23,7 @@ import rechargeRoutes from './http/recharge.routes.ts';
 import ruleRoutes from './http/rule.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
+import userRoutes from './http/user.routes.ts';
 import validationPlugin from './http/validation.plugin.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -122,6 +123,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });
+    await http.register(userRoutes, { context });
     await http.register(liveWebSocket, { feed: runtime.live, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
