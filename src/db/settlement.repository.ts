@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Purse, SettlementPolicy } from './database.ts';
 import type { Executor } from './executor.ts';
+import type { SettlementVerdict } from '../domain/settlement/settlement.ts';
 
 /** One local day of a room's shared ledger entries (docs/settlement.md). */
 export interface RoomDayTotals {
@@ -49,20 +50,14 @@ export async function contributionsOf(db: Executor, occupancyId: number, purse: 
   return Number(row.total);
 }
 
-export interface SettlementRecord {
+/** A settlement as recorded for finance: the verdict of src/domain/settlement and who, where, when. */
+export interface SettlementRecord extends SettlementVerdict {
   readonly id: number;
   readonly occupancyId: number;
   readonly studentId: string;
   readonly dormitoryId: string;
   readonly purse: Purse;
   readonly policy: SettlementPolicy;
-  readonly days: number;
-  readonly contributionsFen: number;
-  readonly consumptionShareFen: number;
-  readonly sharedCreditShareFen: number;
-  readonly equityFen: number;
-  readonly direction: 'refund' | 'charge' | 'none';
-  readonly amountFen: number;
   readonly ledgerEntryId: number | null;
   readonly operator: string;
   readonly settledAt: string;
