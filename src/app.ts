@@ -23,6 +23,9 @@ import rechargeRoutes from './http/recharge.routes.ts';
 import ruleRoutes from './http/rule.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
+import userRoutes from './http/user.routes.ts';
+import studentRoutes from './http/student.routes.ts';
+import occupancyRoutes from './http/occupancy.routes.ts';
 import validationPlugin from './http/validation.plugin.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -122,6 +125,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });
+    await http.register(userRoutes, { context });
+    await http.register(studentRoutes, { context });
+    await http.register(occupancyRoutes, {
+      context,
+      live: { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) },
+    });
     await http.register(liveWebSocket, { feed: runtime.live, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);

@@ -124,6 +124,21 @@ export class CampusRuntime {
     this.live.dispose();
   }
 
+  /**
+   * Commits the pending charges of these dormitories: each replies once its meters have handed
+   * their charges to the ledger actor, then one ledger flush commits them. After this the
+   * ledger holds every charge billed before the call (settlement reads it).
+   */
+  async flushBilling(dormitoryIds: readonly string[]): Promise<void> {
+    if (!this.ledger) return;
+    const entries = dormitoryIds.map((id) => this.directory.dormitories.get(id)).filter((e) => e !== undefined);
+    if (entries.length === 0) return;
+    await Promise.all(entries.map((e) => this.ask<{ type: 'DormitoryFlushed' }>(e.ref, (replyTo) => ({ type: 'FlushBilling', replyTo }))));
+    const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
+    if (!flushed.ok) throw new ActorUnavailableError('ledger flush failed');
+  }
+
+  /** A committed ledger entry changed a purse (a recharge credits, a settlement refund debits): the live balance follows. */
   creditApplied(dormitoryId: string, purse: Purse, amount: number): void {
     const entry = this.directory.dormitories.get(dormitoryId);
     if (entry) dispatch(entry.ref, { type: 'CreditApplied', purse, amount });

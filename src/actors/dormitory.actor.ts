@@ -34,7 +34,8 @@ export type DormitoryMsg =
   | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
-  | { readonly type: 'FlushBilling'; readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }> };
+  | { readonly type: 'FlushBilling'; readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }> }
+  | { readonly type: 'BillingFlushed'; readonly meterId: string };
 
 export interface ManualCommandAccepted {
   readonly circuits: readonly { readonly meterId: string; readonly target: SupplyTarget; readonly stillCutBy: readonly CutReason[] }[];
@@ -90,6 +91,8 @@ interface DormitoryActorState {
   lightsOn: boolean;
   scheduleGeneration: number;
   self: Ref<DormitoryMsg> | undefined;
+  /** FlushBilling requests waiting for their meters' BillingFlushed (then the ledger holds every charge). */
+  flushWaiters: { readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }>; readonly pending: Set<string>; readonly meters: number }[];
 }
 
 /** Display precedence of the dormitory state (docs/architecture.md). */
@@ -334,12 +337,20 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           return state;
         case 'FlushBilling': {
-          let count = 0;
-          for (const meter of state.meters.values()) {
-            dispatch(meter.ref, { type: 'FlushBilling' });
-            count++;
+          // Replies once every meter has handed its pending charge to the ledger actor, so a
+          // ledger Flush sent after the reply commits them (settlement reads the ledger).
+          if (state.meters.size === 0 || !state.self) {
+            dispatch(msg.replyTo, { type: 'DormitoryFlushed', meters: 0 });
+            return state;
           }
-          dispatch(msg.replyTo, { type: 'DormitoryFlushed', meters: count });
+          state.flushWaiters.push({ replyTo: msg.replyTo, pending: new Set(state.meters.keys()), meters: state.meters.size });
+          for (const meter of state.meters.values()) dispatch(meter.ref, { type: 'FlushBilling', replyTo: state.self });
+          return state;
+        }
+        case 'BillingFlushed': {
+          for (const waiter of state.flushWaiters) waiter.pending.delete(msg.meterId);
+          for (const waiter of state.flushWaiters.filter((w) => w.pending.size === 0)) dispatch(waiter.replyTo, { type: 'DormitoryFlushed', meters: waiter.meters });
+          state.flushWaiters = state.flushWaiters.filter((w) => w.pending.size > 0);
           return state;
         }
       }
@@ -366,6 +377,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           lighting: initialLightingScheduleState(),
           lightsOn: true,
           scheduleGeneration: 0,
+          flushWaiters: [],
           self,
         };
         // Boot order (docs/architecture.md): the purses' standing (restored, then re-assessed

@@ -71,6 +71,45 @@ export interface OccupantsTable {
   bed: number | null;
   checked_in_at: Timestamp | null;
   checked_out_at: Timestamp | null;
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: CreatedAt;
+}
+
+/** One stay of a student in a dormitory; [from_day, to_day) in local calendar days. Never deleted. */
+export interface OccupanciesTable {
+  id: Generated<number>;
+  student_number: string;
+  dormitory_id: string;
+  bed: number | null;
+  from_day: string;
+  to_day: string | null;
+  checked_in_at: Timestamp;
+  checked_in_by: string;
+  checked_out_at: Timestamp | null;
+  checked_out_by: string | null;
+  end_reason: 'check_out' | 'exchange' | 'swap' | null;
+}
+
+export type SettlementPolicy = 'per-share' | 'none';
+
+export interface SettlementsTable {
+  id: Generated<number>;
+  occupancy_id: number;
+  student_number: string;
+  dormitory_id: string;
+  purse: Purse;
+  policy: SettlementPolicy;
+  contributions: number;
+  consumption_share: number;
+  shared_credit_share: number;
+  equity: number;
+  direction: 'refund' | 'charge' | 'none';
+  amount: number;
+  ledger_entry_id: number | null;
+  days: number;
+  details: JsonDefault<Record<string, unknown>>;
+  operator: string;
+  settled_at: Timestamp;
 }
 
 export interface AccountsTable {
@@ -146,6 +185,8 @@ export interface RechargesTable {
   balance_after: number;
   operator: string;
   created_at: CreatedAt;
+  payer_student_number: ColumnType<string | null, string | null | undefined, string | null>;
+  occupancy_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface CommandsTable {
@@ -228,6 +269,7 @@ export interface OperatorsTable {
   dormitory_id: string | null;
   disabled: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
+  display_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SessionsTable {
@@ -293,6 +335,8 @@ export interface Database {
   free_quota_policies: FreeQuotaPoliciesTable;
   dormitories: DormitoriesTable;
   occupants: OccupantsTable;
+  occupancies: OccupanciesTable;
+  settlements: SettlementsTable;
   accounts: AccountsTable;
   gateways: GatewaysTable;
   meters: MetersTable;

@@ -52,3 +52,103 @@ export async function findSessionOperator(db: Executor, tokenHash: string, now: 
 export async function deleteSession(db: Executor, tokenHash: string): Promise<void> {
   await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
 }
+
+/** An operator as the user administration sees it (never the password hash). */
+export interface UserAccount {
+  readonly id: number;
+  readonly username: string;
+  readonly role: Role;
+  readonly displayName: string | null;
+  readonly disabled: boolean;
+  readonly dormitoryId: string | null;
+  readonly createdAt: string;
+}
+
+const userColumns = ['id', 'username', 'role', 'display_name', 'disabled', 'dormitory_id', 'created_at'] as const;
+
+function toUserAccount(row: { id: number; username: string; role: Role; display_name: string | null; disabled: boolean; dormitory_id: string | null; created_at: Date }): UserAccount {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    displayName: row.display_name,
+    disabled: row.disabled,
+    dormitoryId: row.dormitory_id,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+export async function findUserAccount(db: Executor, username: string): Promise<UserAccount | undefined> {
+  const row = await db.selectFrom('operators').select(userColumns).where('username', '=', username).executeTakeFirst();
+  return row ? toUserAccount(row) : undefined;
+}
+
+export async function listUserAccounts(
+  db: Executor,
+  filter: { role?: Role | undefined; page: number; pageSize: number },
+): Promise<{ items: UserAccount[]; total: number }> {
+  let query = db.selectFrom('operators');
+  if (filter.role) query = query.where('role', '=', filter.role);
+  const [rows, count] = await Promise.all([
+    query.select(userColumns).orderBy('username').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toUserAccount), total: Number(count.n) };
+}
+
+export async function insertUserAccount(
+  db: Executor,
+  input: { username: string; passwordHash: string; role: Role; displayName: string | null; dormitoryId?: string | null },
+): Promise<UserAccount> {
+  const row = await db
+    .insertInto('operators')
+    .values({ username: input.username, password_hash: input.passwordHash, role: input.role, display_name: input.displayName, dormitory_id: input.dormitoryId ?? null })
+    .returning(userColumns)
+    .executeTakeFirstOrThrow();
+  return toUserAccount(row);
+}
+
+export async function updateUserAccount(
+  db: Executor,
+  id: number,
+  patch: { role?: Role | undefined; displayName?: string | null | undefined; disabled?: boolean | undefined; passwordHash?: string | undefined; dormitoryId?: string | null | undefined },
+): Promise<UserAccount> {
+  const row = await db
+    .updateTable('operators')
+    .set({
+      ...(patch.role !== undefined ? { role: patch.role } : {}),
+      ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+      ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+      ...(patch.passwordHash !== undefined ? { password_hash: patch.passwordHash } : {}),
+      ...(patch.dormitoryId !== undefined ? { dormitory_id: patch.dormitoryId } : {}),
+    })
+    .where('id', '=', id)
+    .returning(userColumns)
+    .executeTakeFirstOrThrow();
+  return toUserAccount(row);
+}
+
+/** Active admins other than `exceptId`: the last one may not be disabled or demoted. */
+export async function countOtherActiveAdmins(db: Executor, exceptId: number): Promise<number> {
+  const row = await db
+    .selectFrom('operators')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('role', '=', 'admin')
+    .where('disabled', '=', false)
+    .where('id', '!=', exceptId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Ends an operator's sessions at once (all, or all but the one making the request). */
+export async function endSessionsOf(db: Executor, operatorId: number, keepTokenHash?: string): Promise<number> {
+  let query = db.deleteFrom('sessions').where('operator_id', '=', operatorId);
+  if (keepTokenHash) query = query.where('token_hash', '!=', keepTokenHash);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function passwordHashOf(db: Executor, id: number): Promise<string | undefined> {
+  const row = await db.selectFrom('operators').select('password_hash').where('id', '=', id).executeTakeFirst();
+  return row?.password_hash;
+}

@@ -12,6 +12,8 @@ export interface RechargeRequest {
   readonly method: RechargeMethod;
   readonly operator: string;
   readonly occurredAt: Date;
+  /** The student who paid, and their stay in this dormitory (their contribution, docs/settlement.md). */
+  readonly payer?: { readonly studentId: string; readonly occupancyId: number } | undefined;
 }
 
 export interface RechargeRecord {
@@ -45,6 +47,8 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
       method: request.method,
       balance_after: 0,
       operator: request.operator,
+      payer_student_number: request.payer?.studentId ?? null,
+      occupancy_id: request.payer?.occupancyId ?? null,
     })
     .onConflict((oc) => oc.column('reference').doNothing())
     .returning('id')
@@ -53,7 +57,7 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
   if (!inserted) {
     const existing = await trx
       .selectFrom('recharges')
-      .select(['id', 'reference', 'dormitory_id', 'purse', 'amount', 'balance_after'])
+      .select(['id', 'reference', 'dormitory_id', 'purse', 'amount', 'balance_after', 'payer_student_number'])
       .where('reference', '=', request.reference)
       .executeTakeFirstOrThrow();
     const recharge: RechargeRecord = {
@@ -65,7 +69,10 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
       balance: existing.balance_after,
     };
     const same =
-      existing.dormitory_id === request.dormitoryId && existing.purse === request.purse && existing.amount === request.amount;
+      existing.dormitory_id === request.dormitoryId &&
+      existing.purse === request.purse &&
+      existing.amount === request.amount &&
+      existing.payer_student_number === (request.payer?.studentId ?? null);
     return { kind: same ? 'duplicate' : 'conflict', recharge };
   }
 
@@ -78,7 +85,7 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
       reference: request.reference,
       operator: request.operator,
       occurredAt: request.occurredAt,
-      details: { method: request.method, rechargeId: inserted.id },
+      details: { method: request.method, rechargeId: inserted.id, ...(request.payer ? { payerStudentId: request.payer.studentId } : {}) },
     },
   ]);
   await trx

@@ -11,6 +11,7 @@ const Body = Type.Object(
     purse: Type.Optional(Type.Union([Type.Literal('electricity'), Type.Literal('water')], { default: 'electricity' })),
     method: Type.Union([Type.Literal('cash'), Type.Literal('card'), Type.Literal('online'), Type.Literal('campus_card')]),
     reference: Type.String({ minLength: 1, maxLength: 128, description: "the payer's reference; a repeat credits nothing" }),
+    studentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the paying student (must live in the dormitory): counted as their contribution at settlement' })),
   },
   { additionalProperties: false },
 );
@@ -47,7 +48,7 @@ async function rechargeRoutes(app: FastifyInstance, options: { context: AppConte
       const body = request.body as Static<typeof Body>;
       const result = await recharge(
         options.context,
-        { dormitoryId: id, purse: body.purse ?? 'electricity', amount: body.amount, method: body.method, reference: body.reference, operator: request.operator!.username },
+        { dormitoryId: id, purse: body.purse ?? 'electricity', amount: body.amount, method: body.method, reference: body.reference, operator: request.operator!.username, studentId: body.studentId },
         options.credits,
       );
       const r = result.recharge;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
+import { localDayOf } from '../domain/settlement/local-day.ts';
 
 /**
  * The demo campus `npm start` seeds into an empty database: 2 buildings x 5 floors x 20
@@ -134,6 +135,10 @@ export async function seedDemoCampus(db: Kysely<Database>, now: Date, shape: Dem
     await trx.insertInto('gateways').values(gateways).execute();
     await trx.insertInto('dormitories').values(dormitories).execute();
     for (let i = 0; i < occupants.length; i += 500) await trx.insertInto('occupants').values(occupants.slice(i, i + 500)).execute();
+    // Their stays begin today (the occupancy history settlement reads).
+    const fromDay = localDayOf(now.getTime(), 480);
+    const stays = occupants.map((o) => ({ student_number: o.student_number, dormitory_id: o.dormitory_id, bed: o.bed, from_day: fromDay, checked_in_at: now, checked_in_by: 'seed' }));
+    for (let i = 0; i < stays.length; i += 500) await trx.insertInto('occupancies').values(stays.slice(i, i + 500)).execute();
     await trx.insertInto('meters').values(meters).execute();
     await trx.insertInto('circuits').values(circuits).execute();
     await trx.insertInto('accounts').values(accounts).execute();

@@ -2,6 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import type { Purse } from '../db/database.ts';
 import { appendAudit } from '../db/audit.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
+import { openOccupancyOf } from '../db/occupancy.repository.ts';
 import { applyRecharge, type RechargeMethod, type RechargeRecord } from '../db/recharge.repository.ts';
 import { DomainError } from '../errors.ts';
 
@@ -12,6 +13,8 @@ export interface RechargeCommand {
   readonly method: RechargeMethod;
   readonly reference: string;
   readonly operator: string;
+  /** The paying student: must live in the dormitory now; the recharge is their contribution. */
+  readonly studentId?: string | undefined;
 }
 
 /** Told after a credit commits, so the live dormitory can lift a cut-off at once. */
@@ -35,14 +38,22 @@ export async function recharge(
     if (!(await dormitoryExists(trx, command.dormitoryId))) {
       throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${command.dormitoryId} does not exist`);
     }
-    const result = await applyRecharge(trx, { ...command, occurredAt: new Date(context.clock.now()) });
+    let payer: { studentId: string; occupancyId: number } | undefined;
+    if (command.studentId !== undefined) {
+      const stay = await openOccupancyOf(trx, command.studentId);
+      if (!stay || stay.dormitoryId !== command.dormitoryId) {
+        throw new DomainError('PAYER_NOT_OCCUPANT', `student ${command.studentId} does not live in dormitory ${command.dormitoryId}`, 'studentId');
+      }
+      payer = { studentId: command.studentId, occupancyId: stay.id };
+    }
+    const result = await applyRecharge(trx, { ...command, payer, occurredAt: new Date(context.clock.now()) });
     if (result.kind === 'applied') {
       await appendAudit(trx, {
         operator: command.operator,
         action: 'recharge',
         targetType: 'dormitory',
         targetId: command.dormitoryId,
-        details: { purse: command.purse, amount: command.amount, method: command.method, reference: command.reference, rechargeId: result.recharge.id },
+        details: { purse: command.purse, amount: command.amount, method: command.method, reference: command.reference, rechargeId: result.recharge.id, ...(payer ? { studentId: payer.studentId } : {}) },
       });
     }
     return result;
