@@ -64,7 +64,9 @@ export interface App {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config);
   const clock = options.clock ?? (config.simulate ? new SimulatedClock(Date.now(), config.simulatorSpeed) : new SystemClock());
-  const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const database =
+    options.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onConnectionError: (error) => log.warn({ err: error }, 'database connection lost; the pool reconnects') }));
   const ownsDatabase = options.database === undefined;
   try {
     if (ownsDatabase) await migrateToLatest(database.db);
@@ -110,7 +112,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(validationPlugin);
     await http.register(openApiPlugin);
     await http.register(authPlugin, { context });
-    await http.register(healthRoutes, { context });
+    await http.register(healthRoutes, { context, ledger: () => runtime.ledgerStatus });
     await http.register(metricsRoutes, { metrics });
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
     await http.register(rechargeRoutes, {

@@ -12,7 +12,7 @@ import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from 
 import type { ManualCommandAccepted } from './dormitory.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
 import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
-import { LedgerWriter } from './ledger-writer.ts';
+import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
 import { LiveHub } from './live-hub.ts';
 import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
@@ -122,6 +122,11 @@ export class CampusRuntime {
     this.system = undefined;
     await this.writer.close();
     this.live.dispose();
+  }
+
+  /** The group committer's state: /health reports `degraded` while it waits for the database. */
+  get ledgerStatus(): LedgerWriterStatus {
+    return this.writer.status;
   }
 
   creditApplied(dormitoryId: string, purse: Purse, amount: number): void {
