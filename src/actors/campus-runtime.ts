@@ -85,7 +85,10 @@ export class CampusRuntime {
       },
       deps,
     );
-    for (const gateway of topology.gateways) await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+    for (const gateway of topology.gateways) {
+      const added = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+      if (!added.ok) throw new Error(`cannot start: ${added.detail}`);
+    }
     for (const dormitory of topology.dormitories) {
       const policy = topology.campuses.get(dormitory.campusId);
       if (!policy) continue;

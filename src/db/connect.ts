@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import type { Database } from './database.ts';
 import { SerializedPGliteDialect } from './pglite-serialized-dialect.ts';
 
@@ -62,7 +63,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', pglite: undefined, close: () => db.destroy() };
   }
-  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
+  let lock: DataDirLock | undefined;
+  if (!options.dataDir.startsWith('memory://')) {
+    mkdirSync(options.dataDir, { recursive: true });
+    lock = acquireDataDirLock(options.dataDir); // throws DataDirLockedError when another process holds it
+  }
+  try {
+    return await openPGlite(options, lock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function openPGlite(options: DatabaseOptions, lock: DataDirLock | undefined): Promise<DatabaseHandle> {
   const pglite = new PGlite({
     dataDir: options.dataDir,
     parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
@@ -70,5 +84,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   });
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect(pglite) });
-  return { db, kind: 'pglite', pglite, close: () => db.destroy() };
+  return {
+    db,
+    kind: 'pglite',
+    pglite,
+    close: async () => {
+      await db.destroy();
+      lock?.release();
+    },
+  };
 }
