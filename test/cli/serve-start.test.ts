@@ -13,8 +13,6 @@ import { createTestDatabase, openTestDataDir } from '../helpers/test-database.ts
  * `serve` logging "Query Timeout" with no HTTP listener); a second process on the same
  * DATA_DIR must refuse to start.
  */
-// Spawns and PGlite start-ups are slow on a loaded 2-core machine: this file gets more than the default 180 s.
-t.setTimeout(420_000);
 
 const BIN = path.resolve(import.meta.dirname, '../../bin/campus-prepaid.js');
 

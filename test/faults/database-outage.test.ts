@@ -17,8 +17,6 @@ import { startTcpProxy } from '../helpers/tcp-proxy.ts';
  * first its backends are terminated (pg_terminate_backend from another connection), then the
  * network to it is cut (a TCP forwarder in between goes down) and restored.
  */
-// Spawns and PGlite start-ups are slow on a loaded 2-core machine: this file gets more than the default 180 s.
-t.setTimeout(420_000);
 
 const databaseUrl = process.env.DATABASE_URL;
 
