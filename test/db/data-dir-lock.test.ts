@@ -4,8 +4,6 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { acquireDataDirLock, DataDirLockedError, LOCK_FILE_NAME } from '../../src/db/data-dir-lock.ts';
-import { openDatabase } from '../../src/db/connect.ts';
-import { openTestDataDir } from '../helpers/test-database.ts';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'campus-lock-'));
@@ -37,10 +35,4 @@ t.test('a stale lock (its process is gone) is taken over', async (t) => {
   lock.release();
 });
 
-t.test('PGlite on a DATA_DIR holds the lock until closed', async (t) => {
-  const dir = tempDir(t);
-  const first = await openTestDataDir(dir);
-  await t.rejects(openDatabase({ dataDir: dir }), DataDirLockedError, 'a second open of the same DATA_DIR is refused');
-  await first.close();
-  t.notOk(existsSync(path.join(dir, LOCK_FILE_NAME)), 'closing the database releases the lock');
-});
+// PGlite holding the lock across processes: test/cli/serve-start.test.ts.
