@@ -67,7 +67,9 @@ export interface App {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config);
   const clock = options.clock ?? (config.simulate ? new SimulatedClock(Date.now(), config.simulatorSpeed) : new SystemClock());
-  const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const database =
+    options.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onConnectionError: (error) => log.warn({ err: error }, 'database connection lost; the pool reconnects') }));
   const ownsDatabase = options.database === undefined;
   try {
     if (ownsDatabase) await migrateToLatest(database.db);
@@ -113,7 +115,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(validationPlugin);
     await http.register(openApiPlugin);
     await http.register(authPlugin, { context });
-    await http.register(healthRoutes, { context });
+    await http.register(healthRoutes, { context, ledger: () => runtime.ledgerStatus });
     await http.register(metricsRoutes, { metrics });
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
     await http.register(rechargeRoutes, {
@@ -137,7 +139,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.ready();
 
     let started = false;
-    return {
+    let stopped: Promise<void> | undefined;
+    const app: App = {
       http,
       context,
       admin,
@@ -145,23 +148,33 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       runtime,
       simulator,
       async start() {
-        const endpoints = simulator ? await simulator.start() : undefined;
-        const topology = await loadTopology(database.db, []);
-        await sessions.start(topology.gateways, endpoints);
-        const booted = await runtime.start();
-        started = true;
-        log.info(booted, 'actor tree booted');
-        return http.listen({ port: config.port, host: config.host });
+        try {
+          const endpoints = simulator ? await simulator.start() : undefined;
+          const topology = await loadTopology(database.db, []);
+          await sessions.start(topology.gateways, endpoints);
+          started = true;
+          const booted = await runtime.start();
+          log.info(booted, 'actor tree booted');
+          return await http.listen({ port: config.port, host: config.host });
+        } catch (error) {
+          // Nothing half-started may keep the process alive: the caller exits non-zero.
+          await app.stop().catch((stopError: unknown) => log.error({ err: stopError }, 'cleanup after a failed start failed'));
+          throw error;
+        }
       },
-      async stop() {
-        await http.close();
-        if (started) await runtime.stop();
-        await sessions.stop();
-        await simulator?.stop();
-        if (clock instanceof SimulatedClock) clock.dispose();
-        if (ownsDatabase) await database.close();
+      stop() {
+        stopped ??= (async () => {
+          await http.close();
+          if (started) await runtime.stop();
+          await sessions.stop();
+          await simulator?.stop();
+          if (clock instanceof SimulatedClock) clock.dispose();
+          if (ownsDatabase) await database.close();
+        })();
+        return stopped;
       },
     };
+    return app;
   } catch (error) {
     if (ownsDatabase) await database.close().catch(() => undefined);
     throw error;

@@ -148,8 +148,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    // A failed start (DATA_DIR in use, a gateway that cannot be built, a database that refuses)
+    // says why on the first line and exits non-zero; whatever is still open gets 3 s to close.
+    console.error(`campus-prepaid: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
+    setTimeout(() => process.exit(1), 3_000).unref();
   },
 );
 

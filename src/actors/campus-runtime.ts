@@ -12,7 +12,7 @@ import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from 
 import type { ManualCommandAccepted } from './dormitory.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
 import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
-import { LedgerWriter } from './ledger-writer.ts';
+import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
 import { LiveHub } from './live-hub.ts';
 import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
@@ -85,7 +85,10 @@ export class CampusRuntime {
       },
       deps,
     );
-    for (const gateway of topology.gateways) await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+    for (const gateway of topology.gateways) {
+      const added = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+      if (!added.ok) throw new Error(`cannot start: ${added.detail}`);
+    }
     for (const dormitory of topology.dormitories) {
       const policy = topology.campuses.get(dormitory.campusId);
       if (!policy) continue;
@@ -136,6 +139,11 @@ export class CampusRuntime {
     await Promise.all(entries.map((e) => this.ask<{ type: 'DormitoryFlushed' }>(e.ref, (replyTo) => ({ type: 'FlushBilling', replyTo }))));
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     if (!flushed.ok) throw new ActorUnavailableError('ledger flush failed');
+  }
+
+  /** The group committer's state: /health reports `degraded` while it waits for the database. */
+  get ledgerStatus(): LedgerWriterStatus {
+    return this.writer.status;
   }
 
   /** A committed ledger entry changed a purse (a recharge credits, a settlement refund debits): the live balance follows. */

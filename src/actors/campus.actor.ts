@@ -63,7 +63,14 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
             reply(msg.replyTo, false, `gateway ${msg.gateway.id} is already running`);
             return state;
           }
-          const ref = spawnGateway(self, { gatewayId: msg.gateway.id, protocol: msg.gateway.protocol, ledger: props.ledger, createDriver: (listener) => props.createDriver(msg.gateway, listener) }, deps);
+          let ref: Ref<GatewayMsg>;
+          try {
+            ref = spawnGateway(self, { gatewayId: msg.gateway.id, protocol: msg.gateway.protocol, ledger: props.ledger, createDriver: (listener) => props.createDriver(msg.gateway, listener) }, deps);
+          } catch (error) {
+            // A gateway whose driver cannot be built (a bad address) is refused with the reason, not a crash and a silent timeout.
+            reply(msg.replyTo, false, error instanceof Error ? error.message : String(error));
+            return state;
+          }
           props.directory.gateways.set(msg.gateway.id, { ref, topology: msg.gateway });
           reply(msg.replyTo, true, 'gateway started');
           return state;

@@ -1,11 +1,13 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { chunks } from '../db/chunks.ts';
+import { isConnectionFailure } from '../db/connection-failure.ts';
 import type { Database, Purse } from '../db/database.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
 import { updateDormitoryStates } from '../db/dormitory.repository.ts';
+import { escapeControlCharacters } from '../domain/control-characters.ts';
 import type { BillingCursor, PendingCharge } from '../domain/register-billing.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -87,9 +89,103 @@ interface Batch {
   states: Map<string, string>;
 }
 
+/** A dormitory's live state, as a batch item. */
+export interface DormitoryStateRecord {
+  readonly dormitoryId: string;
+  readonly state: string;
+}
+
+/** One item of a batch, on its own: what is split off, retried and dead-lettered. */
+export type LedgerItem =
+  | { readonly kind: 'billing'; readonly record: BillingRecord }
+  | { readonly kind: 'command'; readonly record: CommandRecord }
+  | { readonly kind: 'alarm'; readonly record: AlarmRecord }
+  | { readonly kind: 'clearance'; readonly record: AlarmClearance }
+  | { readonly kind: 'event'; readonly record: EventRecord }
+  | { readonly kind: 'interval'; readonly record: IntervalRecord }
+  | { readonly kind: 'control'; readonly record: ControlStateRecord }
+  | { readonly kind: 'state'; readonly record: DormitoryStateRecord }
+  | { readonly kind: 'audit'; readonly record: AuditRecord };
+
 const emptyBatch = (): Batch => ({ billing: [], commands: new Map(), alarms: [], clearances: [], events: [], intervals: new Map(), audit: [], controls: new Map(), states: new Map() });
 const sizeOf = (b: Batch) => b.billing.length + b.commands.size + b.alarms.length + b.clearances.length + b.events.length + b.intervals.size + b.audit.length + b.controls.size + b.states.size;
 const controlKey = (r: ControlStateRecord) => `${r.dormitoryId}|${r.actorKey}`;
+const intervalKey = (r: IntervalRecord) => `${r.meterId}|${r.channel}|${r.intervalStart}`;
+
+/** The batch's items in the order `write` commits them (alarms before the clearances that may clear them). */
+function itemsOf(b: Batch): LedgerItem[] {
+  return [
+    ...b.billing.map((record) => ({ kind: 'billing', record }) as const),
+    ...[...b.commands.values()].map((record) => ({ kind: 'command', record }) as const),
+    ...b.alarms.map((record) => ({ kind: 'alarm', record }) as const),
+    ...b.clearances.map((record) => ({ kind: 'clearance', record }) as const),
+    ...b.events.map((record) => ({ kind: 'event', record }) as const),
+    ...[...b.intervals.values()].map((record) => ({ kind: 'interval', record }) as const),
+    ...[...b.controls.values()].map((record) => ({ kind: 'control', record }) as const),
+    ...[...b.states].map(([dormitoryId, state]) => ({ kind: 'state', record: { dormitoryId, state } }) as const),
+    ...b.audit.map((record) => ({ kind: 'audit', record }) as const),
+  ];
+}
+
+function mergeCommand(batch: Batch, record: CommandRecord): void {
+  const previous = batch.commands.get(record.id);
+  batch.commands.set(record.id, previous ? { ...previous, ...record, sentAt: record.sentAt ?? previous.sentAt, completedAt: record.completedAt ?? previous.completedAt } : record);
+}
+
+function mergeInterval(batch: Batch, record: IntervalRecord): void {
+  const key = intervalKey(record);
+  const previous = batch.intervals.get(key);
+  batch.intervals.set(key, previous ? { ...record, usage: previous.usage + record.usage, maxPowerW: Math.max(previous.maxPowerW, record.maxPowerW) } : record);
+}
+
+function addItem(batch: Batch, item: LedgerItem): void {
+  switch (item.kind) {
+    case 'billing':
+      batch.billing.push(item.record);
+      return;
+    case 'command':
+      mergeCommand(batch, item.record);
+      return;
+    case 'alarm':
+      batch.alarms.push(item.record);
+      return;
+    case 'clearance':
+      batch.clearances.push(item.record);
+      return;
+    case 'event':
+      batch.events.push(item.record);
+      return;
+    case 'interval':
+      mergeInterval(batch, item.record);
+      return;
+    case 'control':
+      batch.controls.set(controlKey(item.record), item.record);
+      return;
+    case 'state':
+      batch.states.set(item.record.dormitoryId, item.record.state);
+      return;
+    case 'audit':
+      batch.audit.push(item.record);
+      return;
+  }
+}
+
+function batchOf(items: readonly LedgerItem[]): Batch {
+  const batch = emptyBatch();
+  for (const item of items) addItem(batch, item);
+  return batch;
+}
+
+/** What the writer is doing, for /health and close(). */
+export interface LedgerWriterStatus {
+  /** Items buffered, not yet committed. */
+  readonly pending: number;
+  /** The last commit failed because the database is away; the batch waits and is retried in order. */
+  readonly waitingForDatabase: boolean;
+  readonly lastError: string | undefined;
+  /** Items parked in ledger_dead_letters since start. */
+  readonly deadLetters: number;
+}
 
 export interface LedgerWriterOptions {
   readonly db: Kysely<Database>;
@@ -100,20 +196,31 @@ export interface LedgerWriterOptions {
   readonly batchSize: number;
   /** Told after a commit that raised or cleared alarms of these dormitories (the live view recounts them). */
   readonly alarmsChanged?: (dormitoryIds: ReadonlySet<string>) => void;
+  /** How long close() keeps retrying a database that is away before it reports what it could not write. Default 10 000. */
+  readonly closeTimeoutMs?: number;
 }
 
 /**
  * The group committer behind the `ledger` actor. Items are buffered in memory and written in
  * one transaction per flush (by time or batch size): ledger postings together with the
  * billing cursors they advance (exactly-once billing), command lifecycle rows, alarms,
- * events, interval readings and audit records. A failed commit keeps its batch and retries
- * with backoff; one flush runs at a time.
+ * events, interval readings and audit records. One flush runs at a time.
+ *
+ * A failed commit is one of two things:
+ * - the database is away (connection refused or terminated, server restarting): the whole
+ *   batch is kept in front of what arrives meanwhile and retried with backoff, so it commits
+ *   in order when the database returns;
+ * - an item the database refuses (a NUL in a text, a broken constraint): the batch is split in
+ *   halves until the bad item is alone; every good half commits, the bad item goes to
+ *   `ledger_dead_letters` with its error and an alarm, and nothing else waits for it.
  */
 export class LedgerWriter {
   private batch: Batch = emptyBatch();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private retryDelayMs = 0;
+  private lastError: string | undefined;
+  private deadLetters = 0;
   private closed = false;
 
   constructor(private readonly options: LedgerWriterOptions) {}
@@ -122,14 +229,17 @@ export class LedgerWriter {
     return sizeOf(this.batch);
   }
 
+  get status(): LedgerWriterStatus {
+    return { pending: this.pending, waitingForDatabase: this.retryDelayMs > 0, lastError: this.lastError, deadLetters: this.deadLetters };
+  }
+
   addBilling(record: BillingRecord): void {
     this.batch.billing.push(record);
     this.scheduled();
   }
 
   addCommand(record: CommandRecord): void {
-    const previous = this.batch.commands.get(record.id);
-    this.batch.commands.set(record.id, previous ? { ...previous, ...record, sentAt: record.sentAt ?? previous.sentAt, completedAt: record.completedAt ?? previous.completedAt } : record);
+    mergeCommand(this.batch, record);
     this.scheduled();
   }
 
@@ -149,9 +259,7 @@ export class LedgerWriter {
   }
 
   addInterval(record: IntervalRecord): void {
-    const key = `${record.meterId}|${record.channel}|${record.intervalStart}`;
-    const previous = this.batch.intervals.get(key);
-    this.batch.intervals.set(key, previous ? { ...record, usage: previous.usage + record.usage, maxPowerW: Math.max(previous.maxPowerW, record.maxPowerW) } : record);
+    mergeInterval(this.batch, record);
     this.scheduled();
   }
 
@@ -172,31 +280,52 @@ export class LedgerWriter {
     this.scheduled();
   }
 
-  /** Commits everything buffered so far (and anything in flight); resolves after commit. */
+  /**
+   * Commits everything buffered so far (and anything in flight); resolves once it is committed
+   * or dead-lettered, rejects while the database is away (the items stay queued).
+   */
   async flushNow(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (sizeOf(this.batch) === 0) return;
     await this.runFlush();
-    if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) throw new Error('ledger commit failed; batch kept for retry');
+    if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) throw new Error(`ledger commit failed; batch kept for retry (${this.lastError ?? 'unknown error'})`);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops scheduling and drains: retries a database that is away until `closeTimeoutMs`, then
+   * reports (logs and returns) every item it could not write. Their billing cursors were not
+   * advanced, so the next reading after a restart bills that consumption again, once.
+   */
+  async close(): Promise<{ readonly unwritten: readonly LedgerItem[] }> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    try {
-      await this.flushNow();
-    } catch (error) {
-      this.options.log.error({ err: error, pending: this.pending }, 'ledger could not flush on close');
+    const deadline = Date.now() + (this.options.closeTimeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        await this.flushNow();
+        break;
+      } catch (error) {
+        const remainingMs = deadline - Date.now();
+        if (remainingMs <= 0) {
+          this.options.log.error({ err: error, pending: this.pending }, 'ledger could not flush on close');
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.retryDelayMs || 100, remainingMs)));
+      }
     }
-    if (this.pending > 0) this.options.log.warn({ pending: this.pending }, 'ledger closed with unwritten items (their cursors were not advanced)');
+    const unwritten = itemsOf(this.batch);
+    if (unwritten.length > 0) {
+      this.options.log.error({ count: unwritten.length, unwritten: unwritten.map((item) => ({ kind: item.kind, item: JSON.stringify(item.record) })) }, 'ledger closed with unwritten items (listed; their billing cursors were not advanced)');
+    }
+    return { unwritten };
   }
 
   private scheduled(): void {
     // After close() nothing starts a commit (the database may be gone): late items stay
     // unwritten. Billing stays exactly-once: a charge's cursor is written with it or not at all.
     if (this.closed) return;
-    if (sizeOf(this.batch) >= this.options.batchSize && !this.flushing) {
+    if (sizeOf(this.batch) >= this.options.batchSize && !this.flushing && this.retryDelayMs === 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       void this.runFlush();
@@ -213,52 +342,136 @@ export class LedgerWriter {
     const batch = this.batch;
     if (sizeOf(batch) === 0) return Promise.resolve();
     this.batch = emptyBatch();
-    const started = performance.now();
-    this.flushing = this.options.db
-      .transaction()
-      .execute((trx) => this.write(trx, batch))
-      .then(
-        () => {
-          this.retryDelayMs = 0;
-          this.options.metrics.ledgerBatchSize.observe(sizeOf(batch));
-          this.options.metrics.ledgerCommitSeconds.observe((performance.now() - started) / 1000);
-          const touched = new Set<string>();
-          for (const a of batch.alarms) if (a.dormitoryId) touched.add(a.dormitoryId);
-          for (const c of batch.clearances) if (c.dormitoryId) touched.add(c.dormitoryId);
-          if (touched.size) this.options.alarmsChanged?.(touched);
-        },
-        (error: unknown) => {
-          this.options.metrics.ledgerFailures.inc();
-          this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 10_000);
-          this.options.log.error({ err: error, items: sizeOf(batch), retryInMs: this.retryDelayMs }, 'ledger commit failed; will retry');
-          this.merge(batch);
-        },
-      )
-      .finally(() => {
-        this.flushing = undefined;
-        if (sizeOf(this.batch) > 0 && !this.closed) this.scheduled();
-      });
+    this.flushing = this.commitOrIsolate(batch).finally(() => {
+      this.flushing = undefined;
+      if (sizeOf(this.batch) > 0 && !this.closed) this.scheduled();
+    });
     return this.flushing;
   }
 
-  /** Puts a failed batch back in front of what arrived meanwhile. */
-  private merge(failed: Batch): void {
-    const newer = this.batch;
-    this.batch = failed;
-    for (const b of newer.billing) this.batch.billing.push(b);
-    for (const c of newer.commands.values()) this.addCommandQuiet(c);
-    this.batch.alarms.push(...newer.alarms);
-    this.batch.clearances.push(...newer.clearances);
-    this.batch.events.push(...newer.events);
-    for (const [k, v] of newer.intervals) this.batch.intervals.set(k, v);
-    this.batch.audit.push(...newer.audit);
-    for (const [k, v] of newer.controls) this.batch.controls.set(k, v);
-    for (const [k, v] of newer.states) this.batch.states.set(k, v);
+  private async commitOrIsolate(batch: Batch): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.commit(batch);
+      this.recovered();
+      this.options.metrics.ledgerBatchSize.observe(sizeOf(batch));
+      this.options.metrics.ledgerCommitSeconds.observe((performance.now() - started) / 1000);
+      return;
+    } catch (error) {
+      this.options.metrics.ledgerFailures.inc();
+      if (isConnectionFailure(error) || !(await this.databaseReachable())) {
+        this.waitForDatabase(error, sizeOf(batch));
+        this.requeue(batch);
+        return;
+      }
+      this.options.log.warn({ err: error, items: sizeOf(batch) }, 'ledger commit refused; splitting the batch to isolate the bad item');
+      const unwritten = await this.isolate(itemsOf(batch), error);
+      if (unwritten.items.length === 0) {
+        this.recovered();
+        return;
+      }
+      this.waitForDatabase(unwritten.error, unwritten.items.length);
+      this.requeue(batchOf(unwritten.items));
+    }
   }
 
-  private addCommandQuiet(record: CommandRecord): void {
-    const previous = this.batch.commands.get(record.id);
-    this.batch.commands.set(record.id, previous ? { ...previous, ...record } : record);
+  /**
+   * Bisects a refused batch: each half is committed on its own; a half that fails is split
+   * again, a single item that fails is dead-lettered. Stops at the first sign that the
+   * database itself is away and returns what is left, in order.
+   */
+  private async isolate(items: readonly LedgerItem[], firstError: unknown): Promise<{ items: LedgerItem[]; error: unknown }> {
+    const segments: LedgerItem[][] = items.length === 1 ? [] : halves(items);
+    if (items.length === 1) {
+      const dead = await this.deadLetter(items[0]!, firstError);
+      if (dead !== true) return { items: [...items], error: dead };
+    }
+    while (segments.length > 0) {
+      const segment = segments.shift()!;
+      try {
+        await this.commit(batchOf(segment));
+        continue;
+      } catch (error) {
+        this.options.metrics.ledgerFailures.inc();
+        if (isConnectionFailure(error) || !(await this.databaseReachable())) return { items: [segment, ...segments].flat(), error };
+        if (segment.length > 1) {
+          segments.unshift(...halves(segment));
+          continue;
+        }
+        const dead = await this.deadLetter(segment[0]!, error);
+        if (dead !== true) return { items: [segment, ...segments].flat(), error: dead };
+      }
+    }
+    return { items: [], error: undefined };
+  }
+
+  /** Parks one item with its error and raises an alarm, in one transaction. Returns true, or the error that stopped it. */
+  private async deadLetter(item: LedgerItem, cause: unknown): Promise<true | unknown> {
+    const errorText = escapeControlCharacters(cause instanceof Error ? cause.message : String(cause)).slice(0, 2000);
+    try {
+      await this.options.db.transaction().execute(async (trx) => {
+        const row = await trx.insertInto('ledger_dead_letters').values({ kind: item.kind, item: JSON.stringify(item.record), error: errorText }).returning('id').executeTakeFirstOrThrow();
+        // No dormitory or meter reference: the bad value may be that very reference.
+        await trx
+          .insertInto('alarms')
+          .values({
+            dormitory_id: null,
+            meter_id: null,
+            gateway_id: null,
+            circuit: null,
+            kind: 'ledger_dead_letter',
+            severity: 'critical',
+            message: `the ledger could not write a ${item.kind} item (dead letter ${row.id}): ${errorText.slice(0, 300)}`,
+            evidence: JSON.stringify([{ deadLetterId: row.id, kind: item.kind }]),
+            raised_at: new Date(),
+          })
+          .execute();
+      });
+    } catch (error) {
+      this.options.log.error({ err: error, kind: item.kind }, 'could not dead-letter a ledger item; it stays queued');
+      return error;
+    }
+    this.deadLetters++;
+    this.options.metrics.ledgerDeadLetters.inc({ kind: item.kind });
+    this.options.metrics.alarmsRaised.inc({ kind: 'ledger_dead_letter' });
+    this.options.log.error({ kind: item.kind, item: JSON.stringify(item.record), error: errorText }, 'ledger item dead-lettered');
+    return true;
+  }
+
+  private async databaseReachable(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.options.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async commit(batch: Batch): Promise<void> {
+    await this.options.db.transaction().execute((trx) => this.write(trx, batch));
+    const touched = new Set<string>();
+    for (const a of batch.alarms) if (a.dormitoryId) touched.add(a.dormitoryId);
+    for (const c of batch.clearances) if (c.dormitoryId) touched.add(c.dormitoryId);
+    if (touched.size) this.options.alarmsChanged?.(touched);
+  }
+
+  private recovered(): void {
+    if (this.retryDelayMs > 0) this.options.log.info('ledger commits again');
+    this.retryDelayMs = 0;
+    this.lastError = undefined;
+  }
+
+  private waitForDatabase(error: unknown, items: number): void {
+    this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 10_000);
+    this.lastError = escapeControlCharacters(error instanceof Error ? error.message : String(error)).slice(0, 500);
+    this.options.log.error({ err: error, items, retryInMs: this.retryDelayMs }, 'ledger commit failed: database unavailable; the batch waits and is retried in order');
+  }
+
+  /** Puts unwritten items back in front of what arrived meanwhile. */
+  private requeue(failed: Batch): void {
+    const newer = this.batch;
+    this.batch = failed;
+    for (const item of itemsOf(newer)) addItem(this.batch, item);
   }
 
   private async write(trx: Transaction<Database>, batch: Batch): Promise<void> {
@@ -417,4 +630,9 @@ export class LedgerWriter {
         .execute();
     }
   }
+}
+
+function halves<T>(items: readonly T[]): T[][] {
+  const middle = Math.ceil(items.length / 2);
+  return [items.slice(0, middle), items.slice(middle)];
 }

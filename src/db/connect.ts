@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import type { Database } from './database.ts';
 import { SerializedPGliteDialect } from './pglite-serialized-dialect.ts';
 
@@ -18,6 +19,13 @@ export interface DatabaseOptions {
   /** PGlite only: start from this dump (a migrated template) instead of an empty cluster. */
   readonly loadDataDir?: Blob | undefined;
   readonly poolSize?: number | undefined;
+  /** PostgreSQL `application_name` of the pool's connections. Default `campus-prepaid`. */
+  readonly applicationName?: string | undefined;
+  /**
+   * Called when a pooled PostgreSQL connection dies outside a query (server restart, failover,
+   * pg_terminate_backend). Without a listener pg's 'error' event would end the process.
+   */
+  readonly onConnectionError?: ((error: Error) => void) | undefined;
 }
 
 export interface DatabaseHandle {
@@ -34,6 +42,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
+      application_name: options.applicationName ?? 'campus-prepaid',
+      // A database that does not answer must fail a query, not hang it: the ledger then waits and retries.
+      connectionTimeoutMillis: 5_000,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -43,10 +54,29 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
         }) as typeof pg.types.getTypeParser,
       },
     });
+    // The pool re-emits an idle client's error; a client checked out between two statements of a
+    // transaction emits on itself. Both are survived: the query in flight fails, the pool drops
+    // the dead client and opens a new one for the next caller.
+    const onError = (error: Error) => (options.onConnectionError ?? (() => undefined))(error);
+    pool.on('error', onError);
+    pool.on('connect', (client) => client.on('error', onError));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', pglite: undefined, close: () => db.destroy() };
   }
-  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
+  let lock: DataDirLock | undefined;
+  if (!options.dataDir.startsWith('memory://')) {
+    mkdirSync(options.dataDir, { recursive: true });
+    lock = acquireDataDirLock(options.dataDir); // throws DataDirLockedError when another process holds it
+  }
+  try {
+    return await openPGlite(options, lock);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function openPGlite(options: DatabaseOptions, lock: DataDirLock | undefined): Promise<DatabaseHandle> {
   const pglite = new PGlite({
     dataDir: options.dataDir,
     parsers: { [INT8_OID]: (value: string) => Number(value), [NUMERIC_OID]: (value: string) => Number(value) },
@@ -54,5 +84,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   });
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new SerializedPGliteDialect(pglite) });
-  return { db, kind: 'pglite', pglite, close: () => db.destroy() };
+  return {
+    db,
+    kind: 'pglite',
+    pglite,
+    close: async () => {
+      await db.destroy();
+      lock?.release();
+    },
+  };
 }

@@ -328,6 +328,23 @@ export interface GatewayLeasesTable {
   expires_at: Timestamp;
 }
 
+export interface LedgerDeadLettersTable {
+  id: Generated<number>;
+  kind: string;
+  /** The item as JSON text (control characters escaped). */
+  item: string;
+  error: string;
+  created_at: CreatedAt;
+}
+
+export interface GatewayCredentialsTable {
+  gateway_id: string;
+  /** scrypt hash of the secret (src/domain/password.ts); the secret itself is never stored. */
+  secret_hash: string;
+  issued_by: string;
+  issued_at: CreatedAt;
+}
+
 export interface Database {
   campuses: CampusesTable;
   buildings: BuildingsTable;
@@ -358,6 +375,8 @@ export interface Database {
   gateway_leases: GatewayLeasesTable;
   control_states: ControlStatesTable;
   manual_cuts: ManualCutsTable;
+  ledger_dead_letters: LedgerDeadLettersTable;
+  gateway_credentials: GatewayCredentialsTable;
 }
 
 export type DormitoryRow = Selectable<DormitoriesTable>;

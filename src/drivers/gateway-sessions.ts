@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { SystemClock, type Clock } from '../clock.ts';
 import type { GatewayTopology } from '../db/topology.repository.ts';
+import { gatewayAddressProblem, parseModbusTcpAddress, SIMULATOR_GATEWAY_ADDRESS } from '../domain/gateway-address.ts';
 import { EmbeddedBroker } from './embedded-broker.ts';
 import type { GatewayDriver, GatewayDriverListener } from './gateway-driver.ts';
 import { ModbusTcpDriver } from './modbus-tcp.driver.ts';
@@ -51,16 +52,18 @@ export class GatewaySessions {
   }
 
   create(gateway: GatewayTopology, listener: GatewayDriverListener): GatewayDriver {
-    const simulated = gateway.address === 'simulator' ? this.simulated.get(gateway.id) : undefined;
+    const simulated = gateway.address === SIMULATOR_GATEWAY_ADDRESS ? this.simulated.get(gateway.id) : undefined;
+    if (gateway.address === SIMULATOR_GATEWAY_ADDRESS && !simulated) {
+      throw new GatewayAddressError(`gateway ${gateway.id}: address "simulator" but the in-process simulator does not run it (start with --simulate, or give the gateway its real address)`);
+    }
     if (gateway.protocol === 'modbus-tcp') {
       let host: string;
       let port: number;
       if (simulated?.protocol === 'modbus-tcp') ({ host, port } = simulated);
       else {
-        const match = /^(.+):(\d{1,5})$/.exec(gateway.address);
-        if (!match) throw new GatewayAddressError(`gateway ${gateway.id}: modbus-tcp address must be host:port, got "${gateway.address}"`);
-        host = match[1]!;
-        port = Number(match[2]);
+        const parsed = parseModbusTcpAddress(gateway.address);
+        if (!parsed) throw new GatewayAddressError(`gateway ${gateway.id}: ${gatewayAddressProblem('modbus-tcp', gateway.address, false) ?? 'bad address'}`);
+        ({ host, port } = parsed);
       }
       return new ModbusTcpDriver({
         host,

@@ -5,6 +5,7 @@ import type { CampusRuntime } from '../actors/campus-runtime.ts';
 import type { AppContext } from '../app-context.ts';
 import { appendAudit } from '../db/audit.repository.ts';
 import { ensureAccounts } from '../db/ledger.repository.ts';
+import { gatewayAddressProblem } from '../domain/gateway-address.ts';
 import { DomainError } from '../errors.ts';
 import { parseUnitId } from '../drivers/modbus-unit-id.ts';
 
@@ -163,7 +164,8 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
   app.post('/api/gateways', { preHandler: admins, schema: { tags: ['topology'], summary: 'Add a gateway (starts its driver session)', body: GatewayBody } }, async (request, reply) => {
     const body = request.body as Static<typeof GatewayBody>;
     if (!(await db.selectFrom('campuses').select('id').where('id', '=', body.campusId).executeTakeFirst())) throw new DomainError('NOT_FOUND', `campus ${body.campusId} does not exist`, 'campusId');
-    if (body.protocol === 'modbus-tcp' && body.address !== 'simulator' && !/^[^:\s]+:\d{1,5}$/.test(body.address)) throw new DomainError('VALIDATION_FAILED', 'a modbus-tcp address is host:port', 'address');
+    const addressProblem = gatewayAddressProblem(body.protocol, body.address, options.context.config.simulate);
+    if (addressProblem) throw new DomainError('VALIDATION_FAILED', addressProblem, 'address');
     try {
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('gateways').values({ id: body.id, campus_id: body.campusId, building_id: body.buildingId ?? null, protocol: body.protocol, address: body.address }).execute();

@@ -12,7 +12,8 @@ export class Metrics {
   readonly actorRestarts = new Counter({ name: 'campus_actor_restarts_total', help: 'Actor crashes resumed with their last state', labelNames: ['actor'] as const, registers: [this.registry] });
   readonly ledgerBatchSize = new Histogram({ name: 'campus_ledger_batch_size', help: 'Items per ledger group commit', buckets: [1, 5, 10, 50, 100, 500, 1000, 5000], registers: [this.registry] });
   readonly ledgerCommitSeconds = new Histogram({ name: 'campus_ledger_commit_seconds', help: 'Ledger group commit duration', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
-  readonly ledgerFailures = new Counter({ name: 'campus_ledger_commit_failures_total', help: 'Ledger group commits that failed and were retried', registers: [this.registry] });
+  readonly ledgerFailures = new Counter({ name: 'campus_ledger_commit_failures_total', help: 'Ledger group commits that failed (then retried, or split to isolate a bad item)', registers: [this.registry] });
+  readonly ledgerDeadLetters = new Counter({ name: 'campus_ledger_dead_letters_total', help: 'Items the ledger could not write, parked in ledger_dead_letters with an alarm', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly commandLatency = new Histogram({
     name: 'campus_reading_to_command_seconds',
     help: 'From frame decoded to command handed to the driver, for reading-caused commands',

@@ -8,22 +8,23 @@ import { createTestApp, type TestApp } from './test-app.ts';
  * polling and immediate ledger postings.
  */
 export async function startLiveApp(t: Test, env: Record<string, string> = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
-  const test = await createTestApp(t, {
-    env: {
-      SIMULATE: 'true',
-      SIMULATOR_SPEED: '1',
-      POLL_INTERVAL_MS: '200',
-      BILLING_POST_INTERVAL_MS: '0',
-      LEDGER_FLUSH_MS: '50',
-      MQTT_TOPIC_PREFIX: `t${randomBytes(4).toString('hex')}/campus`,
-      ...(process.env.MQTT_URL ? { MQTT_URL: process.env.MQTT_URL } : {}),
-      ...env,
-    },
-    commandRetryMs: 2000,
-  });
+  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000 });
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };
+}
+
+/** The variables of a live test app: the simulator, fast polling, immediate postings, a unique topic prefix. */
+export function liveAppEnv(): Record<string, string> {
+  return {
+    SIMULATE: 'true',
+    SIMULATOR_SPEED: '1',
+    POLL_INTERVAL_MS: '200',
+    BILLING_POST_INTERVAL_MS: '0',
+    LEDGER_FLUSH_MS: '50',
+    MQTT_TOPIC_PREFIX: `t${randomBytes(4).toString('hex')}/campus`,
+    ...(process.env.MQTT_URL ? { MQTT_URL: process.env.MQTT_URL } : {}),
+  };
 }
 
 /** Polls `probe` until it returns a truthy value or the deadline passes (then fails with `what`). */

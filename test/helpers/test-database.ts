@@ -40,6 +40,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return { ...handle, schema: undefined, databaseUrl: undefined };
 }
 
+/** PGlite in a real directory (it holds the DATA_DIR lock until closed), started from the migrated template. */
+export async function openTestDataDir(dataDir: string): Promise<DatabaseHandle> {
+  template ??= pgliteTemplate();
+  return openDatabase({ dataDir, loadDataDir: await template });
+}
+
 async function createPostgresSchema(databaseUrl: string): Promise<TestDatabase> {
   {
     const schema = `t_${randomBytes(6).toString('hex')}`;
