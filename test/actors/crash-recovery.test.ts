@@ -1,19 +1,16 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
-import { openDatabase, type DatabaseHandle } from '../../src/db/connect.ts';
+import type { DatabaseHandle } from '../../src/db/connect.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
 import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
 import type { SimulatedCampusDescription } from '../../src/simulator/simulated-campus.ts';
 import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { waitFor } from '../helpers/live-app.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
+import { serverProcessDatabase } from '../helpers/server-process-database.ts';
 
 /**
  * "The server killed with SIGKILL mid-run and restarted: `reconcile` passes, and total billed
@@ -185,24 +182,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('SIGKILL mid-run and restart: reconcile passes and billed energy equals the register advance', async (t) => {
   // ---- the database the child server will use ----
-  let handle: DatabaseHandle;
-  let reopen: () => Promise<DatabaseHandle>;
-  let dbEnv: Record<string, string>;
-  const pglite = !process.env.DATABASE_URL;
-  if (!pglite) {
-    const database = await createTestDatabase();
-    t.teardown(() => database.close());
-    handle = database;
-    reopen = async () => database;
-    dbEnv = { DATABASE_URL: `${database.databaseUrl}${database.databaseUrl!.includes('?') ? '&' : '?'}options=-c%20search_path%3D${database.schema}` };
-  } else {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'crash-recovery-'));
-    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-    handle = await openDatabase({ dataDir });
-    await migrateToLatest(handle.db);
-    reopen = () => openDatabase({ dataDir });
-    dbEnv = { DATA_DIR: dataDir };
-  }
+  const database = await serverProcessDatabase(t, 'crash-recovery');
+  let handle = database.handle;
+  const { reopen, pglite, env: dbEnv } = database;
 
   // ---- the simulator, here in the test process, frozen until the server has opened its cursors ----
   let mqttUrl = process.env.MQTT_URL || undefined;

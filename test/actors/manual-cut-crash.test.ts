@@ -1,15 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
-import { openDatabase, type DatabaseHandle } from '../../src/db/connect.ts';
+import type { DatabaseHandle } from '../../src/db/connect.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
 import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { waitFor } from '../helpers/live-app.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
+import { serverProcessDatabase } from '../helpers/server-process-database.ts';
 
 /**
  * "A manual cut is decided by a command the operator issued": the server is SIGKILLed the
@@ -73,21 +70,7 @@ interface LiveView {
 const live = async (server: Server): Promise<LiveView> => (await (await fetch(`${server.url}/api/dormitories/K-1`, { headers: server.auth })).json()) as LiveView;
 
 t.test('SIGKILL right after a manual cut is answered: the restarted server holds the cut', async (t) => {
-  let handle: DatabaseHandle;
-  let dbEnv: Record<string, string>;
-  const pglite = !process.env.DATABASE_URL;
-  if (!pglite) {
-    const database = await createTestDatabase();
-    t.teardown(() => database.close());
-    handle = database;
-    dbEnv = { DATABASE_URL: `${database.databaseUrl}${database.databaseUrl!.includes('?') ? '&' : '?'}options=-c%20search_path%3D${database.schema}` };
-  } else {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'manual-cut-crash-'));
-    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-    handle = await openDatabase({ dataDir });
-    await migrateToLatest(handle.db);
-    dbEnv = { DATA_DIR: dataDir };
-  }
+  const { handle, pglite, env: dbEnv } = await serverProcessDatabase(t, 'manual-cut-crash');
   const clock = new SimulatedClock(Date.now(), 1);
   t.teardown(() => clock.dispose());
   const simulator = new SimulatorRuntime({
