@@ -32,12 +32,23 @@ export type MeterMsg =
   | MeterInbound
   | ImposeCut
   | { readonly type: 'PricingChanged'; readonly pricing: MeterTariff }
-  | { readonly type: 'FlushBilling'; readonly replyTo?: Ref<{ type: 'BillingFlushed'; meterId: string }> }
+  | { readonly type: 'FlushBilling'; readonly requestId?: number; readonly retire?: boolean; readonly replyTo?: Ref<BillingFlushed> }
   | { readonly type: 'GetMeter'; readonly replyTo: Ref<MeterView> }
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
   | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
   | { readonly type: 'OperatorRelease'; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'RecloseDue' };
+
+/**
+ * A meter posted its pending charge to the ledger (dispatched before this reply, so a ledger
+ * flush asked for after it commits the charge). A retired meter bills nothing more: its
+ * dormitory is being rebuilt and the next actor starts from the committed cursor.
+ */
+export interface BillingFlushed {
+  readonly type: 'BillingFlushed';
+  readonly meterId: string;
+  readonly requestId: number | undefined;
+}
 
 export interface MeterView {
   readonly meterId: string;
@@ -93,6 +104,8 @@ interface MeterState {
   readonly circuits: Map<SupplyTarget, Ref<CircuitMsg>>;
   readonly intervals: Map<string, IntervalAccumulator>;
   rules: RuleBook;
+  /** Set when the dormitory is rebuilt: readings are no longer billed here (see BillingFlushed). */
+  retired: boolean;
   tamper: TamperState;
   overload: OverloadState;
   reclose: ReclosePolicyState;
@@ -284,6 +297,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     persisted((state, msg) => {
       switch (msg.type) {
         case 'ReadingArrived':
+          if (state.retired) return state;
           return handleReading(state, msg.reading, msg.decodedAtNs);
         case 'OnlineChanged':
           if (state.online !== msg.online) {
@@ -299,7 +313,8 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           return state;
         case 'FlushBilling':
           if (state.pending) post(state);
-          if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId });
+          if (msg.retire) state.retired = true;
+          if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId, requestId: msg.requestId });
           return state;
         case 'RulesChanged':
           state.rules = msg.rules;
@@ -381,6 +396,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           circuits,
           intervals: new Map(),
           rules: props.rules,
+          retired: false,
           tamper: saved.tamper,
           overload: initialOverloadState(),
           reclose: saved.reclose,
