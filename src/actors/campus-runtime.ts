@@ -10,6 +10,8 @@ import type { DormitoryLiveState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
 import type { DormitoryFlushed, ManualCommandAccepted } from './dormitory.actor.ts';
+import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
+import type { MeterView } from './meter.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
 import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
 import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
@@ -190,6 +192,26 @@ export class CampusRuntime {
     } catch (error) {
       this.options.deps.log.warn({ err: error }, 'active alarms could not be counted');
     }
+  }
+
+  /** A meter's billing as its actor holds it; undefined when its dormitory does not run it. */
+  async meterBilling(dormitoryId: string, meterId: string): Promise<MeterView | undefined> {
+    const entry = this.directory.dormitories.get(dormitoryId);
+    if (!entry || !entry.topology.meters.some((m) => m.meterId === meterId)) return undefined;
+    return this.ask<MeterView>(entry.ref, (replyTo) => ({ type: 'GetMeter', meterId, replyTo }));
+  }
+
+  /**
+   * An operator's decision about a meter's register (accept / void / replace). Answers only
+   * after the ledger committed the charge, cursor, audit record and alarm release together.
+   * undefined when the dormitory does not run that meter.
+   */
+  async resolveRegister(dormitoryId: string, meterId: string, resolution: RegisterResolution, operator: string): Promise<RegisterResolved | undefined> {
+    const entry = this.directory.dormitories.get(dormitoryId);
+    if (!entry || !entry.topology.meters.some((m) => m.meterId === meterId)) return undefined;
+    const result = await this.ask<RegisterResolved>(entry.ref, (replyTo) => ({ type: 'ResolveRegister', meterId, resolution, operator, replyTo }));
+    if (result.ok) await this.commitLedger();
+    return result;
   }
 
   /** Rule settings changed in the database: re-resolve every running dormitory's rule book, live. */

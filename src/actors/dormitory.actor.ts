@@ -10,13 +10,15 @@ import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
 import type { LiveMsg } from './live.actor.ts';
-import type { CircuitReported, MeterOnlineChanged, MeterReported } from './messages.ts';
-import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps } from './meter.actor.ts';
+import type { CircuitReported, MeterCharged, MeterOnlineChanged, MeterReported } from './messages.ts';
+import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
+import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
 
 export type DormitoryMsg =
   | MeterReported
+  | MeterCharged
   | MeterOnlineChanged
   | CircuitReported
   | { readonly type: 'CreditApplied'; readonly purse: Purse; readonly amount: number }
@@ -35,6 +37,9 @@ export type DormitoryMsg =
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
   | BillingFlushed
+  /** Forwarded to the meter, which answers `replyTo` itself. */
+  | { readonly type: 'ResolveRegister'; readonly meterId: string; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> }
+  | { readonly type: 'GetMeter'; readonly meterId: string; readonly replyTo: Ref<MeterView> }
   /**
    * Every meter posts its pending charge to the ledger; the reply comes after all of them did.
    * `retire` also stops their billing (the dormitory is about to be rebuilt from the database).
@@ -279,6 +284,10 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           return settle(state, false);
         }
+        case 'MeterCharged':
+          state.balance[msg.purse] -= msg.amount;
+          assess(state, undefined);
+          return settle(state, true);
         case 'MeterOnlineChanged': {
           const meter = state.meters.get(msg.meterId);
           if (!meter || meter.online === msg.online) return state;
@@ -356,6 +365,13 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           for (const meter of state.meters.values()) dispatch(meter.ref, { type: 'FlushBilling', requestId, retire: msg.retire === true, replyTo: state.self });
           return state;
         }
+        case 'ResolveRegister':
+          // An unknown meter gets no answer: the caller checked the topology and times out.
+          if (state.meters.has(msg.meterId)) dispatch(state.meters.get(msg.meterId)!.ref, { type: 'ResolveRegister', resolution: msg.resolution, operator: msg.operator, replyTo: msg.replyTo });
+          return state;
+        case 'GetMeter':
+          if (state.meters.has(msg.meterId)) dispatch(state.meters.get(msg.meterId)!.ref, { type: 'GetMeter', replyTo: msg.replyTo });
+          return state;
         case 'BillingFlushed': {
           const request = msg.requestId === undefined ? undefined : state.flushes.get(msg.requestId);
           if (!request) return state;
