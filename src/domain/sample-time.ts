@@ -15,7 +15,7 @@ export interface SampleTimePolicy {
   readonly maxAgeMs: number;
 }
 
-export const DEFAULT_SAMPLE_TIME_POLICY: SampleTimePolicy = Object.freeze({ futureSkewMs: 120_000, maxAgeMs: 3_600_000 });
+export const DEFAULT_SAMPLE_TIME_POLICY: SampleTimePolicy = Object.freeze({ futureSkewMs: 120_000, maxAgeMs: 86_400_000 });
 
 export interface BoundedSampleTime {
   readonly at: number;
