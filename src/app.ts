@@ -10,6 +10,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
+import meterRegisterRoutes from './http/meter-register.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
 import commandRoutes from './http/command.routes.ts';
 import dashboardPlugin from './http/dashboard.plugin.ts';
@@ -133,6 +134,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       context,
       live: { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) },
     });
+    await http.register(meterRegisterRoutes, { context, runtime });
     await http.register(liveWebSocket, { feed: runtime.live, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);

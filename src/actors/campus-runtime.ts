@@ -9,7 +9,9 @@ import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-dr
 import type { DormitoryLiveState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
-import type { ManualCommandAccepted } from './dormitory.actor.ts';
+import type { DormitoryFlushed, ManualCommandAccepted } from './dormitory.actor.ts';
+import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
+import type { MeterView } from './meter.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
 import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
 import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
@@ -100,14 +102,19 @@ export class CampusRuntime {
   /** Commits every meter's pending charges and everything the ledger holds. */
   async flush(): Promise<void> {
     if (!this.ledger) return;
+    // A dormitory replies once its meters have posted (each posts before it replies), so the
+    // ledger flush below finds every pending charge in its batch.
     await Promise.all(
       [...this.directory.dormitories.values()].map((d) =>
-        this.ask<{ type: 'DormitoryFlushed' }>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined),
+        this.ask<DormitoryFlushed>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined),
       ),
     );
-    // Meters post to the ledger after their dormitory replied; one more turn lets them run.
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.commitLedger();
+  }
+
+  /** Waits until everything handed to the ledger so far is committed. */
+  private async commitLedger(): Promise<void> {
+    if (!this.ledger) return;
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     if (!flushed.ok) throw new Error('ledger flush failed');
   }
@@ -187,6 +194,26 @@ export class CampusRuntime {
     }
   }
 
+  /** A meter's billing as its actor holds it; undefined when its dormitory does not run it. */
+  async meterBilling(dormitoryId: string, meterId: string): Promise<MeterView | undefined> {
+    const entry = this.directory.dormitories.get(dormitoryId);
+    if (!entry || !entry.topology.meters.some((m) => m.meterId === meterId)) return undefined;
+    return this.ask<MeterView>(entry.ref, (replyTo) => ({ type: 'GetMeter', meterId, replyTo }));
+  }
+
+  /**
+   * An operator's decision about a meter's register (accept / void / replace). Answers only
+   * after the ledger committed the charge, cursor, audit record and alarm release together.
+   * undefined when the dormitory does not run that meter.
+   */
+  async resolveRegister(dormitoryId: string, meterId: string, resolution: RegisterResolution, operator: string): Promise<RegisterResolved | undefined> {
+    const entry = this.directory.dormitories.get(dormitoryId);
+    if (!entry || !entry.topology.meters.some((m) => m.meterId === meterId)) return undefined;
+    const result = await this.ask<RegisterResolved>(entry.ref, (replyTo) => ({ type: 'ResolveRegister', meterId, resolution, operator, replyTo }));
+    if (result.ok) await this.commitLedger();
+    return result;
+  }
+
   /** Rule settings changed in the database: re-resolve every running dormitory's rule book, live. */
   async rulesChanged(): Promise<number> {
     const ids = [...this.directory.dormitories.keys()];
@@ -226,11 +253,18 @@ export class CampusRuntime {
     return result.ok;
   }
 
+  /**
+   * Stops a dormitory's actors without losing or repeating a charge: its meters post their
+   * pending charges and stop billing, the ledger commits them, and only then is the dormitory
+   * stopped, so a reload that follows reads cursors that cover everything billed live.
+   * Throws when the charges could not be committed (the meters stay retired: billing holds,
+   * nothing is billed twice).
+   */
   async unloadDormitory(id: string): Promise<boolean> {
     const entry = this.directory.dormitories.get(id);
     if (!entry || !this.campus) return false;
-    await this.ask(entry.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined);
-    await new Promise((resolve) => setImmediate(resolve));
+    await this.ask<DormitoryFlushed>(entry.ref, (replyTo) => ({ type: 'FlushBilling', retire: true, replyTo }), 10_000);
+    await this.commitLedger();
     const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'RemoveDormitory', dormitoryId: id, replyTo }));
     return result.ok;
   }

@@ -97,7 +97,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               deps.log.warn({ dormitory: msg.dormitory.id, meter: m.meterId, gateway: m.gatewayId }, 'meter behind an unknown gateway is not started');
               continue;
             }
-            meters.push({ meterId: m.meterId, kind: m.kind, dormitoryId: msg.dormitory.id, unitAddress: m.unitAddress, profile: m.profile, targets: m.targets, pricing: m.pricing, cursor: m.cursor, gateway: gateway.ref, rules: msg.dormitory.rules });
+            meters.push({ meterId: m.meterId, kind: m.kind, dormitoryId: msg.dormitory.id, unitAddress: m.unitAddress, profile: m.profile, targets: m.targets, pricing: m.pricing, tariffProblem: m.tariffProblem, cursor: m.cursor, activeHolds: m.activeHolds, gateway: gateway.ref, rules: msg.dormitory.rules });
           }
           const ref = spawnDormitory(
             self,

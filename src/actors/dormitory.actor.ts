@@ -10,13 +10,15 @@ import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
 import type { LiveMsg } from './live.actor.ts';
-import type { CircuitReported, MeterOnlineChanged, MeterReported } from './messages.ts';
-import { spawnMeter, type MeterMsg, type MeterProps } from './meter.actor.ts';
+import type { CircuitReported, MeterCharged, MeterOnlineChanged, MeterReported } from './messages.ts';
+import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
+import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
 
 export type DormitoryMsg =
   | MeterReported
+  | MeterCharged
   | MeterOnlineChanged
   | CircuitReported
   | { readonly type: 'CreditApplied'; readonly purse: Purse; readonly amount: number }
@@ -34,8 +36,20 @@ export type DormitoryMsg =
   | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
-  | { readonly type: 'FlushBilling'; readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }> }
-  | { readonly type: 'BillingFlushed'; readonly meterId: string };
+  | BillingFlushed
+  /** Forwarded to the meter, which answers `replyTo` itself. */
+  | { readonly type: 'ResolveRegister'; readonly meterId: string; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> }
+  | { readonly type: 'GetMeter'; readonly meterId: string; readonly replyTo: Ref<MeterView> }
+  /**
+   * Every meter posts its pending charge to the ledger; the reply comes after all of them did.
+   * `retire` also stops their billing (the dormitory is about to be rebuilt from the database).
+   */
+  | { readonly type: 'FlushBilling'; readonly retire?: boolean; readonly replyTo: Ref<DormitoryFlushed> };
+
+export interface DormitoryFlushed {
+  readonly type: 'DormitoryFlushed';
+  readonly meters: number;
+}
 
 export interface ManualCommandAccepted {
   readonly circuits: readonly { readonly meterId: string; readonly target: SupplyTarget; readonly stillCutBy: readonly CutReason[] }[];
@@ -90,9 +104,10 @@ interface DormitoryActorState {
   lighting: LightingScheduleState;
   lightsOn: boolean;
   scheduleGeneration: number;
+  /** Flush requests waiting for their meters' BillingFlushed, by request id. */
+  readonly flushes: Map<number, { readonly waiting: Set<string>; readonly replyTo: Ref<DormitoryFlushed> }>;
+  flushSeq: number;
   self: Ref<DormitoryMsg> | undefined;
-  /** FlushBilling requests waiting for their meters' BillingFlushed (then the ledger holds every charge). */
-  flushWaiters: { readonly replyTo: Ref<{ type: 'DormitoryFlushed'; meters: number }>; readonly pending: Set<string>; readonly meters: number }[];
 }
 
 /** Display precedence of the dormitory state (docs/architecture.md). */
@@ -269,6 +284,10 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           return settle(state, false);
         }
+        case 'MeterCharged':
+          state.balance[msg.purse] -= msg.amount;
+          assess(state, undefined);
+          return settle(state, true);
         case 'MeterOnlineChanged': {
           const meter = state.meters.get(msg.meterId);
           if (!meter || meter.online === msg.online) return state;
@@ -337,20 +356,30 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           return state;
         case 'FlushBilling': {
-          // Replies once every meter has handed its pending charge to the ledger actor, so a
-          // ledger Flush sent after the reply commits them (settlement reads the ledger).
           if (state.meters.size === 0 || !state.self) {
             dispatch(msg.replyTo, { type: 'DormitoryFlushed', meters: 0 });
             return state;
           }
-          state.flushWaiters.push({ replyTo: msg.replyTo, pending: new Set(state.meters.keys()), meters: state.meters.size });
-          for (const meter of state.meters.values()) dispatch(meter.ref, { type: 'FlushBilling', replyTo: state.self });
+          const requestId = ++state.flushSeq;
+          state.flushes.set(requestId, { waiting: new Set(state.meters.keys()), replyTo: msg.replyTo });
+          for (const meter of state.meters.values()) dispatch(meter.ref, { type: 'FlushBilling', requestId, retire: msg.retire === true, replyTo: state.self });
           return state;
         }
+        case 'ResolveRegister':
+          // An unknown meter gets no answer: the caller checked the topology and times out.
+          if (state.meters.has(msg.meterId)) dispatch(state.meters.get(msg.meterId)!.ref, { type: 'ResolveRegister', resolution: msg.resolution, operator: msg.operator, replyTo: msg.replyTo });
+          return state;
+        case 'GetMeter':
+          if (state.meters.has(msg.meterId)) dispatch(state.meters.get(msg.meterId)!.ref, { type: 'GetMeter', replyTo: msg.replyTo });
+          return state;
         case 'BillingFlushed': {
-          for (const waiter of state.flushWaiters) waiter.pending.delete(msg.meterId);
-          for (const waiter of state.flushWaiters.filter((w) => w.pending.size === 0)) dispatch(waiter.replyTo, { type: 'DormitoryFlushed', meters: waiter.meters });
-          state.flushWaiters = state.flushWaiters.filter((w) => w.pending.size > 0);
+          const request = msg.requestId === undefined ? undefined : state.flushes.get(msg.requestId);
+          if (!request) return state;
+          request.waiting.delete(msg.meterId);
+          if (request.waiting.size === 0) {
+            state.flushes.delete(msg.requestId!);
+            dispatch(request.replyTo, { type: 'DormitoryFlushed', meters: state.meters.size });
+          }
           return state;
         }
       }
@@ -377,7 +406,8 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           lighting: initialLightingScheduleState(),
           lightsOn: true,
           scheduleGeneration: 0,
-          flushWaiters: [],
+          flushes: new Map(),
+          flushSeq: 0,
           self,
         };
         // Boot order (docs/architecture.md): the purses' standing (restored, then re-assessed

@@ -1,4 +1,5 @@
 import type { MeterReading } from '../domain/reading.ts';
+import { boundSampleTime } from '../domain/sample-time.ts';
 import type { CommandOutcome, GatewayDriver, GatewayDriverListener, MeterEndpoint, SupplyCommand } from '../drivers/gateway-driver.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
@@ -12,7 +13,7 @@ export type MeterInbound =
   | { readonly type: 'OnlineChanged'; readonly online: boolean; readonly at: number };
 
 export type GatewayMsg =
-  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint }
+  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint; readonly receivedAt: number }
   | { readonly type: 'MeterStatusChanged'; readonly unitAddress: string; readonly online: boolean }
   | { readonly type: 'GatewayStatusChanged'; readonly online: boolean }
   | { readonly type: 'FrameRejected'; readonly reason: string; readonly unitAddress?: string | undefined }
@@ -74,7 +75,8 @@ interface GatewayState {
 export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: ActorDeps): Ref<GatewayMsg> {
   const log = deps.log.child({ gateway: props.gatewayId });
   const listener: GatewayDriverListener = {
-    reading: (reading, decodedAtNs) => dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs }),
+    // The server's receive time, on the injected clock, taken as the driver hands the frame over.
+    reading: (reading, decodedAtNs) => dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs, receivedAt: deps.clock.now() }),
     meterStatus: (unitAddress, online) => dispatch(self, { type: 'MeterStatusChanged', unitAddress, online }),
     gatewayStatus: (online) => dispatch(self, { type: 'GatewayStatusChanged', online }),
     commandSent: (commandId) => dispatch(self, { type: 'CommandSent', commandId }),
@@ -110,7 +112,14 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
             deps.metrics.framesRejected.inc({ protocol: props.protocol, reason: 'unknown_unit' });
             return state;
           }
-          dispatch(meter.ref, { type: 'ReadingArrived', reading: msg.reading, decodedAtNs: msg.decodedAtNs });
+          // Time comes from the server: the sample's own time is bounded by its receive time.
+          const bounded = boundSampleTime(msg.reading.at, msg.receivedAt);
+          if (bounded.skew !== 'none') {
+            deps.metrics.sampleClockSkew.inc({ protocol: props.protocol, direction: bounded.skew });
+            log.warn({ unitAddress: msg.reading.unitAddress, ts: msg.reading.at, receivedAt: msg.receivedAt }, `sample time ${bounded.skew === 'future' ? 'ahead of' : 'far behind'} the server's receive time; clamped`);
+          }
+          const reading = bounded.at === msg.reading.at ? msg.reading : { ...msg.reading, at: bounded.at };
+          dispatch(meter.ref, { type: 'ReadingArrived', reading, decodedAtNs: msg.decodedAtNs });
           return state;
         }
         case 'MeterStatusChanged': {

@@ -51,8 +51,12 @@ export interface AlarmClearance {
   /** A dormitory's alarm; null for a gateway's (then `gatewayId` names it). */
   readonly dormitoryId: string | null;
   readonly gatewayId?: string;
+  /** Only this meter's alarms (undefined: any meter of the dormitory). */
+  readonly meterId?: string | undefined;
   readonly circuit: string | null;
   readonly kind: string;
+  /** An operator resolved it: the alarm is `released` by them rather than `cleared`. */
+  readonly releasedBy?: string | undefined;
 }
 
 export interface EventRecord {
@@ -577,9 +581,14 @@ export class LedgerWriter {
         .execute();
     }
     for (const c of batch.clearances) {
-      let q = trx.updateTable('alarms').set({ state: 'cleared' }).where('kind', '=', c.kind).where('state', '=', 'active');
+      let q = trx
+        .updateTable('alarms')
+        .set(c.releasedBy === undefined ? { state: 'cleared' } : { state: 'released', released_at: new Date(), released_by: c.releasedBy })
+        .where('kind', '=', c.kind)
+        .where('state', '=', 'active');
       q = c.dormitoryId === null ? q.where('dormitory_id', 'is', null).where('gateway_id', '=', c.gatewayId ?? '') : q.where('dormitory_id', '=', c.dormitoryId);
       q = c.circuit === null ? q.where('circuit', 'is', null) : q.where('circuit', '=', c.circuit);
+      if (c.meterId !== undefined) q = q.where('meter_id', '=', c.meterId);
       await q.execute();
     }
     for (const slice of chunks(batch.events)) {

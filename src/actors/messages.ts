@@ -31,6 +31,15 @@ export interface MeterReported {
   readonly decodedAtNs: bigint;
 }
 
+/** A charge made outside a reading (an operator accepted a jump or replaced the meter). */
+export interface MeterCharged {
+  readonly type: 'MeterCharged';
+  readonly meterId: string;
+  readonly purse: Purse;
+  /** Minor units charged. */
+  readonly amount: number;
+}
+
 export interface MeterOnlineChanged {
   readonly type: 'MeterOnlineChanged';
   readonly meterId: string;

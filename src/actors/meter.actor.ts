@@ -3,6 +3,7 @@ import { CIRCUIT_KINDS, type CircuitSample, type ElectricReading, type MeterRead
 import {
   accumulateCharge,
   billRegister,
+  chargeDelta,
   ELECTRIC_LIMITS,
   WATER_LIMITS,
   type BillingCursor,
@@ -12,6 +13,9 @@ import {
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import { meterControlKey, type CircuitControlState, type MeterControlState } from '../domain/control-state.ts';
 import type { CutReason } from '../domain/supply.ts';
+import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM, type RegisterHoldKind, type RegisterResolution, type RegisterResolved } from '../domain/register-hold.ts';
+import { meterProfile } from '../drivers/profiles/index.ts';
+import { initialBillingState } from '../domain/tariff.ts';
 import { evaluateOverload, initialOverloadState, type OverloadState } from '../domain/rules/overload.ts';
 import { evaluateReclosePolicy, initialReclosePolicyState, type ReclosePolicyState } from '../domain/rules/reclose-policy.ts';
 import type { RuleBook } from '../domain/rules/rule-book.ts';
@@ -23,7 +27,7 @@ import { resumeOnCrash } from './actor-deps.ts';
 import { spawnCircuit, type CircuitMsg } from './circuit.actor.ts';
 import type { GatewayMsg, MeterInbound } from './gateway.actor.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
-import type { CircuitReported, ImposeCut, MeterOnlineChanged, MeterReported } from './messages.ts';
+import type { CircuitReported, ImposeCut, MeterCharged, MeterOnlineChanged, MeterReported } from './messages.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 
 const INTERVAL_MS = 15 * 60_000;
@@ -32,12 +36,24 @@ export type MeterMsg =
   | MeterInbound
   | ImposeCut
   | { readonly type: 'PricingChanged'; readonly pricing: MeterTariff }
-  | { readonly type: 'FlushBilling'; readonly replyTo?: Ref<{ type: 'BillingFlushed'; meterId: string }> }
+  | { readonly type: 'FlushBilling'; readonly requestId?: number; readonly retire?: boolean; readonly replyTo?: Ref<BillingFlushed> }
   | { readonly type: 'GetMeter'; readonly replyTo: Ref<MeterView> }
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
   | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
   | { readonly type: 'OperatorRelease'; readonly circuit: SupplyTarget | null; readonly operator: string }
-  | { readonly type: 'RecloseDue' };
+  | { readonly type: 'RecloseDue' }
+  | { readonly type: 'ResolveRegister'; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> };
+
+/**
+ * A meter posted its pending charge to the ledger (dispatched before this reply, so a ledger
+ * flush asked for after it commits the charge). A retired meter bills nothing more: its
+ * dormitory is being rebuilt and the next actor starts from the committed cursor.
+ */
+export interface BillingFlushed {
+  readonly type: 'BillingFlushed';
+  readonly meterId: string;
+  readonly requestId: number | undefined;
+}
 
 export interface MeterView {
   readonly meterId: string;
@@ -46,7 +62,8 @@ export interface MeterView {
   readonly register: number | null;
   readonly billedRegister: number | null;
   readonly pendingAmount: number;
-  readonly anomaly: string | null;
+  /** Why billing is held (a register anomaly or an unusable tariff), null when it runs. */
+  readonly hold: string | null;
 }
 
 export interface MeterProps {
@@ -58,10 +75,14 @@ export interface MeterProps {
   /** Switched outputs: circuits for the campus meter, 'main' for a one-relay meter, 'valve' for water. */
   readonly targets: readonly SupplyTarget[];
   readonly pricing: MeterTariff;
+  /** Set when the dormitory's tariff cannot price this meter: billing holds (readings kept, nothing billed). */
+  readonly tariffProblem: string | null;
   readonly cursor: BillingCursor | null;
+  /** Holds still active from before (their alarms are active in the database): not raised again. */
+  readonly activeHolds: readonly string[];
   readonly gateway: Ref<GatewayMsg>;
   readonly ledger: Ref<LedgerMsg>;
-  readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported>;
+  readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported | MeterCharged>;
   readonly rules: RuleBook;
   /** Control state restored at boot or on a reload (absent: everything starts fresh). */
   readonly boot?: MeterBoot;
@@ -89,10 +110,14 @@ interface MeterState {
   pricing: MeterTariff;
   online: boolean;
   lastRegister: number | null;
-  anomaly: string | null;
+  lastReadingAt: number | null;
+  registerHold: RegisterHoldKind | null;
+  tariffProblem: string | null;
   readonly circuits: Map<SupplyTarget, Ref<CircuitMsg>>;
   readonly intervals: Map<string, IntervalAccumulator>;
   rules: RuleBook;
+  /** Set when the dormitory is rebuilt: readings are no longer billed here (see BillingFlushed). */
+  retired: boolean;
   tamper: TamperState;
   overload: OverloadState;
   reclose: ReclosePolicyState;
@@ -109,6 +134,7 @@ interface MeterState {
 export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorDeps): Ref<MeterMsg> {
   const purse: Purse = props.kind === 'electric' ? 'electricity' : 'water';
   const limits = props.kind === 'electric' ? ELECTRIC_LIMITS : WATER_LIMITS;
+  const registerWrap = meterProfile(props.profile).registerWrap;
   const log = deps.log.child({ meter: props.meterId });
 
   function post(state: MeterState): void {
@@ -123,6 +149,66 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
       type: 'AlarmRaised',
       record: { dormitoryId: props.dormitoryId, meterId: props.meterId, gatewayId: null, circuit: null, kind, severity: 'critical', message, evidence, raisedAt: at },
     });
+  }
+
+  function audit(action: string, operator: string, details: Record<string, unknown>): void {
+    dispatch(props.ledger, { type: 'Audited', record: { operator, action, targetType: 'meter', targetId: props.meterId, details } });
+  }
+
+  /**
+   * An operator's decision about this meter's register. The charge, the new cursor, the audit
+   * record and the alarm's release all go to the ledger together (one group commit); the
+   * caller waits for that commit before answering.
+   */
+  function resolveRegister(state: MeterState, resolution: RegisterResolution, operator: string): RegisterResolved {
+    if (state.tariffProblem !== null) return { ok: false, code: 'TARIFF_INVALID', message: `the meter's tariff cannot price it (${state.tariffProblem}); fix the tariff first` };
+    const now = deps.clock.now();
+    const held = state.registerHold;
+    let cursor = state.cursor;
+    let billedUsage = 0;
+    let amount = 0;
+    const charge = (from: BillingCursor, usage: number, toRegister: number, at: number): BillingCursor => {
+      if (usage === 0) return { ...from, register: toRegister, readAt: Math.max(from.readAt, at) };
+      const charged = chargeDelta(from, usage, toRegister, at, state.pricing);
+      state.pending = accumulateCharge(state.pending, from.register, toRegister, usage, charged.charge, at);
+      billedUsage += usage;
+      amount += charged.charge.amount;
+      return charged.cursor;
+    };
+    switch (resolution.action) {
+      case 'accept':
+      case 'void': {
+        if (!held || !cursor || state.lastRegister === null) return { ok: false, code: 'REGISTER_NOT_HELD', message: `meter ${props.meterId} has no held register to ${resolution.action}`, field: 'action' };
+        if (resolution.action === 'accept' && held !== 'register_jump') {
+          return { ok: false, code: 'REGISTER_NOT_HELD', message: 'a register that went backwards cannot be accepted as consumption: void the range or replace the meter', field: 'action' };
+        }
+        const at = Math.max(state.lastReadingAt ?? now, cursor.readAt);
+        if (resolution.action === 'accept') cursor = charge(cursor, state.lastRegister - cursor.register, state.lastRegister, at);
+        else cursor = { ...cursor, register: state.lastRegister, readAt: at };
+        audit(`meter.register_${resolution.action}`, operator, { reason: resolution.reason, hold: held, fromRegister: state.cursor!.register, toRegister: state.lastRegister, billedUsage, amount });
+        break;
+      }
+      case 'replace': {
+        if (cursor && resolution.finalRegister < cursor.register) {
+          return { ok: false, code: 'REGISTER_BELOW_BILLED', message: `the old meter's final register ${resolution.finalRegister} is below its billed register ${cursor.register}`, field: 'finalRegister' };
+        }
+        if (cursor) cursor = charge(cursor, resolution.finalRegister - cursor.register, resolution.finalRegister, now);
+        const opened: BillingCursor = cursor
+          ? { register: resolution.openingRegister, readAt: Math.max(now, cursor.readAt), billing: cursor.billing }
+          : { register: resolution.openingRegister, readAt: now, billing: initialBillingState(now, state.pricing.quota, state.pricing.utcOffsetMinutes) };
+        audit('meter.replace', operator, { reason: resolution.reason, hold: held, billedRegister: state.cursor?.register ?? null, finalRegister: resolution.finalRegister, openingRegister: resolution.openingRegister, billedUsage, amount });
+        cursor = opened;
+        state.intervals.clear();
+        break;
+      }
+    }
+    state.cursor = cursor;
+    state.registerHold = null;
+    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor } });
+    state.pending = null;
+    if (held) dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: null, kind: held, releasedBy: operator } });
+    if (amount !== 0) dispatch(props.dormitory, { type: 'MeterCharged', meterId: props.meterId, purse, amount });
+    return { ok: true, meterId: props.meterId, billedUsage, amount, cursorRegister: cursor.register };
   }
 
   function trackInterval(state: MeterState, channel: string, register: number, powerW: number, at: number): void {
@@ -152,10 +238,16 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     if (defect) throw new TypeError(`malformed reading for meter ${props.meterId}: ${defect}`);
     deps.metrics.readingsHandled.inc({ kind: reading.type });
     const register = reading.type === 'electric' ? reading.energyWh : reading.volumeL;
-    const outcome = billRegister(state.cursor, register, reading.at, state.pricing, limits);
     let amount = 0;
     let usage = 0;
-    switch (outcome.kind) {
+    // A held meter keeps its readings (register, intervals, rules) but bills nothing; only a
+    // meter never read before opens its cursor (opening is not consumption), so nothing is lost.
+    const held = state.registerHold !== null || state.tariffProblem !== null;
+    const outcome = held && state.cursor ? null : billRegister(state.cursor, register, reading.at, state.pricing, limits, registerWrap);
+    switch (outcome?.kind) {
+      case undefined:
+      case 'idle':
+        break;
       case 'opened':
         state.cursor = outcome.cursor;
         if (outcome.quotaGranted > 0) {
@@ -163,33 +255,32 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
         }
         post(state);
         break;
-      case 'idle':
-        break;
       case 'charged': {
         const from = state.cursor!.register;
-        state.pending = accumulateCharge(state.pending, from, outcome.usage, outcome.charge, reading.at);
+        state.pending = accumulateCharge(state.pending, from, register, outcome.usage, outcome.charge, reading.at);
         state.cursor = outcome.cursor;
         amount = outcome.charge.amount;
         usage = outcome.usage;
-        if (state.anomaly) state.anomaly = null;
+        if (outcome.wrapped) log.info({ from, register, usage }, 'register rolled over; billed across the wrap');
         if (reading.at - state.pending.firstAt >= deps.postingIntervalMs) post(state);
         break;
       }
       case 'backwards':
       case 'implausible': {
+        const kind: RegisterHoldKind = outcome.kind === 'backwards' ? 'register_backwards' : 'register_jump';
         const description =
           outcome.kind === 'backwards'
-            ? `register went backwards: ${outcome.register} < billed ${outcome.cursorRegister}`
-            : `register jumped ${outcome.usage} (plausible at most ${outcome.maxPlausible}); not billed`;
-        if (state.anomaly !== outcome.kind) {
-          alarm(outcome.kind === 'backwards' ? 'register_backwards' : 'register_jump', description, reading.at, [{ at: reading.at, register, billed: state.cursor?.register ?? null }]);
-          log.warn({ register, cursor: state.cursor?.register }, description);
-        }
-        state.anomaly = outcome.kind;
+            ? `register went backwards: ${outcome.register} < billed ${outcome.cursorRegister}; billing held until an operator resolves it`
+            : `register jumped ${outcome.usage} (plausible at most ${outcome.maxPlausible}); billing held until an operator resolves it`;
+        // One alarm: the hold stays until an operator accepts, voids or replaces (REST).
+        state.registerHold = kind;
+        alarm(kind, description, reading.at, [{ at: reading.at, register, billed: state.cursor?.register ?? null }]);
+        log.warn({ register, cursor: state.cursor?.register }, description);
         break;
       }
     }
     state.lastRegister = register;
+    state.lastReadingAt = reading.at;
     if (!state.online) {
       state.online = true;
       dispatch(props.dormitory, { type: 'MeterOnlineChanged', meterId: props.meterId, online: true, at: reading.at });
@@ -284,6 +375,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     persisted((state, msg) => {
       switch (msg.type) {
         case 'ReadingArrived':
+          if (state.retired) return state;
           return handleReading(state, msg.reading, msg.decodedAtNs);
         case 'OnlineChanged':
           if (state.online !== msg.online) {
@@ -299,7 +391,8 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           return state;
         case 'FlushBilling':
           if (state.pending) post(state);
-          if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId });
+          if (msg.retire) state.retired = true;
+          if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId, requestId: msg.requestId });
           return state;
         case 'RulesChanged':
           state.rules = msg.rules;
@@ -324,6 +417,9 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           meterVerdict(state, result.verdict, undefined);
           return state;
         }
+        case 'ResolveRegister':
+          dispatch(msg.replyTo, resolveRegister(state, msg.resolution, msg.operator));
+          return state;
         case 'GetMeter':
           dispatch(msg.replyTo, {
             meterId: props.meterId,
@@ -332,7 +428,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
             register: state.lastRegister,
             billedRegister: state.cursor?.register ?? null,
             pendingAmount: state.pending?.amount ?? 0,
-            anomaly: state.anomaly,
+            hold: state.registerHold ?? (state.tariffProblem === null ? null : TARIFF_INVALID_ALARM),
           });
           return state;
       }
@@ -371,16 +467,30 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           const self = ctx.self as Ref<MeterMsg>;
           deps.clock.schedule(Math.max(0, saved.reclose.recloseAt - deps.clock.now()), () => dispatch(self, { type: 'RecloseDue' }));
         }
+        // Holds survive restarts and reloads through their active alarms: restored, not raised again.
+        const registerHold = REGISTER_HOLD_KINDS.find((kind) => props.activeHolds.includes(kind)) ?? null;
+        const tariffAlarmActive = props.activeHolds.includes(TARIFF_INVALID_ALARM);
+        if (props.tariffProblem !== null && !tariffAlarmActive) {
+          const message = `tariff cannot price meter ${props.meterId}: ${props.tariffProblem}; its billing is held (readings kept, nothing billed) until the tariff is fixed`;
+          log.error({ problem: props.tariffProblem }, message);
+          alarm(TARIFF_INVALID_ALARM, message, deps.clock.now(), [{ problem: props.tariffProblem }]);
+        }
+        if (props.tariffProblem === null && tariffAlarmActive) {
+          dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: null, kind: TARIFF_INVALID_ALARM } });
+        }
         return {
           cursor: props.cursor,
           pending: null,
           pricing: props.pricing,
           online: false,
           lastRegister: null,
-          anomaly: null,
+          lastReadingAt: null,
+          registerHold,
+          tariffProblem: props.tariffProblem,
           circuits,
           intervals: new Map(),
           rules: props.rules,
+          retired: false,
           tamper: saved.tamper,
           overload: initialOverloadState(),
           reclose: saved.reclose,

@@ -1,6 +1,7 @@
 import { parseArrearsPolicy } from '../domain/arrears.ts';
 import type { SupplyTarget } from '../domain/reading.ts';
 import type { BillingCursor, MeterTariff } from '../domain/register-billing.ts';
+import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM } from '../domain/register-hold.ts';
 import type { BillingState, FreeQuotaPolicy, Tariff } from '../domain/tariff.ts';
 import { validateTariff } from '../domain/tariff.ts';
 import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
@@ -24,7 +25,11 @@ export interface MeterTopology {
   readonly profile: MeterProfileName;
   readonly targets: readonly SupplyTarget[];
   readonly pricing: MeterTariff;
+  /** Why the dormitory's tariff cannot price this meter (then its billing is held), null when it can. */
+  readonly tariffProblem: string | null;
   readonly cursor: BillingCursor | null;
+  /** Kinds of this meter's active billing-hold alarms (register anomalies, an unusable tariff). */
+  readonly activeHolds: readonly string[];
 }
 
 export interface DormitoryTopology {
@@ -53,7 +58,12 @@ export interface CampusTopology {
   readonly dormitories: readonly DormitoryTopology[];
 }
 
-const FREE: Tariff = { kind: 'single', rate: 0 };
+/**
+ * Stands in for a tariff that cannot be used. Never charged: a meter with a `tariffProblem`
+ * holds its billing (readings kept, cursor not advanced) and raises a critical alarm.
+ */
+const UNPRICED: Tariff = { kind: 'single', rate: 0 };
+const HOLD_ALARM_KINDS: readonly string[] = [...REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM];
 
 /** The switched outputs of each meter profile. */
 export const SWITCHED_TARGETS: Readonly<Record<string, readonly SupplyTarget[]>> = {
@@ -83,11 +93,19 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     address: g.address,
     settings: g.settings,
   }));
-  const tariffs = new Map<string, Tariff>();
-  for (const t of await db.selectFrom('tariffs').select(['id', 'definition']).execute()) {
+  const tariffs = new Map<string, { tariff: Tariff; purse: string } | { problem: string }>();
+  for (const t of await db.selectFrom('tariffs').select(['id', 'purse', 'definition']).execute()) {
     const checked = validateTariff(t.definition);
-    if (checked.ok) tariffs.set(t.id, checked.tariff);
+    tariffs.set(t.id, checked.ok ? { tariff: checked.tariff, purse: t.purse } : { problem: `tariff ${t.id} is invalid: ${checked.field} ${checked.message}` });
   }
+  const pricingOf = (tariffId: string | null, purse: 'electricity' | 'water'): { tariff: Tariff; problem: string | null } => {
+    if (!tariffId) return { tariff: UNPRICED, problem: `no ${purse} tariff is assigned to the dormitory` };
+    const found = tariffs.get(tariffId);
+    if (!found) return { tariff: UNPRICED, problem: `tariff ${tariffId} does not exist` };
+    if ('problem' in found) return { tariff: UNPRICED, problem: found.problem };
+    if (found.purse !== purse) return { tariff: UNPRICED, problem: `tariff ${tariffId} prices the ${found.purse} purse, not ${purse}` };
+    return { tariff: found.tariff, problem: null };
+  };
   const quotas = new Map((await db.selectFrom('free_quota_policies').select(['id', 'monthly_allowance']).execute()).map((q) => [q.id, { monthlyAllowance: q.monthly_allowance } as FreeQuotaPolicy]));
 
   let dormQuery = db
@@ -97,7 +115,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
   const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
   const ids = dorms.map((d) => d.id);
-  const [meters, accounts, cursors] = ids.length
+  const [meters, accounts, cursors, holds] = ids.length
     ? await Promise.all([
         db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
         db.selectFrom('accounts').select(['dormitory_id', 'purse', 'balance']).where('dormitory_id', 'in', ids).execute(),
@@ -107,8 +125,11 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
           .select(['c.meter_id', 'c.register', 'c.read_at', 'c.billing_state'])
           .where('m.dormitory_id', 'in', ids)
           .execute(),
+        db.selectFrom('alarms').select(['meter_id', 'kind']).where('dormitory_id', 'in', ids).where('state', '=', 'active').where('kind', 'in', HOLD_ALARM_KINDS).execute(),
       ])
-    : [[], [], []];
+    : [[], [], [], []];
+  const holdsOf = new Map<string, string[]>();
+  for (const h of holds) if (h.meter_id) holdsOf.set(h.meter_id, [...(holdsOf.get(h.meter_id) ?? []), h.kind]);
   const cursorOf = new Map(cursors.map((c) => [c.meter_id, { register: c.register, readAt: new Date(c.read_at).getTime(), billing: c.billing_state as BillingState }]));
   const balances = new Map<string, { electricity: number; water: number }>();
   for (const a of accounts) {
@@ -125,6 +146,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     const tariffId = electric ? d.electricity_tariff_id : d.water_tariff_id;
     const quotaId = electric ? d.electricity_quota_id : d.water_quota_id;
     const list = metersOf.get(m.dormitory_id) ?? [];
+    const priced = pricingOf(tariffId, electric ? 'electricity' : 'water');
     list.push({
       meterId: m.id,
       kind: m.kind,
@@ -132,8 +154,10 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       unitAddress: m.unit_address,
       profile: m.profile as MeterProfileName,
       targets: SWITCHED_TARGETS[m.profile] ?? [],
-      pricing: { tariff: (tariffId && tariffs.get(tariffId)) || FREE, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      pricing: { tariff: priced.tariff, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      tariffProblem: priced.problem,
       cursor: cursorOf.get(m.id) ?? null,
+      activeHolds: holdsOf.get(m.id) ?? [],
     });
     metersOf.set(m.dormitory_id, list);
   }

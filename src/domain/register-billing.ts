@@ -1,4 +1,5 @@
-import { chargeUsage, initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
+import { chargeAcrossSpan } from './gap-pricing.ts';
+import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
 
 /**
  * Billing from a cumulative register, pure. The cursor is the last billed register value and
@@ -29,16 +30,30 @@ export const WATER_LIMITS: PlausibilityLimits = Object.freeze({ maxRatePerHour: 
 export type RegisterOutcome =
   | { readonly kind: 'opened'; readonly cursor: BillingCursor; readonly quotaGranted: number }
   | { readonly kind: 'idle'; readonly cursor: BillingCursor }
-  | { readonly kind: 'charged'; readonly usage: number; readonly charge: ChargeResult; readonly cursor: BillingCursor }
+  | { readonly kind: 'charged'; readonly usage: number; readonly wrapped: boolean; readonly charge: ChargeResult; readonly cursor: BillingCursor }
   | { readonly kind: 'backwards'; readonly register: number; readonly cursorRegister: number }
   | { readonly kind: 'implausible'; readonly usage: number; readonly maxPlausible: number };
 
+/** The most a register may advance between two billing times (both server-bounded, see sample-time.ts). */
+export function maxPlausibleUsage(limits: PlausibilityLimits, fromMs: number, toMs: number): number {
+  const elapsedMs = Math.max(0, toMs - fromMs);
+  return Math.floor((limits.maxRatePerHour * Math.max(elapsedMs, 1000)) / 3_600_000) + limits.slack;
+}
+
+/**
+ * Bills a reading of a cumulative register. `at` must already be bounded by the server's
+ * receive time. `registerWrap` is the counter's modulus (null: it never wraps): a register
+ * below the cursor is a rollover when the wrapped delta is plausible, else it went backwards.
+ * The delta is priced across the periods and months between the cursor and `at`
+ * (gap-pricing.ts).
+ */
 export function billRegister(
   cursor: BillingCursor | null,
   register: number,
   at: number,
   pricing: MeterTariff,
   limits: PlausibilityLimits,
+  registerWrap: number | null = null,
 ): RegisterOutcome {
   if (!Number.isSafeInteger(register) || register < 0) return { kind: 'backwards', register, cursorRegister: cursor?.register ?? 0 };
   if (!cursor) {
@@ -46,14 +61,30 @@ export function billRegister(
     const billing = initialBillingState(at, pricing.quota, pricing.utcOffsetMinutes);
     return { kind: 'opened', cursor: { register, readAt: at, billing }, quotaGranted: billing.freeRemaining };
   }
-  const usage = register - cursor.register;
-  if (usage < 0) return { kind: 'backwards', register, cursorRegister: cursor.register };
+  const maxPlausible = maxPlausibleUsage(limits, cursor.readAt, at);
+  let usage = register - cursor.register;
+  let wrapped = false;
+  if (usage < 0) {
+    const wrappedUsage = registerWrap === null || cursor.register >= registerWrap || register >= registerWrap ? -1 : registerWrap - cursor.register + register;
+    if (wrappedUsage < 0 || wrappedUsage > maxPlausible) return { kind: 'backwards', register, cursorRegister: cursor.register };
+    usage = wrappedUsage;
+    wrapped = true;
+  }
   if (usage === 0) return { kind: 'idle', cursor };
-  const elapsedMs = Math.max(0, at - cursor.readAt);
-  const maxPlausible = Math.floor((limits.maxRatePerHour * Math.max(elapsedMs, 1000)) / 3_600_000) + limits.slack;
   if (usage > maxPlausible) return { kind: 'implausible', usage, maxPlausible };
-  const charge = chargeUsage(pricing.tariff, pricing.quota, cursor.billing, usage, Math.max(at, cursor.readAt), pricing.utcOffsetMinutes);
-  return { kind: 'charged', usage, charge, cursor: { register, readAt: Math.max(at, cursor.readAt), billing: charge.state } };
+  const { charge, cursor: next } = chargeDelta(cursor, usage, register, at, pricing);
+  return { kind: 'charged', usage, wrapped, charge, cursor: next };
+}
+
+/**
+ * Charges `usage` units from `cursor` up to `at` and moves the cursor to `register` (which
+ * need not be cursor + usage: a rollover, or an operator's meter replacement). No
+ * plausibility check: callers decide (billRegister, or an operator accepting a jump).
+ */
+export function chargeDelta(cursor: BillingCursor, usage: number, register: number, at: number, pricing: MeterTariff): { charge: ChargeResult; cursor: BillingCursor } {
+  const readAt = Math.max(at, cursor.readAt);
+  const charge = chargeAcrossSpan(pricing.tariff, pricing.quota, cursor.billing, usage, cursor.readAt, readAt, pricing.utcOffsetMinutes);
+  return { charge, cursor: { register, readAt, billing: charge.state } };
 }
 
 /** Consumption accumulated between two ledger postings of one meter. */
@@ -69,7 +100,8 @@ export interface PendingCharge {
   readonly parts: Readonly<Record<string, { rate: number; usage: number }>>;
 }
 
-export function accumulateCharge(pending: PendingCharge | null, fromRegister: number, usage: number, charge: ChargeResult, at: number): PendingCharge {
+/** Adds one charge (`usage` units from `fromRegister` to `toRegister`, which differ by usage unless the register wrapped or was replaced). */
+export function accumulateCharge(pending: PendingCharge | null, fromRegister: number, toRegister: number, usage: number, charge: ChargeResult, at: number): PendingCharge {
   const parts: Record<string, { rate: number; usage: number }> = { ...(pending?.parts ?? {}) };
   for (const part of charge.parts) {
     const key = `${part.label}@${part.rate}`;
@@ -81,7 +113,7 @@ export function accumulateCharge(pending: PendingCharge | null, fromRegister: nu
     usage: (pending?.usage ?? 0) + usage,
     freeUsed: (pending?.freeUsed ?? 0) + charge.freeUsed,
     fromRegister: pending?.fromRegister ?? fromRegister,
-    toRegister: fromRegister + usage,
+    toRegister,
     firstAt: pending?.firstAt ?? at,
     lastAt: at,
     quotaGranted: (pending?.quotaGranted ?? 0) + charge.quotaGranted,

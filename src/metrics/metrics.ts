@@ -8,6 +8,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly readingsHandled = new Counter({ name: 'campus_readings_handled_total', help: 'Meter readings handled by meter actors', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly framesRejected = new Counter({ name: 'campus_frames_rejected_total', help: 'Malformed frames or payloads counted and dropped', labelNames: ['protocol', 'reason'] as const, registers: [this.registry] });
+  readonly sampleClockSkew = new Counter({ name: 'campus_sample_clock_skew_total', help: 'Samples whose timestamp lay outside the skew window around the server receive time (their time was clamped)', labelNames: ['protocol', 'direction'] as const, registers: [this.registry] });
   readonly commands = new Counter({ name: 'campus_commands_total', help: 'Supply commands by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly actorRestarts = new Counter({ name: 'campus_actor_restarts_total', help: 'Actor crashes resumed with their last state', labelNames: ['actor'] as const, registers: [this.registry] });
   readonly ledgerBatchSize = new Histogram({ name: 'campus_ledger_batch_size', help: 'Items per ledger group commit', buckets: [1, 5, 10, 50, 100, 500, 1000, 5000], registers: [this.registry] });

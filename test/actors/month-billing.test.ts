@@ -16,7 +16,11 @@ const QUOTA_WH = 10_000; // the demo's free quota, A-101 only
 const localHour = (at: number) => new Date(at + OFFSET).getUTCHours();
 const localMonth = (at: number) => new Date(at + OFFSET).toISOString().slice(0, 7);
 
-/** The expected bill, computed here independently of src/domain: Σ usage x rate, then one floor with the carry. */
+/**
+ * The expected bill, computed here independently of src/domain: a reading's delta is spread
+ * linearly in time over the hours where the price can change (08:00, 22:00, a month's first
+ * midnight), each piece priced at its start; then Σ usage x rate, one floor with the carry.
+ */
 class ExpectedBill {
   month = '';
   monthUsage = 0;
@@ -33,6 +37,22 @@ class ExpectedBill {
     this.month = month;
     this.monthUsage = monthUsage;
     this.free = free;
+  }
+
+  addSpan(usage: number, from: number, to: number): void {
+    const cuts: number[] = [];
+    for (let at = from + HOUR; at < to; at += HOUR) {
+      const h = localHour(at);
+      if (h === TOU.peakFrom || h === TOU.peakTo || (h === 0 && new Date(at + OFFSET).getUTCDate() === 1)) cuts.push(at);
+    }
+    let given = 0;
+    let start = from;
+    for (const end of [...cuts, to]) {
+      const upTo = end === to ? usage : Number((BigInt(usage) * BigInt(end - from)) / BigInt(to - from));
+      this.add(upTo - given, start);
+      given = upTo;
+      start = end;
+    }
   }
 
   add(usage: number, at: number): void {
@@ -131,7 +151,7 @@ t.test('a simulated month across TOU and tier boundaries bills exactly price x e
     await jump(at);
     for (const [id, b] of baseline) {
       const now = register(id).energyWh;
-      b.bill.add(now - previous.get(id)!, at);
+      b.bill.addSpan(now - previous.get(id)!, at - 3 * HOUR, at);
       previous.set(id, now);
     }
   }

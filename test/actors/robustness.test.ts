@@ -105,7 +105,7 @@ t.test('garbage, mistyped and huge MQTT payloads are counted and dropped; a cras
     flags: { coverOpen: false, reverseConnection: false },
     alarmWord: 0,
   } as unknown as ElectricReading;
-  dispatch(gateway, { type: 'ReadingArrived', reading: malformed, decodedAtNs: process.hrtime.bigint() } satisfies GatewayMsg);
+  dispatch(gateway, { type: 'ReadingArrived', reading: malformed, decodedAtNs: process.hrtime.bigint(), receivedAt: app.context.clock.now() } satisfies GatewayMsg);
   await waitFor('the meter actor crash counted', async () => (await metricValue(test, 'campus_actor_restarts_total', 'actor="meter"')) > meterRestartsBefore);
 
   const during = await getDormitory(test, DORMITORY);

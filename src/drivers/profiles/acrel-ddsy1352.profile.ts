@@ -50,6 +50,7 @@ export const acrelDdsy1352Profile: MeterProfile = {
   reading: 'electric',
   registers: Object.values(ACREL_REGISTERS),
   poll: ACREL_POLL,
+  registerWrap: 2 ** 32 * WH_PER_ENERGY_STEP, // u32 of 0.01 kWh steps
 
   decode(words, unitAddress, at): ElectricReading {
     const image = RegisterImage.fromWords(NAME, ACREL_POLL, words);

@@ -110,6 +110,7 @@ export const campus1in3outProfile: MeterProfile = {
   reading: 'electric',
   registers: [...Object.values(CAMPUS_INCOMING), ...CIRCUIT_KINDS.flatMap((kind) => Object.values(CAMPUS_CIRCUITS[kind]))],
   poll: CAMPUS_POLL,
+  registerWrap: 2 ** 32, // u32 of Wh
 
   decode(words, unitAddress, at): ElectricReading {
     const image = RegisterImage.fromWords(NAME, CAMPUS_POLL, words);

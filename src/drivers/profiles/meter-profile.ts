@@ -73,6 +73,12 @@ export interface MeterProfile {
   readonly registers: readonly RegisterDef[];
   /** Blocks read on every poll, in order; `decode` gets their words concatenated. */
   readonly poll: readonly RegisterBlock[];
+  /**
+   * Where the billed register wraps back to 0, in the reading's base units (Wh, L): the
+   * counter's modulus. null when the counter does not wrap (a float register). Billing treats
+   * a register below the cursor as a wrap only when the wrapped delta is plausible.
+   */
+  readonly registerWrap: number | null;
   /** Throws FrameRejectedError on implausible data. */
   decode(registers: RegisterWords, unitAddress: string, at: number): MeterReading;
   /** The words of `poll`, concatenated (the simulator server answers from this image). */

@@ -40,6 +40,7 @@ export const sdm120Profile: MeterProfile = {
   reading: 'electric',
   registers: Object.values(SDM120_REGISTERS),
   poll: SDM120_POLL,
+  registerWrap: null, // float32 kWh: saturates, never wraps
 
   decode(words, unitAddress, at): ElectricReading {
     const image = RegisterImage.fromWords(NAME, SDM120_POLL, words);

@@ -33,6 +33,7 @@ export const waterValveProfile: MeterProfile = {
   reading: 'water',
   registers: Object.values(WATER_REGISTERS),
   poll: WATER_POLL,
+  registerWrap: 2 ** 32, // u32 of litres
 
   decode(words, unitAddress, at): WaterReading {
     const image = RegisterImage.fromWords(NAME, WATER_POLL, words);

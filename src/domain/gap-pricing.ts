@@ -1,0 +1,114 @@
+/**
+ * Pricing a register delta across the time it spans, pure.
+ *
+ * A delta is known only as "this many units between the last billed reading and this one".
+ * When that span crosses a point where the price can change (a time-of-use period boundary, a
+ * local midnight for periodic tariffs, a local month start for the free quota and the tier
+ * position), the delta is spread over the pieces **linearly in time** and each piece is
+ * charged at its own instant, in order, through `chargeUsage`. The pieces' usages are whole
+ * base units that sum to the delta exactly (cumulative floor: piece i gets
+ * floor(usage x t_i / T) - floor(usage x t_(i-1) / T)), so the total energy never changes;
+ * only where it is priced does. A span that crosses nothing is one piece, priced at its start
+ * (the instant the energy began to flow after the last billed reading).
+ */
+import { MS_PER_DAY, MS_PER_MINUTE, parseClockMinutes, toLocalTime } from './local-time.ts';
+import { chargeUsage, type BillingState, type ChargePart, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
+
+/** One piece of a spread delta: `usage` base units priced at `at`. */
+export interface UsagePiece {
+  readonly at: number;
+  readonly usage: number;
+}
+
+/** Local minutes of the day at which `tariff`'s price can change (besides month starts). */
+function dailyCuts(tariff: Tariff): number[] {
+  switch (tariff.kind) {
+    case 'time_of_use':
+      return tariff.periods.map((p) => parseClockMinutes(p.from)).filter((m): m is number => m !== null);
+    case 'periodic':
+      return [0];
+    case 'single':
+    case 'tiered':
+      return [];
+  }
+}
+
+/**
+ * The instants strictly inside (fromMs, toMs) where the price of the next unit can change:
+ * the tariff's daily cuts and every local month start (quota grant, tier reset), ascending.
+ */
+export function priceBoundaries(tariff: Tariff, fromMs: number, toMs: number, utcOffsetMinutes: number): number[] {
+  if (toMs - fromMs <= 0) return [];
+  const offsetMs = utcOffsetMinutes * MS_PER_MINUTE;
+  const cuts = [...new Set(dailyCuts(tariff))].sort((a, b) => a - b);
+  const out: number[] = [];
+  const firstDay = Math.floor((fromMs + offsetMs) / MS_PER_DAY);
+  const lastDay = Math.floor((toMs + offsetMs) / MS_PER_DAY);
+  for (let day = firstDay; day <= lastDay; day++) {
+    const midnight = day * MS_PER_DAY - offsetMs;
+    const monthStart = toLocalTime(Math.max(0, midnight), utcOffsetMinutes).day === 1;
+    const minutes = monthStart && cuts[0] !== 0 ? [0, ...cuts] : cuts;
+    for (const minute of minutes) {
+      const at = midnight + minute * MS_PER_MINUTE;
+      if (at > fromMs && at < toMs) out.push(at);
+    }
+  }
+  return out;
+}
+
+/**
+ * Spreads `usage` over [fromMs, toMs] linearly in time, cut at `boundaries` (ascending, inside
+ * the span). Whole units, summing to `usage` exactly; an empty or inverted span is one piece
+ * at max(fromMs, toMs).
+ */
+export function spreadLinearly(usage: number, fromMs: number, toMs: number, boundaries: readonly number[]): UsagePiece[] {
+  const total = toMs - fromMs;
+  if (total <= 0) return [{ at: Math.max(fromMs, toMs), usage }];
+  if (boundaries.length === 0) return [{ at: fromMs, usage }];
+  const pieces: UsagePiece[] = [];
+  const big = BigInt(usage);
+  const span = BigInt(total);
+  let given = 0;
+  let start = fromMs;
+  for (const end of [...boundaries, toMs]) {
+    const upTo = end === toMs ? usage : Number((big * BigInt(end - fromMs)) / span);
+    pieces.push({ at: start, usage: upTo - given });
+    given = upTo;
+    start = end;
+  }
+  return pieces;
+}
+
+/**
+ * Charges `usage` that accumulated between `fromMs` (the last billed reading) and `toMs`,
+ * spread linearly over the price boundaries it crosses. The result has the shape of one
+ * `chargeUsage` call: amounts, free usage and grants summed, parts in billing order, the
+ * state after the last piece.
+ */
+export function chargeAcrossSpan(
+  tariff: Tariff,
+  quota: FreeQuotaPolicy | null,
+  state: BillingState,
+  usage: number,
+  fromMs: number,
+  toMs: number,
+  utcOffsetMinutes: number,
+): ChargeResult {
+  const pieces = spreadLinearly(usage, fromMs, toMs, priceBoundaries(tariff, fromMs, toMs, utcOffsetMinutes));
+  let amount = 0;
+  let freeUsed = 0;
+  let billedUsage = 0;
+  let quotaGranted = 0;
+  const parts: ChargePart[] = [];
+  let current = state;
+  for (const piece of pieces) {
+    const charged = chargeUsage(tariff, quota, current, piece.usage, piece.at, utcOffsetMinutes);
+    amount += charged.amount;
+    freeUsed += charged.freeUsed;
+    billedUsage += charged.billedUsage;
+    quotaGranted += charged.quotaGranted;
+    parts.push(...charged.parts);
+    current = charged.state;
+  }
+  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted };
+}
