@@ -1,3 +1,4 @@
+import { controlCharacterIndex } from '../domain/control-characters.ts';
 import { CIRCUIT_KINDS } from '../domain/reading.ts';
 import type {
   CircuitKind,
@@ -34,7 +35,8 @@ export type PayloadRejectionCode =
   | 'wrong_type'
   | 'out_of_range'
   | 'unknown_unit'
-  | 'profile_mismatch';
+  | 'profile_mismatch'
+  | 'control_character';
 
 export interface PayloadRejection {
   readonly code: PayloadRejectionCode;
@@ -197,6 +199,9 @@ function text(obj: Json, key: string, path: string, maxLength: number): string {
   const value = field(obj, key, path);
   if (typeof value !== 'string') throw new Reject('wrong_type', `${path}.${key} must be a string`);
   if (value.length === 0 || value.length > maxLength) throw new Reject('out_of_range', `${path}.${key} must be 1..${maxLength} characters`);
+  // One NUL in an ack's error text once stopped every later ledger commit: refused at the edge.
+  const at = controlCharacterIndex(value);
+  if (at >= 0) throw new Reject('control_character', `${path}.${key} has a control character at ${at} (U+${value.charCodeAt(at).toString(16).padStart(4, '0').toUpperCase()})`);
   return value;
 }
 

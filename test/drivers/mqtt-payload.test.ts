@@ -198,6 +198,12 @@ t.test('commands, acks and status', async (t) => {
   t.equal(ackCode('{"id":"c","ok":true,"relayClosed":"closed"}'), 'wrong_type');
   t.equal(ackCode('{"ok":true}'), 'missing_field');
   t.equal(ackCode('[]'), 'wrong_shape');
+  // Issue 9: a NUL (or any control character) in an ack's text is a counted rejection at the edge,
+  // never a text that reaches the ledger.
+  t.equal(ackCode(JSON.stringify({ id: 'c', ok: false, error: 'relay \u0000 stuck' })), 'control_character', 'a NUL in error is refused');
+  t.equal(ackCode(JSON.stringify({ id: 'c\u001b[2J', ok: true, relayClosed: false })), 'control_character', 'an escape sequence in id is refused');
+  t.match(decodeAck(JSON.stringify({ id: 'c', ok: false, error: 'x\u0000' })), { ok: false, rejection: { reason: /^control_character: ack: ack\.error has a control character at 1 \(U\+0000\)/ } }, 'the reason says where');
+  t.same(decodeAck(JSON.stringify({ id: 'c', ok: false, error: 'line one\nline two\ttabbed' })), { ok: true, value: { id: 'c', ok: false, error: 'line one\nline two\ttabbed' } }, 'newline and tab stay allowed');
   t.equal(ackCode('garbage'), 'not_json');
 
   t.same(decodeStatus('online'), { ok: true, value: true });
