@@ -11,23 +11,27 @@ import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
+import approvalRoutes from './http/approval.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
 import commandRoutes from './http/command.routes.ts';
 import dashboardPlugin from './http/dashboard.plugin.ts';
 import dormitoryRoutes from './http/dormitory.routes.ts';
-import errorHandler from './http/error-handler.plugin.ts';
+import errorHandler, { frameworkErrors } from './http/error-handler.plugin.ts';
 import healthRoutes from './http/health.routes.ts';
+import inputGuard from './http/input-guard.plugin.ts';
 import liveWebSocket from './http/live.websocket.ts';
 import metricsRoutes from './http/metrics.routes.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes from './http/recharge.routes.ts';
 import ruleRoutes from './http/rule.routes.ts';
+import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
 import validationPlugin from './http/validation.plugin.ts';
+import { scryptCost } from './domain/password.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
@@ -74,7 +78,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const ownsDatabase = options.database === undefined;
   try {
     if (ownsDatabase) await migrateToLatest(database.db);
-    const admin = await ensureAdmin(database.db, config.adminPassword);
+    const admin = await ensureAdmin(database.db, config.adminPassword, scryptCost(config.passwordScryptLog2N));
     if (options.seedDemo && (await isDatabaseEmpty(database.db))) {
       const seeded = await seedDemoCampus(database.db, new Date(clock.now()));
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
@@ -109,21 +113,21 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       });
     }
 
-    // Request lines are debug-level noise for a control room; the http child logs warnings up.
-    const httpLog = log.child({ component: 'http' }, { level: config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'warn' });
-    const http: FastifyInstance = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: 1_048_576 });
+    // Request lines are debug-level noise for a control room: at info the http child logs warnings up (a quieter level stays quieter).
+    const httpLog = log.child({ component: 'http' }, { level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+    const http: FastifyInstance = Fastify({ loggerInstance: httpLog as FastifyBaseLogger, bodyLimit: 1_048_576, frameworkErrors });
     await http.register(errorHandler);
     await http.register(validationPlugin);
+    await http.register(inputGuard);
     await http.register(openApiPlugin);
     await http.register(authPlugin, { context });
+    await http.register(sessionRoutes, { context });
     await http.register(healthRoutes, { context, ledger: () => runtime.ledgerStatus });
     await http.register(metricsRoutes, { metrics });
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
-    await http.register(rechargeRoutes, {
-      context,
-      credits: { creditApplied: (id, purse, amount) => runtime.creditApplied(id, purse, amount) },
-      balances: { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] },
-    });
+    const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount) };
+    await http.register(rechargeRoutes, { context, credits, balances: { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] } });
+    await http.register(approvalRoutes, { context, credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });

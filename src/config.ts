@@ -29,6 +29,19 @@ export interface Config {
   readonly ledgerBatchSize: number;
   /** Clock time between ledger postings of one meter's consumption. */
   readonly billingPostIntervalMs: number;
+  /** scrypt cost of new password hashes, as log2(N) (OWASP: 17, with r=8, p=1). */
+  readonly passwordScryptLog2N: number;
+  /** Login attempts allowed per client address, and per username, in one window. */
+  readonly loginRateLimitPerAddress: number;
+  readonly loginRateLimitPerUsername: number;
+  readonly loginRateWindowMs: number;
+  /** A recharge above this many fen waits for a second finance user's approval. */
+  readonly rechargeApprovalThresholdFen: number;
+  /** Bearer token that GET /api/metrics requires, when set. */
+  readonly metricsToken: string | undefined;
+  /** When set, metrics are served only on this separate port (at /metrics), not on the API port. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 export class ConfigError extends Error {
@@ -94,6 +107,10 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
   if (webhookSecret !== undefined && webhookSecret.length < 16) {
     throw new ConfigError('WEBHOOK_SECRET', 'must be at least 16 characters');
   }
+  const metricsToken = env.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+  }
   const config: Config = {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -113,6 +130,14 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     ledgerFlushMs: integer(env, 'LEDGER_FLUSH_MS', 200, 1, 60_000),
     ledgerBatchSize: integer(env, 'LEDGER_BATCH_SIZE', 500, 1, 100_000),
     billingPostIntervalMs: integer(env, 'BILLING_POST_INTERVAL_MS', 60_000, 0, 86_400_000),
+    passwordScryptLog2N: integer(env, 'PASSWORD_SCRYPT_LOG2N', 17, 10, 20),
+    loginRateLimitPerAddress: integer(env, 'LOGIN_RATE_LIMIT_PER_ADDRESS', 20, 1, 1_000_000),
+    loginRateLimitPerUsername: integer(env, 'LOGIN_RATE_LIMIT_PER_USERNAME', 10, 1, 1_000_000),
+    loginRateWindowMs: integer(env, 'LOGIN_RATE_WINDOW_MS', 60_000, 1000, 86_400_000),
+    rechargeApprovalThresholdFen: integer(env, 'RECHARGE_APPROVAL_THRESHOLD_FEN', 200_000, 1, 100_000_000),
+    metricsToken,
+    metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
     ...overrides,
   };
   return Object.freeze(config);

@@ -7,25 +7,39 @@ export const ERROR_CATALOGUE = {
   AMOUNT_NOT_POSITIVE: 400,
   INVALID_TARIFF: 400,
   INVALID_RULE_CONFIG: 400,
+  CONTROL_CHARACTER: 400,
+  MALFORMED_BODY: 400,
+  BAD_URL: 400,
+  VALUE_OUT_OF_RANGE: 400,
   UNAUTHENTICATED: 401,
   INVALID_CREDENTIALS: 401,
+  SIGNATURE_INVALID: 401,
   FORBIDDEN: 403,
+  SAME_APPROVER: 403,
   DORMITORY_NOT_FOUND: 404,
   BUILDING_NOT_FOUND: 404,
   METER_NOT_FOUND: 404,
   GATEWAY_NOT_FOUND: 404,
   ALARM_NOT_FOUND: 404,
   APPLIANCE_NOT_FOUND: 404,
+  OPERATOR_NOT_FOUND: 404,
+  APPROVAL_NOT_FOUND: 404,
   NOT_FOUND: 404,
   REFERENCE_CONFLICT: 409,
   ALREADY_EXISTS: 409,
+  STILL_REFERENCED: 409,
   ALARM_NOT_ACTIVE: 409,
+  APPROVAL_NOT_PENDING: 409,
   SIMULATOR_NOT_RUNNING: 409,
   METER_NOT_RUNNING: 409,
   REGISTER_NOT_HELD: 409,
   REGISTER_BELOW_BILLED: 409,
   TARIFF_INVALID: 409,
   SIGNATURE_INVALID: 401,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  REFERENCE_NOT_FOUND: 422,
   RATE_LIMITED: 429,
   ACTOR_UNAVAILABLE: 503,
   // The office: users, students, occupancy.
@@ -63,4 +77,68 @@ export class DomainError extends Error {
 
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
+}
+
+/** The fields PostgreSQL (node-postgres and PGlite alike) puts on a server error. */
+interface PostgresError {
+  readonly code: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly column?: string;
+  readonly constraint?: string;
+}
+
+function isPostgresError(error: unknown): error is PostgresError {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof message === 'string';
+}
+
+/** `building_id` -> `buildingId`: the API's spelling of a column. */
+const camelCase = (column: string): string => column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The column a constraint error names: `Key (building_id)=(x) ...`, else the error's own column. */
+function columnOf(error: PostgresError): string | undefined {
+  const key = /^Key \(([a-z_, ]+)\)=/.exec(error.detail ?? '');
+  const column = key?.[1]?.split(',')[0]?.trim() ?? error.column;
+  return column ? camelCase(column) : undefined;
+}
+
+/**
+ * Maps a database constraint or data error to a coded client error, in one place: whatever a
+ * route forgot to check before writing (a duplicate id, an unknown building or quota, a value
+ * out of a column's range, a NUL byte) is the client's mistake, never a 500. Returns undefined
+ * for everything else (lost connections, serialization failures, bugs), which stays a 5xx.
+ * The message names the column, never the SQL or the values.
+ */
+export function fromDatabaseError(error: unknown): DomainError | undefined {
+  if (!isPostgresError(error)) return undefined;
+  const field = columnOf(error);
+  const named = field ? ` (${field})` : '';
+  switch (error.code) {
+    case '23505': // unique_violation
+      return new DomainError('ALREADY_EXISTS', `a record with this ${field ?? 'key'} already exists`, field);
+    case '23503': // foreign_key_violation: a write naming a missing record, or a delete of a referenced one
+      return /still referenced/.test(error.detail ?? '')
+        ? new DomainError('STILL_REFERENCED', `the record is still referenced${named}; remove what refers to it first`, field)
+        : new DomainError('REFERENCE_NOT_FOUND', `${field ?? 'a referenced record'} does not exist`, field);
+    case '23502': // not_null_violation
+      return new DomainError('VALIDATION_FAILED', `${field ?? 'a required value'} is missing`, field);
+    case '23514': // check_violation
+      return new DomainError('VALIDATION_FAILED', `a value is not allowed${error.constraint ? ` (${error.constraint})` : ''}`, field);
+    case '22P02': // invalid_text_representation
+    case '22P05': // untranslatable_character
+    case '22021': // character_not_in_repertoire (a NUL byte in text)
+    case '22007': // invalid_datetime_format
+    case '22008': // datetime_field_overflow
+    case '22001': // string_data_right_truncation
+    case '22023': // invalid_parameter_value
+    case '2201W': // invalid_row_count_in_limit_clause
+    case '2201X': // invalid_row_count_in_result_offset_clause
+      return new DomainError('VALIDATION_FAILED', `a value is malformed${named}`, field);
+    case '22003': // numeric_value_out_of_range
+      return new DomainError('VALUE_OUT_OF_RANGE', `a number is out of range${named}`, field);
+    default:
+      return undefined;
+  }
 }

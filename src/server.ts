@@ -1,16 +1,26 @@
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import type { AdminCredentials } from './services/bootstrap-admin.ts';
 
-/** Runs the server until SIGINT/SIGTERM; prints the URL and, once, the admin credentials. */
+/**
+ * What `serve` prints at start-up. The admin password appears only when this start generated
+ * it; a password the operator supplied in ADMIN_PASSWORD is never echoed.
+ */
+export function startupLines(url: string, admin: AdminCredentials, config: Pick<Config, 'databaseUrl' | 'dataDir'>): string[] {
+  const lines = [`campus-prepaid listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`];
+  if (admin.password && admin.generated) {
+    lines.push(`admin login: username "${admin.username}", password "${admin.password}" (generated; shown only now; set ADMIN_PASSWORD to choose it)`);
+  }
+  if (!config.databaseUrl) lines.push(`database: embedded PGlite in ${config.dataDir} (development only: production money belongs on PostgreSQL)`);
+  return lines;
+}
+
+/** Runs the server until SIGINT/SIGTERM; prints the URL and, once, a generated admin password. */
 export async function runServer(config: Config): Promise<number> {
   const app = await buildApp(config, { seedDemo: config.simulate });
   const address = await app.start();
   const url = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
-  console.log(`campus-prepaid listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`);
-  if (app.admin.password) {
-    console.log(`admin login: username "${app.admin.username}", password "${app.admin.password}"${app.admin.generated ? ' (generated; shown only now; set ADMIN_PASSWORD to choose it)' : ''}`);
-  }
-  if (!config.databaseUrl) console.log(`database: embedded PGlite in ${config.dataDir} (development only: production money belongs on PostgreSQL)`);
+  for (const line of startupLines(url, app.admin, config)) console.log(line);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {

@@ -189,6 +189,26 @@ export interface RechargesTable {
   occupancy_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
+export type ApprovalState = 'pending' | 'approved' | 'rejected';
+
+/** A recharge above the approval threshold, waiting for a second finance user. */
+export interface RechargeApprovalsTable {
+  id: Generated<number>;
+  reference: string;
+  dormitory_id: string;
+  purse: Purse;
+  amount: number;
+  method: string;
+  /** The paying student, when the recharge names one. */
+  student_id: string | null;
+  state: Generated<ApprovalState>;
+  requested_by: string;
+  requested_at: Date;
+  decided_by: string | null;
+  decided_at: Date | null;
+  recharge_id: number | null;
+}
+
 export interface CommandsTable {
   id: string;
   dormitory_id: string;
@@ -361,6 +381,7 @@ export interface Database {
   billing_cursors: BillingCursorsTable;
   ledger_entries: LedgerEntriesTable;
   recharges: RechargesTable;
+  recharge_approvals: RechargeApprovalsTable;
   commands: CommandsTable;
   alarms: AlarmsTable;
   events: EventsTable;

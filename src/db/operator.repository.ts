@@ -49,8 +49,25 @@ export async function findSessionOperator(db: Executor, tokenHash: string, now: 
   return row ? { id: row.id, username: row.username, role: row.role, dormitoryId: row.dormitory_id } : undefined;
 }
 
-export async function deleteSession(db: Executor, tokenHash: string): Promise<void> {
-  await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+/** Ends one session; returns whether it existed. */
+export async function deleteSession(db: Executor, tokenHash: string): Promise<boolean> {
+  const result = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export async function updatePasswordHash(db: Executor, operatorId: number, passwordHash: string): Promise<void> {
+  await db.updateTable('operators').set({ password_hash: passwordHash }).where('id', '=', operatorId).execute();
+}
+
+export async function findOperatorByUsername(db: Executor, username: string): Promise<Operator | undefined> {
+  const row = await db.selectFrom('operators').select(['id', 'username', 'role', 'dormitory_id']).where('username', '=', username).executeTakeFirst();
+  return row ? { id: row.id, username: row.username, role: row.role, dormitoryId: row.dormitory_id } : undefined;
+}
+
+/** Ends every session of an operator; returns how many there were. */
+export async function deleteSessionsOf(db: Executor, operatorId: number): Promise<number> {
+  const result = await db.deleteFrom('sessions').where('operator_id', '=', operatorId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** An operator as the user administration sees it (never the password hash). */

@@ -5,17 +5,17 @@ import type { AppContext } from '../app-context.ts';
 import { appendAudit } from '../db/audit.repository.ts';
 import { findAlarm, listAlarms, markAlarmReleased, type AlarmView } from '../db/alarm.repository.ts';
 import { DomainError } from '../errors.ts';
+import { pagination, RowId } from './schema-bounds.ts';
 
 const ListQuery = Type.Object(
   {
     state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('released'), Type.Literal('cleared')])),
     dormitory: Type.Optional(Type.String({ maxLength: 100 })),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    ...pagination(),
   },
   { additionalProperties: false },
 );
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = Type.Object({ id: RowId() });
 
 /** Told when an operator releases an alarm, so the circuit that tripped can come back. */
 export interface AlarmReleaseListener {

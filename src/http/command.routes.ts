@@ -7,6 +7,7 @@ import { listCommands } from '../db/command.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import { DomainError } from '../errors.ts';
 import { recordManualCommand } from '../services/manual-command.service.ts';
+import { pagination } from './schema-bounds.ts';
 import { assertCanRead } from './auth.plugin.ts';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -18,7 +19,7 @@ const CommandBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const CommandQuery = Type.Object({ page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })), pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) }, { additionalProperties: false });
+const CommandQuery = Type.Object(pagination(), { additionalProperties: false });
 
 /**
  * Remote cut/restore. A manual cut is a cut reason like any other: it holds the circuit off

@@ -6,6 +6,7 @@ import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
 import { listLedger } from '../db/ledger.repository.ts';
 import { DomainError } from '../errors.ts';
 import { DORMITORY_STATES } from '../live/live-feed.ts';
+import { pagination } from './schema-bounds.ts';
 import { assertCanRead } from './auth.plugin.ts';
 
 const ListQuery = Type.Object(
@@ -13,8 +14,7 @@ const ListQuery = Type.Object(
     building: Type.Optional(Type.String({ maxLength: 100 })),
     state: Type.Optional(Type.Union(DORMITORY_STATES.map((state) => Type.Literal(state)), { description: 'the live state (kept current by the dormitory actors)' })),
     q: Type.Optional(Type.String({ maxLength: 100 })),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    ...pagination(),
   },
   { additionalProperties: false },
 );
@@ -22,8 +22,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 })
 const LedgerQuery = Type.Object(
   {
     purse: Type.Optional(Type.Union([Type.Literal('electricity'), Type.Literal('water')])),
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
-    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    ...pagination(),
   },
   { additionalProperties: false },
 );

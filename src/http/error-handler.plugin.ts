@@ -1,6 +1,6 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { DomainError, type ErrorBody } from '../errors.ts';
+import { DomainError, fromDatabaseError, type ErrorBody, type ErrorCode } from '../errors.ts';
 
 /** Field path of a schema validation error, e.g. `amount` or `periods.2.from`. */
 function fieldOf(error: FastifyError): string | undefined {
@@ -15,35 +15,68 @@ function fieldOf(error: FastifyError): string | undefined {
   return path || (error.validationContext === 'body' ? 'body' : error.validationContext);
 }
 
+/** Fastify's own errors (parsing, routing) in the catalogue's terms: code and the field at fault. */
+const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; field: string }>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', field: 'content-type' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', field: 'body' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'MALFORMED_BODY', field: 'content-length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_BODY', field: 'body' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_BODY', field: 'body' },
+  FST_ERR_BAD_URL: { code: 'BAD_URL', field: 'url' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'URI_TOO_LONG', field: 'url' },
+};
+
+/** Status of a client error we have no code for: a generic code of that status. */
+const GENERIC_CODES: Readonly<Record<number, ErrorCode>> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 414: 'URI_TOO_LONG', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' };
+
+/** Every error a client sees, as one shape and status. Undefined means "ours: 500". */
+export function toClientError(error: unknown): { status: number; body: ErrorBody } | undefined {
+  const render = (status: number, code: string, message: string, field?: string) => ({ status, body: { error: { code, message, ...(field ? { field } : {}) } } });
+  if (error instanceof DomainError) return render(error.statusCode, error.code, error.message, error.field);
+  const database = fromDatabaseError(error);
+  if (database) return render(database.statusCode, database.code, database.message, database.field);
+  const fastify = error as Partial<FastifyError>;
+  if (fastify.validation) {
+    const field = fieldOf(fastify as FastifyError);
+    return render(400, 'VALIDATION_FAILED', `${field ?? 'request'} ${(fastify.message ?? '').replace(/^[^ ]+ /, '')}`, field);
+  }
+  const known = fastify.code ? FASTIFY_ERRORS[fastify.code] : undefined;
+  const status = typeof fastify.statusCode === 'number' ? fastify.statusCode : 500;
+  if (known) return render(status >= 400 && status < 500 ? status : 400, known.code, fastify.message ?? known.code, known.field);
+  if (status >= 400 && status < 500) {
+    const code = GENERIC_CODES[status] ?? (error instanceof SyntaxError ? 'MALFORMED_BODY' : 'VALIDATION_FAILED');
+    return render(status, code, fastify.message ?? code, status === 400 ? 'body' : undefined);
+  }
+  return undefined;
+}
+
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const client = toClientError(error);
+  if (client) {
+    void reply.status(client.status).send(client.body);
+    return;
+  }
+  request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+  void reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } } satisfies ErrorBody);
+}
+
+/**
+ * Fastify's router answers a malformed URL (`%C0%AE`) or an over-long path parameter before
+ * any plugin runs; this constructor option routes those through the same error shape.
+ */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => sendError(error, request, reply);
+
 /**
  * One error handler: coded errors keep their status and field; schema errors become 400
- * VALIDATION_FAILED naming the field; anything else is logged with its context and hidden
- * behind a plain 500.
+ * VALIDATION_FAILED naming the field; database constraint and data errors are mapped to 4xx
+ * in one place (src/errors.ts `fromDatabaseError`); Fastify's parsing errors get catalogue
+ * codes; anything else is logged with its context and hidden behind a plain 500.
  */
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {
-  app.setErrorHandler<FastifyError | DomainError>((error, request, reply) => {
-    let body: ErrorBody;
-    let status: number;
-    if (error instanceof DomainError) {
-      status = error.statusCode;
-      body = { error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } };
-    } else if ((error as FastifyError).validation) {
-      const field = fieldOf(error as FastifyError);
-      status = 400;
-      body = { error: { code: 'VALIDATION_FAILED', message: `${field ?? 'request'} ${error.message.replace(/^[^ ]+ /, '')}`, ...(field ? { field } : {}) } };
-    } else if (typeof (error as FastifyError).statusCode === 'number' && (error as FastifyError).statusCode! < 500) {
-      status = (error as FastifyError).statusCode!;
-      const code = (error as FastifyError).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
-      body = { error: { code, message: error.message, ...(status === 400 ? { field: 'body' } : {}) } };
-    } else {
-      status = 500;
-      request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
-      body = { error: { code: 'INTERNAL', message: 'internal error' } };
-    }
-    void reply.status(status).send(body);
-  });
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, field: 'url' } } satisfies ErrorBody);
   });
 }
 

@@ -3,7 +3,8 @@ import type { Purse } from '../db/database.ts';
 import { appendAudit } from '../db/audit.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import { openOccupancyOf } from '../db/occupancy.repository.ts';
-import { applyRecharge, type RechargeMethod, type RechargeRecord } from '../db/recharge.repository.ts';
+import type { Executor } from '../db/executor.ts';
+import { applyRecharge, type RechargeMethod, type RechargeOutcome, type RechargeRecord } from '../db/recharge.repository.ts';
 import { DomainError } from '../errors.ts';
 
 export interface RechargeCommand {
@@ -31,33 +32,48 @@ export async function recharge(
   command: RechargeCommand,
   listener?: CreditListener,
 ): Promise<{ created: boolean; recharge: RechargeRecord }> {
+  const outcome = await context.db.transaction().execute((trx) => creditInTransaction(trx, new Date(context.clock.now()), command));
+  return settleRecharge(command, outcome, listener);
+}
+
+/**
+ * The credit itself, inside the caller's transaction: the dormitory (and the paying student's
+ * stay in it) must exist; the recharge row, ledger entry, balance and audit record are written
+ * once per reference.
+ */
+export async function creditInTransaction(trx: Executor, occurredAt: Date, command: RechargeCommand, audit: Record<string, unknown> = {}): Promise<RechargeOutcome> {
   if (!Number.isSafeInteger(command.amount) || command.amount <= 0) {
     throw new DomainError('AMOUNT_NOT_POSITIVE', 'amount must be a positive integer in minor units', 'amount');
   }
-  const outcome = await context.db.transaction().execute(async (trx) => {
-    if (!(await dormitoryExists(trx, command.dormitoryId))) {
-      throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${command.dormitoryId} does not exist`);
-    }
-    let payer: { studentId: string; occupancyId: number } | undefined;
-    if (command.studentId !== undefined) {
-      const stay = await openOccupancyOf(trx, command.studentId);
-      if (!stay || stay.dormitoryId !== command.dormitoryId) {
-        throw new DomainError('PAYER_NOT_OCCUPANT', `student ${command.studentId} does not live in dormitory ${command.dormitoryId}`, 'studentId');
-      }
-      payer = { studentId: command.studentId, occupancyId: stay.id };
-    }
-    const result = await applyRecharge(trx, { ...command, payer, occurredAt: new Date(context.clock.now()) });
-    if (result.kind === 'applied') {
-      await appendAudit(trx, {
-        operator: command.operator,
-        action: 'recharge',
-        targetType: 'dormitory',
-        targetId: command.dormitoryId,
-        details: { purse: command.purse, amount: command.amount, method: command.method, reference: command.reference, rechargeId: result.recharge.id, ...(payer ? { studentId: payer.studentId } : {}) },
-      });
-    }
-    return result;
-  });
+  if (!(await dormitoryExists(trx, command.dormitoryId))) {
+    throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${command.dormitoryId} does not exist`);
+  }
+  const payer = await payerOf(trx, command);
+  const result = await applyRecharge(trx, { ...command, payer, occurredAt });
+  if (result.kind === 'applied') {
+    await appendAudit(trx, {
+      operator: command.operator,
+      action: 'recharge',
+      targetType: 'dormitory',
+      targetId: command.dormitoryId,
+      details: { purse: command.purse, amount: command.amount, method: command.method, reference: command.reference, rechargeId: result.recharge.id, ...(payer ? { studentId: payer.studentId } : {}), ...audit },
+    });
+  }
+  return result;
+}
+
+/** The paying student's open stay in the dormitory, when the recharge names one. */
+export async function payerOf(trx: Executor, command: RechargeCommand): Promise<{ studentId: string; occupancyId: number } | undefined> {
+  if (command.studentId === undefined) return undefined;
+  const stay = await openOccupancyOf(trx, command.studentId);
+  if (!stay || stay.dormitoryId !== command.dormitoryId) {
+    throw new DomainError('PAYER_NOT_OCCUPANT', `student ${command.studentId} does not live in dormitory ${command.dormitoryId}`, 'studentId');
+  }
+  return { studentId: command.studentId, occupancyId: stay.id };
+}
+
+/** After the commit: a conflict is the client's error; an applied credit is told to the live dormitory. */
+export function settleRecharge(command: RechargeCommand, outcome: RechargeOutcome, listener?: CreditListener): { created: boolean; recharge: RechargeRecord } {
   if (outcome.kind === 'conflict') {
     throw new DomainError('REFERENCE_CONFLICT', `reference ${command.reference} was already used for a different recharge`, 'reference');
   }

@@ -94,6 +94,8 @@ t.test('a simulated month across TOU and tier boundaries bills exactly price x e
       POLL_INTERVAL_MS: '50',
       BILLING_POST_INTERVAL_MS: '0',
       LEDGER_FLUSH_MS: '20',
+      // Opening balances of 500,000 yuan: above the default cap, a second finance user would have to approve.
+      RECHARGE_APPROVAL_THRESHOLD_FEN: '100000000',
       MQTT_TOPIC_PREFIX: `t${randomBytes(4).toString('hex')}/campus`,
       ...(process.env.MQTT_URL ? { MQTT_URL: process.env.MQTT_URL } : {}),
     },

@@ -4,11 +4,12 @@ import type { AppContext } from '../../src/app-context.ts';
 import { SystemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { insertOperator } from '../../src/db/operator.repository.ts';
-import { hashPassword } from '../../src/domain/password.ts';
+import { hashPassword, scryptCost } from '../../src/domain/password.ts';
 import authPlugin from '../../src/http/auth.plugin.ts';
 import dashboardPlugin from '../../src/http/dashboard.plugin.ts';
 import dormitoryRoutes from '../../src/http/dormitory.routes.ts';
-import errorHandler from '../../src/http/error-handler.plugin.ts';
+import errorHandler, { frameworkErrors } from '../../src/http/error-handler.plugin.ts';
+import inputGuard from '../../src/http/input-guard.plugin.ts';
 import liveWebSocket, { type LiveWebSocketOptions } from '../../src/http/live.websocket.ts';
 import rechargeRoutes from '../../src/http/recharge.routes.ts';
 import validationPlugin from '../../src/http/validation.plugin.ts';
@@ -16,7 +17,7 @@ import { createLogger } from '../../src/logger.ts';
 import { ensureAdmin } from '../../src/services/bootstrap-admin.ts';
 import { seedDemoCampus } from '../../src/services/demo-campus.seed.ts';
 import { FakeLiveFeed, liveStatesFromDatabase } from './fake-live-feed.ts';
-import { ADMIN_PASSWORD } from './test-app.ts';
+import { ADMIN_PASSWORD, TEST_ENV } from './test-app.ts';
 import { createTestDatabase } from './test-database.ts';
 
 export interface LiveTestServer {
@@ -40,20 +41,21 @@ export interface LiveTestServer {
  */
 export async function startLiveTestServer(t: Test, options: { dashboard?: boolean; live?: Partial<Omit<LiveWebSocketOptions, 'feed' | 'context'>> } = {}): Promise<LiveTestServer> {
   const database = await createTestDatabase();
-  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1' });
+  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...TEST_ENV });
   const clock = new SystemClock();
   const context: AppContext = { config, db: database.db, clock, log: createLogger(config) };
-  await ensureAdmin(database.db, ADMIN_PASSWORD);
+  await ensureAdmin(database.db, ADMIN_PASSWORD, scryptCost(config.passwordScryptLog2N));
   await seedDemoCampus(database.db, new Date(clock.now()));
   const feed = new FakeLiveFeed(await liveStatesFromDatabase(database.db, clock.now()));
 
-  const app = Fastify({ bodyLimit: 1_048_576 });
+  const app = Fastify({ bodyLimit: 1_048_576, frameworkErrors });
   t.teardown(async () => {
     await app.close();
     await database.close();
   });
   await app.register(errorHandler);
   await app.register(validationPlugin);
+  await app.register(inputGuard);
   await app.register(authPlugin, { context });
   await app.register(dormitoryRoutes, { context });
   await app.register(rechargeRoutes, { context });
@@ -77,7 +79,7 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
     async student(dormitoryId) {
       const username = `student-${dormitoryId}-${++seq}`;
       const password = 'student-password-1';
-      await insertOperator(database.db, { username, passwordHash: await hashPassword(password), role: 'student', dormitoryId });
+      await insertOperator(database.db, { username, passwordHash: await hashPassword(password, scryptCost(config.passwordScryptLog2N)), role: 'student', dormitoryId });
       return { username, password, token: await token(username, password) };
     },
   };

@@ -2,11 +2,21 @@ import type { Test } from 'tap';
 import { buildApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { insertOperator } from '../../src/db/operator.repository.ts';
-import { hashPassword } from '../../src/domain/password.ts';
+import { hashPassword, scryptCost } from '../../src/domain/password.ts';
 import type { Role } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 export const ADMIN_PASSWORD = 'test-admin-password';
+
+/**
+ * Test defaults: a cheap scrypt cost (the OWASP cost is proven in test/domain/password.test.ts)
+ * and login limits no ordinary test reaches (test/http/login-security.test.ts sets its own).
+ */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  PASSWORD_SCRYPT_LOG2N: '12',
+  LOGIN_RATE_LIMIT_PER_ADDRESS: '100000',
+  LOGIN_RATE_LIMIT_PER_USERNAME: '100000',
+};
 
 export interface TestApp {
   readonly app: App;
@@ -21,7 +31,7 @@ export interface TestApp {
 /** A real app on a fresh database (PGlite, or a fresh schema on DATABASE_URL), torn down after the test. */
 export async function createTestApp(t: Test, options: Omit<AppOptions, 'database'> & { env?: Record<string, string> } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PORT: '0', HOST: '127.0.0.1', ...options.env });
+  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PORT: '0', HOST: '127.0.0.1', ...TEST_ENV, ...options.env });
   const app = await buildApp(config, { seedDemo: true, ...options, database });
   t.teardown(async () => {
     await app.stop();
@@ -40,7 +50,7 @@ export async function createTestApp(t: Test, options: Omit<AppOptions, 'database
     login,
     async as(role, dormitoryId) {
       const username = `${role}-${++seq}`;
-      await insertOperator(database.db, { username, passwordHash: await hashPassword('password-123'), role, dormitoryId: dormitoryId ?? null });
+      await insertOperator(database.db, { username, passwordHash: await hashPassword('password-123', scryptCost(config.passwordScryptLog2N)), role, dormitoryId: dormitoryId ?? null });
       return login(username, 'password-123');
     },
   };

@@ -1,0 +1,93 @@
+import type { ApprovalState, Purse } from './database.ts';
+import type { Executor } from './executor.ts';
+import type { RechargeMethod } from './recharge.repository.ts';
+
+/** A recharge waiting for (or decided by) a second finance user. */
+export interface RechargeApproval {
+  readonly id: number;
+  readonly reference: string;
+  readonly dormitoryId: string;
+  readonly purse: Purse;
+  readonly amount: number;
+  readonly method: RechargeMethod;
+  readonly studentId: string | null;
+  readonly state: ApprovalState;
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+  readonly rechargeId: number | null;
+}
+
+const COLUMNS = ['id', 'reference', 'dormitory_id', 'purse', 'amount', 'method', 'student_id', 'state', 'requested_by', 'requested_at', 'decided_by', 'decided_at', 'recharge_id'] as const;
+
+type Row = { id: number; reference: string; dormitory_id: string; purse: Purse; amount: number; method: string; student_id: string | null; state: ApprovalState; requested_by: string; requested_at: Date; decided_by: string | null; decided_at: Date | null; recharge_id: number | null };
+
+function toApproval(row: Row): RechargeApproval {
+  return {
+    id: row.id,
+    reference: row.reference,
+    dormitoryId: row.dormitory_id,
+    purse: row.purse,
+    amount: row.amount,
+    method: row.method as RechargeMethod,
+    studentId: row.student_id,
+    state: row.state,
+    requestedBy: row.requested_by,
+    requestedAt: row.requested_at.toISOString(),
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at?.toISOString() ?? null,
+    rechargeId: row.recharge_id,
+  };
+}
+
+/** Inserts a pending approval unless one with the reference exists; returns the one that holds the reference. */
+export async function insertPendingApproval(
+  db: Executor,
+  input: { reference: string; dormitoryId: string; purse: Purse; amount: number; method: RechargeMethod; studentId?: string | undefined; requestedBy: string; requestedAt: Date },
+): Promise<{ created: boolean; approval: RechargeApproval }> {
+  const inserted = await db
+    .insertInto('recharge_approvals')
+    .values({ reference: input.reference, dormitory_id: input.dormitoryId, purse: input.purse, amount: input.amount, method: input.method, student_id: input.studentId ?? null, requested_by: input.requestedBy, requested_at: input.requestedAt })
+    .onConflict((oc) => oc.column('reference').doNothing())
+    .returning(COLUMNS)
+    .executeTakeFirst();
+  if (inserted) return { created: true, approval: toApproval(inserted) };
+  return { created: false, approval: (await findApprovalByReference(db, input.reference))! };
+}
+
+export async function findApprovalByReference(db: Executor, reference: string): Promise<RechargeApproval | undefined> {
+  const row = await db.selectFrom('recharge_approvals').select(COLUMNS).where('reference', '=', reference).executeTakeFirst();
+  return row ? toApproval(row) : undefined;
+}
+
+export async function findApproval(db: Executor, id: number): Promise<RechargeApproval | undefined> {
+  const row = await db.selectFrom('recharge_approvals').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+  return row ? toApproval(row) : undefined;
+}
+
+/** Moves a pending approval to its decision; undefined when it was no longer pending (someone decided first). */
+export async function decidePendingApproval(db: Executor, id: number, state: 'approved' | 'rejected', decidedBy: string, decidedAt: Date): Promise<RechargeApproval | undefined> {
+  const row = await db
+    .updateTable('recharge_approvals')
+    .set({ state, decided_by: decidedBy, decided_at: decidedAt })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .returning(COLUMNS)
+    .executeTakeFirst();
+  return row ? toApproval(row) : undefined;
+}
+
+export async function linkApprovalRecharge(db: Executor, id: number, rechargeId: number): Promise<void> {
+  await db.updateTable('recharge_approvals').set({ recharge_id: rechargeId }).where('id', '=', id).execute();
+}
+
+export async function listApprovals(db: Executor, filter: { state?: ApprovalState; page: number; pageSize: number }): Promise<{ items: RechargeApproval[]; total: number }> {
+  let query = db.selectFrom('recharge_approvals');
+  if (filter.state) query = query.where('state', '=', filter.state);
+  const [rows, count] = await Promise.all([
+    query.select(COLUMNS).orderBy('id', 'desc').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toApproval), total: Number(count.n) };
+}

@@ -1,0 +1,112 @@
+import t from 'tap';
+import type { Role } from '../../src/db/database.ts';
+import { fillPath, listOperations, MUTATING } from '../helpers/openapi-operations.ts';
+import { createTestApp } from '../helpers/test-app.ts';
+
+const ALL: readonly Role[] = ['admin', 'manager', 'finance', 'student'];
+const STAFF: readonly Role[] = ['admin', 'manager', 'finance'];
+const CONTROL: readonly Role[] = ['admin', 'manager'];
+const MONEY: readonly Role[] = ['admin', 'finance'];
+
+/**
+ * Who may call what: the policy, written down once. Every route of the OpenAPI document must be
+ * here (a new route fails this test until someone decides its roles), and must declare the same
+ * roles in code (`requireRole`, seen as `x-roles` in the document). `public` routes are the only
+ * ones an anonymous caller may reach; no mutating route is public but login.
+ */
+const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
+  'POST /api/auth/login': 'public',
+  'POST /api/auth/logout': ALL,
+  'DELETE /api/users/{username}/sessions': ['admin'],
+  'GET /health': 'public',
+  'GET /api/metrics': 'public',
+  'GET /api/dormitories': ALL,
+  'POST /api/dormitories': CONTROL,
+  'GET /api/dormitories/{id}': ALL,
+  'DELETE /api/dormitories/{id}': CONTROL,
+  'GET /api/dormitories/{id}/ledger': ALL,
+  'POST /api/dormitories/{id}/recharges': MONEY,
+  'POST /api/dormitories/{id}/commands': CONTROL,
+  'GET /api/dormitories/{id}/commands': ALL,
+  'GET /api/alarms': STAFF,
+  'POST /api/alarms/{id}/release': CONTROL,
+  'GET /api/rules/{scope}/{scopeId}': CONTROL,
+  'PUT /api/rules/{scope}/{scopeId}/{rule}': CONTROL,
+  'POST /api/dormitories/{id}/meters': CONTROL,
+  'DELETE /api/dormitories/{id}/meters/{meterId}': CONTROL,
+  'POST /api/gateways': CONTROL,
+  'DELETE /api/gateways/{id}': CONTROL,
+  'GET /api/gateways/{id}': STAFF,
+  'GET /api/approvals': MONEY,
+  'POST /api/approvals/{id}': MONEY,
+  'GET /api/simulator': STAFF,
+  'POST /api/simulator/dormitories/{id}/appliances': CONTROL,
+  'DELETE /api/simulator/dormitories/{id}/appliances/{applianceId}': CONTROL,
+  'POST /api/simulator/dormitories/{id}/events': CONTROL,
+  'POST /api/simulator/gateways/{id}/offline': CONTROL,
+  'POST /api/simulator/gateways/{id}/online': CONTROL,
+  'PUT /api/simulator/clock': ['admin'],
+};
+const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
+
+// Hundreds of requests: give a crowded machine room.
+t.setTimeout(600_000);
+
+t.test('every route refuses anonymous (401) and wrong-role (403) callers, as the policy says', async (t) => {
+  // SIMULATE registers the simulator's routes too (the simulator itself is not started).
+  const test = await createTestApp(t, { env: { SIMULATE: 'true' } });
+  const operations = await listOperations(test.app.http);
+  const sessions = new Map<Role, Record<string, string>>();
+  const signIn = async (role: Role) => {
+    const headers = await test.as(role, role === 'student' ? 'A-101' : undefined);
+    sessions.set(role, headers);
+    return headers;
+  };
+  for (const role of ALL) await signIn(role);
+
+  const documented = new Set(operations.map((op) => `${op.method} ${op.path}`));
+  for (const route of Object.keys(POLICY)) {
+    if (!documented.has(route)) t.fail(`the policy lists ${route}, which the app does not have (remove it or document the route)`);
+  }
+  for (const op of operations) {
+    const route = `${op.method} ${op.path}`;
+    const policy = POLICY[route];
+    if (policy === undefined) {
+      t.fail(`${route} is not in the role policy of this test: decide who may call it`);
+      continue;
+    }
+    if (policy === 'public') {
+      t.equal(op.roles, undefined, `${route} is public and declares no roles`);
+      t.ok(!MUTATING.has(op.method) || PUBLIC_MUTATIONS.has(route), `${route}: a public route that changes something must be on the short list`);
+      continue;
+    }
+    t.same([...(op.roles ?? [])].sort(), [...policy].sort(), `${route} declares the roles of the policy`);
+    const url = fillPath(op.path, Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, p.schema.type === 'integer' ? '1' : 'x'])));
+    const send = (headers: Record<string, string>) => test.app.http.inject({ method: op.method, url, headers, ...(op.body ? { payload: {} } : {}) });
+
+    const anonymous = await send({});
+    t.equal(anonymous.statusCode, 401, `${route}: anonymous gets 401`);
+    t.equal(anonymous.json().error?.code, 'UNAUTHENTICATED', `${route}: anonymous is told to authenticate`);
+    const forged = await send({ authorization: 'Bearer not-a-token' });
+    t.equal(forged.statusCode, 401, `${route}: an unknown token gets 401`);
+    for (const role of ALL) {
+      const response = await send(sessions.get(role)!);
+      if (policy.includes(role)) {
+        t.notOk([401, 403].includes(response.statusCode), `${route}: ${role} is let through (${response.statusCode})`);
+        if (response.statusCode < 300) await signIn(role); // e.g. logout ended that session
+      } else {
+        t.equal(response.statusCode, 403, `${route}: ${role} gets 403`);
+        t.equal(response.json().error?.code, 'FORBIDDEN', `${route}: ${role} is told it is forbidden`);
+      }
+    }
+  }
+});
+
+t.test('the role check runs before the body is read: a wrong-role caller learns nothing about the schema', async (t) => {
+  const test = await createTestApp(t);
+  const manager = await test.as('manager');
+  const response = await test.app.http.inject({ method: 'POST', url: '/api/dormitories/A-101/recharges', headers: { ...manager, 'content-type': 'application/json' }, payload: '{not json' });
+  t.equal(response.statusCode, 403, 'a manager sending malformed JSON to a finance route gets 403, not a parse error');
+  const anonymous = await test.app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/lowCurrent', payload: { config: { enabled: 'x\u0000' } } });
+  t.equal(anonymous.statusCode, 401, 'an anonymous caller with a bad body gets 401, not 400');
+});
