@@ -21,6 +21,7 @@ import healthRoutes from './http/health.routes.ts';
 import inputGuard from './http/input-guard.plugin.ts';
 import liveWebSocket from './http/live.websocket.ts';
 import metricsRoutes from './http/metrics.routes.ts';
+import { createMetricsServer } from './http/metrics-server.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes from './http/recharge.routes.ts';
 import ruleRoutes from './http/rule.routes.ts';
@@ -53,6 +54,8 @@ export interface AppOptions {
 
 export interface App {
   readonly http: FastifyInstance;
+  /** The separate metrics listener (METRICS_PORT); undefined when metrics are on the API port. */
+  readonly metricsHttp: FastifyInstance | undefined;
   readonly context: AppContext;
   readonly admin: AdminCredentials;
   readonly metrics: Metrics;
@@ -123,7 +126,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(authPlugin, { context });
     await http.register(sessionRoutes, { context });
     await http.register(healthRoutes, { context, ledger: () => runtime.ledgerStatus });
-    await http.register(metricsRoutes, { metrics });
+    // Metrics on the API port (optionally behind METRICS_TOKEN), or only on their own listener.
+    const metricsHttp = config.metricsPort === undefined ? undefined : await createMetricsServer(config, metrics, log);
+    if (!metricsHttp) await http.register(metricsRoutes, { metrics, path: '/api/metrics', token: config.metricsToken });
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
     const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount) };
     await http.register(rechargeRoutes, { context, credits, balances: { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] } });
@@ -148,6 +153,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let stopped: Promise<void> | undefined;
     const app: App = {
       http,
+      metricsHttp,
       context,
       admin,
       metrics,
@@ -161,6 +167,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           started = true;
           const booted = await runtime.start();
           log.info(booted, 'actor tree booted');
+          if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {
           // Nothing half-started may keep the process alive: the caller exits non-zero.
@@ -171,6 +178,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       stop() {
         stopped ??= (async () => {
           await http.close();
+          await metricsHttp?.close();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();
