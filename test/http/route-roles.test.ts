@@ -49,9 +49,6 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
 
-// Hundreds of requests: give a crowded machine room.
-t.setTimeout(600_000);
-
 t.test('every route refuses anonymous (401) and wrong-role (403) callers, as the policy says', async (t) => {
   // SIMULATE registers the simulator's routes too (the simulator itself is not started).
   const test = await createTestApp(t, { env: { SIMULATE: 'true' } });
