@@ -10,12 +10,15 @@ export const ADMIN_PASSWORD = 'test-admin-password';
 
 /**
  * Test defaults: a cheap scrypt cost (the OWASP cost is proven in test/domain/password.test.ts)
- * and login limits no ordinary test reaches (test/http/login-security.test.ts sets its own).
+ * login limits no ordinary test reaches (test/http/login-security.test.ts sets its own), and a
+ * recharge approval cap at its maximum so tests that fund a room for a month are credited at once
+ * (test/http/recharge-approval.test.ts sets its own cap).
  */
 export const TEST_ENV: Readonly<Record<string, string>> = {
   PASSWORD_SCRYPT_LOG2N: '12',
   LOGIN_RATE_LIMIT_PER_ADDRESS: '100000',
   LOGIN_RATE_LIMIT_PER_USERNAME: '100000',
+  RECHARGE_APPROVAL_THRESHOLD_FEN: '100000000',
 };
 
 export interface TestApp {
