@@ -21,8 +21,13 @@ t.test('arrears: a dormitory that runs out of money is cut off and comes back on
   }, 40_000);
   await inject('PUT', '/api/simulator/clock', { speed: 0 });
   t.ok(cut.balance.electricity < 0, `balance went below zero (${cut.balance.electricity})`);
-  await app.runtime.flush();
-  const cuts = await test.database.db.selectFrom('commands').selectAll().where('dormitory_id', '=', 'A-117').where('action', '=', 'cut').execute();
+  // The relay's read-back can reach the circuit before the gateway confirms the command: wait
+  // for the confirmations to be committed rather than reading them once.
+  const cuts = await waitFor('the three arrears cuts confirmed in the database', async () => {
+    await app.runtime.flush();
+    const rows = await test.database.db.selectFrom('commands').selectAll().where('dormitory_id', '=', 'A-117').where('action', '=', 'cut').execute();
+    return rows.length >= 3 && rows.every((c) => c.state === 'confirmed') ? rows : undefined;
+  }, 40_000);
   t.equal(cuts.length, 3, 'one cut per circuit');
   t.ok(cuts.every((c) => c.state === 'confirmed' && c.reason === 'arrears' && c.requested_by === 'system'), 'confirmed by read-back');
   const events = await test.database.db.selectFrom('events').select(['kind', 'to_state']).where('dormitory_id', '=', 'A-117').where('kind', '=', 'dormitory_state').execute();
