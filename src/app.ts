@@ -27,6 +27,9 @@ import topologyRoutes from './http/topology.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
+import importRoutes from './http/import.routes.ts';
+import { ImportJobs } from './services/import-jobs.ts';
+import type { LiveAccounts } from './services/occupancy.service.ts';
 import validationPlugin from './http/validation.plugin.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -53,6 +56,8 @@ export interface App {
   readonly admin: AdminCredentials;
   readonly metrics: Metrics;
   readonly runtime: CampusRuntime;
+  /** Excel batch jobs (POST /api/imports/*). */
+  readonly imports: ImportJobs;
   /** Set when the in-process simulator runs (config.simulate). */
   readonly simulator: SimulatorRuntime | undefined;
   /** Boots the simulator (if any), the drivers and the actor tree, then listens. Resolves with the URL. */
@@ -130,12 +135,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(topologyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
-    await http.register(occupancyRoutes, {
-      context,
-      live: { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) },
-    });
+    const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
+    await http.register(occupancyRoutes, { context, live: liveAccounts });
+    const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
+    await importJobs.recover();
+    await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
-    await http.register(liveWebSocket, { feed: runtime.live, context });
+    await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
     await http.ready();
@@ -148,6 +154,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       admin,
       metrics,
       runtime,
+      imports: importJobs,
       simulator,
       async start() {
         try {
@@ -167,6 +174,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       stop() {
         stopped ??= (async () => {
           await http.close();
+          await importJobs.stop();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();

@@ -29,6 +29,10 @@ export interface Config {
   readonly ledgerBatchSize: number;
   /** Clock time between ledger postings of one meter's consumption. */
   readonly billingPostIntervalMs: number;
+  /** Largest Excel batch upload accepted (larger: 413). */
+  readonly importMaxBytes: number;
+  /** Most data rows in one Excel batch (more: 400). */
+  readonly importMaxRows: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +117,8 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     ledgerFlushMs: integer(env, 'LEDGER_FLUSH_MS', 200, 1, 60_000),
     ledgerBatchSize: integer(env, 'LEDGER_BATCH_SIZE', 500, 1, 100_000),
     billingPostIntervalMs: integer(env, 'BILLING_POST_INTERVAL_MS', 60_000, 0, 86_400_000),
+    importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 10_485_760, 1024, 104_857_600),
+    importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 200_000),
     ...overrides,
   };
   return Object.freeze(config);
