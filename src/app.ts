@@ -31,6 +31,9 @@ import topologyRoutes from './http/topology.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
+import importRoutes from './http/import.routes.ts';
+import { ImportJobs } from './services/import-jobs.ts';
+import type { LiveAccounts } from './services/occupancy.service.ts';
 import validationPlugin from './http/validation.plugin.ts';
 import { scryptCost } from './domain/password.ts';
 import { createLogger } from './logger.ts';
@@ -60,6 +63,8 @@ export interface App {
   readonly admin: AdminCredentials;
   readonly metrics: Metrics;
   readonly runtime: CampusRuntime;
+  /** Excel batch jobs (POST /api/imports/*). */
+  readonly imports: ImportJobs;
   /** Set when the in-process simulator runs (config.simulate). */
   readonly simulator: SimulatorRuntime | undefined;
   /** Boots the simulator (if any), the drivers and the actor tree, then listens. Resolves with the URL. */
@@ -139,12 +144,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(topologyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
-    await http.register(occupancyRoutes, {
-      context,
-      live: { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) },
-    });
+    const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
+    await http.register(occupancyRoutes, { context, live: liveAccounts });
+    const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
+    await importJobs.recover();
+    await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
-    await http.register(liveWebSocket, { feed: runtime.live, context });
+    await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
     await http.ready();
@@ -158,6 +164,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       admin,
       metrics,
       runtime,
+      imports: importJobs,
       simulator,
       async start() {
         try {
@@ -179,6 +186,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         stopped ??= (async () => {
           await http.close();
           await metricsHttp?.close();
+          await importJobs.stop();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();

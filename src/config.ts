@@ -42,6 +42,10 @@ export interface Config {
   /** When set, metrics are served only on this separate port (at /metrics), not on the API port. */
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
+  /** Largest Excel batch upload accepted (larger: 413). */
+  readonly importMaxBytes: number;
+  /** Most data rows in one Excel batch (more: 400). */
+  readonly importMaxRows: number;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +142,8 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     metricsToken,
     metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     metricsHost: env.METRICS_HOST || '127.0.0.1',
+    importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 10_485_760, 1024, 104_857_600),
+    importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 200_000),
     ...overrides,
   };
   return Object.freeze(config);

@@ -1,3 +1,4 @@
+import type { ImportKind } from '../domain/imports/import-columns.ts';
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
@@ -110,6 +111,26 @@ export interface SettlementsTable {
   details: JsonDefault<Record<string, unknown>>;
   operator: string;
   settled_at: Timestamp;
+}
+
+export type JobKind = ImportKind;
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+
+/** A background job (an Excel batch): state, progress and row errors outlive a restart. */
+export interface JobsTable {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  done: ColumnType<number, number | undefined, number>;
+  total: number;
+  errors: JsonDefault<{ row: number; field: string; message: string }[]>;
+  summary: JsonDefault<Record<string, unknown>>;
+  /** The uploaded file's name, or `filter` for a check-out by filter. */
+  source: string;
+  node_id: string;
+  created_by: string;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
 }
 
 export interface AccountsTable {
@@ -374,6 +395,7 @@ export interface Database {
   occupants: OccupantsTable;
   occupancies: OccupanciesTable;
   settlements: SettlementsTable;
+  jobs: JobsTable;
   accounts: AccountsTable;
   gateways: GatewaysTable;
   meters: MetersTable;

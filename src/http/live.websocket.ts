@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../app-context.ts';
 import { findSessionOperator, type Operator } from '../db/operator.repository.ts';
+import type { JobFeed } from '../live/job-feed.ts';
 import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
 import { tokenHash } from './auth.plugin.ts';
 
@@ -20,6 +21,8 @@ import { tokenHash } from './auth.plugin.ts';
 export interface LiveWebSocketOptions {
   readonly feed: LiveFeed;
   readonly context: AppContext;
+  /** Excel batch progress, pushed to staff clients as `{"type":"job"}` (not to students). */
+  readonly jobs?: JobFeed;
   /** Above this many queued bytes a client is slow and diffs are held as dirty ids. Default 1 MiB. */
   readonly highWaterMarkBytes?: number;
   /** Keepalive ping interval; a client that misses a whole interval is dropped. Default 30 s. */
@@ -218,9 +221,23 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   }, pingIntervalMs);
   keepalive.unref();
 
+  // Job progress is small and rare (about a hundred messages a job): sent as is to every
+  // staff client that is not slow; a slow one misses intermediate progress, never the end
+  // (GET /api/jobs/:id has it too).
+  const unsubscribeJobs = options.jobs?.subscribe((job) => {
+    let payload: string | undefined;
+    for (const client of clients) {
+      if (client.scope.kind === 'dormitory' || client.socket.readyState !== client.socket.OPEN) continue;
+      if (isSlow(client) && job.state !== 'done' && job.state !== 'failed') continue;
+      payload ??= JSON.stringify({ type: 'job', job });
+      send(client, payload);
+    }
+  });
+
   app.addHook('onClose', async () => {
     clearInterval(keepalive);
     unsubscribe();
+    unsubscribeJobs?.();
     for (const client of clients) client.socket.terminate();
     clients.clear();
   });

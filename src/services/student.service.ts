@@ -7,27 +7,37 @@ import { DomainError } from '../errors.ts';
 import { assertPasswordAcceptable, isUniqueViolation } from './user.service.ts';
 
 /**
+ * A login that no password opens (not an scrypt hash, so verifyPassword refuses it): batch-opened
+ * students get one, and an administrator's password reset (POST /api/users/:username/password)
+ * opens it. Hashing 10,000 generated passwords with scrypt would take minutes of CPU.
+ */
+const LOCKED_LOGIN_HASH = 'locked:password-not-set';
+
+/**
  * Opens a student: the register entry and a student login whose username is the student
- * number (password chosen, or generated and returned once). The login reads only the
- * dormitory the student currently lives in. One transaction, audited.
+ * number (password chosen, or generated and returned once; `login: 'locked'` opens it without
+ * a password, for batches). The login reads only the dormitory the student currently lives in.
+ * One transaction, audited.
  */
 export async function createStudent(
   trx: Executor,
   input: NewStudent & { password?: string | undefined },
   operator: string,
+  options: { login: 'password' | 'locked' } = { login: 'password' },
 ): Promise<{ student: StudentRecord; generatedPassword: string | undefined }> {
+  const locked = options.login === 'locked';
   const password = input.password ?? randomPassword();
-  assertPasswordAcceptable(password, input.id);
+  if (!locked) assertPasswordAcceptable(password, input.id);
   if (await findStudent(trx, input.id)) throw new DomainError('ALREADY_EXISTS', `student ${input.id} already exists`, 'id');
   if (await findUserAccount(trx, input.id)) throw new DomainError('ALREADY_EXISTS', `a user named ${input.id} already exists`, 'id');
   try {
     await insertStudent(trx, input);
-    await insertUserAccount(trx, { username: input.id, passwordHash: await hashPassword(password), role: 'student', displayName: input.name, dormitoryId: null });
+    await insertUserAccount(trx, { username: input.id, passwordHash: locked ? LOCKED_LOGIN_HASH : await hashPassword(password), role: 'student', displayName: input.name, dormitoryId: null });
   } catch (error) {
     if (isUniqueViolation(error)) throw new DomainError('ALREADY_EXISTS', `student ${input.id} already exists`, 'id');
     throw error;
   }
   await appendAudit(trx, { operator, action: 'student.create', targetType: 'student', targetId: input.id, details: { name: input.name, college: input.college, className: input.className } });
   const student = await findStudent(trx, input.id);
-  return { student: student!, generatedPassword: input.password === undefined ? password : undefined };
+  return { student: student!, generatedPassword: input.password === undefined && !locked ? password : undefined };
 }

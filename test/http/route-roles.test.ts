@@ -66,6 +66,14 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/meters/{id}/billing': STAFF,
   'POST /api/meters/{id}/register/resolve': CONTROL,
   'POST /api/meters/{id}/replacement': CONTROL,
+  // Excel batches (issue 10): the logistics office.
+  'POST /api/imports/check-ins': CONTROL,
+  'POST /api/imports/exchanges': CONTROL,
+  'POST /api/imports/check-outs': CONTROL,
+  'GET /api/imports/check-ins/template.xlsx': CONTROL,
+  'GET /api/imports/exchanges/template.xlsx': CONTROL,
+  'GET /api/imports/check-outs/template.xlsx': CONTROL,
+  'GET /api/jobs/{id}': CONTROL,
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
 /**

@@ -1,0 +1,112 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.ts';
+import { appendAudit } from '../db/audit.repository.ts';
+import type { Database } from '../db/database.ts';
+import type { Executor } from '../db/executor.ts';
+import { loadImportSnapshot } from '../db/import-snapshot.repository.ts';
+import type { RowError } from '../db/job.repository.ts';
+import { namesOf, planImport, type ImportSnapshot } from '../domain/imports/import-plan.ts';
+import type { ImportRows, RowProblem } from '../domain/imports/import-rows.ts';
+import { localDayOf } from '../domain/settlement/local-day.ts';
+import { DomainError } from '../errors.ts';
+import { checkIn, checkOut, exchange, runOccupancyChange, type LiveAccounts, type OccupancyChange } from './occupancy.service.ts';
+import { createStudent } from './student.service.ts';
+import { findStudent } from '../db/student.repository.ts';
+
+/** A row the services refused while applying (a change that raced the validation): the whole file rolls back. */
+export class ImportRowFailed extends Error {
+  constructor(readonly rowError: RowError) {
+    super(`row ${rowError.row}: ${rowError.message}`);
+  }
+}
+
+/** The column a service error's field stands for in the sheet. */
+const COLUMN_OF_FIELD: Readonly<Record<string, string>> = { studentId: 'studentId', id: 'studentId', toDormitoryId: 'toDormitory', bed: 'bed', date: 'date' };
+
+async function snapshotOf(db: Executor, clock: Clock, rows: ImportRows): Promise<ImportSnapshot> {
+  const { studentIds, roomIds } = namesOf(rows);
+  const loaded = await loadImportSnapshot(db, studentIds, roomIds);
+  const now = clock.now();
+  return {
+    students: new Map(loaded.students.map((s) => [s.id, { stay: s.stay }])),
+    rooms: new Map(loaded.rooms.map((r) => [r.id, { capacity: r.capacity, takenBeds: r.takenBeds, today: localDayOf(now, r.utcOffsetMinutes) }])),
+  };
+}
+
+/** Every problem of a parsed file against the database as it is now (none: the file may apply). */
+export async function validateImport(db: Executor, clock: Clock, rows: ImportRows): Promise<RowProblem[]> {
+  return planImport(rows, await snapshotOf(db, clock, rows));
+}
+
+export interface ImportSummary {
+  readonly [key: string]: number;
+  readonly rows: number;
+  readonly studentsOpened: number;
+  readonly settlements: number;
+  readonly refundedFen: number;
+  readonly chargedFen: number;
+}
+
+/**
+ * Applies a validated file in ONE transaction, row by row through the occupancy services
+ * (check-in opens a student first when the file introduces them, with a locked login), then
+ * hands the settlements' balance changes to the live actors after the commit
+ * (runOccupancyChange). `progress(n)` is called after each row; throwing from it rolls back.
+ */
+export async function applyImport(
+  deps: { db: Kysely<Database>; clock: Clock; live?: LiveAccounts | undefined },
+  input: ImportRows,
+  job: { jobId: string; operator: string },
+  progress: (applied: number) => void,
+): Promise<ImportSummary> {
+  const { db, clock } = deps;
+  const occupancy = { clock };
+  const operator = job.operator;
+  let leaving: string[] = [];
+  if (input.kind !== 'check-ins') {
+    const snapshot = await loadImportSnapshot(db, input.rows.map((r) => r.studentId), []);
+    leaving = [...new Set(snapshot.students.flatMap((s) => (s.stay ? [s.stay.dormitoryId] : [])))];
+  }
+  let studentsOpened = 0;
+  const changes = await runOccupancyChange(db, deps.live, leaving, async (trx) => {
+    const applied: OccupancyChange[] = [];
+    const guarded = async (row: number, apply: () => Promise<OccupancyChange>) => {
+      try {
+        applied.push(await apply());
+      } catch (error) {
+        if (error instanceof DomainError) throw new ImportRowFailed({ row, field: COLUMN_OF_FIELD[error.field ?? ''] ?? (input.kind === 'check-ins' ? 'dormitory' : 'studentId'), message: error.message });
+        throw error;
+      }
+      progress(applied.length);
+    };
+    switch (input.kind) {
+      case 'check-ins':
+        for (const r of input.rows) {
+          await guarded(r.row, async () => {
+            if (r.name !== undefined && r.college !== undefined && r.className !== undefined && !(await findStudent(trx, r.studentId))) {
+              await createStudent(trx, { id: r.studentId, name: r.name, college: r.college, className: r.className, phone: r.phone ?? null, email: r.email ?? null }, operator, { login: 'locked' });
+              studentsOpened++;
+            }
+            return checkIn(trx, occupancy, { studentId: r.studentId, dormitoryId: r.dormitoryId, bed: r.bed, date: r.date, operator });
+          });
+        }
+        break;
+      case 'exchanges':
+        for (const r of input.rows) await guarded(r.row, () => exchange(trx, occupancy, { studentId: r.studentId, toDormitoryId: r.toDormitoryId, bed: r.bed, operator }));
+        break;
+      case 'check-outs':
+        for (const r of input.rows) await guarded(r.row, () => checkOut(trx, occupancy, { studentId: r.studentId, date: r.date, operator }));
+        break;
+    }
+    await appendAudit(trx, { operator, action: `import.${input.kind}`, targetType: 'job', targetId: job.jobId, details: { rows: input.rows.length, studentsOpened } });
+    return applied;
+  });
+  const settlements = changes.flatMap((c) => c.settlements);
+  return {
+    rows: changes.length,
+    studentsOpened,
+    settlements: settlements.filter((s) => s.direction !== 'none').length,
+    refundedFen: settlements.filter((s) => s.direction === 'refund').reduce((sum, s) => sum + s.amountFen, 0),
+    chargedFen: settlements.filter((s) => s.direction === 'charge').reduce((sum, s) => sum + s.amountFen, 0),
+  };
+}
