@@ -39,7 +39,7 @@ import { scryptCost } from './domain/password.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
-import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
+import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase } from './simulator/campus-description.repository.ts';
 import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
 
@@ -50,6 +50,8 @@ export interface AppOptions {
   readonly database?: DatabaseHandle;
   /** Seed the demo campus when the database is empty. */
   readonly seedDemo?: boolean;
+  /** The demo campus's size (tests seed a small one); 2 buildings x 5 floors x 20 rooms by default. */
+  readonly demoShape?: DemoCampusShape;
   readonly logger?: Logger;
   /** Commands retried after a failure once this much clock time has passed. Default 30 s. */
   readonly commandRetryMs?: number;
@@ -88,7 +90,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     if (ownsDatabase) await migrateToLatest(database.db);
     const admin = await ensureAdmin(database.db, config.adminPassword, scryptCost(config.passwordScryptLog2N));
     if (options.seedDemo && (await isDatabaseEmpty(database.db))) {
-      const seeded = await seedDemoCampus(database.db, new Date(clock.now()));
+      const seeded = await seedDemoCampus(database.db, new Date(clock.now()), options.demoShape);
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
     }
     const context: AppContext = { config, db: database.db, clock, log };
@@ -107,6 +109,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       deps,
       ledgerFlushMs: config.ledgerFlushMs,
       ledgerBatchSize: config.ledgerBatchSize,
+      queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
     });
     let simulator: SimulatorRuntime | undefined;

@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
+import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
+
+/** The campus a live test runs unless it asks for another. */
+export const TEST_CAMPUS_SHAPE: DemoCampusShape = DEMO_CAMPUS_SHAPE;
 
 /**
  * A running app with the in-process simulator (real Modbus TCP servers and MQTT publishers,
  * on MQTT_URL when set, else an embedded broker), a unique MQTT topic prefix per test, fast
  * polling and immediate ledger postings.
  */
-export async function startLiveApp(t: Test, env: Record<string, string> = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
-  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000 });
+export async function startLiveApp(t: Test, env: Record<string, string> = {}, demoShape: DemoCampusShape = TEST_CAMPUS_SHAPE): Promise<TestApp & { url: string; admin: { authorization: string } }> {
+  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape });
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };
