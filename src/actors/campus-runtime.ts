@@ -221,11 +221,18 @@ export class CampusRuntime {
     return result;
   }
 
-  /** Rule settings changed in the database: re-resolve every running dormitory's rule book, live. */
+  /**
+   * Rule settings changed in the database: re-resolve every running dormitory's rule book, live.
+   * Resolves once every meter actor has the new book: each dormitory forwards `RulesChanged`
+   * to its meters (which forward it to their circuits) before it forwards the `GetMeter` asked
+   * here, and mailboxes are in order, so a meter's answer means it, and every circuit behind it,
+   * judges each reading handled from then on by the new rules.
+   */
   async rulesChanged(): Promise<number> {
     const ids = [...this.directory.dormitories.keys()];
     if (ids.length === 0) return 0;
     const topology = await loadTopology(this.options.db, ids);
+    const reached: Promise<unknown>[] = [];
     let changed = 0;
     for (const dormitory of topology.dormitories) {
       const entry = this.directory.dormitories.get(dormitory.id);
@@ -233,7 +240,9 @@ export class CampusRuntime {
       entry.topology = { ...entry.topology, rules: dormitory.rules };
       dispatch(entry.ref, { type: 'RulesChanged', rules: dormitory.rules });
       changed++;
+      for (const meter of entry.topology.meters) reached.push(this.ask<MeterView>(entry.ref, (replyTo) => ({ type: 'GetMeter', meterId: meter.meterId, replyTo })));
     }
+    await Promise.all(reached);
     return changed;
   }
 

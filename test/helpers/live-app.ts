@@ -48,9 +48,77 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/**
+ * Counts the readings a dormitory's meter handles (each new `lastReadingAt` is one), so a test
+ * can give an event a deadline counted in the campus's own work (its polls), which a busy CPU
+ * stretches instead of missing. A meter not read at all for `stallMs` is an error: a dead
+ * poller, not a slow one.
+ */
+class ReadingCounter {
+  private lastAt: number | null | undefined;
+  private movedAt = Date.now();
+  seen = 0;
+
+  constructor(
+    private readonly test: { app: TestApp['app']; admin: { authorization: string } },
+    private readonly dormitoryId: string,
+    private readonly stallMs: number,
+  ) {}
+
+  /** Looks once; throws when the meter has stalled. */
+  async look(): Promise<void> {
+    const at = (await getDormitory(this.test, this.dormitoryId)).lastReadingAt;
+    if (at !== this.lastAt) {
+      if (this.lastAt !== undefined) this.seen++;
+      this.lastAt = at;
+      this.movedAt = Date.now();
+    } else if (Date.now() - this.movedAt > this.stallMs) {
+      throw new Error(`${this.dormitoryId} handled no reading for ${this.stallMs} ms`);
+    }
+  }
+}
+
+/**
+ * Polls `probe` until it returns a truthy value; fails with `what` only after the dormitory's
+ * meter has handled `readings` new readings without it (see ReadingCounter).
+ */
+export async function waitForReadings<T>(
+  test: { app: TestApp['app']; admin: { authorization: string } },
+  dormitoryId: string,
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  readings: number,
+  stallMs = 60_000,
+): Promise<T> {
+  const counter = new ReadingCounter(test, dormitoryId, stallMs);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    await counter.look();
+    if (counter.seen >= readings) throw new Error(`${what} did not happen within ${readings} readings of ${dormitoryId} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Resolves once the dormitory's meter has handled `count` more readings. */
+export async function readingsHandled(test: { app: TestApp['app']; admin: { authorization: string } }, dormitoryId: string, count: number, stallMs = 60_000): Promise<void> {
+  const counter = new ReadingCounter(test, dormitoryId, stallMs);
+  while (counter.seen < count) {
+    await counter.look();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface LiveDormitory {
   id: string;
   state: string;
+  lastReadingAt: number | null;
   balance: { electricity: number; water: number };
   online: boolean;
   powerW: number;
@@ -77,7 +145,7 @@ export async function metricValue(test: { app: TestApp['app'] }, name: string, l
 /**
  * Turns the campus's schedule and safety rules off (through the live rules API), for tests of
  * money and commands that must not be disturbed by lights-off at a simulated 23:30 or by an
- * appliance tripping a rule.
+ * appliance tripping a rule. A rule PUT answers once every meter actor has the new rules.
  */
 export async function quietRules(test: { app: TestApp['app']; admin: { authorization: string } }, campus = 'demo'): Promise<void> {
   const noNights = Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null]));
@@ -95,10 +163,4 @@ export async function quietRules(test: { app: TestApp['app']; admin: { authoriza
     const response = await test.app.http.inject({ method: 'PUT', url: `/api/rules/campus/${campus}/${rule}`, headers: test.admin, payload: { config } });
     if (response.statusCode !== 200) throw new Error(`PUT rule ${rule}: ${response.statusCode} ${response.body}`);
   }
-  await settleRules();
-}
-
-/** A rule PUT hands the new rule book to the running actors; give the push a moment to reach every circuit. */
-export function settleRules(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 1500));
 }
