@@ -37,6 +37,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/gateways': CONTROL,
   'DELETE /api/gateways/{id}': CONTROL,
   'GET /api/gateways/{id}': STAFF,
+  'POST /api/gateways/{id}/credentials': ['admin'],
+  'DELETE /api/gateways/{id}/credentials': ['admin'],
   'GET /api/approvals': MONEY,
   'POST /api/approvals/{id}': MONEY,
   'GET /api/simulator': CONTROL,
