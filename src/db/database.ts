@@ -28,11 +28,23 @@ export interface BuildingsTable {
   settings: JsonDefault<Record<string, unknown>>;
 }
 
+/** A tariff and its first version (in force from the beginning); later versions in `tariff_versions`. */
 export interface TariffsTable {
   id: string;
   name: string;
   purse: Purse;
   definition: Json<unknown>;
+  created_at: CreatedAt;
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A revision of a tariff, in force from `effective_from` until the next (migrations/2026-11-30T1100-tariff-versions.ts). */
+export interface TariffVersionsTable {
+  tariff_id: string;
+  version: number;
+  effective_from: Timestamp;
+  definition: Json<unknown>;
+  created_by: string;
   created_at: CreatedAt;
 }
 
@@ -390,6 +402,7 @@ export interface Database {
   campuses: CampusesTable;
   buildings: BuildingsTable;
   tariffs: TariffsTable;
+  tariff_versions: TariffVersionsTable;
   free_quota_policies: FreeQuotaPoliciesTable;
   dormitories: DormitoriesTable;
   occupants: OccupantsTable;
