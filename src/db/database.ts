@@ -224,16 +224,44 @@ export interface RechargesTable {
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected';
 
+/** What an approval holds back: a recharge, or an office money operation. */
+export type ApprovalOperation = 'recharge' | MoneyOperationKind;
+
+export type MoneyOperationKind = 'refund' | 'adjustment';
+
+/** A refund or adjustment made by the finance office (idempotent by kind and reference). */
+export interface MoneyOperationsTable {
+  id: Generated<number>;
+  kind: MoneyOperationKind;
+  reference: string;
+  dormitory_id: string;
+  purse: Purse;
+  /** As requested: a refund positive (its ledger entry is the negative), an adjustment signed. */
+  amount: number;
+  reason: string;
+  operator: string;
+  approved_by: string | null;
+  ledger_entry_id: number | null;
+  balance_after: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+}
+
 /** A recharge above the approval threshold, waiting for a second finance user. */
 export interface RechargeApprovalsTable {
   id: Generated<number>;
   reference: string;
   dormitory_id: string;
   purse: Purse;
+  /** As requested: a recharge or refund is positive, an adjustment signed. */
   amount: number;
-  method: string;
+  /** A recharge's payment method; null for refunds and adjustments. */
+  method: string | null;
   /** The paying student, when the recharge names one. */
   student_id: string | null;
+  operation: ColumnType<ApprovalOperation, ApprovalOperation | undefined, ApprovalOperation>;
+  /** A refund's or adjustment's reason. */
+  reason: ColumnType<string | null, string | null | undefined, string | null>;
+  money_operation_id: ColumnType<number | null, number | null | undefined, number | null>;
   state: Generated<ApprovalState>;
   requested_by: string;
   requested_at: Date;
@@ -417,6 +445,7 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   recharges: RechargesTable;
   recharge_approvals: RechargeApprovalsTable;
+  money_operations: MoneyOperationsTable;
   commands: CommandsTable;
   alarms: AlarmsTable;
   events: EventsTable;

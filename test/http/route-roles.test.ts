@@ -26,6 +26,9 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'DELETE /api/dormitories/{id}': CONTROL,
   'GET /api/dormitories/{id}/ledger': ALL,
   'POST /api/dormitories/{id}/recharges': MONEY,
+  // Finance (issue 11): refunds and adjustments are money, like recharges.
+  'POST /api/dormitories/{id}/refunds': MONEY,
+  'POST /api/dormitories/{id}/adjustments': MONEY,
   'POST /api/dormitories/{id}/commands': CONTROL,
   'GET /api/dormitories/{id}/commands': ALL,
   'GET /api/alarms': STAFF,
