@@ -12,6 +12,7 @@ import type { LedgerMsg } from './ledger.actor.ts';
 import type { LiveMsg } from './live.actor.ts';
 import type { CircuitReported, MeterCharged, MeterOnlineChanged, MeterReported } from './messages.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
+import type { MeterTariff } from '../domain/register-billing.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
@@ -31,6 +32,8 @@ export type DormitoryMsg =
       readonly replyTo: Ref<ManualCommandAccepted>;
     }
   | { readonly type: 'PolicyChanged'; readonly policy: DormitoryPolicy }
+  /** A tariff of this dormitory got a new version: each meter's schedule, by meter id. */
+  | { readonly type: 'PricingChanged'; readonly pricing: ReadonlyMap<string, MeterTariff> }
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
   | { readonly type: 'ScheduleDue'; readonly generation: number }
   | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
@@ -329,6 +332,12 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           dispatch(msg.replyTo, { circuits: accepted });
           return state;
         }
+        case 'PricingChanged':
+          for (const [meterId, pricing] of msg.pricing) {
+            const meter = state.meters.get(meterId);
+            if (meter) dispatch(meter.ref, { type: 'PricingChanged', pricing });
+          }
+          return state;
         case 'PolicyChanged':
           state.policy = msg.policy;
           assess(state, undefined);

@@ -18,6 +18,8 @@ export interface BillingRecord {
   readonly purse: Purse;
   readonly pending: PendingCharge | null;
   readonly cursor: BillingCursor;
+  /** The tariff that priced the pending charge (its versions are on the parts). */
+  readonly tariffId?: string | null;
 }
 
 export interface CommandRecord {
@@ -178,6 +180,13 @@ function batchOf(items: readonly LedgerItem[]): Batch {
   const batch = emptyBatch();
   for (const item of items) addItem(batch, item);
   return batch;
+}
+
+/** The tariff id and the versions that priced a charge, as its ledger entry records them. */
+function tariffOf(record: BillingRecord): { id: string | null; versions: number[] } {
+  const versions = new Set<number>();
+  for (const part of Object.values(record.pending?.parts ?? {})) if (part.version !== null) versions.add(part.version);
+  return { id: record.tariffId ?? null, versions: [...versions].sort((a, b) => a - b) };
 }
 
 /** What the writer is doing, for /health and close(). */
@@ -506,7 +515,7 @@ export class LedgerWriter {
           usage: pending.usage,
           meterId: record.meterId,
           occurredAt: new Date(pending.lastAt),
-          details: { fromRegister: pending.fromRegister, toRegister: pending.toRegister, freeUsed: pending.freeUsed, from: new Date(pending.firstAt).toISOString(), parts: Object.values(pending.parts) },
+          details: { fromRegister: pending.fromRegister, toRegister: pending.toRegister, freeUsed: pending.freeUsed, from: new Date(pending.firstAt).toISOString(), tariff: tariffOf(record), parts: Object.values(pending.parts) },
         });
       }
     }

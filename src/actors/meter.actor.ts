@@ -139,7 +139,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
 
   function post(state: MeterState): void {
     if (!state.cursor) return;
-    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor: state.cursor } });
+    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor: state.cursor, tariffId: state.pricing.schedule.tariffId } });
     state.pending = null;
   }
 
@@ -204,7 +204,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     }
     state.cursor = cursor;
     state.registerHold = null;
-    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor } });
+    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor, tariffId: state.pricing.schedule.tariffId } });
     state.pending = null;
     if (held) dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: null, kind: held, releasedBy: operator } });
     if (amount !== 0) dispatch(props.dormitory, { type: 'MeterCharged', meterId: props.meterId, purse, amount });

@@ -28,11 +28,23 @@ export interface BuildingsTable {
   settings: JsonDefault<Record<string, unknown>>;
 }
 
+/** A tariff and its first version (in force from the beginning); later versions in `tariff_versions`. */
 export interface TariffsTable {
   id: string;
   name: string;
   purse: Purse;
   definition: Json<unknown>;
+  created_at: CreatedAt;
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A revision of a tariff, in force from `effective_from` until the next (migrations/2026-11-30T1100-tariff-versions.ts). */
+export interface TariffVersionsTable {
+  tariff_id: string;
+  version: number;
+  effective_from: Timestamp;
+  definition: Json<unknown>;
+  created_by: string;
   created_at: CreatedAt;
 }
 
@@ -408,16 +420,18 @@ export interface LedgerDeadLettersTable {
 
 export interface GatewayCredentialsTable {
   gateway_id: string;
-  /** scrypt hash of the secret (src/domain/password.ts); the secret itself is never stored. */
+  /** `sha256$<hex>` of the secret (src/domain/gateway-secret.ts); the secret itself is never stored. */
   secret_hash: string;
   issued_by: string;
-  issued_at: CreatedAt;
+  /** Re-issuing replaces the row, so this one may be updated. */
+  issued_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Database {
   campuses: CampusesTable;
   buildings: BuildingsTable;
   tariffs: TariffsTable;
+  tariff_versions: TariffVersionsTable;
   free_quota_policies: FreeQuotaPoliciesTable;
   dormitories: DormitoriesTable;
   occupants: OccupantsTable;

@@ -2,11 +2,12 @@ import { parseArrearsPolicy } from '../domain/arrears.ts';
 import type { SupplyTarget } from '../domain/reading.ts';
 import type { BillingCursor, MeterTariff } from '../domain/register-billing.ts';
 import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM } from '../domain/register-hold.ts';
-import type { BillingState, FreeQuotaPolicy, Tariff } from '../domain/tariff.ts';
-import { validateTariff } from '../domain/tariff.ts';
+import { singleVersion, type TariffSchedule } from '../domain/gap-pricing.ts';
+import type { BillingState, FreeQuotaPolicy } from '../domain/tariff.ts';
 import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
+import { loadTariffs } from './tariff.repository.ts';
 
 /** Everything the actor tree boots from, read in a handful of queries. */
 export interface GatewayTopology {
@@ -62,7 +63,7 @@ export interface CampusTopology {
  * Stands in for a tariff that cannot be used. Never charged: a meter with a `tariffProblem`
  * holds its billing (readings kept, cursor not advanced) and raises a critical alarm.
  */
-const UNPRICED: Tariff = { kind: 'single', rate: 0 };
+const UNPRICED: TariffSchedule = singleVersion({ kind: 'single', rate: 0 });
 const HOLD_ALARM_KINDS: readonly string[] = [...REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM];
 
 /** The switched outputs of each meter profile. */
@@ -93,18 +94,14 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     address: g.address,
     settings: g.settings,
   }));
-  const tariffs = new Map<string, { tariff: Tariff; purse: string } | { problem: string }>();
-  for (const t of await db.selectFrom('tariffs').select(['id', 'purse', 'definition']).execute()) {
-    const checked = validateTariff(t.definition);
-    tariffs.set(t.id, checked.ok ? { tariff: checked.tariff, purse: t.purse } : { problem: `tariff ${t.id} is invalid: ${checked.field} ${checked.message}` });
-  }
-  const pricingOf = (tariffId: string | null, purse: 'electricity' | 'water'): { tariff: Tariff; problem: string | null } => {
-    if (!tariffId) return { tariff: UNPRICED, problem: `no ${purse} tariff is assigned to the dormitory` };
+  const tariffs = await loadTariffs(db);
+  const pricingOf = (tariffId: string | null, purse: 'electricity' | 'water'): { schedule: TariffSchedule; problem: string | null } => {
+    if (!tariffId) return { schedule: UNPRICED, problem: `no ${purse} tariff is assigned to the dormitory` };
     const found = tariffs.get(tariffId);
-    if (!found) return { tariff: UNPRICED, problem: `tariff ${tariffId} does not exist` };
-    if ('problem' in found) return { tariff: UNPRICED, problem: found.problem };
-    if (found.purse !== purse) return { tariff: UNPRICED, problem: `tariff ${tariffId} prices the ${found.purse} purse, not ${purse}` };
-    return { tariff: found.tariff, problem: null };
+    if (!found) return { schedule: UNPRICED, problem: `tariff ${tariffId} does not exist` };
+    if (!found.ok) return { schedule: UNPRICED, problem: found.problem };
+    if (found.purse !== purse) return { schedule: UNPRICED, problem: `tariff ${tariffId} prices the ${found.purse} purse, not ${purse}` };
+    return { schedule: found.schedule, problem: null };
   };
   const quotas = new Map((await db.selectFrom('free_quota_policies').select(['id', 'monthly_allowance']).execute()).map((q) => [q.id, { monthlyAllowance: q.monthly_allowance } as FreeQuotaPolicy]));
 
@@ -154,7 +151,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       unitAddress: m.unit_address,
       profile: m.profile as MeterProfileName,
       targets: SWITCHED_TARGETS[m.profile] ?? [],
-      pricing: { tariff: priced.tariff, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      pricing: { schedule: priced.schedule, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
       tariffProblem: priced.problem,
       cursor: cursorOf.get(m.id) ?? null,
       activeHolds: holdsOf.get(m.id) ?? [],

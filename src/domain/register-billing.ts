@@ -1,5 +1,5 @@
-import { chargeAcrossSpan } from './gap-pricing.ts';
-import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
+import { chargeAcrossSchedule, type TariffSchedule } from './gap-pricing.ts';
+import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy } from './tariff.ts';
 
 /**
  * Billing from a cumulative register, pure. The cursor is the last billed register value and
@@ -13,7 +13,8 @@ export interface BillingCursor {
 }
 
 export interface MeterTariff {
-  readonly tariff: Tariff;
+  /** The dormitory's tariff for this purse with every version (a new version applies from its date). */
+  readonly schedule: TariffSchedule;
   readonly quota: FreeQuotaPolicy | null;
   readonly utcOffsetMinutes: number;
 }
@@ -83,7 +84,7 @@ export function billRegister(
  */
 export function chargeDelta(cursor: BillingCursor, usage: number, register: number, at: number, pricing: MeterTariff): { charge: ChargeResult; cursor: BillingCursor } {
   const readAt = Math.max(at, cursor.readAt);
-  const charge = chargeAcrossSpan(pricing.tariff, pricing.quota, cursor.billing, usage, cursor.readAt, readAt, pricing.utcOffsetMinutes);
+  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, cursor.billing, usage, cursor.readAt, readAt, pricing.utcOffsetMinutes);
   return { charge, cursor: { register, readAt, billing: charge.state } };
 }
 
@@ -97,16 +98,25 @@ export interface PendingCharge {
   readonly firstAt: number;
   readonly lastAt: number;
   readonly quotaGranted: number;
-  readonly parts: Readonly<Record<string, { rate: number; usage: number }>>;
+  /** Billed usage by tariff version, label and rate. */
+  readonly parts: Readonly<Record<string, PendingPart>>;
+}
+
+export interface PendingPart {
+  readonly rate: number;
+  readonly usage: number;
+  readonly label: string;
+  /** The tariff version that priced it. */
+  readonly version: number | null;
 }
 
 /** Adds one charge (`usage` units from `fromRegister` to `toRegister`, which differ by usage unless the register wrapped or was replaced). */
 export function accumulateCharge(pending: PendingCharge | null, fromRegister: number, toRegister: number, usage: number, charge: ChargeResult, at: number): PendingCharge {
-  const parts: Record<string, { rate: number; usage: number }> = { ...(pending?.parts ?? {}) };
+  const parts: Record<string, PendingPart> = { ...(pending?.parts ?? {}) };
   for (const part of charge.parts) {
-    const key = `${part.label}@${part.rate}`;
+    const key = `${part.version ?? ''}|${part.label}@${part.rate}`;
     const existing = parts[key];
-    parts[key] = { rate: part.rate, usage: (existing?.usage ?? 0) + part.usage };
+    parts[key] = { rate: part.rate, usage: (existing?.usage ?? 0) + part.usage, label: part.label, version: part.version ?? null };
   }
   return {
     amount: (pending?.amount ?? 0) + charge.amount,
