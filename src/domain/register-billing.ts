@@ -70,6 +70,8 @@ export function billRegister(
     usage = wrappedUsage;
     wrapped = true;
   }
+  // An unchanged register keeps the cursor, time included: the next delta is spread (and its
+  // plausibility judged) from the last reading that moved the register (docs/billing.md).
   if (usage === 0) return { kind: 'idle', cursor };
   if (usage > maxPlausible) return { kind: 'implausible', usage, maxPlausible };
   const { charge, cursor: next } = chargeDelta(cursor, usage, register, at, pricing);
