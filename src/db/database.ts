@@ -428,10 +428,11 @@ export interface LedgerDeadLettersTable {
 
 export interface GatewayCredentialsTable {
   gateway_id: string;
-  /** scrypt hash of the secret (src/domain/password.ts); the secret itself is never stored. */
+  /** `sha256$<hex>` of the secret (src/domain/gateway-secret.ts); the secret itself is never stored. */
   secret_hash: string;
   issued_by: string;
-  issued_at: CreatedAt;
+  /** Re-issuing replaces the row, so this one may be updated. */
+  issued_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Database {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import type { Test } from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
-import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
 import { waitFor } from './live-app.ts';
+import { anonymousBroker } from './open-broker.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
 
 /**
@@ -21,7 +21,7 @@ export interface ForgedMeters extends TestApp {
 export async function createForgedMeters(t: Test, startAt: number): Promise<ForgedMeters> {
   let mqttUrl = process.env.MQTT_URL || undefined;
   if (!mqttUrl) {
-    const broker = new EmbeddedBroker();
+    const broker = anonymousBroker();
     mqttUrl = (await broker.start()).url;
     t.teardown(() => broker.stop());
   }

@@ -29,6 +29,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   // Finance (issue 11): refunds and adjustments are money, like recharges.
   'POST /api/dormitories/{id}/refunds': MONEY,
   'POST /api/dormitories/{id}/adjustments': MONEY,
+  'GET /api/reports/reconciliation': MONEY,
   'POST /api/dormitories/{id}/commands': CONTROL,
   'GET /api/dormitories/{id}/commands': ALL,
   'GET /api/alarms': STAFF,
@@ -40,6 +41,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/gateways': CONTROL,
   'DELETE /api/gateways/{id}': CONTROL,
   'GET /api/gateways/{id}': STAFF,
+  'POST /api/gateways/{id}/credentials': ['admin'],
+  'DELETE /api/gateways/{id}/credentials': ['admin'],
   'GET /api/approvals': MONEY,
   'POST /api/approvals/{id}': MONEY,
   'GET /api/simulator': CONTROL,
