@@ -23,11 +23,14 @@ import liveWebSocket from './http/live.websocket.ts';
 import metricsRoutes from './http/metrics.routes.ts';
 import { createMetricsServer } from './http/metrics-server.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
-import rechargeRoutes from './http/recharge.routes.ts';
+import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
+import moneyOperationRoutes from './http/money-operation.routes.ts';
+import reportRoutes from './http/report.routes.ts';
 import ruleRoutes from './http/rule.routes.ts';
 import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
+import tariffRoutes from './http/tariff.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -39,6 +42,8 @@ import { scryptCost } from './domain/password.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
+import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
+import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase } from './simulator/campus-description.repository.ts';
 import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
@@ -65,6 +70,8 @@ export interface App {
   readonly runtime: CampusRuntime;
   /** Excel batch jobs (POST /api/imports/*). */
   readonly imports: ImportJobs;
+  /** The MQTT broker the drivers use, once started (MQTT_URL, or the embedded broker's ephemeral address). */
+  readonly mqttUrl: string | undefined;
   /** Set when the in-process simulator runs (config.simulate). */
   readonly simulator: SimulatorRuntime | undefined;
   /** Boots the simulator (if any), the drivers and the actor tree, then listens. Resolves with the URL. */
@@ -101,7 +108,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       commandRetryMs: options.commandRetryMs ?? 30_000,
       nodeId: config.nodeId,
     };
-    const sessions = new GatewaySessions({ clock, log, pollIntervalMs: config.pollIntervalMs, mqttUrl: config.mqttUrl, mqttTopicPrefix: config.mqttTopicPrefix });
+    const sessions = new GatewaySessions({
+      clock,
+      log,
+      pollIntervalMs: config.pollIntervalMs,
+      mqttUrl: config.mqttUrl,
+      mqttTopicPrefix: config.mqttTopicPrefix,
+      gatewaySecretValid: (gatewayId, secret) => gatewayCredentialValid(database.db, gatewayId, secret),
+    });
     const runtime = new CampusRuntime({
       db: database.db,
       deps,
@@ -115,7 +129,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       simulator = new SimulatorRuntime({
         description: await describeCampusFromDatabase(database.db),
         clock,
-        mqttUrl: config.mqttUrl,
+        mqttUrl: () => sessions.startBroker(),
+        // The in-process gateways get credentials like real ones (issued, hashed, audited), fresh at each boot.
+        gatewayCredentials: async (gatewayId) => {
+          const issued = await issueGatewayCredential(database.db, gatewayId, 'simulator', new Date(clock.now()));
+          return { username: issued.username, password: issued.secret };
+        },
         topicPrefix: config.mqttTopicPrefix,
         log: log.child({ component: 'simulator' }),
       });
@@ -135,13 +154,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const metricsHttp = config.metricsPort === undefined ? undefined : await createMetricsServer(config, metrics, log);
     if (!metricsHttp) await http.register(metricsRoutes, { metrics, path: '/api/metrics', token: config.metricsToken });
     await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
-    const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount) };
-    await http.register(rechargeRoutes, { context, credits, balances: { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] } });
+    const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount), flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids) };
+    const balances: LiveBalances = { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] };
+    await http.register(rechargeRoutes, { context, credits, balances });
+    await http.register(moneyOperationRoutes, { context, live: credits, balances });
     await http.register(approvalRoutes, { context, credits });
+    await http.register(reportRoutes, { context });
     await http.register(commandRoutes, { context, runtime });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });
+    await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
+    await http.register(tariffRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
@@ -166,6 +190,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       runtime,
       imports: importJobs,
       simulator,
+      get mqttUrl() {
+        return sessions.brokerUrlInUse;
+      },
       async start() {
         try {
           const endpoints = simulator ? await simulator.start() : undefined;

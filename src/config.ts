@@ -37,6 +37,8 @@ export interface Config {
   readonly loginRateWindowMs: number;
   /** A recharge above this many fen waits for a second finance user's approval. */
   readonly rechargeApprovalThresholdFen: number;
+  /** A refund or adjustment whose absolute amount is above this many fen waits for a second finance user. */
+  readonly refundApprovalThresholdFen: number;
   /** Bearer token that GET /api/metrics requires, when set. */
   readonly metricsToken: string | undefined;
   /** When set, metrics are served only on this separate port (at /metrics), not on the API port. */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     loginRateLimitPerUsername: integer(env, 'LOGIN_RATE_LIMIT_PER_USERNAME', 10, 1, 1_000_000),
     loginRateWindowMs: integer(env, 'LOGIN_RATE_WINDOW_MS', 60_000, 1000, 86_400_000),
     rechargeApprovalThresholdFen: integer(env, 'RECHARGE_APPROVAL_THRESHOLD_FEN', 200_000, 1, 100_000_000),
+    refundApprovalThresholdFen: integer(env, 'REFUND_APPROVAL_THRESHOLD_FEN', 50_000, 1, 100_000_000),
     metricsToken,
     metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     metricsHost: env.METRICS_HOST || '127.0.0.1',

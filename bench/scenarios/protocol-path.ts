@@ -5,9 +5,9 @@ import { SimulatedClock } from '../../src/clock.ts';
 import type { Config } from '../../src/config.ts';
 import type { Database } from '../../src/db/database.ts';
 import { loadTopology } from '../../src/db/topology.repository.ts';
-import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
 import { GatewaySessions } from '../../src/drivers/gateway-sessions.ts';
 import { createLogger } from '../../src/logger.ts';
+import { gatewayCredentialValid, issueGatewayCredential } from '../../src/services/gateway-credential.service.ts';
 import { ModbusGatewayServer } from '../../src/simulator/modbus-gateway-server.ts';
 import { MqttGatewayPublisher } from '../../src/simulator/mqtt-gateway-publisher.ts';
 import { openBenchDatabase } from '../bench-database.ts';
@@ -76,7 +76,7 @@ function modbusTcpPath(config: Config, parameters: ProtocolPathParameters): Prom
     const clock = new SimulatedClock(START_AT, 1);
     const server = new ModbusGatewayServer({ gateway: new SyntheticGatewayView(GATEWAY_ID, campus.meters, clock) });
     await server.start();
-    const sessions = new GatewaySessions({ clock, log: createLogger({ logLevel: 'warn' }), pollIntervalMs: 1, mqttUrl: undefined });
+    const sessions = new GatewaySessions({ clock, log: createLogger({ logLevel: 'warn' }), pollIntervalMs: 1, mqttUrl: undefined, gatewaySecretValid: async () => false });
     try {
       await db.updateTable('gateways').set({ address: `${server.host}:${server.port}` }).execute();
       const rt = await bootRuntime({ db, config, clock, createDriver: (g, l) => sessions.create(g, l), booted: attachedAll(parameters.meters), bootTimeoutMs: 30_000 });
@@ -98,12 +98,20 @@ function modbusTcpPath(config: Config, parameters: ProtocolPathParameters): Prom
 function mqttPath(config: Config, parameters: ProtocolPathParameters): Promise<ProtocolFigures> {
   return onFreshCampus(config, parameters, 'mqtt', async (db, campus) => {
     const clock = new SimulatedClock(START_AT, 1);
-    const broker = new EmbeddedBroker();
-    const { url } = await broker.start();
     const log = createLogger({ logLevel: 'warn' });
-    const sessions = new GatewaySessions({ clock, log, pollIntervalMs: 1000, mqttUrl: url, mqttTopicPrefix: config.mqttTopicPrefix });
+    // The app's own embedded broker: credentials and topic ACLs checked as in production.
+    const sessions = new GatewaySessions({ clock, log, pollIntervalMs: 1000, mqttUrl: undefined, mqttTopicPrefix: config.mqttTopicPrefix, gatewaySecretValid: (id, secret) => gatewayCredentialValid(db, id, secret) });
+    const url = await sessions.startBroker();
+    const issued = await issueGatewayCredential(db, GATEWAY_ID, 'bench', new Date());
     // Its own cadence is never due here: the bench calls publishTelemetry() itself.
-    const publisher = new MqttGatewayPublisher({ view: new SyntheticGatewayView(GATEWAY_ID, campus.meters, clock), url, clock, publishIntervalMs: 3_600_000, topicPrefix: config.mqttTopicPrefix });
+    const publisher = new MqttGatewayPublisher({
+      view: new SyntheticGatewayView(GATEWAY_ID, campus.meters, clock),
+      url,
+      clock,
+      publishIntervalMs: 3_600_000,
+      topicPrefix: config.mqttTopicPrefix,
+      credentials: { username: issued.username, password: issued.secret },
+    });
     try {
       await sessions.start((await loadTopology(db, [])).gateways);
       const rt = await bootRuntime({ db, config, clock, createDriver: (g, l) => sessions.create(g, l), booted: attachedAll(parameters.meters), bootTimeoutMs: 30_000 });
@@ -124,7 +132,6 @@ function mqttPath(config: Config, parameters: ProtocolPathParameters): Promise<P
       }
     } finally {
       await sessions.stop();
-      await broker.stop();
       clock.dispose();
     }
   });

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, Purse } from '../db/database.ts';
-import { loadTopology, type GatewayTopology } from '../db/topology.repository.ts';
+import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
 import { activeAlarmCounts } from '../db/alarm.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
@@ -228,6 +228,28 @@ export class CampusRuntime {
       changed++;
     }
     return changed;
+  }
+
+  /**
+   * A tariff of these dormitories got a new version: each running meter gets its new schedule
+   * (it switches at the version's date on the clock). A dormitory whose meters' tariff problem
+   * changed (a hold to raise or lift) is rebuilt instead.
+   */
+  async pricingChanged(dormitoryIds: readonly string[]): Promise<void> {
+    const ids = dormitoryIds.filter((id) => this.directory.dormitories.has(id));
+    if (ids.length === 0) return;
+    const topology = await loadTopology(this.options.db, ids);
+    for (const dormitory of topology.dormitories) {
+      const entry = this.directory.dormitories.get(dormitory.id);
+      if (!entry) continue;
+      const problems = (meters: DormitoryTopology['meters']) => meters.map((m) => `${m.meterId}:${m.tariffProblem ?? ''}`).join('|');
+      if (problems(entry.topology.meters) !== problems(dormitory.meters)) {
+        await this.reloadDormitory(dormitory.id);
+        continue;
+      }
+      entry.topology = { ...entry.topology, meters: entry.topology.meters.map((m) => ({ ...m, pricing: dormitory.meters.find((n) => n.meterId === m.meterId)?.pricing ?? m.pricing })) };
+      dispatch(entry.ref, { type: 'PricingChanged', pricing: new Map(dormitory.meters.map((m) => [m.meterId, m.pricing])) });
+    }
   }
 
   async gateway(id: string): Promise<GatewayView | undefined> {

@@ -17,7 +17,10 @@ export interface BillingRecord {
   readonly dormitoryId: string;
   readonly purse: Purse;
   readonly pending: PendingCharge | null;
+  /** The meter's new position, with its purse's billing state after these charges (the dormitory's). */
   readonly cursor: BillingCursor;
+  /** The tariff that priced the pending charge (its versions are on the parts). */
+  readonly tariffId?: string | null;
 }
 
 export interface CommandRecord {
@@ -178,6 +181,13 @@ function batchOf(items: readonly LedgerItem[]): Batch {
   const batch = emptyBatch();
   for (const item of items) addItem(batch, item);
   return batch;
+}
+
+/** The tariff id and the versions that priced a charge, as its ledger entry records them. */
+function tariffOf(record: BillingRecord): { id: string | null; versions: number[] } {
+  const versions = new Set<number>();
+  for (const part of Object.values(record.pending?.parts ?? {})) if (part.version !== null) versions.add(part.version);
+  return { id: record.tariffId ?? null, versions: [...versions].sort((a, b) => a - b) };
 }
 
 /** What the writer is doing, for /health and close(). */
@@ -506,7 +516,7 @@ export class LedgerWriter {
           usage: pending.usage,
           meterId: record.meterId,
           occurredAt: new Date(pending.lastAt),
-          details: { fromRegister: pending.fromRegister, toRegister: pending.toRegister, freeUsed: pending.freeUsed, from: new Date(pending.firstAt).toISOString(), parts: Object.values(pending.parts) },
+          details: { fromRegister: pending.fromRegister, toRegister: pending.toRegister, freeUsed: pending.freeUsed, from: new Date(pending.firstAt).toISOString(), tariff: tariffOf(record), parts: Object.values(pending.parts) },
         });
       }
     }
@@ -532,6 +542,16 @@ export class LedgerWriter {
             updated_at: eb.ref('excluded.updated_at'),
           })),
         )
+        .execute();
+    }
+    // The purses' billing states (quota, tier position, carry), last per dormitory and purse.
+    const purses = new Map<string, BillingRecord>();
+    for (const record of batch.billing) purses.set(`${record.dormitoryId}|${record.purse}`, record);
+    for (const slice of chunks([...purses.values()])) {
+      await trx
+        .insertInto('purse_billing_states')
+        .values(slice.map((r) => ({ dormitory_id: r.dormitoryId, purse: r.purse, billing_state: JSON.stringify(r.cursor.billing), updated_at: new Date() })))
+        .onConflict((oc) => oc.columns(['dormitory_id', 'purse']).doUpdateSet((eb) => ({ billing_state: eb.ref('excluded.billing_state'), updated_at: eb.ref('excluded.updated_at') })))
         .execute();
     }
     for (const c of batch.commands.values()) {

@@ -28,11 +28,23 @@ export interface BuildingsTable {
   settings: JsonDefault<Record<string, unknown>>;
 }
 
+/** A tariff and its first version (in force from the beginning); later versions in `tariff_versions`. */
 export interface TariffsTable {
   id: string;
   name: string;
   purse: Purse;
   definition: Json<unknown>;
+  created_at: CreatedAt;
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A revision of a tariff, in force from `effective_from` until the next (migrations/2026-11-30T1100-tariff-versions.ts). */
+export interface TariffVersionsTable {
+  tariff_id: string;
+  version: number;
+  effective_from: Timestamp;
+  definition: Json<unknown>;
+  created_by: string;
   created_at: CreatedAt;
 }
 
@@ -176,6 +188,14 @@ export interface BillingCursorsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** A dormitory purse's billing state: month, tier position, free quota left, carry (the room's, not a meter's). */
+export interface PurseBillingStatesTable {
+  dormitory_id: string;
+  purse: Purse;
+  billing_state: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
 
 export interface LedgerEntriesTable {
@@ -212,16 +232,44 @@ export interface RechargesTable {
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected';
 
+/** What an approval holds back: a recharge, or an office money operation. */
+export type ApprovalOperation = 'recharge' | MoneyOperationKind;
+
+export type MoneyOperationKind = 'refund' | 'adjustment';
+
+/** A refund or adjustment made by the finance office (idempotent by kind and reference). */
+export interface MoneyOperationsTable {
+  id: Generated<number>;
+  kind: MoneyOperationKind;
+  reference: string;
+  dormitory_id: string;
+  purse: Purse;
+  /** As requested: a refund positive (its ledger entry is the negative), an adjustment signed. */
+  amount: number;
+  reason: string;
+  operator: string;
+  approved_by: string | null;
+  ledger_entry_id: number | null;
+  balance_after: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+}
+
 /** A recharge above the approval threshold, waiting for a second finance user. */
 export interface RechargeApprovalsTable {
   id: Generated<number>;
   reference: string;
   dormitory_id: string;
   purse: Purse;
+  /** As requested: a recharge or refund is positive, an adjustment signed. */
   amount: number;
-  method: string;
+  /** A recharge's payment method; null for refunds and adjustments. */
+  method: string | null;
   /** The paying student, when the recharge names one. */
   student_id: string | null;
+  operation: ColumnType<ApprovalOperation, ApprovalOperation | undefined, ApprovalOperation>;
+  /** A refund's or adjustment's reason. */
+  reason: ColumnType<string | null, string | null | undefined, string | null>;
+  money_operation_id: ColumnType<number | null, number | null | undefined, number | null>;
   state: Generated<ApprovalState>;
   requested_by: string;
   requested_at: Date;
@@ -380,16 +428,19 @@ export interface LedgerDeadLettersTable {
 
 export interface GatewayCredentialsTable {
   gateway_id: string;
-  /** scrypt hash of the secret (src/domain/password.ts); the secret itself is never stored. */
+  /** `sha256$<hex>` of the secret (src/domain/gateway-secret.ts); the secret itself is never stored. */
   secret_hash: string;
   issued_by: string;
-  issued_at: CreatedAt;
+  /** Re-issuing replaces the row, so this one may be updated. */
+  issued_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface Database {
   campuses: CampusesTable;
   buildings: BuildingsTable;
   tariffs: TariffsTable;
+  tariff_versions: TariffVersionsTable;
+  purse_billing_states: PurseBillingStatesTable;
   free_quota_policies: FreeQuotaPoliciesTable;
   dormitories: DormitoriesTable;
   occupants: OccupantsTable;
@@ -404,6 +455,7 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   recharges: RechargesTable;
   recharge_approvals: RechargeApprovalsTable;
+  money_operations: MoneyOperationsTable;
   commands: CommandsTable;
   alarms: AlarmsTable;
   events: EventsTable;

@@ -2,11 +2,12 @@ import { parseArrearsPolicy } from '../domain/arrears.ts';
 import type { SupplyTarget } from '../domain/reading.ts';
 import type { BillingCursor, MeterTariff } from '../domain/register-billing.ts';
 import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM } from '../domain/register-hold.ts';
-import type { BillingState, FreeQuotaPolicy, Tariff } from '../domain/tariff.ts';
-import { validateTariff } from '../domain/tariff.ts';
+import { singleVersion, type TariffSchedule } from '../domain/gap-pricing.ts';
+import type { BillingState, FreeQuotaPolicy } from '../domain/tariff.ts';
 import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
+import { loadTariffs } from './tariff.repository.ts';
 
 /** Everything the actor tree boots from, read in a handful of queries. */
 export interface GatewayTopology {
@@ -43,6 +44,8 @@ export interface DormitoryTopology {
   readonly holidayOff: boolean;
   /** Campus rule settings overridden by the building's. */
   readonly rules: RuleBook;
+  /** Each purse's billing state as last committed (null: never billed). */
+  readonly billing: { readonly electricity: BillingState | null; readonly water: BillingState | null };
 }
 
 export interface CampusPolicyTopology {
@@ -62,7 +65,7 @@ export interface CampusTopology {
  * Stands in for a tariff that cannot be used. Never charged: a meter with a `tariffProblem`
  * holds its billing (readings kept, cursor not advanced) and raises a critical alarm.
  */
-const UNPRICED: Tariff = { kind: 'single', rate: 0 };
+const UNPRICED: TariffSchedule = singleVersion({ kind: 'single', rate: 0 });
 const HOLD_ALARM_KINDS: readonly string[] = [...REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM];
 
 /** The switched outputs of each meter profile. */
@@ -83,6 +86,24 @@ export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; se
   };
 }
 
+/**
+ * A purse billed before its state was the dormitory's (each meter kept its own): the latest
+ * month of its meters, their usage that month summed (the tier position), the least quota left
+ * (no meter's separate grant is added) and that meter's carry.
+ */
+export function stateFromCursors(meters: readonly MeterTopology[]): BillingState | null {
+  const states = meters.map((m) => m.cursor?.billing).filter((b): b is BillingState => b !== undefined && typeof b?.monthKey === 'string');
+  if (states.length === 0) return null;
+  const monthKey = states.map((b) => b.monthKey).sort().at(-1)!;
+  const current = states.filter((b) => b.monthKey === monthKey);
+  return {
+    monthKey,
+    monthUsage: current.reduce((sum, b) => sum + b.monthUsage, 0),
+    freeRemaining: Math.min(...current.map((b) => b.freeRemaining)),
+    carryMicro: current[0]!.carryMicro,
+  };
+}
+
 /** Loads the topology of every dormitory (or only `dormitoryIds`). */
 export async function loadTopology(db: Executor, dormitoryIds?: readonly string[]): Promise<CampusTopology> {
   const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
@@ -93,18 +114,14 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     address: g.address,
     settings: g.settings,
   }));
-  const tariffs = new Map<string, { tariff: Tariff; purse: string } | { problem: string }>();
-  for (const t of await db.selectFrom('tariffs').select(['id', 'purse', 'definition']).execute()) {
-    const checked = validateTariff(t.definition);
-    tariffs.set(t.id, checked.ok ? { tariff: checked.tariff, purse: t.purse } : { problem: `tariff ${t.id} is invalid: ${checked.field} ${checked.message}` });
-  }
-  const pricingOf = (tariffId: string | null, purse: 'electricity' | 'water'): { tariff: Tariff; problem: string | null } => {
-    if (!tariffId) return { tariff: UNPRICED, problem: `no ${purse} tariff is assigned to the dormitory` };
+  const tariffs = await loadTariffs(db);
+  const pricingOf = (tariffId: string | null, purse: 'electricity' | 'water'): { schedule: TariffSchedule; problem: string | null } => {
+    if (!tariffId) return { schedule: UNPRICED, problem: `no ${purse} tariff is assigned to the dormitory` };
     const found = tariffs.get(tariffId);
-    if (!found) return { tariff: UNPRICED, problem: `tariff ${tariffId} does not exist` };
-    if ('problem' in found) return { tariff: UNPRICED, problem: found.problem };
-    if (found.purse !== purse) return { tariff: UNPRICED, problem: `tariff ${tariffId} prices the ${found.purse} purse, not ${purse}` };
-    return { tariff: found.tariff, problem: null };
+    if (!found) return { schedule: UNPRICED, problem: `tariff ${tariffId} does not exist` };
+    if (!found.ok) return { schedule: UNPRICED, problem: found.problem };
+    if (found.purse !== purse) return { schedule: UNPRICED, problem: `tariff ${tariffId} prices the ${found.purse} purse, not ${purse}` };
+    return { schedule: found.schedule, problem: null };
   };
   const quotas = new Map((await db.selectFrom('free_quota_policies').select(['id', 'monthly_allowance']).execute()).map((q) => [q.id, { monthlyAllowance: q.monthly_allowance } as FreeQuotaPolicy]));
 
@@ -115,7 +132,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
   const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
   const ids = dorms.map((d) => d.id);
-  const [meters, accounts, cursors, holds] = ids.length
+  const [meters, accounts, cursors, holds, purseStates] = ids.length
     ? await Promise.all([
         db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
         db.selectFrom('accounts').select(['dormitory_id', 'purse', 'balance']).where('dormitory_id', 'in', ids).execute(),
@@ -126,8 +143,10 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
           .where('m.dormitory_id', 'in', ids)
           .execute(),
         db.selectFrom('alarms').select(['meter_id', 'kind']).where('dormitory_id', 'in', ids).where('state', '=', 'active').where('kind', 'in', HOLD_ALARM_KINDS).execute(),
+        db.selectFrom('purse_billing_states').select(['dormitory_id', 'purse', 'billing_state']).where('dormitory_id', 'in', ids).execute(),
       ])
-    : [[], [], [], []];
+    : [[], [], [], [], []];
+  const purseStateOf = new Map(purseStates.map((p) => [`${p.dormitory_id}|${p.purse}`, p.billing_state as BillingState]));
   const holdsOf = new Map<string, string[]>();
   for (const h of holds) if (h.meter_id) holdsOf.set(h.meter_id, [...(holdsOf.get(h.meter_id) ?? []), h.kind]);
   const cursorOf = new Map(cursors.map((c) => [c.meter_id, { register: c.register, readAt: new Date(c.read_at).getTime(), billing: c.billing_state as BillingState }]));
@@ -154,7 +173,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       unitAddress: m.unit_address,
       profile: m.profile as MeterProfileName,
       targets: SWITCHED_TARGETS[m.profile] ?? [],
-      pricing: { tariff: priced.tariff, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      pricing: { schedule: priced.schedule, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
       tariffProblem: priced.problem,
       cursor: cursorOf.get(m.id) ?? null,
       activeHolds: holdsOf.get(m.id) ?? [],
@@ -191,6 +210,10 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       room: d.room,
       balance: balances.get(d.id) ?? { electricity: 0, water: 0 },
       meters: metersOf.get(d.id) ?? [],
+      billing: {
+        electricity: purseStateOf.get(`${d.id}|electricity`) ?? stateFromCursors((metersOf.get(d.id) ?? []).filter((m) => m.kind === 'electric')),
+        water: purseStateOf.get(`${d.id}|water`) ?? stateFromCursors((metersOf.get(d.id) ?? []).filter((m) => m.kind === 'water')),
+      },
     })),
   };
 }

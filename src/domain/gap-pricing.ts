@@ -79,12 +79,93 @@ export function spreadLinearly(usage: number, fromMs: number, toMs: number, boun
   return pieces;
 }
 
+/** One version of a tariff: in force from `effectiveFrom` (epoch ms) until the next version's. */
+export interface TariffVersion {
+  readonly version: number;
+  readonly effectiveFrom: number;
+  readonly tariff: Tariff;
+}
+
+/**
+ * A tariff with its versions, ascending by `effectiveFrom` (at least one). Before the first
+ * version's date the first version applies (version 1 is in force from the beginning).
+ */
+export interface TariffSchedule {
+  readonly tariffId: string | null;
+  readonly versions: readonly TariffVersion[];
+}
+
+/** A schedule of one version in force forever (tests, and a tariff with no revisions). */
+export function singleVersion(tariff: Tariff, tariffId: string | null = null): TariffSchedule {
+  return { tariffId, versions: [{ version: 1, effectiveFrom: Number.MIN_SAFE_INTEGER, tariff }] };
+}
+
+/** The version in force at `at`. */
+export function versionAt(schedule: TariffSchedule, at: number): TariffVersion {
+  const versions = schedule.versions;
+  if (versions.length === 0) throw new RangeError('a tariff schedule needs at least one version');
+  let found = versions[0]!;
+  for (const v of versions) if (v.effectiveFrom <= at) found = v;
+  return found;
+}
+
+/**
+ * The instants strictly inside (fromMs, toMs) where the price can change under a schedule:
+ * each version's own boundaries inside the window it is in force, and each version's start.
+ */
+export function scheduleBoundaries(schedule: TariffSchedule, fromMs: number, toMs: number, utcOffsetMinutes: number): number[] {
+  const cuts = new Set<number>();
+  const versions = schedule.versions;
+  for (let i = 0; i < versions.length; i++) {
+    const start = i === 0 ? Number.MIN_SAFE_INTEGER : versions[i]!.effectiveFrom;
+    const end = i + 1 < versions.length ? versions[i + 1]!.effectiveFrom : Number.MAX_SAFE_INTEGER;
+    const lo = Math.max(fromMs, start);
+    const hi = Math.min(toMs, end);
+    if (hi <= lo) continue;
+    if (start > fromMs && start < toMs) cuts.add(start);
+    for (const at of priceBoundaries(versions[i]!.tariff, lo, hi, utcOffsetMinutes)) cuts.add(at);
+  }
+  return [...cuts].sort((a, b) => a - b);
+}
+
 /**
  * Charges `usage` that accumulated between `fromMs` (the last billed reading) and `toMs`,
- * spread linearly over the price boundaries it crosses. The result has the shape of one
+ * spread linearly over the price boundaries it crosses (those of every tariff version in
+ * force during the span, and the versions' own starts). Each piece is priced by the version
+ * in force at its start, and its parts carry that version. The result has the shape of one
  * `chargeUsage` call: amounts, free usage and grants summed, parts in billing order, the
  * state after the last piece.
  */
+export function chargeAcrossSchedule(
+  schedule: TariffSchedule,
+  quota: FreeQuotaPolicy | null,
+  state: BillingState,
+  usage: number,
+  fromMs: number,
+  toMs: number,
+  utcOffsetMinutes: number,
+): ChargeResult {
+  const pieces = spreadLinearly(usage, fromMs, toMs, scheduleBoundaries(schedule, fromMs, toMs, utcOffsetMinutes));
+  let amount = 0;
+  let freeUsed = 0;
+  let billedUsage = 0;
+  let quotaGranted = 0;
+  const parts: ChargePart[] = [];
+  let current = state;
+  for (const piece of pieces) {
+    const version = versionAt(schedule, piece.at);
+    const charged = chargeUsage(version.tariff, quota, current, piece.usage, piece.at, utcOffsetMinutes);
+    amount += charged.amount;
+    freeUsed += charged.freeUsed;
+    billedUsage += charged.billedUsage;
+    quotaGranted += charged.quotaGranted;
+    for (const part of charged.parts) parts.push({ ...part, version: version.version });
+    current = charged.state;
+  }
+  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted };
+}
+
+/** `chargeAcrossSchedule` for one tariff in force over the whole span. */
 export function chargeAcrossSpan(
   tariff: Tariff,
   quota: FreeQuotaPolicy | null,
@@ -94,21 +175,5 @@ export function chargeAcrossSpan(
   toMs: number,
   utcOffsetMinutes: number,
 ): ChargeResult {
-  const pieces = spreadLinearly(usage, fromMs, toMs, priceBoundaries(tariff, fromMs, toMs, utcOffsetMinutes));
-  let amount = 0;
-  let freeUsed = 0;
-  let billedUsage = 0;
-  let quotaGranted = 0;
-  const parts: ChargePart[] = [];
-  let current = state;
-  for (const piece of pieces) {
-    const charged = chargeUsage(tariff, quota, current, piece.usage, piece.at, utcOffsetMinutes);
-    amount += charged.amount;
-    freeUsed += charged.freeUsed;
-    billedUsage += charged.billedUsage;
-    quotaGranted += charged.quotaGranted;
-    parts.push(...charged.parts);
-    current = charged.state;
-  }
-  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted };
+  return chargeAcrossSchedule(singleVersion(tariff), quota, state, usage, fromMs, toMs, utcOffsetMinutes);
 }

@@ -102,6 +102,8 @@ export interface ChargePart {
   rate: number;
   usage: number;
   label: string;
+  /** The tariff version that priced this part (set when priced through a schedule). */
+  version?: number;
 }
 
 export interface ChargeResult {

@@ -1,14 +1,22 @@
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { Aedes } from 'aedes';
+import type { AuthenticateError, Client } from 'aedes';
+import type { BrokerAccess, BrokerPrincipal } from './broker-access.ts';
 import { withTimeout } from './mqtt-connection.ts';
 
 /**
  * An in-process MQTT broker (aedes, in-memory: retained messages and wills work, nothing
  * survives a restart) for tests and for `npm start` when MQTT_URL is unset. Binds
  * 127.0.0.1 on an ephemeral port by default, since 1883 may already be taken.
+ *
+ * It has no anonymous mode: every CONNECT is authenticated by `access`, and every publish
+ * (a last will included) and subscription is checked against it. A refused publish drops the
+ * client; a refused subscription is answered 0x80.
  */
 export interface EmbeddedBrokerOptions {
+  /** Who may connect and what each principal may touch. */
+  readonly access: BrokerAccess;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0 (ephemeral). */
@@ -22,8 +30,12 @@ export class EmbeddedBroker {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private address: string | undefined;
+  /** Principals of authenticated clients (set before CONNACK). */
+  private readonly principals = new WeakMap<Client, BrokerPrincipal>();
+  /** Clients past CONNACK, for `disconnectGateway`. */
+  private readonly connected = new Set<Client>();
 
-  constructor(private readonly options: EmbeddedBrokerOptions = {}) {}
+  constructor(private readonly options: EmbeddedBrokerOptions) {}
 
   /** `mqtt://host:port` while started. */
   get url(): string | undefined {
@@ -34,7 +46,35 @@ export class EmbeddedBroker {
     if (this.address) return { url: this.address };
     const timeoutMs = this.options.timeoutMs ?? 5_000;
     const host = this.options.host ?? '127.0.0.1';
-    const broker = await withTimeout(Aedes.createBroker(), timeoutMs, 'embedded MQTT broker start');
+    const { access } = this.options;
+    const broker = await withTimeout(
+      Aedes.createBroker({
+        authenticate: (client, username, password, done) => {
+          access.authenticate(username, password).then(
+            (principal) => {
+              if (!principal) return done(Object.assign(new Error('bad username or password'), { returnCode: 4 }) as AuthenticateError, false);
+              this.principals.set(client, principal);
+              done(null, true);
+            },
+            () => done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError, false),
+          );
+        },
+        authorizePublish: (client, packet, callback) => {
+          const principal = client ? this.principals.get(client) : undefined;
+          // client null: the broker's own publishes ($SYS), which nobody subscribes to here.
+          if (client && (!principal || !access.mayPublish(principal, packet.topic))) return callback(new Error(`publish to ${packet.topic} not allowed`));
+          callback(null);
+        },
+        authorizeSubscribe: (client, subscription, callback) => {
+          const principal = this.principals.get(client);
+          callback(null, principal && access.maySubscribe(principal, subscription.topic) ? subscription : null);
+        },
+      }),
+      timeoutMs,
+      'embedded MQTT broker start',
+    );
+    broker.on('client', (client) => this.connected.add(client));
+    broker.on('clientDisconnect', (client) => this.connected.delete(client));
     const server = createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -63,6 +103,19 @@ export class EmbeddedBroker {
     return { url: this.address };
   }
 
+  /** Drops every connection of `gatewayId` (its credential was revoked). Returns how many. */
+  disconnectGateway(gatewayId: string): number {
+    let dropped = 0;
+    for (const client of this.connected) {
+      const principal = this.principals.get(client);
+      if (principal?.kind !== 'gateway' || principal.gatewayId !== gatewayId) continue;
+      this.connected.delete(client);
+      client.close();
+      dropped++;
+    }
+    return dropped;
+  }
+
   async stop(): Promise<void> {
     const timeoutMs = this.options.timeoutMs ?? 5_000;
     const broker = this.broker;
@@ -74,6 +127,7 @@ export class EmbeddedBroker {
     // Clients the broker did not close (half-open handshakes) would keep server.close waiting.
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    this.connected.clear();
     if (server?.listening) {
       await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), timeoutMs, 'embedded MQTT broker server close');
     }

@@ -2,11 +2,13 @@ import type { Logger } from 'pino';
 import { SystemClock, type Clock } from '../clock.ts';
 import type { GatewayTopology } from '../db/topology.repository.ts';
 import { gatewayAddressProblem, parseModbusTcpAddress, SIMULATOR_GATEWAY_ADDRESS } from '../domain/gateway-address.ts';
+import { CampusBrokerAccess, newServerBrokerCredentials, type BrokerCredentials } from './campus-broker-access.ts';
 import { EmbeddedBroker } from './embedded-broker.ts';
 import type { GatewayDriver, GatewayDriverListener } from './gateway-driver.ts';
 import { ModbusTcpDriver } from './modbus-tcp.driver.ts';
 import { MqttConnection } from './mqtt-connection.ts';
 import { MqttGatewayDriver } from './mqtt.driver.ts';
+import { MqttTopics } from './mqtt-topics.ts';
 
 /** Where a gateway whose address is `simulator` really is (from the in-process simulator). */
 export type SimulatedEndpoint = { readonly protocol: 'modbus-tcp'; readonly host: string; readonly port: number } | { readonly protocol: 'mqtt'; readonly gatewayId: string };
@@ -15,11 +17,13 @@ export interface GatewaySessionsOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly pollIntervalMs: number;
-  /** External broker; unset = the simulator's broker, or an embedded one. */
+  /** External broker (its credentials, if any, in the URL); unset = an embedded broker. */
   readonly mqttUrl: string | undefined;
   readonly mqttTopicPrefix?: string;
   /** MQTT gateways' publish period (real ms): meters are offline after 3 missed. */
   readonly mqttIntervalMs?: number;
+  /** The embedded broker's check of a gateway's CONNECT (username = gateway id). */
+  readonly gatewaySecretValid: (gatewayId: string, secret: string) => Promise<boolean>;
 }
 
 export class GatewayAddressError extends Error {}
@@ -27,28 +31,64 @@ export class GatewayAddressError extends Error {}
 /**
  * Builds driver sessions from gateway rows: Modbus TCP at `host:port`, MQTT gateways on one
  * shared connection per node, `simulator` gateways at the in-process simulator's endpoints.
- * Owns the MQTT connection (and an embedded broker when no broker is configured).
+ * Owns the MQTT connection, and the embedded broker when no broker is configured: that broker
+ * authenticates every client (gateways by their issued secret, the server by a credential
+ * made here at boot and kept in memory only) and enforces the topic ACL (docs/mqtt.md).
  */
 export class GatewaySessions {
   private connection: MqttConnection | undefined;
   private broker: EmbeddedBroker | undefined;
+  private brokerUrl: string | undefined;
+  private serverCredentials: BrokerCredentials | undefined;
   private simulated: ReadonlyMap<string, SimulatedEndpoint> = new Map();
-  private mqttUrl: string | undefined;
 
   constructor(private readonly options: GatewaySessionsOptions) {}
 
+  private get topicPrefix(): string {
+    return this.options.mqttTopicPrefix ?? 'campus';
+  }
+
+  /** The broker in use once started: MQTT_URL or the embedded broker's; undefined before. */
+  get brokerUrlInUse(): string | undefined {
+    return this.connection || this.brokerUrl ? (this.options.mqttUrl ?? this.brokerUrl) : undefined;
+  }
+
+  /** The broker's URL: MQTT_URL, or an embedded broker started on first call. */
+  async startBroker(): Promise<string> {
+    if (this.options.mqttUrl) return this.options.mqttUrl;
+    if (this.brokerUrl) return this.brokerUrl;
+    const server = newServerBrokerCredentials();
+    const broker = new EmbeddedBroker({ access: new CampusBrokerAccess(new MqttTopics(this.topicPrefix), server, this.options.gatewaySecretValid) });
+    const { url } = await broker.start();
+    this.broker = broker;
+    this.serverCredentials = server;
+    this.brokerUrl = url;
+    this.options.log.info({ url }, 'no MQTT_URL: started an embedded broker (credentials and topic ACLs enforced)');
+    return url;
+  }
+
   /** Connects MQTT when any gateway needs it. */
-  async start(gateways: readonly GatewayTopology[], simulator?: { mqttUrl: string; gateways: ReadonlyMap<string, SimulatedEndpoint> }): Promise<void> {
+  async start(gateways: readonly GatewayTopology[], simulator?: { gateways: ReadonlyMap<string, SimulatedEndpoint> }): Promise<void> {
     this.simulated = simulator?.gateways ?? new Map();
-    this.mqttUrl = this.options.mqttUrl ?? simulator?.mqttUrl;
     if (!gateways.some((g) => g.protocol === 'mqtt')) return;
-    if (!this.mqttUrl) {
-      this.broker = new EmbeddedBroker();
-      this.mqttUrl = (await this.broker.start()).url;
-      this.options.log.info({ url: this.mqttUrl }, 'no MQTT_URL: started an embedded broker');
-    }
-    this.connection = new MqttConnection({ url: this.mqttUrl, topicPrefix: this.options.mqttTopicPrefix ?? 'campus', logger: this.options.log.child({ component: 'mqtt' }) });
+    const url = await this.startBroker();
+    const credentials = this.serverCredentials;
+    this.connection = new MqttConnection({
+      url,
+      topicPrefix: this.topicPrefix,
+      logger: this.options.log.child({ component: 'mqtt' }),
+      ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
+    });
     await this.connection.start();
+  }
+
+  /**
+   * Drops the live connection of a gateway whose credential was revoked. Only the embedded
+   * broker can be told; on an external broker the operator removes the user there
+   * (docs/mqtt.md). Returns the number of connections dropped, undefined when external.
+   */
+  disconnectGateway(gatewayId: string): number | undefined {
+    return this.broker?.disconnectGateway(gatewayId);
   }
 
   create(gateway: GatewayTopology, listener: GatewayDriverListener): GatewayDriver {
@@ -90,5 +130,7 @@ export class GatewaySessions {
     this.connection = undefined;
     await this.broker?.stop().catch(() => undefined);
     this.broker = undefined;
+    this.brokerUrl = undefined;
+    this.serverCredentials = undefined;
   }
 }

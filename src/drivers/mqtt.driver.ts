@@ -23,6 +23,10 @@ import type { AckMessage } from './mqtt-payload.ts';
  *   `ackTimeoutMs` (real time: it is a network deadline) for an ack; the command is
  *   confirmed only when the ack's read-back state is the requested one; otherwise it is
  *   retried up to `maxAttempts`, then `commandResult(id, 'failed', why)`.
+ * - Only acks of commands this driver sent to this gateway count: an ack naming any other
+ *   command id (another gateway's pending command, a made-up one) is refused through
+ *   `frameRejected('foreign_ack: ...')` (counted, logged, dropped). A repeated ack of one of
+ *   the last `RECENT_COMMANDS` finished commands is QoS 1 redelivery and dropped silently.
  */
 export interface MqttGatewayDriverOptions {
   readonly gatewayId: string;
@@ -43,6 +47,9 @@ export interface MqttGatewayDriverOptions {
   /** Real-time timers for ack deadlines. Default a `SystemClock`. */
   readonly timers?: Clock;
 }
+
+/** Finished command ids remembered, so a late or repeated ack of one is not called foreign. */
+const RECENT_COMMANDS = 1024;
 
 interface MeterState {
   readonly profile: MeterProfileName;
@@ -81,6 +88,8 @@ function describeState(target: SupplyTarget, closed: boolean): string {
 export class MqttGatewayDriver implements GatewayDriver {
   private readonly meters = new Map<string, MeterState>();
   private readonly pending = new Map<string, PendingCommand>();
+  /** Ids of commands sent to this gateway and finished, oldest first (bounded). */
+  private readonly finished = new Set<string>();
   private gatewayOnline: boolean | undefined;
   private started = false;
   private unregister: (() => void) | undefined;
@@ -191,8 +200,14 @@ export class MqttGatewayDriver implements GatewayDriver {
       this.attempt(pending);
       return;
     }
-    this.pending.delete(pending.command.commandId);
+    this.finish(pending.command.commandId);
     this.listener.commandResult(pending.command.commandId, 'failed', `${problem} (after ${pending.attempts} attempts)`);
+  }
+
+  private finish(commandId: string): void {
+    this.pending.delete(commandId);
+    this.finished.add(commandId);
+    if (this.finished.size > RECENT_COMMANDS) this.finished.delete(this.finished.values().next().value!);
   }
 
   private onAck(payload: Buffer): void {
@@ -203,13 +218,18 @@ export class MqttGatewayDriver implements GatewayDriver {
     }
     const ack = decoded.value;
     const pending = this.pending.get(ack.id);
-    if (!pending) return; // a duplicate (QoS 1 is at-least-once) or a late ack of a finished command
+    if (!pending) {
+      // A duplicate (QoS 1 is at-least-once) or a late ack of a finished command is expected;
+      // an id this driver never sent to this gateway is a forgery or a misrouted ack.
+      if (!this.finished.has(ack.id)) this.listener.frameRejected(`foreign_ack: ack for command ${JSON.stringify(ack.id.slice(0, 64))}, which was not sent to gateway ${this.gatewayId}`);
+      return;
+    }
     pending.cancelTimer();
     const { target, action } = pending.command;
     const wanted = action === 'restore';
     const state = readBack(ack, target);
     if (ack.ok && state === wanted) {
-      this.pending.delete(ack.id);
+      this.finish(ack.id);
       this.listener.commandResult(ack.id, 'confirmed', describeState(target, state));
       return;
     }

@@ -8,6 +8,7 @@ import { ensureAccounts } from '../db/ledger.repository.ts';
 import { gatewayAddressProblem } from '../domain/gateway-address.ts';
 import { DomainError } from '../errors.ts';
 import { parseUnitId } from '../drivers/modbus-unit-id.ts';
+import { assertTariffForPurse } from '../services/tariff.service.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const DormitoryBody = Type.Object(
@@ -66,9 +67,9 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
     const body = request.body as Static<typeof DormitoryBody>;
     const building = await db.selectFrom('buildings').select('id').where('id', '=', body.building).executeTakeFirst();
     if (!building) throw new DomainError('BUILDING_NOT_FOUND', `building ${body.building} does not exist`, 'building');
-    for (const [field, id] of [['electricityTariffId', body.electricityTariffId], ['waterTariffId', body.waterTariffId]] as const) {
-      if (id && !(await db.selectFrom('tariffs').select('id').where('id', '=', id).executeTakeFirst())) throw new DomainError('VALIDATION_FAILED', `tariff ${id} does not exist`, field);
-    }
+    // A tariff prices only its own purse (an electricity tariff never prices a water meter).
+    if (body.electricityTariffId) await assertTariffForPurse(db, body.electricityTariffId, 'electricity', 'electricityTariffId');
+    if (body.waterTariffId) await assertTariffForPurse(db, body.waterTariffId, 'water', 'waterTariffId');
     try {
       await db.transaction().execute(async (trx) => {
         await trx
@@ -115,6 +116,7 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
         await trx.deleteFrom('meters').where('id', 'in', meterIds).execute();
       }
       await trx.deleteFrom('accounts').where('dormitory_id', '=', id).execute();
+      await trx.deleteFrom('purse_billing_states').where('dormitory_id', '=', id).execute();
       await trx.deleteFrom('dormitories').where('id', '=', id).execute();
       await appendAudit(trx, { operator: request.operator!.username, action: 'dormitory.delete', targetType: 'dormitory', targetId: id });
     });

@@ -1,9 +1,11 @@
 import type { AppContext } from '../app-context.ts';
 import { appendAudit } from '../db/audit.repository.ts';
-import { decidePendingApproval, findApproval, findApprovalByReference, insertPendingApproval, linkApprovalRecharge, type RechargeApproval } from '../db/approval.repository.ts';
+import { decidePendingApproval, findApproval, findApprovalByReference, insertPendingApproval, linkApprovalMoneyOperation, linkApprovalRecharge, type RechargeApproval } from '../db/approval.repository.ts';
+import type { MoneyOperationRecord } from '../db/money-operation.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import type { RechargeRecord } from '../db/recharge.repository.ts';
 import { DomainError } from '../errors.ts';
+import { applyInTransaction as applyMoneyOperationInTransaction, settleMoneyOperation, type MoneyOperationCommand, type MoneyOperationListener } from './money-operation.service.ts';
 import { creditInTransaction, payerOf, recharge, settleRecharge, type CreditListener, type RechargeCommand } from './recharge.service.ts';
 
 export type RechargeRequestOutcome =
@@ -53,35 +55,53 @@ async function answerFromApproval(context: AppContext, approval: RechargeApprova
 }
 
 /**
- * A second person's decision. Approving credits the recharge in the same transaction that
- * records the decision (both or neither); the requester cannot decide their own request.
+ * A second person's decision. Approving applies the operation (a recharge, refund or
+ * adjustment) in the same transaction that records the decision (both or neither); the
+ * requester cannot decide their own request.
  */
 export async function decideRecharge(
   context: AppContext,
   input: { approvalId: number; decision: 'approve' | 'reject'; operator: string },
-  listener?: CreditListener,
-): Promise<{ approval: RechargeApproval; recharge: RechargeRecord | undefined }> {
+  listener?: MoneyOperationListener,
+): Promise<{ approval: RechargeApproval; recharge: RechargeRecord | undefined; moneyOperation: MoneyOperationRecord | undefined }> {
   const approval = await findApproval(context.db, input.approvalId);
   if (!approval) throw new DomainError('APPROVAL_NOT_FOUND', `approval ${input.approvalId} does not exist`);
-  if (approval.requestedBy === input.operator) throw new DomainError('SAME_APPROVER', `${input.operator} requested this recharge; another finance user must decide it`);
+  if (approval.requestedBy === input.operator) throw new DomainError('SAME_APPROVER', `${input.operator} requested this ${approval.operation}; another finance user must decide it`);
+  if (approval.operation !== 'recharge' && input.decision === 'approve') await listener?.flushBilling?.([approval.dormitoryId]);
   const now = new Date(context.clock.now());
-  const command: RechargeCommand = { dormitoryId: approval.dormitoryId, purse: approval.purse, amount: approval.amount, method: approval.method, reference: approval.reference, operator: approval.requestedBy, studentId: approval.studentId ?? undefined };
   const decided = await context.db.transaction().execute(async (trx) => {
     const claimed = await decidePendingApproval(trx, approval.id, input.decision === 'approve' ? 'approved' : 'rejected', input.operator, now);
     if (!claimed) throw new DomainError('APPROVAL_NOT_PENDING', `approval ${approval.id} was already ${(await findApproval(trx, approval.id))?.state ?? 'decided'}`);
     await appendAudit(trx, {
       operator: input.operator,
-      action: input.decision === 'approve' ? 'recharge.approve' : 'recharge.reject',
+      action: `${approval.operation}.${input.decision === 'approve' ? 'approve' : 'reject'}`,
       targetType: 'dormitory',
       targetId: approval.dormitoryId,
       details: { approvalId: approval.id, requestedBy: approval.requestedBy, amount: approval.amount, purse: approval.purse, reference: approval.reference },
     });
-    if (input.decision === 'reject') return { approval: claimed, outcome: undefined };
-    const outcome = await creditInTransaction(trx, now, command, { approvalId: approval.id, approvedBy: input.operator });
-    if (outcome.kind === 'conflict') throw new DomainError('REFERENCE_CONFLICT', `reference ${approval.reference} was already used for a different recharge`, 'reference');
-    await linkApprovalRecharge(trx, approval.id, outcome.recharge.id);
-    return { approval: { ...claimed, rechargeId: outcome.recharge.id }, outcome };
+    if (input.decision === 'reject') return { approval: claimed, applied: undefined };
+    if (approval.operation === 'recharge') {
+      const command = rechargeCommandOf(approval);
+      const outcome = await creditInTransaction(trx, now, command, { approvalId: approval.id, approvedBy: input.operator });
+      if (outcome.kind === 'conflict') throw new DomainError('REFERENCE_CONFLICT', `reference ${approval.reference} was already used for a different recharge`, 'reference');
+      await linkApprovalRecharge(trx, approval.id, outcome.recharge.id);
+      return { approval: { ...claimed, rechargeId: outcome.recharge.id }, applied: { kind: 'recharge' as const, command, outcome } };
+    }
+    const command: MoneyOperationCommand = { kind: approval.operation, dormitoryId: approval.dormitoryId, purse: approval.purse, amount: approval.amount, reason: approval.reason ?? '', reference: approval.reference, operator: approval.requestedBy };
+    const outcome = await applyMoneyOperationInTransaction(trx, now, command, input.operator);
+    if (outcome.kind === 'conflict') throw new DomainError('REFERENCE_CONFLICT', `reference ${approval.reference} was already used for a different ${approval.operation}`, 'reference');
+    await linkApprovalMoneyOperation(trx, approval.id, outcome.operation.id);
+    return { approval: { ...claimed, moneyOperationId: outcome.operation.id }, applied: { kind: 'money' as const, command, outcome } };
   });
-  const credited = decided.outcome ? settleRecharge(command, decided.outcome, listener).recharge : undefined;
-  return { approval: decided.approval, recharge: credited };
+  const applied = decided.applied;
+  return {
+    approval: decided.approval,
+    recharge: applied?.kind === 'recharge' ? settleRecharge(applied.command, applied.outcome, listener).recharge : undefined,
+    moneyOperation: applied?.kind === 'money' ? settleMoneyOperation(applied.command, applied.outcome, listener).operation : undefined,
+  };
+}
+
+function rechargeCommandOf(approval: RechargeApproval): RechargeCommand {
+  if (approval.method === null) throw new Error(`recharge approval ${approval.id} has no payment method`);
+  return { dormitoryId: approval.dormitoryId, purse: approval.purse, amount: approval.amount, method: approval.method, reference: approval.reference, operator: approval.requestedBy, studentId: approval.studentId ?? undefined };
 }

@@ -30,6 +30,8 @@ export interface MqttGatewayPublisherOptions {
   readonly publishIntervalMs: number;
   /** Default `campus`. */
   readonly topicPrefix?: string;
+  /** The gateway's broker credential (username = gateway id); unset on an anonymous broker. */
+  readonly credentials?: { readonly username: string; readonly password: string };
   /** Default `sim-<gatewayId>-<random>`. */
   readonly clientId?: string;
   /** CONNACK deadline, and the deadline of `start()` / `stop()`. Default 10 000. */
@@ -158,6 +160,10 @@ export class MqttGatewayPublisher {
       keepalive: this.options.keepaliveS ?? 10,
       will: { topic: statusTopic, payload: Buffer.from(STATUS_OFFLINE), qos: 1, retain: true },
     };
+    if (this.options.credentials) {
+      clientOptions.username = this.options.credentials.username;
+      clientOptions.password = this.options.credentials.password;
+    }
     const client = connect(this.options.url, clientOptions);
     this.client = client;
     this.ready = false;

@@ -1,7 +1,9 @@
 /**
  * The simulator as a running thing: the simulated campus plus its protocol front-ends, one
  * Modbus TCP server per `modbus-tcp` gateway (ephemeral ports) and one MQTT publisher per
- * `mqtt` gateway (on `mqttUrl`, or on an embedded broker started here when it is unset).
+ * `mqtt` gateway on `mqttUrl` (the app's embedded broker or MQTT_URL), each with the
+ * credential `gatewayCredentials` issues for it. The simulator owns no broker: brokers
+ * authenticate, and the app owns the one that knows the credentials.
  * The constructor only assigns; `start()` / `stop()` own sockets and the broker. The
  * control API (src/http/simulator.routes.ts) goes through the methods here.
  *
@@ -14,7 +16,7 @@
 import type { Logger } from 'pino';
 import { SystemClock, type SimulatedClock } from '../clock.ts';
 import type { CircuitKind } from '../domain/reading.ts';
-import { EmbeddedBroker } from '../drivers/embedded-broker.ts';
+import type { BrokerCredentials } from '../drivers/campus-broker-access.ts';
 import { DEFAULT_TOPIC_PREFIX } from '../drivers/mqtt-topics.ts';
 import type { ApplianceKind, ApplianceUsage } from './appliance.ts';
 import { ModbusGatewayServer } from './modbus-gateway-server.ts';
@@ -27,9 +29,11 @@ export interface SimulatorRuntimeOptions {
   readonly description: SimulatedCampusDescription;
   /** Shared with the rest of the app: the control API changes its speed and jumps it. */
   readonly clock: SimulatedClock;
-  /** Broker for the MQTT gateways; unset = an embedded broker on an ephemeral port. */
-  readonly mqttUrl?: string;
-  /** Bind address of the Modbus servers and the embedded broker. Default 127.0.0.1. */
+  /** Broker for the MQTT gateways, or how to get it at start; required when the campus has any. */
+  readonly mqttUrl?: string | (() => Promise<string>);
+  /** Each MQTT gateway's broker credential, asked at start; unset = connect without one (an anonymous broker). */
+  readonly gatewayCredentials?: (gatewayId: string) => Promise<BrokerCredentials>;
+  /** Bind address of the Modbus servers. Default 127.0.0.1. */
   readonly host?: string;
   /** MQTT telemetry period, real (wall-clock) milliseconds. Default 1000. */
   readonly publishIntervalMs?: number;
@@ -43,7 +47,7 @@ export type SimulatorGatewayEndpoint =
   | { readonly protocol: 'mqtt'; readonly gatewayId: string };
 
 export interface SimulatorEndpoints {
-  /** The broker the MQTT gateways publish on (the embedded one when none was given). */
+  /** The broker the MQTT gateways publish on; '' when the campus has no MQTT gateway. */
   readonly mqttUrl: string;
   readonly topicPrefix: string;
   /** MQTT telemetry period, real milliseconds: the MQTT driver's expected interval. */
@@ -131,7 +135,6 @@ interface Running {
   readonly endpoints: SimulatorEndpoints;
   readonly modbus: ReadonlyMap<string, ModbusGatewayServer>;
   readonly publishers: readonly MqttGatewayPublisher[];
-  readonly broker: EmbeddedBroker | undefined;
 }
 
 interface Startable {
@@ -186,7 +189,7 @@ export class SimulatorRuntime {
     return this.starting;
   }
 
-  /** Stops publishers, then Modbus servers, then the embedded broker. Never throws; failures are logged. */
+  /** Stops publishers, then Modbus servers. Never throws; failures are logged. */
   async stop(): Promise<void> {
     if (this.starting) await this.starting.catch(() => undefined);
     const running = this.running;
@@ -194,7 +197,6 @@ export class SimulatorRuntime {
     this.running = undefined;
     await this.stopAll(running.publishers, 'MQTT publisher');
     await this.stopAll([...running.modbus.values()], 'Modbus server');
-    if (running.broker) await this.stopAll([running.broker], 'embedded broker');
     this.options.log?.info('simulator stopped');
   }
 
@@ -311,7 +313,7 @@ export class SimulatorRuntime {
       clock,
       utcOffsetMinutes: campus.utcOffsetMinutes,
       seed: campus.seed,
-      mqttUrl: running.endpoints.mqttUrl,
+      mqttUrl: running.endpoints.mqttUrl === '' ? null : withoutUserInfo(running.endpoints.mqttUrl),
       totals: {
         gateways: gateways.length,
         gatewaysOnline: gateways.filter((g) => g.online).length,
@@ -370,13 +372,10 @@ export class SimulatorRuntime {
     const campus = new SimulatedCampus(this.options.description, clock);
     const started: Startable[][] = [];
     try {
-      let broker: EmbeddedBroker | undefined;
-      let mqttUrl = this.options.mqttUrl;
-      if (!mqttUrl) {
-        broker = new EmbeddedBroker({ host: this.host });
-        mqttUrl = (await broker.start()).url;
-        started.push([broker]);
-      }
+      const mqttGateways = campus.gateways().filter((gateway) => gateway.protocol === 'mqtt');
+      const configuredUrl = this.options.mqttUrl;
+      const mqttUrl = mqttGateways.length === 0 ? '' : typeof configuredUrl === 'function' ? await configuredUrl() : configuredUrl;
+      if (mqttUrl === undefined) throw new Error(`the simulated campus has ${mqttGateways.length} MQTT gateways but no broker was given`);
       const gateways = new Map<string, SimulatorGatewayEndpoint>();
       const modbus = new Map<string, ModbusGatewayServer>();
       for (const gateway of campus.gateways()) {
@@ -388,14 +387,15 @@ export class SimulatorRuntime {
       // Real-time cadence (see the file comment); readings carry simulated time.
       const cadence = new SystemClock();
       const publishers: MqttGatewayPublisher[] = [];
-      for (const gateway of campus.gateways()) {
-        if (gateway.protocol !== 'mqtt') continue;
+      for (const gateway of mqttGateways) {
+        const credentials = await this.options.gatewayCredentials?.(gateway.gatewayId);
         publishers.push(
           new MqttGatewayPublisher({
             view: gateway,
             url: mqttUrl,
             clock: cadence,
             publishIntervalMs: this.publishIntervalMs,
+            ...(credentials ? { credentials } : {}),
             ...(this.options.topicPrefix === undefined ? {} : { topicPrefix: this.options.topicPrefix }),
           }),
         );
@@ -409,9 +409,9 @@ export class SimulatorRuntime {
         publishIntervalMs: this.publishIntervalMs,
         gateways,
       };
-      this.running = { campus, endpoints, modbus, publishers, broker };
+      this.running = { campus, endpoints, modbus, publishers };
       log?.info(
-        { gateways: gateways.size, modbus: modbus.size, mqtt: publishers.length, mqttUrl, embeddedBroker: broker !== undefined },
+        { gateways: gateways.size, modbus: modbus.size, mqtt: publishers.length, mqttUrl },
         'simulator started',
       );
       return endpoints;
@@ -434,5 +434,18 @@ export class SimulatorRuntime {
     for (const result of results) {
       if (result.status === 'rejected') this.options.log?.warn({ err: result.reason }, `simulator: ${what} did not stop cleanly`);
     }
+  }
+}
+
+/** A broker URL fit to show: MQTT_URL may carry `user:password@`, which no API answer repeats. */
+export function withoutUserInfo(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
   }
 }

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
 import type { DatabaseHandle } from '../../src/db/connect.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
-import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
+import { anonymousBroker } from '../helpers/open-broker.ts';
 import type { SimulatedCampusDescription } from '../../src/simulator/simulated-campus.ts';
 import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { waitFor } from '../helpers/live-app.ts';
@@ -189,7 +189,7 @@ t.test('SIGKILL mid-run and restart: reconcile passes and billed energy equals t
   // ---- the simulator, here in the test process, frozen until the server has opened its cursors ----
   let mqttUrl = process.env.MQTT_URL || undefined;
   if (!mqttUrl) {
-    const broker = new EmbeddedBroker();
+    const broker = anonymousBroker();
     mqttUrl = (await broker.start()).url;
     t.teardown(() => broker.stop());
   }

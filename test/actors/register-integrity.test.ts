@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import t from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
-import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
+import { anonymousBroker } from '../helpers/open-broker.ts';
 import { reconcile } from '../../src/services/reconcile.service.ts';
 import { metricValue, waitFor } from '../helpers/live-app.ts';
 import { createTestApp } from '../helpers/test-app.ts';
@@ -32,7 +32,7 @@ const local = (iso: string) => Date.parse(`${iso}+08:00`);
 t.test('billing stays exact and physical against gaps, forged clocks, jumps, swaps, wraps and bad tariffs', async (t) => {
   let mqttUrl = process.env.MQTT_URL || undefined;
   if (!mqttUrl) {
-    const broker = new EmbeddedBroker();
+    const broker = anonymousBroker();
     mqttUrl = (await broker.start()).url;
     t.teardown(() => broker.stop());
   }

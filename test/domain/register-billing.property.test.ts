@@ -11,7 +11,8 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { billRegister, ELECTRIC_LIMITS, type BillingCursor, type MeterTariff } from '../../src/domain/register-billing.ts';
+import { singleVersion } from '../../src/domain/gap-pricing.ts';
+import { chargeMeasured, ELECTRIC_LIMITS, measureRegister, type BillingCursor, type MeterTariff, type PlausibilityLimits } from '../../src/domain/register-billing.ts';
 import type { Tariff } from '../../src/domain/tariff.ts';
 import { localMonthKey } from '../../src/domain/local-time.ts';
 
@@ -115,6 +116,28 @@ function oracle(spec: TariffSpec, allowance: number | null, offset: number, read
   return { micro, freeUsed: freeUsedTotal, monthUsage, freeRemaining };
 }
 
+/**
+ * A meter and its dormitory's purse composed as the actors compose them: the meter measures
+ * (measureRegister), the dormitory prices with the purse's billing state (chargeMeasured).
+ */
+function billRegister(cursor: BillingCursor | null, register: number, at: number, pricing: MeterTariff, limits: PlausibilityLimits, registerWrap: number | null = null) {
+  const outcome = measureRegister(cursor, register, at, limits, registerWrap);
+  switch (outcome.kind) {
+    case 'opened': {
+      const charge = chargeMeasured(null, outcome.measured, pricing);
+      return { kind: 'opened' as const, cursor: { ...outcome.measured.position, billing: charge.state }, quotaGranted: charge.quotaGranted };
+    }
+    case 'idle':
+      return { kind: 'idle' as const, cursor: cursor! };
+    case 'measured': {
+      const charge = chargeMeasured(cursor!.billing, outcome.measured, pricing);
+      return { kind: 'charged' as const, usage: outcome.measured.usage, wrapped: outcome.wrapped, charge, cursor: { ...outcome.measured.position, billing: charge.state } };
+    }
+    default:
+      return outcome;
+  }
+}
+
 // ---------- the engine's inputs ----------
 
 type TariffSpec =
@@ -177,7 +200,7 @@ t.test('billing a register sequence equals an independent minute-by-minute prici
           const previous = readings[readings.length - 1]!;
           readings.push({ at: previous.at + step.gap, register: previous.register + Math.floor((plausibleMax(step.gap) * step.perMille) / 1000) });
         }
-        const pricing: MeterTariff = { tariff: engineTariffOf(spec), quota: allowance === null ? null : { monthlyAllowance: allowance }, utcOffsetMinutes: offset };
+        const pricing: MeterTariff = { schedule: singleVersion(engineTariffOf(spec)), quota: allowance === null ? null : { monthlyAllowance: allowance }, utcOffsetMinutes: offset };
         let cursor: BillingCursor | null = null;
         let amount = 0;
         let freeUsed = 0;

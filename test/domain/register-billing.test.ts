@@ -5,15 +5,18 @@
  * per kWh, usage in Wh.
  */
 import t from 'tap';
+import { singleVersion } from '../../src/domain/gap-pricing.ts';
 import {
   accumulateCharge,
-  billRegister,
-  chargeDelta,
+  chargeMeasured,
   ELECTRIC_LIMITS,
   maxPlausibleUsage,
+  measuredRange,
+  measureRegister,
   WATER_LIMITS,
   type BillingCursor,
   type MeterTariff,
+  type PlausibilityLimits,
 } from '../../src/domain/register-billing.ts';
 import type { BillingState } from '../../src/domain/tariff.ts';
 
@@ -24,21 +27,43 @@ const at = (localIso: string): number => {
   if (Number.isNaN(value)) throw new Error(`bad test time ${localIso}`);
   return value;
 };
-const single: MeterTariff = { tariff: { kind: 'single', rate: 56_800 }, quota: null, utcOffsetMinutes: CN };
+const single: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 56_800 }), quota: null, utcOffsetMinutes: CN };
 const tou: MeterTariff = {
-  tariff: {
+  schedule: singleVersion({
     kind: 'time_of_use',
     periods: [
       { name: 'day', from: '07:00', to: '19:00', rate: 56_800 },
       { name: 'evening', from: '19:00', to: '23:00', rate: 70_000 },
       { name: 'valley', from: '23:00', to: '07:00', rate: 30_000 },
     ],
-  },
+  }),
   quota: null,
   utcOffsetMinutes: CN,
 };
 const state = (over: Partial<BillingState> = {}): BillingState => ({ monthKey: '2026-03', monthUsage: 0, freeRemaining: 0, carryMicro: 0, ...over });
 const cursor = (register: number, readAt: number, billing: Partial<BillingState> = {}): BillingCursor => ({ register, readAt, billing: state(billing) });
+
+/**
+ * A meter and its dormitory's purse composed as the actors compose them: the meter measures
+ * (measureRegister), the dormitory prices with the purse's billing state (chargeMeasured).
+ */
+function billRegister(cursor: BillingCursor | null, register: number, at: number, pricing: MeterTariff, limits: PlausibilityLimits, registerWrap: number | null = null) {
+  const outcome = measureRegister(cursor, register, at, limits, registerWrap);
+  switch (outcome.kind) {
+    case 'opened': {
+      const charge = chargeMeasured(null, outcome.measured, pricing);
+      return { kind: 'opened' as const, cursor: { ...outcome.measured.position, billing: charge.state }, quotaGranted: charge.quotaGranted };
+    }
+    case 'idle':
+      return { kind: 'idle' as const, cursor: cursor! };
+    case 'measured': {
+      const charge = chargeMeasured(cursor!.billing, outcome.measured, pricing);
+      return { kind: 'charged' as const, usage: outcome.measured.usage, wrapped: outcome.wrapped, charge, cursor: { ...outcome.measured.position, billing: charge.state } };
+    }
+    default:
+      return outcome;
+  }
+}
 
 t.test('maxPlausibleUsage: rate x elapsed + slack, at least one second of rate', async (t) => {
   t.equal(maxPlausibleUsage(ELECTRIC_LIMITS, 0, HOUR), 31_000, '30 kW for an hour + 1 kWh slack');
@@ -121,8 +146,8 @@ t.test('a gap across a time-of-use boundary is priced in both periods', async (t
   const outcome = billRegister(c, 2_000, at('2026-03-10T20:00:00'), tou, ELECTRIC_LIMITS);
   if (outcome.kind !== 'charged') throw new Error(`expected charged, got ${outcome.kind}`);
   t.same(outcome.charge.parts, [
-    { rate: 56_800, usage: 1_000, label: 'day' },
-    { rate: 70_000, usage: 1_000, label: 'evening' },
+    { rate: 56_800, usage: 1_000, label: 'day', version: 1 },
+    { rate: 70_000, usage: 1_000, label: 'evening', version: 1 },
   ]);
   t.equal(outcome.charge.amount, 126, '56.8 + 70.0 = 126.8 fen -> 126');
   t.equal(outcome.cursor.billing.carryMicro, 800_000);
@@ -135,7 +160,7 @@ t.test('a gap across a time-of-use boundary is priced in both periods', async (t
 });
 
 t.test('a gap across a month end uses each month\'s quota', async (t) => {
-  const quota: MeterTariff = { tariff: { kind: 'single', rate: 50_000 }, quota: { monthlyAllowance: 10_000 }, utcOffsetMinutes: CN };
+  const quota: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 50_000 }), quota: { monthlyAllowance: 10_000 }, utcOffsetMinutes: CN };
   // March's quota is used up; offline 23:00 -> 01:00 across the month end with 2,000 Wh.
   const c = cursor(0, at('2026-03-31T23:00:00'), { monthUsage: 40_000, freeRemaining: 0 });
   const outcome = billRegister(c, 2_000, at('2026-04-01T01:00:00'), quota, ELECTRIC_LIMITS);
@@ -146,15 +171,32 @@ t.test('a gap across a month end uses each month\'s quota', async (t) => {
   t.same(outcome.cursor.billing, { monthKey: '2026-04', monthUsage: 1_000, freeRemaining: 9_000, carryMicro: 0 });
 });
 
-t.test('chargeDelta bills an accepted delta and moves the cursor to any register (replacement)', async (t) => {
+t.test('measuredRange prices an accepted delta and moves the meter to any register (replacement)', async (t) => {
   const c = cursor(80_000, at('2026-03-10T12:00:00'));
-  // The old meter's final register was 81,000; the new meter opens at 12: bill 1,000 Wh, cursor 12.
-  const { charge, cursor: next } = chargeDelta(c, 1_000, 12, at('2026-03-10T14:00:00'), single);
-  t.equal(charge.amount, 56);
-  t.equal(next.register, 12);
-  t.equal(next.readAt, at('2026-03-10T14:00:00'));
-  const earlier = chargeDelta(c, 0, 12, at('2026-03-10T11:00:00'), single);
-  t.equal(earlier.cursor.readAt, at('2026-03-10T12:00:00'), 'the cursor time never moves backwards');
+  // The old meter's final register was 81,000; the new meter opens at 12: bill 1,000 Wh, position 12.
+  const measured = measuredRange(c, 1_000, 12, at('2026-03-10T14:00:00'));
+  t.same(measured, { usage: 1_000, fromRegister: 80_000, toRegister: 12, fromMs: at('2026-03-10T12:00:00'), toMs: at('2026-03-10T14:00:00'), position: { register: 12, readAt: at('2026-03-10T14:00:00') } });
+  t.equal(chargeMeasured(c.billing, measured, single).amount, 56);
+  const earlier = measuredRange(c, 0, 12, at('2026-03-10T11:00:00'));
+  t.equal(earlier.position.readAt, at('2026-03-10T12:00:00'), 'the position\'s time never moves backwards');
+});
+
+t.test('two meters of one purse share one quota grant and one tier position', async (t) => {
+  const tiered: MeterTariff = { schedule: singleVersion({ kind: 'tiered', tiers: [{ upTo: 10_000, rate: 50_000 }, { upTo: null, rate: 100_000 }] }), quota: { monthlyAllowance: 3_000 }, utcOffsetMinutes: CN };
+  const a = measureRegister(null, 100, at('2026-03-01T08:00:00'), ELECTRIC_LIMITS);
+  const b = measureRegister(null, 7_000, at('2026-03-01T08:00:00'), ELECTRIC_LIMITS);
+  if (a.kind !== 'opened' || b.kind !== 'opened') throw new Error('expected openings');
+  const opened = chargeMeasured(null, a.measured, tiered);
+  t.equal(opened.quotaGranted, 3_000, 'the purse opens with one month\'s quota');
+  const first = measureRegister(a.measured.position, 100 + 6_000, at('2026-03-01T12:00:00'), ELECTRIC_LIMITS);
+  const second = measureRegister(b.measured.position, 7_000 + 6_000, at('2026-03-01T13:00:00'), ELECTRIC_LIMITS);
+  if (first.kind !== 'measured' || second.kind !== 'measured') throw new Error('expected measurements');
+  const one = chargeMeasured(opened.state, first.measured, tiered);
+  const two = chargeMeasured(one.state, second.measured, tiered);
+  // Meter A: 3,000 free + 3,000 at tier 1 (150 fen). Meter B: 4,000 more at tier 1 (200 fen)
+  // up to 10,000 Wh this month, then 2,000 at tier 2 (200 fen). No second grant.
+  t.same([one.freeUsed, one.amount, two.freeUsed, two.amount, two.quotaGranted], [3_000, 150, 0, 400, 0]);
+  t.same(two.state, { monthKey: '2026-03', monthUsage: 12_000, freeRemaining: 0, carryMicro: 0 });
 });
 
 t.test('accumulateCharge sums charges between postings and keeps parts by label and rate', async (t) => {
@@ -173,6 +215,6 @@ t.test('accumulateCharge sums charges between postings and keeps parts by label 
     firstAt: at('2026-03-10T20:00:00'),
     lastAt: at('2026-03-10T20:30:00'),
     quotaGranted: 0,
-    parts: { 'day@56800': { rate: 56_800, usage: 1_000 }, 'evening@70000': { rate: 70_000, usage: 1_500 } },
+    parts: { '1|day@56800': { rate: 56_800, usage: 1_000, label: 'day', version: 1 }, '1|evening@70000': { rate: 70_000, usage: 1_500, label: 'evening', version: 1 } },
   });
 });

@@ -7,7 +7,7 @@ import { SimulatedClock, SystemClock } from '../../src/clock.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { CircuitKind, ElectricReading, MeterReading, SupplyTarget, WaterReading } from '../../src/domain/reading.ts';
 import type { CommandOutcome, GatewayDriverListener, MeterEndpoint } from '../../src/drivers/gateway-driver.ts';
-import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
+import { anonymousBroker } from '../helpers/open-broker.ts';
 import { MqttConnection } from '../../src/drivers/mqtt-connection.ts';
 import type { MqttConnectionOptions } from '../../src/drivers/mqtt-connection.ts';
 import { MqttGatewayDriver } from '../../src/drivers/mqtt.driver.ts';
@@ -19,7 +19,7 @@ import type { SimulatedGatewayView, SimulatedMeterView } from '../../src/simulat
 
 // ---- broker: MQTT_URL (e.g. the machine's Mosquitto) or an embedded aedes on an ephemeral port ----
 
-const embedded = process.env['MQTT_URL'] ? undefined : new EmbeddedBroker();
+const embedded = process.env['MQTT_URL'] ? undefined : anonymousBroker();
 const brokerUrl = process.env['MQTT_URL'] ?? (await embedded!.start()).url;
 /** Unique per run: parallel runs on one broker never see each other's (retained) messages. */
 const prefix = `test-${randomUUID().slice(0, 8)}/campus`;
@@ -338,6 +338,39 @@ t.test('a command is confirmed only by the acknowledged read-back', async (t) =>
   );
 });
 
+t.test('an ack counts only for a command sent to that gateway: foreign ids are refused and counted', async (t) => {
+  // Gateway A's publisher is not started: nobody answers A's command but the forger.
+  const a = await rig(t, { startPublisher: false, driver: { ackTimeoutMs: 300, maxAttempts: 2 } });
+  const bId = gatewayId();
+  const bRecorder = new Recorder();
+  const b = new MqttGatewayDriver({ gatewayId: bId, connection: a.connection, listener: bRecorder, clock: new SystemClock(), expectedIntervalMs: 1_000 });
+  b.setMeters(METERS);
+  await b.start();
+  t.teardown(() => b.stop());
+  const forger = await rawClient();
+  t.teardown(() => forger.endAsync(true));
+  const ack = (id: string) => JSON.stringify({ id, ok: true, relayClosed: false });
+
+  a.driver.send({ commandId: 'a-cut', unitAddress: '1', target: 'socket', action: 'cut' });
+  await a.recorder.next('commandSent', (e) => e.commandId === 'a-cut');
+  await forger.publishAsync(topics.topic(bId, 'ack'), ack('a-cut'), { qos: 1 });
+  const foreign = await bRecorder.next('frameRejected', (e) => e.reason.startsWith('foreign_ack:'));
+  t.match(foreign.reason, new RegExp(`"a-cut", which was not sent to gateway ${bId}`), "A's command id on B's topic is refused by B");
+  const result = await a.recorder.next('commandResult', (e) => e.commandId === 'a-cut');
+  t.equal(result.outcome, 'failed', 'and confirms nothing: the command fails for want of a real ack');
+
+  const from = a.recorder.mark();
+  await forger.publishAsync(topics.topic(a.driver.gatewayId, 'ack'), ack('a-cut'), { qos: 1 }); // late: a-cut is finished
+  await forger.publishAsync(topics.topic(a.driver.gatewayId, 'ack'), ack('made-up'), { qos: 1 });
+  await a.recorder.next('frameRejected', (e) => e.reason.includes('"made-up"'), from);
+  t.same(
+    a.recorder.of('frameRejected', from).map((e) => e.reason.split(':')[0]),
+    ['foreign_ack'],
+    'a made-up id is refused; a late ack of a command A was sent is not called foreign',
+  );
+  t.same(a.recorder.of('commandResult', from), [], 'nothing else happened');
+});
+
 t.test('a dropped gateway: last will, meters offline, commands fail after retries, then back', async (t) => {
   const { recorder, driver, gateway, campus } = await rig(t);
   await recorder.next('meterStatus', (e) => e.unitAddress === '1' && e.online);
@@ -507,9 +540,9 @@ t.test('per-gateway subscriptions: a node hears only the gateways it registered'
 });
 
 t.test('the node losing the broker marks its gateways offline, then recovers', { skip: embedded ? false : 'needs a broker the test can restart (MQTT_URL is set)' }, async (t) => {
-  const broker = new EmbeddedBroker();
+  const broker = anonymousBroker();
   const { url } = await broker.start();
-  const again = new EmbeddedBroker({ port: Number(new URL(url).port) });
+  const again = anonymousBroker({ port: Number(new URL(url).port) });
   // tap runs teardowns last-in first-out: the brokers go after the clients
   t.teardown(() => again.stop());
   t.teardown(() => broker.stop());

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/connect.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
 import type { CircuitKind } from '../../src/domain/reading.ts';
-import { EmbeddedBroker } from '../../src/drivers/embedded-broker.ts';
+import { anonymousBroker } from './open-broker.ts';
 import type { SimulatedCampusDescription } from '../../src/simulator/simulated-campus.ts';
 import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { getDormitory, waitFor } from './live-app.ts';
@@ -111,7 +111,7 @@ export async function startRestartCampus(t: Test, options: RestartCampusOptions 
   t.teardown(() => database.close());
   let mqttUrl = process.env.MQTT_URL || undefined;
   if (!mqttUrl) {
-    const broker = new EmbeddedBroker();
+    const broker = anonymousBroker();
     mqttUrl = (await broker.start()).url;
     t.teardown(() => broker.stop());
   }

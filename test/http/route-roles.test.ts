@@ -26,6 +26,10 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'DELETE /api/dormitories/{id}': CONTROL,
   'GET /api/dormitories/{id}/ledger': ALL,
   'POST /api/dormitories/{id}/recharges': MONEY,
+  // Finance (issue 11): refunds and adjustments are money, like recharges.
+  'POST /api/dormitories/{id}/refunds': MONEY,
+  'POST /api/dormitories/{id}/adjustments': MONEY,
+  'GET /api/reports/reconciliation': MONEY,
   'POST /api/dormitories/{id}/commands': CONTROL,
   'GET /api/dormitories/{id}/commands': ALL,
   'GET /api/alarms': STAFF,
@@ -37,6 +41,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/gateways': CONTROL,
   'DELETE /api/gateways/{id}': CONTROL,
   'GET /api/gateways/{id}': STAFF,
+  'POST /api/gateways/{id}/credentials': ['admin'],
+  'DELETE /api/gateways/{id}/credentials': ['admin'],
   'GET /api/approvals': MONEY,
   'POST /api/approvals/{id}': MONEY,
   'GET /api/simulator': CONTROL,
@@ -74,6 +80,12 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/imports/exchanges/template.xlsx': CONTROL,
   'GET /api/imports/check-outs/template.xlsx': CONTROL,
   'GET /api/jobs/{id}': CONTROL,
+  // Tariffs (issue 10): staff read them; prices are finance's (and the admin's).
+  'GET /api/tariffs': STAFF,
+  'POST /api/tariffs': MONEY,
+  'GET /api/tariffs/{id}': STAFF,
+  'PUT /api/tariffs/{id}': MONEY,
+  'POST /api/tariffs/{id}/assignments': MONEY,
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
 /**

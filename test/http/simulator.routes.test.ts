@@ -18,10 +18,12 @@ import { ensureAdmin } from '../../src/services/bootstrap-admin.ts';
 import { seedDemoCampus } from '../../src/services/demo-campus.seed.ts';
 import { describeCampusFromDatabase } from '../../src/simulator/campus-description.repository.ts';
 import { SimulatorRuntime, type SimulatorStatus } from '../../src/simulator/simulator-runtime.ts';
+import { anonymousBroker } from '../helpers/open-broker.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 
 const START_MS = Date.parse('2026-03-02T12:00:00Z');
 const MQTT_URL = process.env['MQTT_URL'] || undefined;
+const SECRET_IN_URL = 'pw-in-the-url-7Q2';
 
 interface Harness {
   readonly http: FastifyInstance;
@@ -42,14 +44,22 @@ async function setup(t: Test): Promise<Harness> {
 
   const clock = new SimulatedClock(START_MS, 0);
   t.teardown(() => clock.dispose());
+  const broker = MQTT_URL ? undefined : anonymousBroker();
+  // A broker URL carrying user-info, as an operator's MQTT_URL may: GET /api/simulator must not repeat it.
+  const mqttUrl = new URL(MQTT_URL ?? (await broker!.start()).url);
+  mqttUrl.username = 'sim-user';
+  mqttUrl.password = SECRET_IN_URL;
   const runtime = new SimulatorRuntime({
     description: await describeCampusFromDatabase(db, { seed: 3 }),
     clock,
     topicPrefix: `test-${randomUUID().slice(0, 8)}/campus`,
-    ...(MQTT_URL ? { mqttUrl: MQTT_URL } : {}),
+    mqttUrl: mqttUrl.toString(),
   });
   await runtime.start();
-  t.teardown(() => runtime.stop());
+  t.teardown(async () => {
+    await runtime.stop();
+    await broker?.stop();
+  });
 
   const http = Fastify({ logger: false });
   await http.register(errorHandler);
@@ -187,6 +197,8 @@ t.test('drops and restores gateways', async (t) => {
   t.equal(runtime.campus.gateway('GW-B2')!.online, false);
   const status = (await http.inject({ method: 'GET', url: '/api/simulator', headers: admin })).json<SimulatorStatus>();
   t.match(status.totals, { gateways: 10, gatewaysOnline: 9 });
+  t.match(status.mqttUrl, /^mqtt:\/\/[^@]+$/, 'the broker URL is shown without user-info');
+  t.notMatch(JSON.stringify(status), /sim-user|pw-in-the-url/, 'no credential of MQTT_URL anywhere in the answer');
   t.match(status.gateways.find((g) => g.gatewayId === 'GW-B2'), { protocol: 'mqtt', online: false, meterCount: 40, port: null });
   t.match(status.gateways.find((g) => g.gatewayId === 'GW-A2'), { protocol: 'modbus-tcp', online: true, port: Number });
 

@@ -13,13 +13,14 @@ import { describeCampusFromDatabase, initialEnergyWh, simulatedClockStartMs } fr
 import { SimulatorRuntime, type SimulatorEndpoints } from '../../src/simulator/simulator-runtime.ts';
 import type { Kysely } from 'kysely';
 import { RecordingListener } from '../drivers/recording-listener.ts';
+import { anonymousBroker } from '../helpers/open-broker.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 
-// MQTT_URL (e.g. the machine's Mosquitto) when set, else the runtime's own embedded broker.
+// MQTT_URL (e.g. the machine's Mosquitto) when set, else an anonymous embedded broker of the test's.
 const MQTT_URL = process.env['MQTT_URL'] || undefined;
 /** 20:00 local time in the demo campus (UTC+8): rooms are lived in. */
 const START_MS = Date.parse('2026-03-02T12:00:00Z');
-t.comment(`MQTT: ${MQTT_URL ?? 'embedded broker started by the runtime'}`);
+t.comment(`MQTT: ${MQTT_URL ?? 'embedded broker started by the test'}`);
 
 function uniquePrefix(): string {
   return `test-${randomUUID().slice(0, 8)}/campus`;
@@ -33,14 +34,19 @@ async function seededDatabase(t: Test) {
 }
 
 async function startRuntime(t: Test, db: Kysely<Database>, clock: SimulatedClock, options: { mqttUrl?: string | undefined; topicPrefix: string }) {
+  const broker = options.mqttUrl ? undefined : anonymousBroker();
+  const mqttUrl = options.mqttUrl ?? (await broker!.start()).url;
   const runtime = new SimulatorRuntime({
     description: await describeCampusFromDatabase(db, { seed: 7 }),
     clock,
     publishIntervalMs: 100,
     topicPrefix: options.topicPrefix,
-    ...(options.mqttUrl ? { mqttUrl: options.mqttUrl } : {}),
+    mqttUrl,
   });
-  t.teardown(() => runtime.stop());
+  t.teardown(async () => {
+    await runtime.stop();
+    await broker?.stop();
+  });
   const endpoints = await runtime.start();
   return { runtime, endpoints };
 }
@@ -131,7 +137,7 @@ t.test('serves building A over Modbus TCP and building B over MQTT; a dropped ga
   const clock = new SimulatedClock(START_MS, 0);
   const prefix = uniquePrefix();
   const { runtime, endpoints } = await startRuntime(t, db, clock, { mqttUrl: MQTT_URL, topicPrefix: prefix });
-  t.equal(endpoints.mqttUrl, MQTT_URL ?? runtime.endpoints.mqttUrl);
+  t.equal(endpoints.mqttUrl, runtime.endpoints.mqttUrl, 'the broker it was given');
   t.match(endpoints.mqttUrl, /^mqtt:\/\//);
   t.equal(endpoints.gateways.size, 10);
   t.match(endpoints.gateways.get('GW-A1'), { protocol: 'modbus-tcp', host: '127.0.0.1', port: Number });
@@ -237,9 +243,7 @@ t.test('a restarted simulator continues its registers from the billing cursors',
   t.equal(await simulatedClockStartMs(db, START_MS - 60_000), START_MS, 'a restarted clock starts no earlier than billing read');
   t.equal(await simulatedClockStartMs(db, START_MS + 60_000), START_MS + 60_000);
 
-  // Embedded broker path: no mqttUrl, the runtime starts its own broker.
   const first = await startRuntime(t, db, clock, { topicPrefix: uniquePrefix() });
-  t.not(first.endpoints.mqttUrl, MQTT_URL, 'an embedded broker of its own');
   const a101 = first.runtime.campus.gateway('GW-A1')!.meter('1')!.read();
   t.equal(a101.type === 'electric' && a101.energyWh, 123_456, 'starts at the billed register');
   const topics = new MqttTopics(first.endpoints.topicPrefix);

@@ -1,0 +1,79 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type, type Static } from 'typebox';
+import type { AppContext } from '../app-context.ts';
+import { listTariffs } from '../db/tariff.repository.ts';
+import { DomainError } from '../errors.ts';
+import { assignTariffTo, createTariff, getTariff, reviseTariff, tariffView, type TariffRuntime } from '../services/tariff.service.ts';
+
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+const Purse = Type.Union([Type.Literal('electricity'), Type.Literal('water')]);
+const Definition = Type.Unknown({
+  description:
+    "The tariff (docs/billing.md): {kind:'single',rate} | {kind:'time_of_use',periods:[{name,from,to,rate}]} | {kind:'tiered',tiers:[{upTo,rate,name?}]} | {kind:'periodic',rates:[{months?,weekdays?,rate,name?}],defaultRate}; rates in milli-fen per kWh or m3. Validated on write: a 400 names the field (e.g. definition.periods[1].from).",
+});
+const CreateBody = Type.Object({ id: Id, name: Type.String({ minLength: 1, maxLength: 100 }), purse: Purse, definition: Definition }, { additionalProperties: false });
+const ReviseBody = Type.Object(
+  {
+    definition: Definition,
+    effectiveFrom: Type.String({ format: 'date-time', maxLength: 40, description: 'When the new version takes effect (not in the past, after the latest version)' }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+const AssignBody = Type.Object(
+  {
+    building: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    floor: Type.Optional(Type.Integer({ minimum: -5, maximum: 200 })),
+    dormitoryIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 10_000 })),
+  },
+  { additionalProperties: false, description: 'Either a building (optionally one floor of it) or a list of dormitories' },
+);
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+/**
+ * Tariffs over REST (issue 10): versions are kept, a new one takes effect at its date on the
+ * live meters; each charge's ledger entry names the tariff and version that priced it.
+ * Reading is for staff; writing prices is finance's (and the admin's).
+ */
+async function tariffRoutes(app: FastifyInstance, options: { context: AppContext; runtime: TariffRuntime }): Promise<void> {
+  const { db, clock } = options.context;
+  const deps = { db, clock, runtime: options.runtime };
+  const readers = app.requireRole('admin', 'manager', 'finance');
+  const writers = app.requireRole('admin', 'finance');
+
+  app.get('/api/tariffs', { preHandler: readers, schema: { tags: ['tariffs'], summary: 'Every tariff with its versions and the version in force now' } }, async () => {
+    const now = clock.now();
+    return { tariffs: (await listTariffs(db)).map((t) => tariffView(t, now)) };
+  });
+
+  app.get('/api/tariffs/:id', { preHandler: readers, schema: { tags: ['tariffs'], summary: 'A tariff with its versions', params: IdParams } }, async (request) =>
+    getTariff(db, clock, (request.params as Static<typeof IdParams>).id),
+  );
+
+  app.post('/api/tariffs', { preHandler: writers, schema: { tags: ['tariffs'], summary: 'Create a tariff (version 1, in force from the beginning); validated on write', body: CreateBody } }, async (request, reply) => {
+    const body = request.body as Static<typeof CreateBody>;
+    return reply.status(201).send(await createTariff(deps, body, request.operator!.username));
+  });
+
+  app.put(
+    '/api/tariffs/:id',
+    { preHandler: writers, schema: { tags: ['tariffs'], summary: 'Add a version of a tariff, in force from effectiveFrom (the live meters switch at that date)', params: IdParams, body: ReviseBody } },
+    async (request) => reviseTariff(deps, (request.params as Static<typeof IdParams>).id, request.body as Static<typeof ReviseBody>, request.operator!.username),
+  );
+
+  app.post(
+    '/api/tariffs/:id/assignments',
+    { preHandler: writers, schema: { tags: ['tariffs'], summary: "Give a tariff to a building, a floor or a list of dormitories (for the tariff's purse; live)", params: IdParams, body: AssignBody } },
+    async (request) => {
+      const body = request.body as Static<typeof AssignBody>;
+      const id = (request.params as Static<typeof IdParams>).id;
+      if (body.dormitoryIds !== undefined && (body.building !== undefined || body.floor !== undefined)) throw new DomainError('VALIDATION_FAILED', 'give either a building (and floor) or dormitoryIds, not both', 'dormitoryIds');
+      if (body.dormitoryIds !== undefined) return assignTariffTo(deps, id, { dormitoryIds: body.dormitoryIds }, request.operator!.username);
+      if (body.building === undefined) throw new DomainError('VALIDATION_FAILED', 'a building (and optionally a floor) or dormitoryIds is required', 'building');
+      return assignTariffTo(deps, id, { building: body.building, floor: body.floor }, request.operator!.username);
+    },
+  );
+}
+
+export default fp(tariffRoutes, { name: 'tariff-routes', dependencies: ['auth'] });
