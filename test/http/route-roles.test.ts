@@ -86,6 +86,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/tariffs/{id}': STAFF,
   'PUT /api/tariffs/{id}': MONEY,
   'POST /api/tariffs/{id}/assignments': MONEY,
+  'POST /api/tariffs/{id}/dry-run': MONEY,
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
 /**
