@@ -1,3 +1,4 @@
+import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
 import type { Role } from './database.ts';
 
@@ -182,4 +183,24 @@ export async function endSessionsOf(db: Executor, operatorId: number, keepTokenH
 export async function passwordHashOf(db: Executor, id: number): Promise<string | undefined> {
   const row = await db.selectFrom('operators').select('password_hash').where('id', '=', id).executeTakeFirst();
   return row?.password_hash;
+}
+
+/** Which of `usernames` are taken by any account. */
+export async function takenUsernames(db: Executor, usernames: readonly string[]): Promise<Set<string>> {
+  const taken = new Set<string>();
+  for (const slice of chunks([...new Set(usernames)], 5000)) {
+    const rows = await db.selectFrom('operators').select('username').where('username', 'in', slice).execute();
+    for (const r of rows) taken.add(r.username);
+  }
+  return taken;
+}
+
+/** insertUserAccount for many student logins sharing one password hash (a locked login). */
+export async function insertStudentLogins(db: Executor, logins: readonly { username: string; displayName: string }[], passwordHash: string): Promise<void> {
+  for (const slice of chunks(logins, 1000)) {
+    await db
+      .insertInto('operators')
+      .values(slice.map((l) => ({ username: l.username, password_hash: passwordHash, role: 'student' as const, display_name: l.displayName, dormitory_id: null })))
+      .execute();
+  }
 }

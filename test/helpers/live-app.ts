@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
+import type { Clock } from '../../src/clock.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
 
 /**
@@ -7,8 +8,8 @@ import { createTestApp, type TestApp } from './test-app.ts';
  * on MQTT_URL when set, else an embedded broker), a unique MQTT topic prefix per test, fast
  * polling and immediate ledger postings.
  */
-export async function startLiveApp(t: Test, env: Record<string, string> = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
-  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000 });
+export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
+  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, ...options });
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };

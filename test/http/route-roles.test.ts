@@ -29,6 +29,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   // Finance (issue 11): refunds and adjustments are money, like recharges.
   'POST /api/dormitories/{id}/refunds': MONEY,
   'POST /api/dormitories/{id}/adjustments': MONEY,
+  'GET /api/reports/reconciliation': MONEY,
   'POST /api/dormitories/{id}/commands': CONTROL,
   'GET /api/dormitories/{id}/commands': ALL,
   'GET /api/alarms': STAFF,
@@ -85,6 +86,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/tariffs/{id}': STAFF,
   'PUT /api/tariffs/{id}': MONEY,
   'POST /api/tariffs/{id}/assignments': MONEY,
+  'POST /api/tariffs/{id}/dry-run': MONEY,
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
 /**
