@@ -188,6 +188,14 @@ export interface BillingCursorsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** A dormitory purse's billing state: month, tier position, free quota left, carry (the room's, not a meter's). */
+export interface PurseBillingStatesTable {
+  dormitory_id: string;
+  purse: Purse;
+  billing_state: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
 
 export interface LedgerEntriesTable {
@@ -459,6 +467,7 @@ export interface Database {
   buildings: BuildingsTable;
   tariffs: TariffsTable;
   tariff_versions: TariffVersionsTable;
+  purse_billing_states: PurseBillingStatesTable;
   free_quota_policies: FreeQuotaPoliciesTable;
   dormitories: DormitoriesTable;
   occupants: OccupantsTable;

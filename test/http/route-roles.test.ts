@@ -95,6 +95,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/tariffs/{id}': STAFF,
   'PUT /api/tariffs/{id}': MONEY,
   'POST /api/tariffs/{id}/assignments': MONEY,
+  'POST /api/tariffs/{id}/dry-run': MONEY,
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**
