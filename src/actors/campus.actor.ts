@@ -116,6 +116,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               live: props.live,
               control: msg.control,
               activeAlarms: msg.activeAlarms,
+              billing: msg.dormitory.billing,
             },
             deps,
           );

@@ -10,16 +10,17 @@ import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
 import type { LiveMsg } from './live.actor.ts';
-import type { CircuitReported, MeterCharged, MeterOnlineChanged, MeterReported } from './messages.ts';
+import type { CircuitReported, MeterOnlineChanged, MeterReported, MeterResolved } from './messages.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
-import type { MeterTariff } from '../domain/register-billing.ts';
+import { accumulateCharge, chargeMeasured, type Measured, type MeterTariff, type PendingCharge, type RegisterPosition } from '../domain/register-billing.ts';
+import type { BillingState } from '../domain/tariff.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
 
 export type DormitoryMsg =
   | MeterReported
-  | MeterCharged
+  | MeterResolved
   | MeterOnlineChanged
   | CircuitReported
   | { readonly type: 'CreditApplied'; readonly purse: Purse; readonly amount: number }
@@ -82,6 +83,20 @@ export interface DormitoryProps {
   readonly control?: ControlSnapshot;
   /** Its alarms active at spawn. */
   readonly activeAlarms?: number;
+  /** Each purse's billing state (quota, tier position, carry) as last committed; null: never billed. */
+  readonly billing?: { readonly electricity: BillingState | null; readonly water: BillingState | null };
+}
+
+/**
+ * One purse's billing, owned by the dormitory (not by each meter): the free quota and tier
+ * position are the room's, so two meters of one purse share one monthly grant. Charges wait
+ * here per meter, with the meter's new position, until the purse is posted.
+ */
+interface PurseBilling {
+  state: BillingState | null;
+  pricing: MeterTariff | null;
+  readonly meters: Map<string, { pending: PendingCharge | null; position: RegisterPosition }>;
+  firstAt: number | null;
 }
 
 interface CircuitEntry extends CircuitLiveState {
@@ -110,6 +125,7 @@ interface DormitoryActorState {
   /** Flush requests waiting for their meters' BillingFlushed, by request id. */
   readonly flushes: Map<number, { readonly waiting: Set<string>; readonly replyTo: Ref<DormitoryFlushed> }>;
   flushSeq: number;
+  readonly billing: Record<Purse, PurseBilling>;
   self: Ref<DormitoryMsg> | undefined;
 }
 
@@ -133,6 +149,8 @@ export function dormitoryStateOf(s: Pick<DormitoryActorState, 'standing' | 'circ
 }
 
 const LIVE_PUSH_MS = 1000;
+
+const purseOf = (kind: 'electric' | 'water'): Purse => (kind === 'electric' ? 'electricity' : 'water');
 
 /**
  * `dormitory:<id>`: the account. Holds both purses' live balances (charges arrive from its
@@ -266,6 +284,43 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     return state;
   }
 
+  /** Prices what a meter measured against its purse's quota and tier position; returns the amount. */
+  function price(state: DormitoryActorState, purse: Purse, meterId: string, measured: Measured): number {
+    const book = state.billing[purse];
+    if (!book.pricing) throw new Error(`no ${purse} pricing in dormitory ${props.id} for meter ${meterId}`);
+    const charge = chargeMeasured(book.state, measured, book.pricing);
+    book.state = charge.state;
+    const entry = book.meters.get(meterId) ?? { pending: null, position: measured.position };
+    if (measured.usage > 0 || charge.quotaGranted > 0) entry.pending = accumulateCharge(entry.pending, measured.fromRegister, measured.toRegister, measured.usage, charge, measured.toMs);
+    entry.position = measured.position;
+    book.meters.set(meterId, entry);
+    book.firstAt ??= measured.toMs;
+    return charge.amount;
+  }
+
+  /**
+   * Hands a purse's pending charges to the ledger: one record per meter, each with the meter's
+   * new position and the purse's state, committed with the charges (exactly once).
+   */
+  function post(state: DormitoryActorState, purse: Purse): void {
+    const book = state.billing[purse];
+    if (book.state === null) return;
+    for (const [meterId, entry] of book.meters) {
+      dispatch(props.ledger, {
+        type: 'Billed',
+        record: { meterId, dormitoryId: props.id, purse, pending: entry.pending, cursor: { ...entry.position, billing: book.state }, tariffId: book.pricing?.schedule.tariffId ?? null },
+      });
+    }
+    book.meters.clear();
+    book.firstAt = null;
+  }
+
+  function charged(state: DormitoryActorState, purse: Purse, amount: number, causedAtNs: bigint | undefined): void {
+    if (amount === 0) return;
+    state.balance[purse] -= amount;
+    assess(state, causedAtNs);
+  }
+
   return spawnActor<DormitoryActorState, DormitoryMsg>(
     parent,
     (state, msg) => {
@@ -281,16 +336,23 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
               if (entry.meterId === msg.meterId && entry.target === c.kind) state.circuits.set(key, { ...entry, powerW: Math.round(c.powerW), pf: Math.round(c.pf * 1000) / 1000 });
             }
           }
-          if (msg.amount !== 0) {
-            state.balance[msg.purse] -= msg.amount;
-            assess(state, msg.decodedAtNs);
+          if (msg.measured) {
+            charged(state, msg.purse, price(state, msg.purse, msg.meterId, msg.measured), msg.decodedAtNs);
+            const firstAt = state.billing[msg.purse].firstAt;
+            // An opening is posted at once (its cursor, and a quota grant); charges every postingIntervalMs.
+            if (msg.measured.usage === 0 || (firstAt !== null && msg.measured.toMs - firstAt >= deps.postingIntervalMs)) post(state, msg.purse);
           }
           return settle(state, false);
         }
-        case 'MeterCharged':
-          state.balance[msg.purse] -= msg.amount;
-          assess(state, undefined);
+        case 'MeterResolved': {
+          const amount = price(state, msg.purse, msg.meterId, msg.measured);
+          dispatch(props.ledger, { type: 'Audited', record: { operator: msg.operator, action: msg.action, targetType: 'meter', targetId: msg.meterId, details: { ...msg.details, amount } } });
+          post(state, msg.purse);
+          if (msg.held) dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.id, meterId: msg.meterId, circuit: null, kind: msg.held, releasedBy: msg.operator } });
+          charged(state, msg.purse, amount, undefined);
+          dispatch(msg.replyTo, { ok: true, meterId: msg.meterId, billedUsage: msg.measured.usage, amount, cursorRegister: msg.measured.position.register });
           return settle(state, true);
+        }
         case 'MeterOnlineChanged': {
           const meter = state.meters.get(msg.meterId);
           if (!meter || meter.online === msg.online) return state;
@@ -335,7 +397,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
         case 'PricingChanged':
           for (const [meterId, pricing] of msg.pricing) {
             const meter = state.meters.get(meterId);
-            if (meter) dispatch(meter.ref, { type: 'PricingChanged', pricing });
+            if (meter) state.billing[purseOf(meter.kind)].pricing = pricing;
           }
           return state;
         case 'PolicyChanged':
@@ -379,13 +441,20 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           if (state.meters.has(msg.meterId)) dispatch(state.meters.get(msg.meterId)!.ref, { type: 'ResolveRegister', resolution: msg.resolution, operator: msg.operator, replyTo: msg.replyTo });
           return state;
         case 'GetMeter':
-          if (state.meters.has(msg.meterId)) dispatch(state.meters.get(msg.meterId)!.ref, { type: 'GetMeter', replyTo: msg.replyTo });
+          if (state.meters.has(msg.meterId)) {
+            const meter = state.meters.get(msg.meterId)!;
+            const pendingAmount = state.billing[purseOf(meter.kind)].meters.get(msg.meterId)?.pending?.amount ?? 0;
+            dispatch(meter.ref, { type: 'GetMeter', pendingAmount, replyTo: msg.replyTo });
+          }
           return state;
         case 'BillingFlushed': {
           const request = msg.requestId === undefined ? undefined : state.flushes.get(msg.requestId);
           if (!request) return state;
           request.waiting.delete(msg.meterId);
           if (request.waiting.size === 0) {
+            // Every meter has reported what it measured: post both purses, then answer.
+            post(state, 'electricity');
+            post(state, 'water');
             state.flushes.delete(msg.requestId!);
             dispatch(request.replyTo, { type: 'DormitoryFlushed', meters: state.meters.size });
           }
@@ -417,6 +486,10 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           scheduleGeneration: 0,
           flushes: new Map(),
           flushSeq: 0,
+          billing: {
+            electricity: { state: props.billing?.electricity ?? null, pricing: props.meters.find((m) => m.kind === 'electric')?.pricing ?? null, meters: new Map(), firstAt: null },
+            water: { state: props.billing?.water ?? null, pricing: props.meters.find((m) => m.kind === 'water')?.pricing ?? null, meters: new Map(), firstAt: null },
+          },
           self,
         };
         // Boot order (docs/architecture.md): the purses' standing (restored, then re-assessed

@@ -17,6 +17,7 @@ export interface BillingRecord {
   readonly dormitoryId: string;
   readonly purse: Purse;
   readonly pending: PendingCharge | null;
+  /** The meter's new position, with its purse's billing state after these charges (the dormitory's). */
   readonly cursor: BillingCursor;
   /** The tariff that priced the pending charge (its versions are on the parts). */
   readonly tariffId?: string | null;
@@ -541,6 +542,16 @@ export class LedgerWriter {
             updated_at: eb.ref('excluded.updated_at'),
           })),
         )
+        .execute();
+    }
+    // The purses' billing states (quota, tier position, carry), last per dormitory and purse.
+    const purses = new Map<string, BillingRecord>();
+    for (const record of batch.billing) purses.set(`${record.dormitoryId}|${record.purse}`, record);
+    for (const slice of chunks([...purses.values()])) {
+      await trx
+        .insertInto('purse_billing_states')
+        .values(slice.map((r) => ({ dormitory_id: r.dormitoryId, purse: r.purse, billing_state: JSON.stringify(r.cursor.billing), updated_at: new Date() })))
+        .onConflict((oc) => oc.columns(['dormitory_id', 'purse']).doUpdateSet((eb) => ({ billing_state: eb.ref('excluded.billing_state'), updated_at: eb.ref('excluded.updated_at') })))
         .execute();
     }
     for (const c of batch.commands.values()) {

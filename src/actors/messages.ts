@@ -1,6 +1,9 @@
 import type { CircuitKind, SupplyAction, SupplyTarget } from '../domain/reading.ts';
 import type { CutReason } from '../domain/supply.ts';
 import type { Purse } from '../db/database.ts';
+import type { Measured } from '../domain/register-billing.ts';
+import type { RegisterResolved } from '../domain/register-hold.ts';
+import type { Ref } from './nact.ts';
 
 /**
  * Messages that cross actor kinds (the protocol between circuit, meter, dormitory and
@@ -17,27 +20,36 @@ export interface CircuitReported {
   readonly commandInFlight: SupplyAction | null;
 }
 
-/** A meter's reading as its dormitory needs it: money, power, time. */
+/** A meter's reading as its dormitory needs it: what to price, power, time. */
 export interface MeterReported {
   readonly type: 'MeterReported';
   readonly meterId: string;
   readonly purse: Purse;
-  /** Minor units charged by this reading (0 when free or idle). */
-  readonly amount: number;
-  readonly usage: number;
+  /** What the reading measured, for the dormitory to price (null when idle or held). */
+  readonly measured: Measured | null;
   readonly powerW: number;
   readonly circuits: readonly { readonly kind: CircuitKind; readonly powerW: number; readonly pf: number }[];
   readonly at: number;
   readonly decodedAtNs: bigint;
 }
 
-/** A charge made outside a reading (an operator accepted a jump or replaced the meter). */
-export interface MeterCharged {
-  readonly type: 'MeterCharged';
+/**
+ * An operator resolved a meter's register (accept, void, replace): what to price (usage 0 for a
+ * void) and the meter's new position. The dormitory prices it, posts it at once with the audit
+ * record and the alarm's release, and answers `replyTo`.
+ */
+export interface MeterResolved {
+  readonly type: 'MeterResolved';
   readonly meterId: string;
   readonly purse: Purse;
-  /** Minor units charged. */
-  readonly amount: number;
+  readonly measured: Measured;
+  readonly operator: string;
+  /** The audit record's action and details (the amount is added by the dormitory). */
+  readonly action: string;
+  readonly details: Record<string, unknown>;
+  /** The hold this resolution lifts (its alarm is released by the operator), null for none. */
+  readonly held: string | null;
+  readonly replyTo: Ref<RegisterResolved>;
 }
 
 export interface MeterOnlineChanged {

@@ -1,21 +1,11 @@
 import type { Purse } from '../db/database.ts';
 import { CIRCUIT_KINDS, type CircuitSample, type ElectricReading, type MeterReading, type SupplyTarget, type WaterReading } from '../domain/reading.ts';
-import {
-  accumulateCharge,
-  billRegister,
-  chargeDelta,
-  ELECTRIC_LIMITS,
-  WATER_LIMITS,
-  type BillingCursor,
-  type MeterTariff,
-  type PendingCharge,
-} from '../domain/register-billing.ts';
+import { ELECTRIC_LIMITS, measuredRange, measureRegister, WATER_LIMITS, type Measured, type MeterTariff, type RegisterPosition } from '../domain/register-billing.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import { meterControlKey, type CircuitControlState, type MeterControlState } from '../domain/control-state.ts';
 import type { CutReason } from '../domain/supply.ts';
 import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM, type RegisterHoldKind, type RegisterResolution, type RegisterResolved } from '../domain/register-hold.ts';
 import { meterProfile } from '../drivers/profiles/index.ts';
-import { initialBillingState } from '../domain/tariff.ts';
 import { evaluateOverload, initialOverloadState, type OverloadState } from '../domain/rules/overload.ts';
 import { evaluateReclosePolicy, initialReclosePolicyState, type ReclosePolicyState } from '../domain/rules/reclose-policy.ts';
 import type { RuleBook } from '../domain/rules/rule-book.ts';
@@ -27,7 +17,7 @@ import { resumeOnCrash } from './actor-deps.ts';
 import { spawnCircuit, type CircuitMsg } from './circuit.actor.ts';
 import type { GatewayMsg, MeterInbound } from './gateway.actor.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
-import type { CircuitReported, ImposeCut, MeterCharged, MeterOnlineChanged, MeterReported } from './messages.ts';
+import type { CircuitReported, ImposeCut, MeterOnlineChanged, MeterReported, MeterResolved } from './messages.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 
 const INTERVAL_MS = 15 * 60_000;
@@ -35,9 +25,9 @@ const INTERVAL_MS = 15 * 60_000;
 export type MeterMsg =
   | MeterInbound
   | ImposeCut
-  | { readonly type: 'PricingChanged'; readonly pricing: MeterTariff }
   | { readonly type: 'FlushBilling'; readonly requestId?: number; readonly retire?: boolean; readonly replyTo?: Ref<BillingFlushed> }
-  | { readonly type: 'GetMeter'; readonly replyTo: Ref<MeterView> }
+  /** `pendingAmount`: the dormitory's charges for this meter not yet posted (it prices them). */
+  | { readonly type: 'GetMeter'; readonly pendingAmount: number; readonly replyTo: Ref<MeterView> }
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
   | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
   | { readonly type: 'OperatorRelease'; readonly circuit: SupplyTarget | null; readonly operator: string }
@@ -45,9 +35,10 @@ export type MeterMsg =
   | { readonly type: 'ResolveRegister'; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> };
 
 /**
- * A meter posted its pending charge to the ledger (dispatched before this reply, so a ledger
- * flush asked for after it commits the charge). A retired meter bills nothing more: its
- * dormitory is being rebuilt and the next actor starts from the committed cursor.
+ * A meter has reported everything it measured to its dormitory (messages between two actors
+ * arrive in order, so the dormitory has priced it all when this arrives). A retired meter
+ * measures nothing more: its dormitory is being rebuilt and the next actor starts from the
+ * committed cursor.
  */
 export interface BillingFlushed {
   readonly type: 'BillingFlushed';
@@ -74,15 +65,17 @@ export interface MeterProps {
   readonly profile: MeterProfileName;
   /** Switched outputs: circuits for the campus meter, 'main' for a one-relay meter, 'valve' for water. */
   readonly targets: readonly SupplyTarget[];
+  /** The purse's pricing (the dormitory prices; the meter uses its time zone offset). */
   readonly pricing: MeterTariff;
   /** Set when the dormitory's tariff cannot price this meter: billing holds (readings kept, nothing billed). */
   readonly tariffProblem: string | null;
-  readonly cursor: BillingCursor | null;
+  /** The last billed register and its time. */
+  readonly cursor: RegisterPosition | null;
   /** Holds still active from before (their alarms are active in the database): not raised again. */
   readonly activeHolds: readonly string[];
   readonly gateway: Ref<GatewayMsg>;
   readonly ledger: Ref<LedgerMsg>;
-  readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported | MeterCharged>;
+  readonly dormitory: Ref<MeterReported | MeterOnlineChanged | CircuitReported | MeterResolved>;
   readonly rules: RuleBook;
   /** Control state restored at boot or on a reload (absent: everything starts fresh). */
   readonly boot?: MeterBoot;
@@ -105,8 +98,7 @@ interface IntervalAccumulator {
 }
 
 interface MeterState {
-  cursor: BillingCursor | null;
-  pending: PendingCharge | null;
+  cursor: RegisterPosition | null;
   pricing: MeterTariff;
   online: boolean;
   lastRegister: number | null;
@@ -125,23 +117,17 @@ interface MeterState {
 }
 
 /**
- * `meter:<id>` (electric) or `water:<id>`: turns register deltas into money through the pure
- * tariff engine, keeps the charges pending and hands them to the ledger with the new cursor
- * every `postingIntervalMs` of clock time (the ledger commits both in one transaction), fans
- * circuit samples out to its circuit actors, and keeps 15-minute interval aggregates. A
- * register that goes backwards or jumps implausibly raises one alarm and bills nothing.
+ * `meter:<id>` (electric) or `water:<id>`: measures register deltas (with their time spans) and
+ * reports them to its dormitory, which prices them with the purse's quota and tier position and
+ * posts them with this meter's new cursor; fans circuit samples out to its circuit actors, and
+ * keeps 15-minute interval aggregates. A register that goes backwards or jumps implausibly
+ * raises one alarm and is measured no further until an operator resolves it.
  */
 export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorDeps): Ref<MeterMsg> {
   const purse: Purse = props.kind === 'electric' ? 'electricity' : 'water';
   const limits = props.kind === 'electric' ? ELECTRIC_LIMITS : WATER_LIMITS;
   const registerWrap = meterProfile(props.profile).registerWrap;
   const log = deps.log.child({ meter: props.meterId });
-
-  function post(state: MeterState): void {
-    if (!state.cursor) return;
-    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor: state.cursor, tariffId: state.pricing.schedule.tariffId } });
-    state.pending = null;
-  }
 
   function alarm(kind: string, message: string, at: number, evidence: unknown[]): void {
     deps.metrics.billingAnomalies.inc({ kind });
@@ -151,64 +137,51 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     });
   }
 
-  function audit(action: string, operator: string, details: Record<string, unknown>): void {
-    dispatch(props.ledger, { type: 'Audited', record: { operator, action, targetType: 'meter', targetId: props.meterId, details } });
-  }
-
   /**
-   * An operator's decision about this meter's register. The charge, the new cursor, the audit
-   * record and the alarm's release all go to the ledger together (one group commit); the
-   * caller waits for that commit before answering.
+   * An operator's decision about this meter's register. The meter works out what to bill and
+   * where it stands after; its dormitory prices that, and sends the charge, the new cursor, the
+   * audit record and the alarm's release to the ledger together (the caller waits for that
+   * commit before answering). A refusal is answered here.
    */
-  function resolveRegister(state: MeterState, resolution: RegisterResolution, operator: string): RegisterResolved {
-    if (state.tariffProblem !== null) return { ok: false, code: 'TARIFF_INVALID', message: `the meter's tariff cannot price it (${state.tariffProblem}); fix the tariff first` };
+  function resolveRegister(state: MeterState, resolution: RegisterResolution, operator: string, replyTo: Ref<RegisterResolved>): void {
+    const refuse = (answer: RegisterResolved) => dispatch(replyTo, answer);
+    if (state.tariffProblem !== null) return refuse({ ok: false, code: 'TARIFF_INVALID', message: `the meter's tariff cannot price it (${state.tariffProblem}); fix the tariff first` });
     const now = deps.clock.now();
     const held = state.registerHold;
-    let cursor = state.cursor;
-    let billedUsage = 0;
-    let amount = 0;
-    const charge = (from: BillingCursor, usage: number, toRegister: number, at: number): BillingCursor => {
-      if (usage === 0) return { ...from, register: toRegister, readAt: Math.max(from.readAt, at) };
-      const charged = chargeDelta(from, usage, toRegister, at, state.pricing);
-      state.pending = accumulateCharge(state.pending, from.register, toRegister, usage, charged.charge, at);
-      billedUsage += usage;
-      amount += charged.charge.amount;
-      return charged.cursor;
-    };
+    const cursor = state.cursor;
+    let measured: Measured;
+    let action: string;
+    let details: Record<string, unknown>;
     switch (resolution.action) {
       case 'accept':
       case 'void': {
-        if (!held || !cursor || state.lastRegister === null) return { ok: false, code: 'REGISTER_NOT_HELD', message: `meter ${props.meterId} has no held register to ${resolution.action}`, field: 'action' };
+        if (!held || !cursor || state.lastRegister === null) return refuse({ ok: false, code: 'REGISTER_NOT_HELD', message: `meter ${props.meterId} has no held register to ${resolution.action}`, field: 'action' });
         if (resolution.action === 'accept' && held !== 'register_jump') {
-          return { ok: false, code: 'REGISTER_NOT_HELD', message: 'a register that went backwards cannot be accepted as consumption: void the range or replace the meter', field: 'action' };
+          return refuse({ ok: false, code: 'REGISTER_NOT_HELD', message: 'a register that went backwards cannot be accepted as consumption: void the range or replace the meter', field: 'action' });
         }
         const at = Math.max(state.lastReadingAt ?? now, cursor.readAt);
-        if (resolution.action === 'accept') cursor = charge(cursor, state.lastRegister - cursor.register, state.lastRegister, at);
-        else cursor = { ...cursor, register: state.lastRegister, readAt: at };
-        audit(`meter.register_${resolution.action}`, operator, { reason: resolution.reason, hold: held, fromRegister: state.cursor!.register, toRegister: state.lastRegister, billedUsage, amount });
+        const usage = resolution.action === 'accept' ? state.lastRegister - cursor.register : 0;
+        measured = measuredRange(cursor, usage, state.lastRegister, at);
+        action = `meter.register_${resolution.action}`;
+        details = { reason: resolution.reason, hold: held, fromRegister: cursor.register, toRegister: state.lastRegister, billedUsage: usage };
         break;
       }
       case 'replace': {
         if (cursor && resolution.finalRegister < cursor.register) {
-          return { ok: false, code: 'REGISTER_BELOW_BILLED', message: `the old meter's final register ${resolution.finalRegister} is below its billed register ${cursor.register}`, field: 'finalRegister' };
+          return refuse({ ok: false, code: 'REGISTER_BELOW_BILLED', message: `the old meter's final register ${resolution.finalRegister} is below its billed register ${cursor.register}`, field: 'finalRegister' });
         }
-        if (cursor) cursor = charge(cursor, resolution.finalRegister - cursor.register, resolution.finalRegister, now);
-        const opened: BillingCursor = cursor
-          ? { register: resolution.openingRegister, readAt: Math.max(now, cursor.readAt), billing: cursor.billing }
-          : { register: resolution.openingRegister, readAt: now, billing: initialBillingState(now, state.pricing.quota, state.pricing.utcOffsetMinutes) };
-        audit('meter.replace', operator, { reason: resolution.reason, hold: held, billedRegister: state.cursor?.register ?? null, finalRegister: resolution.finalRegister, openingRegister: resolution.openingRegister, billedUsage, amount });
-        cursor = opened;
+        const opened: RegisterPosition = { register: resolution.openingRegister, readAt: Math.max(now, cursor?.readAt ?? now) };
+        const usage = cursor ? resolution.finalRegister - cursor.register : 0;
+        measured = { ...(cursor ? measuredRange(cursor, usage, resolution.finalRegister, now) : { usage: 0, fromRegister: resolution.openingRegister, toRegister: resolution.openingRegister, fromMs: now, toMs: now }), position: opened };
+        action = 'meter.replace';
+        details = { reason: resolution.reason, hold: held, billedRegister: cursor?.register ?? null, finalRegister: resolution.finalRegister, openingRegister: resolution.openingRegister, billedUsage: usage };
         state.intervals.clear();
         break;
       }
     }
-    state.cursor = cursor;
+    state.cursor = measured.position;
     state.registerHold = null;
-    dispatch(props.ledger, { type: 'Billed', record: { meterId: props.meterId, dormitoryId: props.dormitoryId, purse, pending: state.pending, cursor, tariffId: state.pricing.schedule.tariffId } });
-    state.pending = null;
-    if (held) dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: null, kind: held, releasedBy: operator } });
-    if (amount !== 0) dispatch(props.dormitory, { type: 'MeterCharged', meterId: props.meterId, purse, amount });
-    return { ok: true, meterId: props.meterId, billedUsage, amount, cursorRegister: cursor.register };
+    dispatch(props.dormitory, { type: 'MeterResolved', meterId: props.meterId, purse, measured, operator, action, details, held, replyTo });
   }
 
   function trackInterval(state: MeterState, channel: string, register: number, powerW: number, at: number): void {
@@ -238,33 +211,21 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     if (defect) throw new TypeError(`malformed reading for meter ${props.meterId}: ${defect}`);
     deps.metrics.readingsHandled.inc({ kind: reading.type });
     const register = reading.type === 'electric' ? reading.energyWh : reading.volumeL;
-    let amount = 0;
-    let usage = 0;
+    let measured: Measured | null = null;
     // A held meter keeps its readings (register, intervals, rules) but bills nothing; only a
     // meter never read before opens its cursor (opening is not consumption), so nothing is lost.
     const held = state.registerHold !== null || state.tariffProblem !== null;
-    const outcome = held && state.cursor ? null : billRegister(state.cursor, register, reading.at, state.pricing, limits, registerWrap);
+    const outcome = held && state.cursor ? null : measureRegister(state.cursor, register, reading.at, limits, registerWrap);
     switch (outcome?.kind) {
       case undefined:
       case 'idle':
         break;
       case 'opened':
-        state.cursor = outcome.cursor;
-        if (outcome.quotaGranted > 0) {
-          state.pending = { amount: 0, usage: 0, freeUsed: 0, fromRegister: register, toRegister: register, firstAt: reading.at, lastAt: reading.at, quotaGranted: outcome.quotaGranted, parts: {} };
-        }
-        post(state);
+      case 'measured':
+        measured = outcome.measured;
+        state.cursor = outcome.measured.position;
+        if (outcome.kind === 'measured' && outcome.wrapped) log.info({ from: outcome.measured.fromRegister, register, usage: outcome.measured.usage }, 'register rolled over; billed across the wrap');
         break;
-      case 'charged': {
-        const from = state.cursor!.register;
-        state.pending = accumulateCharge(state.pending, from, register, outcome.usage, outcome.charge, reading.at);
-        state.cursor = outcome.cursor;
-        amount = outcome.charge.amount;
-        usage = outcome.usage;
-        if (outcome.wrapped) log.info({ from, register, usage }, 'register rolled over; billed across the wrap');
-        if (reading.at - state.pending.firstAt >= deps.postingIntervalMs) post(state);
-        break;
-      }
       case 'backwards':
       case 'implausible': {
         const kind: RegisterHoldKind = outcome.kind === 'backwards' ? 'register_backwards' : 'register_jump';
@@ -285,8 +246,8 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
       state.online = true;
       dispatch(props.dormitory, { type: 'MeterOnlineChanged', meterId: props.meterId, online: true, at: reading.at });
     }
-    if (reading.type === 'electric') return handleElectric(state, reading, decodedAtNs, amount, usage);
-    return handleWater(state, reading, decodedAtNs, amount, usage);
+    if (reading.type === 'electric') return handleElectric(state, reading, decodedAtNs, measured);
+    return handleWater(state, reading, decodedAtNs, measured);
   }
 
   /** Whole-meter rules: tamper flags and the dormitory's total-power overload. */
@@ -318,7 +279,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     }
   }
 
-  function handleElectric(state: MeterState, reading: ElectricReading, decodedAtNs: bigint, amount: number, usage: number): MeterState {
+  function handleElectric(state: MeterState, reading: ElectricReading, decodedAtNs: bigint, measured: Measured | null): MeterState {
     trackInterval(state, 'main', reading.energyWh, reading.powerW, reading.at);
     const tamper = evaluateTamper(state.rules.tamper, state.tamper, reading.flags);
     state.tamper = tamper.state;
@@ -339,8 +300,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
       type: 'MeterReported',
       meterId: props.meterId,
       purse,
-      amount,
-      usage,
+      measured,
       powerW: reading.powerW,
       circuits: reading.circuits.map((c) => ({ kind: c.kind, powerW: c.powerW, pf: c.powerFactor })),
       at: reading.at,
@@ -349,11 +309,11 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     return state;
   }
 
-  function handleWater(state: MeterState, reading: WaterReading, decodedAtNs: bigint, amount: number, usage: number): MeterState {
+  function handleWater(state: MeterState, reading: WaterReading, decodedAtNs: bigint, measured: Measured | null): MeterState {
     trackInterval(state, 'water', reading.volumeL, 0, reading.at);
     const valve = state.circuits.get('valve');
     if (valve) dispatch(valve, { type: 'RelayReadBack', closed: reading.valveOpen, at: reading.at, decodedAtNs });
-    dispatch(props.dormitory, { type: 'MeterReported', meterId: props.meterId, purse, amount, usage, powerW: 0, circuits: [], at: reading.at, decodedAtNs });
+    dispatch(props.dormitory, { type: 'MeterReported', meterId: props.meterId, purse, measured, powerW: 0, circuits: [], at: reading.at, decodedAtNs });
     return state;
   }
 
@@ -386,11 +346,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
         case 'ImposeCut':
           for (const [target, circuit] of state.circuits) if (msg.target === 'all' || msg.target === target) dispatch(circuit, msg);
           return state;
-        case 'PricingChanged':
-          state.pricing = msg.pricing;
-          return state;
         case 'FlushBilling':
-          if (state.pending) post(state);
           if (msg.retire) state.retired = true;
           if (msg.replyTo) dispatch(msg.replyTo, { type: 'BillingFlushed', meterId: props.meterId, requestId: msg.requestId });
           return state;
@@ -418,7 +374,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           return state;
         }
         case 'ResolveRegister':
-          dispatch(msg.replyTo, resolveRegister(state, msg.resolution, msg.operator));
+          resolveRegister(state, msg.resolution, msg.operator, msg.replyTo);
           return state;
         case 'GetMeter':
           dispatch(msg.replyTo, {
@@ -427,7 +383,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
             online: state.online,
             register: state.lastRegister,
             billedRegister: state.cursor?.register ?? null,
-            pendingAmount: state.pending?.amount ?? 0,
+            pendingAmount: msg.pendingAmount,
             hold: state.registerHold ?? (state.tariffProblem === null ? null : TARIFF_INVALID_ALARM),
           });
           return state;
@@ -479,8 +435,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: null, kind: TARIFF_INVALID_ALARM } });
         }
         return {
-          cursor: props.cursor,
-          pending: null,
+          cursor: props.cursor === null ? null : { register: props.cursor.register, readAt: props.cursor.readAt },
           pricing: props.pricing,
           online: false,
           lastRegister: null,

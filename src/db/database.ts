@@ -188,6 +188,14 @@ export interface BillingCursorsTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** A dormitory purse's billing state: month, tier position, free quota left, carry (the room's, not a meter's). */
+export interface PurseBillingStatesTable {
+  dormitory_id: string;
+  purse: Purse;
+  billing_state: Json<unknown>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
 export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
 
 export interface LedgerEntriesTable {
@@ -228,6 +236,33 @@ export type ApprovalState = 'pending' | 'approved' | 'rejected';
 export type ApprovalOperation = 'recharge' | MoneyOperationKind;
 
 export type MoneyOperationKind = 'refund' | 'adjustment';
+
+export type PaymentState = 'pending' | 'paid' | 'failed';
+
+/** An online payment a student started at a provider (docs/payments.md). */
+export interface PaymentsTable {
+  id: Generated<number>;
+  provider: string;
+  /** The provider's out-trade-no and the recharge's reference. */
+  reference: string;
+  student_number: string;
+  dormitory_id: string;
+  purse: Purse;
+  amount: number;
+  state: ColumnType<PaymentState, PaymentState | undefined, PaymentState>;
+  provider_transaction_id: string | null;
+  recharge_id: number | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+/** A signed provider notification seen once: a replay of its id credits nothing. */
+export interface PaymentNotificationsTable {
+  provider: string;
+  notification_id: string;
+  reference: string;
+  received_at: Timestamp;
+}
 
 /** A refund or adjustment made by the finance office (idempotent by kind and reference). */
 export interface MoneyOperationsTable {
@@ -432,6 +467,7 @@ export interface Database {
   buildings: BuildingsTable;
   tariffs: TariffsTable;
   tariff_versions: TariffVersionsTable;
+  purse_billing_states: PurseBillingStatesTable;
   free_quota_policies: FreeQuotaPoliciesTable;
   dormitories: DormitoriesTable;
   occupants: OccupantsTable;
@@ -447,6 +483,8 @@ export interface Database {
   recharges: RechargesTable;
   recharge_approvals: RechargeApprovalsTable;
   money_operations: MoneyOperationsTable;
+  payments: PaymentsTable;
+  payment_notifications: PaymentNotificationsTable;
   commands: CommandsTable;
   alarms: AlarmsTable;
   events: EventsTable;

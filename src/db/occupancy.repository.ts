@@ -1,4 +1,5 @@
 import type { SettlementPolicy } from './database.ts';
+import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
 
 /** One stay of a student in a dormitory: [fromDay, toDay) in local days. Never deleted. */
@@ -141,4 +142,67 @@ export async function occupancyHistory(db: Executor, filter: { dormitoryId?: str
   if (filter.studentId) query = query.where('student_number', '=', filter.studentId);
   const rows = await query.orderBy('id', 'desc').limit(limit).execute();
   return rows.map(toOccupancy);
+}
+
+/**
+ * Locks many dormitory rows at once, in id order (the order lockRoom callers use, so a batch
+ * and single check-ins never deadlock), and reads their campus clocks. For batch check-ins.
+ */
+export async function lockRoomsInOrder(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, RoomForOccupancy>> {
+  const rooms = new Map<string, RoomForOccupancy>();
+  const sorted = [...new Set(dormitoryIds)].sort();
+  for (const ids of chunks(sorted, 5000)) {
+    await db.selectFrom('dormitories').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+    const rows = await db
+      .selectFrom('dormitories as d')
+      .innerJoin('buildings as b', 'b.id', 'd.building_id')
+      .innerJoin('campuses as c', 'c.id', 'b.campus_id')
+      .select(['d.id', 'd.capacity', 'c.id as campus_id', 'c.utc_offset_minutes', 'c.settings'])
+      .where('d.id', 'in', ids)
+      .execute();
+    for (const r of rows) {
+      rooms.set(r.id, { id: r.id, capacity: r.capacity, campusId: r.campus_id, utcOffsetMinutes: r.utc_offset_minutes, settlementPolicy: r.settings.settlement === 'none' ? 'none' : 'per-share' });
+    }
+  }
+  return rooms;
+}
+
+/** lastClosedDay for many rooms or students at once: id -> the last closed day (ids with none are absent). */
+export async function lastClosedDays(db: Executor, of: { dormitoryIds: readonly string[] } | { studentIds: readonly string[] }): Promise<Map<string, string>> {
+  const byRoom = 'dormitoryIds' in of;
+  const column = byRoom ? 'dormitory_id' : 'student_number';
+  const out = new Map<string, string>();
+  for (const ids of chunks([...new Set(byRoom ? of.dormitoryIds : of.studentIds)], 5000)) {
+    const rows = await db
+      .selectFrom('occupancies')
+      .select([column, (eb) => eb.fn.max('to_day').as('day')])
+      .where(column, 'in', ids)
+      .where('to_day', 'is not', null)
+      .groupBy(column)
+      .execute();
+    for (const r of rows) {
+      const id = (r as Record<string, unknown>)[column] as string;
+      if (r.day !== null) out.set(id, r.day as string);
+    }
+  }
+  return out;
+}
+
+/** insertOccupancy for many stays in one statement per 1,000; returned in input order. */
+export async function insertOccupancies(
+  db: Executor,
+  stays: readonly { studentId: string; dormitoryId: string; bed: number | null; fromDay: string }[],
+  by: { at: Date; by: string },
+): Promise<Occupancy[]> {
+  const out: Occupancy[] = [];
+  for (const slice of chunks(stays, 1000)) {
+    const rows = await db
+      .insertInto('occupancies')
+      .values(slice.map((s) => ({ student_number: s.studentId, dormitory_id: s.dormitoryId, bed: s.bed, from_day: s.fromDay, checked_in_at: by.at, checked_in_by: by.by })))
+      .returning(columns)
+      .execute();
+    const byStudent = new Map(rows.map((r) => [r.student_number, toOccupancy(r)]));
+    for (const s of slice) out.push(byStudent.get(s.studentId)!);
+  }
+  return out;
 }

@@ -1,3 +1,4 @@
+import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
 import type { Role } from './database.ts';
 
@@ -47,6 +48,20 @@ export async function findSessionOperator(db: Executor, tokenHash: string, now: 
     .where('operators.disabled', '=', false)
     .executeTakeFirst();
   return row ? { id: row.id, username: row.username, role: row.role, dormitoryId: row.dormitory_id } : undefined;
+}
+
+/** The operators of those sessions still valid (present, unexpired, operator enabled), by token hash. */
+export async function findSessionOperators(db: Executor, tokenHashes: readonly string[], now: Date): Promise<Map<string, Operator>> {
+  if (tokenHashes.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('sessions')
+    .innerJoin('operators', 'operators.id', 'sessions.operator_id')
+    .select(['sessions.token_hash', 'operators.id', 'operators.username', 'operators.role', 'operators.dormitory_id'])
+    .where('sessions.token_hash', 'in', [...tokenHashes])
+    .where('sessions.expires_at', '>', now)
+    .where('operators.disabled', '=', false)
+    .execute();
+  return new Map(rows.map((row) => [row.token_hash, { id: row.id, username: row.username, role: row.role, dormitoryId: row.dormitory_id }]));
 }
 
 /** Ends one session; returns whether it existed. */
@@ -168,4 +183,24 @@ export async function endSessionsOf(db: Executor, operatorId: number, keepTokenH
 export async function passwordHashOf(db: Executor, id: number): Promise<string | undefined> {
   const row = await db.selectFrom('operators').select('password_hash').where('id', '=', id).executeTakeFirst();
   return row?.password_hash;
+}
+
+/** Which of `usernames` are taken by any account. */
+export async function takenUsernames(db: Executor, usernames: readonly string[]): Promise<Set<string>> {
+  const taken = new Set<string>();
+  for (const slice of chunks([...new Set(usernames)], 5000)) {
+    const rows = await db.selectFrom('operators').select('username').where('username', 'in', slice).execute();
+    for (const r of rows) taken.add(r.username);
+  }
+  return taken;
+}
+
+/** insertUserAccount for many student logins sharing one password hash (a locked login). */
+export async function insertStudentLogins(db: Executor, logins: readonly { username: string; displayName: string }[], passwordHash: string): Promise<void> {
+  for (const slice of chunks(logins, 1000)) {
+    await db
+      .insertInto('operators')
+      .values(slice.map((l) => ({ username: l.username, password_hash: passwordHash, role: 'student' as const, display_name: l.displayName, dormitory_id: null })))
+      .execute();
+  }
 }

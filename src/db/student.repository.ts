@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
 
 /** A student (the `occupants` table is the student register) and where they live now. */
@@ -105,4 +106,35 @@ export async function placeStudent(db: Executor, id: string, placement: { dormit
     .where('student_number', '=', id)
     .execute();
   await db.updateTable('operators').set({ dormitory_id: placement.dormitoryId }).where('username', '=', id).where('role', '=', 'student').execute();
+}
+
+/** Locks many students' rows in student-number order (as lockStudent does one); returns those that exist. */
+export async function lockStudentsInOrder(db: Executor, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const slice of chunks([...new Set(ids)].sort(), 5000)) {
+    const rows = await db.selectFrom('occupants').select('student_number').where('student_number', 'in', slice).orderBy('student_number').forUpdate().execute();
+    for (const r of rows) found.add(r.student_number);
+  }
+  return found;
+}
+
+/** insertStudent for many, one statement per 1,000 rows. */
+export async function insertStudents(db: Executor, students: readonly NewStudent[]): Promise<void> {
+  for (const slice of chunks(students, 1000)) {
+    await db
+      .insertInto('occupants')
+      .values(slice.map((s) => ({ student_number: s.id, name: s.name, college: s.college, class_name: s.className, phone: s.phone ?? null, email: s.email ?? null, dormitory_id: null, bed: null, checked_in_at: null, checked_out_at: null })))
+      .execute();
+  }
+}
+
+/** placeStudent for many students moving in at one instant: the student rows and their logins. */
+export async function placeStudentsIn(db: Executor, placements: readonly { id: string; dormitoryId: string; bed: number | null }[], at: Date): Promise<void> {
+  for (const slice of chunks(placements, 1000)) {
+    const values = sql.join(slice.map((p) => sql`(${p.id}, ${p.dormitoryId}, ${p.bed}::integer)`));
+    await sql`update occupants as s set dormitory_id = v.dormitory_id, bed = v.bed, checked_in_at = ${at}, checked_out_at = null
+      from (values ${values}) as v(student_number, dormitory_id, bed) where s.student_number = v.student_number`.execute(db);
+    await sql`update operators as o set dormitory_id = v.dormitory_id
+      from (values ${values}) as v(student_number, dormitory_id, bed) where o.username = v.student_number and o.role = 'student'`.execute(db);
+  }
 }

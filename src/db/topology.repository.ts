@@ -44,6 +44,8 @@ export interface DormitoryTopology {
   readonly holidayOff: boolean;
   /** Campus rule settings overridden by the building's. */
   readonly rules: RuleBook;
+  /** Each purse's billing state as last committed (null: never billed). */
+  readonly billing: { readonly electricity: BillingState | null; readonly water: BillingState | null };
 }
 
 export interface CampusPolicyTopology {
@@ -84,6 +86,24 @@ export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; se
   };
 }
 
+/**
+ * A purse billed before its state was the dormitory's (each meter kept its own): the latest
+ * month of its meters, their usage that month summed (the tier position), the least quota left
+ * (no meter's separate grant is added) and that meter's carry.
+ */
+export function stateFromCursors(meters: readonly MeterTopology[]): BillingState | null {
+  const states = meters.map((m) => m.cursor?.billing).filter((b): b is BillingState => b !== undefined && typeof b?.monthKey === 'string');
+  if (states.length === 0) return null;
+  const monthKey = states.map((b) => b.monthKey).sort().at(-1)!;
+  const current = states.filter((b) => b.monthKey === monthKey);
+  return {
+    monthKey,
+    monthUsage: current.reduce((sum, b) => sum + b.monthUsage, 0),
+    freeRemaining: Math.min(...current.map((b) => b.freeRemaining)),
+    carryMicro: current[0]!.carryMicro,
+  };
+}
+
 /** Loads the topology of every dormitory (or only `dormitoryIds`). */
 export async function loadTopology(db: Executor, dormitoryIds?: readonly string[]): Promise<CampusTopology> {
   const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
@@ -112,7 +132,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
   const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
   const ids = dorms.map((d) => d.id);
-  const [meters, accounts, cursors, holds] = ids.length
+  const [meters, accounts, cursors, holds, purseStates] = ids.length
     ? await Promise.all([
         db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
         db.selectFrom('accounts').select(['dormitory_id', 'purse', 'balance']).where('dormitory_id', 'in', ids).execute(),
@@ -123,8 +143,10 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
           .where('m.dormitory_id', 'in', ids)
           .execute(),
         db.selectFrom('alarms').select(['meter_id', 'kind']).where('dormitory_id', 'in', ids).where('state', '=', 'active').where('kind', 'in', HOLD_ALARM_KINDS).execute(),
+        db.selectFrom('purse_billing_states').select(['dormitory_id', 'purse', 'billing_state']).where('dormitory_id', 'in', ids).execute(),
       ])
-    : [[], [], [], []];
+    : [[], [], [], [], []];
+  const purseStateOf = new Map(purseStates.map((p) => [`${p.dormitory_id}|${p.purse}`, p.billing_state as BillingState]));
   const holdsOf = new Map<string, string[]>();
   for (const h of holds) if (h.meter_id) holdsOf.set(h.meter_id, [...(holdsOf.get(h.meter_id) ?? []), h.kind]);
   const cursorOf = new Map(cursors.map((c) => [c.meter_id, { register: c.register, readAt: new Date(c.read_at).getTime(), billing: c.billing_state as BillingState }]));
@@ -188,6 +210,10 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       room: d.room,
       balance: balances.get(d.id) ?? { electricity: 0, water: 0 },
       meters: metersOf.get(d.id) ?? [],
+      billing: {
+        electricity: purseStateOf.get(`${d.id}|electricity`) ?? stateFromCursors((metersOf.get(d.id) ?? []).filter((m) => m.kind === 'electric')),
+        water: purseStateOf.get(`${d.id}|water`) ?? stateFromCursors((metersOf.get(d.id) ?? []).filter((m) => m.kind === 'water')),
+      },
     })),
   };
 }

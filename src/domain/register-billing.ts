@@ -2,13 +2,21 @@ import { chargeAcrossSchedule, type TariffSchedule } from './gap-pricing.ts';
 import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy } from './tariff.ts';
 
 /**
- * Billing from a cumulative register, pure. The cursor is the last billed register value and
- * the billing state after it; it is persisted in the same transaction as the charges it
- * produced, so after a crash the next reading's delta covers the gap exactly once.
+ * Billing from a cumulative register, pure. A meter measures (`measureRegister`): its position
+ * is the last billed register value and its time. Its dormitory prices what it measured
+ * (`chargeMeasured`) with the purse's billing state (month, tier position, free quota left,
+ * sub-fen carry), which belongs to the dormitory, not to each meter: two meters of one purse
+ * share one quota grant and one tier position. Position and state are persisted in the same
+ * transaction as the charges they produced, so after a crash the next reading's delta covers
+ * the gap exactly once.
  */
-export interface BillingCursor {
+export interface RegisterPosition {
   readonly register: number;
   readonly readAt: number;
+}
+
+/** A meter's cursor as persisted: its position and the purse's billing state at that posting. */
+export interface BillingCursor extends RegisterPosition {
   readonly billing: BillingState;
 }
 
@@ -28,10 +36,24 @@ export interface PlausibilityLimits {
 export const ELECTRIC_LIMITS: PlausibilityLimits = Object.freeze({ maxRatePerHour: 30_000, slack: 1_000 }); // 30 kW
 export const WATER_LIMITS: PlausibilityLimits = Object.freeze({ maxRatePerHour: 3_000, slack: 500 }); // 3 m3/h
 
+/**
+ * What a meter measured and its dormitory prices: `usage` units between `fromMs` and `toMs`
+ * (from `fromRegister` to `toRegister`), after which the meter stands at `position` (which
+ * differs from toRegister after a replacement). An opening (usage 0) only places the meter.
+ */
+export interface Measured {
+  readonly usage: number;
+  readonly fromRegister: number;
+  readonly toRegister: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly position: RegisterPosition;
+}
+
 export type RegisterOutcome =
-  | { readonly kind: 'opened'; readonly cursor: BillingCursor; readonly quotaGranted: number }
-  | { readonly kind: 'idle'; readonly cursor: BillingCursor }
-  | { readonly kind: 'charged'; readonly usage: number; readonly wrapped: boolean; readonly charge: ChargeResult; readonly cursor: BillingCursor }
+  | { readonly kind: 'opened'; readonly measured: Measured }
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'measured'; readonly wrapped: boolean; readonly measured: Measured }
   | { readonly kind: 'backwards'; readonly register: number; readonly cursorRegister: number }
   | { readonly kind: 'implausible'; readonly usage: number; readonly maxPlausible: number };
 
@@ -42,50 +64,61 @@ export function maxPlausibleUsage(limits: PlausibilityLimits, fromMs: number, to
 }
 
 /**
- * Bills a reading of a cumulative register. `at` must already be bounded by the server's
- * receive time. `registerWrap` is the counter's modulus (null: it never wraps): a register
- * below the cursor is a rollover when the wrapped delta is plausible, else it went backwards.
- * The delta is priced across the periods and months between the cursor and `at`
- * (gap-pricing.ts).
+ * Measures a reading of a cumulative register against the meter's position. `at` must already
+ * be bounded by the server's receive time. `registerWrap` is the counter's modulus (null: it
+ * never wraps): a register below the position is a rollover when the wrapped delta is
+ * plausible, else it went backwards.
  */
-export function billRegister(
-  cursor: BillingCursor | null,
+export function measureRegister(
+  position: RegisterPosition | null,
   register: number,
   at: number,
-  pricing: MeterTariff,
   limits: PlausibilityLimits,
   registerWrap: number | null = null,
 ): RegisterOutcome {
-  if (!Number.isSafeInteger(register) || register < 0) return { kind: 'backwards', register, cursorRegister: cursor?.register ?? 0 };
-  if (!cursor) {
+  if (!Number.isSafeInteger(register) || register < 0) return { kind: 'backwards', register, cursorRegister: position?.register ?? 0 };
+  if (!position) {
     // A meter seen for the first time: its opening register is not consumption.
-    const billing = initialBillingState(at, pricing.quota, pricing.utcOffsetMinutes);
-    return { kind: 'opened', cursor: { register, readAt: at, billing }, quotaGranted: billing.freeRemaining };
+    return { kind: 'opened', measured: { usage: 0, fromRegister: register, toRegister: register, fromMs: at, toMs: at, position: { register, readAt: at } } };
   }
-  const maxPlausible = maxPlausibleUsage(limits, cursor.readAt, at);
-  let usage = register - cursor.register;
+  const maxPlausible = maxPlausibleUsage(limits, position.readAt, at);
+  let usage = register - position.register;
   let wrapped = false;
   if (usage < 0) {
-    const wrappedUsage = registerWrap === null || cursor.register >= registerWrap || register >= registerWrap ? -1 : registerWrap - cursor.register + register;
-    if (wrappedUsage < 0 || wrappedUsage > maxPlausible) return { kind: 'backwards', register, cursorRegister: cursor.register };
+    const wrappedUsage = registerWrap === null || position.register >= registerWrap || register >= registerWrap ? -1 : registerWrap - position.register + register;
+    if (wrappedUsage < 0 || wrappedUsage > maxPlausible) return { kind: 'backwards', register, cursorRegister: position.register };
     usage = wrappedUsage;
     wrapped = true;
   }
-  if (usage === 0) return { kind: 'idle', cursor };
+  if (usage === 0) return { kind: 'idle' };
   if (usage > maxPlausible) return { kind: 'implausible', usage, maxPlausible };
-  const { charge, cursor: next } = chargeDelta(cursor, usage, register, at, pricing);
-  return { kind: 'charged', usage, wrapped, charge, cursor: next };
+  return { kind: 'measured', wrapped, measured: measuredRange(position, usage, register, at) };
 }
 
 /**
- * Charges `usage` units from `cursor` up to `at` and moves the cursor to `register` (which
- * need not be cursor + usage: a rollover, or an operator's meter replacement). No
- * plausibility check: callers decide (billRegister, or an operator accepting a jump).
+ * `usage` units from `position` up to `at`, leaving the meter at `register` (which need not be
+ * position + usage: a rollover, or an operator's meter replacement). No plausibility check:
+ * callers decide (measureRegister, or an operator accepting a jump).
  */
-export function chargeDelta(cursor: BillingCursor, usage: number, register: number, at: number, pricing: MeterTariff): { charge: ChargeResult; cursor: BillingCursor } {
-  const readAt = Math.max(at, cursor.readAt);
-  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, cursor.billing, usage, cursor.readAt, readAt, pricing.utcOffsetMinutes);
-  return { charge, cursor: { register, readAt, billing: charge.state } };
+export function measuredRange(position: RegisterPosition, usage: number, register: number, at: number): Measured {
+  const readAt = Math.max(at, position.readAt);
+  return { usage, fromRegister: position.register, toRegister: register, fromMs: position.readAt, toMs: readAt, position: { register, readAt } };
+}
+
+/**
+ * Prices what a meter measured with its purse's billing state (null: the purse was never billed,
+ * so its state opens at the measurement's start with the month's quota). Quota and tier position
+ * move with every meter of the purse, in the order their measurements arrive.
+ */
+export function chargeMeasured(state: BillingState | null, measured: Measured, pricing: MeterTariff): ChargeResult {
+  let opened = state;
+  let granted = 0;
+  if (opened === null) {
+    opened = initialBillingState(measured.fromMs, pricing.quota, pricing.utcOffsetMinutes);
+    granted = opened.freeRemaining;
+  }
+  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, opened, measured.usage, measured.fromMs, measured.toMs, pricing.utcOffsetMinutes);
+  return { ...charge, quotaGranted: charge.quotaGranted + granted };
 }
 
 /** Consumption accumulated between two ledger postings of one meter. */

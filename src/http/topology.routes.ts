@@ -116,6 +116,7 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
         await trx.deleteFrom('meters').where('id', 'in', meterIds).execute();
       }
       await trx.deleteFrom('accounts').where('dormitory_id', '=', id).execute();
+      await trx.deleteFrom('purse_billing_states').where('dormitory_id', '=', id).execute();
       await trx.deleteFrom('dormitories').where('id', '=', id).execute();
       await appendAudit(trx, { operator: request.operator!.username, action: 'dormitory.delete', targetType: 'dormitory', targetId: id });
     });

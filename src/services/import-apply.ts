@@ -4,38 +4,20 @@ import { appendAudit } from '../db/audit.repository.ts';
 import type { Database } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { loadImportSnapshot } from '../db/import-snapshot.repository.ts';
-import type { RowError } from '../db/job.repository.ts';
-import { namesOf, planImport, type ImportSnapshot } from '../domain/imports/import-plan.ts';
+import { planImport } from '../domain/imports/import-plan.ts';
 import type { ImportRows, RowProblem } from '../domain/imports/import-rows.ts';
-import { localDayOf } from '../domain/settlement/local-day.ts';
 import { DomainError } from '../errors.ts';
-import { checkIn, checkOut, exchange, runOccupancyChange, type LiveAccounts, type OccupancyChange } from './occupancy.service.ts';
-import { createStudent } from './student.service.ts';
-import { findStudent } from '../db/student.repository.ts';
-
-/** A row the services refused while applying (a change that raced the validation): the whole file rolls back. */
-export class ImportRowFailed extends Error {
-  constructor(readonly rowError: RowError) {
-    super(`row ${rowError.row}: ${rowError.message}`);
-  }
-}
+import { checkInBatch } from './batch-check-in.ts';
+import { ImportRowFailed } from './import-row-failed.ts';
+import { importSnapshotOf } from './import-snapshot.ts';
+import { checkOut, exchange, runOccupancyChange, type LiveAccounts, type OccupancyChange } from './occupancy.service.ts';
 
 /** The column a service error's field stands for in the sheet. */
 const COLUMN_OF_FIELD: Readonly<Record<string, string>> = { studentId: 'studentId', id: 'studentId', toDormitoryId: 'toDormitory', bed: 'bed', date: 'date' };
 
-async function snapshotOf(db: Executor, clock: Clock, rows: ImportRows): Promise<ImportSnapshot> {
-  const { studentIds, roomIds } = namesOf(rows);
-  const loaded = await loadImportSnapshot(db, studentIds, roomIds);
-  const now = clock.now();
-  return {
-    students: new Map(loaded.students.map((s) => [s.id, { stay: s.stay }])),
-    rooms: new Map(loaded.rooms.map((r) => [r.id, { capacity: r.capacity, takenBeds: r.takenBeds, today: localDayOf(now, r.utcOffsetMinutes) }])),
-  };
-}
-
 /** Every problem of a parsed file against the database as it is now (none: the file may apply). */
 export async function validateImport(db: Executor, clock: Clock, rows: ImportRows): Promise<RowProblem[]> {
-  return planImport(rows, await snapshotOf(db, clock, rows));
+  return planImport(rows, await importSnapshotOf(db, clock, rows));
 }
 
 export interface ImportSummary {
@@ -48,8 +30,9 @@ export interface ImportSummary {
 }
 
 /**
- * Applies a validated file in ONE transaction, row by row through the occupancy services
- * (check-in opens a student first when the file introduces them, with a locked login), then
+ * Applies a validated file in ONE transaction: check-ins set-wise (batch-check-in.ts, which
+ * opens the students a file introduces with a locked login), exchanges and check-outs row by
+ * row through the occupancy services (each settles a leaving student), then
  * hands the settlements' balance changes to the live actors after the commit
  * (runOccupancyChange). `progress(n)` is called after each row; throwing from it rolls back.
  */
@@ -80,17 +63,12 @@ export async function applyImport(
       progress(applied.length);
     };
     switch (input.kind) {
-      case 'check-ins':
-        for (const r of input.rows) {
-          await guarded(r.row, async () => {
-            if (r.name !== undefined && r.college !== undefined && r.className !== undefined && !(await findStudent(trx, r.studentId))) {
-              await createStudent(trx, { id: r.studentId, name: r.name, college: r.college, className: r.className, phone: r.phone ?? null, email: r.email ?? null }, operator, { login: 'locked' });
-              studentsOpened++;
-            }
-            return checkIn(trx, occupancy, { studentId: r.studentId, dormitoryId: r.dormitoryId, bed: r.bed, date: r.date, operator });
-          });
-        }
+      case 'check-ins': {
+        const batch = await checkInBatch(trx, occupancy, input.rows, operator, progress);
+        applied.push(...batch.changes);
+        studentsOpened = batch.studentsOpened;
         break;
+      }
       case 'exchanges':
         for (const r of input.rows) await guarded(r.row, () => exchange(trx, occupancy, { studentId: r.studentId, toDormitoryId: r.toDormitoryId, bed: r.bed, operator }));
         break;

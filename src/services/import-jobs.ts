@@ -6,7 +6,8 @@ import type { Database, JobKind } from '../db/database.ts';
 import { failInterruptedJobs, findJob, finishJob, insertJob, markJobRunning, type JobRecord, type RowError } from '../db/job.repository.ts';
 import type { ImportRows, RowProblem } from '../domain/imports/import-rows.ts';
 import type { JobFeed, JobProgress } from '../live/job-feed.ts';
-import { applyImport, ImportRowFailed, validateImport } from './import-apply.ts';
+import { applyImport, validateImport } from './import-apply.ts';
+import { ImportRowFailed } from './import-row-failed.ts';
 import type { LiveAccounts } from './occupancy.service.ts';
 
 export interface ImportJobsDeps {
@@ -115,10 +116,14 @@ export class ImportJobs implements JobFeed {
       } else {
         // Progress is pushed about a hundred times a job, however long the file.
         const step = Math.max(1, Math.ceil(total / 100));
+        let reported = 0;
         summary = await applyImport({ db, clock, live: this.deps.live }, submission.rows, { jobId: id, operator: submission.operator }, (applied) => {
           if (this.stopping) throw new JobStopped();
           done = applied;
-          if (applied % step === 0 || applied === total) this.update(id, { progress: { done: applied, total } });
+          if (applied - reported >= step || applied === total) {
+            reported = applied;
+            this.update(id, { progress: { done: applied, total } });
+          }
         });
       }
     } catch (error) {

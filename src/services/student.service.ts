@@ -11,7 +11,8 @@ import { assertPasswordAcceptable, isUniqueViolation } from './user.service.ts';
  * students get one, and an administrator's password reset (POST /api/users/:username/password)
  * opens it. Hashing 10,000 generated passwords with scrypt would take minutes of CPU.
  */
-const LOCKED_LOGIN_HASH = 'locked:password-not-set';
+/** The hash of a login opened without a password: no password matches it until one is set. */
+export const LOCKED_LOGIN_HASH = 'locked:password-not-set';
 
 /**
  * Opens a student: the register entry and a student login whose username is the student

@@ -11,7 +11,7 @@ const WINDOW = 8; // the increment detector's windowSamples (defaults)
 const COOLDOWN_S = 4;
 
 t.test('malignant load trips the socket only, recloses, locks out after M trips, and the whitelist holds', async (t) => {
-  const test = await startLiveApp(t, { SIMULATOR_SPEED: '5' }, { buildings: 1, floors: 1, roomsPerFloor: 8, occupantsPerRoom: 1 });
+  const test = await startLiveApp(t, { SIMULATOR_SPEED: '5' }, { demoShape: { buildings: 1, floors: 1, roomsPerFloor: 8, occupantsPerRoom: 1 } });
   const { app, admin } = test;
   const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
   await quietRules(test);

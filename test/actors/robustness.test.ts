@@ -19,7 +19,7 @@ const UNIT = '2';
 const ROOMS_PER_FLOOR = 4; // a small campus: GW-B1 holds 4 campus meters and 4 water meters
 
 t.test('garbage, mistyped and huge MQTT payloads are counted and dropped; a crashing meter is resumed and keeps billing', async (t) => {
-  const test = await startLiveApp(t, {}, { buildings: 2, floors: 1, roomsPerFloor: ROOMS_PER_FLOOR, occupantsPerRoom: 1 });
+  const test = await startLiveApp(t, {}, { demoShape: { buildings: 2, floors: 1, roomsPerFloor: ROOMS_PER_FLOOR, occupantsPerRoom: 1 } });
   const { app, admin } = test;
   await quietRules(test);
   const db = test.database.db;

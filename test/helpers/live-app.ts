@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
+import type { Clock } from '../../src/clock.ts';
 import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
 
@@ -15,8 +16,8 @@ export const TEST_CAMPUS_SHAPE: DemoCampusShape = { ...DEMO_CAMPUS_SHAPE, floors
  * on MQTT_URL when set, else an embedded broker), a unique MQTT topic prefix per test, fast
  * polling and immediate ledger postings.
  */
-export async function startLiveApp(t: Test, env: Record<string, string> = {}, demoShape: DemoCampusShape = TEST_CAMPUS_SHAPE): Promise<TestApp & { url: string; admin: { authorization: string } }> {
-  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape });
+export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
+  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape: TEST_CAMPUS_SHAPE, ...options });
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };

@@ -11,7 +11,7 @@ import { metricValue, startLiveApp, waitFor } from '../helpers/live-app.ts';
  */
 t.test('a busy actor is 503 ACTOR_BUSY with Retry-After, then answers again; a stopped one is 503 ACTOR_UNAVAILABLE', async (t) => {
   // A frozen simulator on a two-room campus: nothing but this test's burst reaches the actors.
-  const test = await startLiveApp(t, { SIMULATOR_SPEED: '0', ACTOR_QUERY_TIMEOUT_MS: '100' }, { buildings: 1, floors: 1, roomsPerFloor: 2, occupantsPerRoom: 1 });
+  const test = await startLiveApp(t, { SIMULATOR_SPEED: '0', ACTOR_QUERY_TIMEOUT_MS: '100' }, { demoShape: { buildings: 1, floors: 1, roomsPerFloor: 2, occupantsPerRoom: 1 } });
   const { app, admin } = test;
   const billing = (meter: string) => app.http.inject({ method: 'GET', url: `/api/meters/${meter}/billing`, headers: admin });
 

@@ -25,9 +25,9 @@ const listRows = (rows: readonly number[]) => (rows.length <= 5 ? rows.join(', '
  * them: unknown students and rooms, students in the wrong place, dates in the future or before
  * a stay began, and capacity and beds counting the file's own rows above. Pure: the rows apply
  * (in one transaction) only when this finds nothing. A bed left empty is the lowest free one,
- * as occupancy.service.ts picks it.
+ * as occupancy.service.ts picks it; `placements`, when given, receives each placed row's bed.
  */
-export function planImport(input: ImportRows, snapshot: ImportSnapshot): RowProblem[] {
+export function planImport(input: ImportRows, snapshot: ImportSnapshot, placements?: Map<number, number | null>): RowProblem[] {
   const problems: RowProblem[] = [];
   const tallies = new Map<string, RoomTally>();
   const tally = (id: string): RoomTally | undefined => {
@@ -67,6 +67,7 @@ export function planImport(input: ImportRows, snapshot: ImportSnapshot): RowProb
     t.present++;
     if (chosen !== undefined) t.beds.set(chosen, row);
     t.fileRows.push(row);
+    placements?.set(row, chosen ?? null);
   };
   const leave = (id: string, bed: number | null): void => {
     const t = tally(id);
