@@ -126,8 +126,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
       if (!(clock instanceof SimulatedClock)) throw new Error('the simulator needs a SimulatedClock');
+      const description = await describeCampusFromDatabase(database.db);
+      for (const meter of description.unsimulated) log.warn({ component: 'simulator', ...meter }, 'meter not simulated; it stays offline');
       simulator = new SimulatorRuntime({
-        description: await describeCampusFromDatabase(database.db),
+        description,
         clock,
         mqttUrl: () => sessions.startBroker(),
         // The in-process gateways get credentials like real ones (issued, hashed, audited), fresh at each boot.
