@@ -26,6 +26,8 @@ import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
 import reportRoutes from './http/report.routes.ts';
+import paymentRoutes from './http/payment.routes.ts';
+import { PaymentProviders } from './services/payments/payment-providers.ts';
 import ruleRoutes from './http/rule.routes.ts';
 import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
@@ -162,6 +164,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(moneyOperationRoutes, { context, live: credits, balances });
     await http.register(approvalRoutes, { context, credits });
     await http.register(reportRoutes, { context });
+    await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
-import { listTariffs } from '../db/tariff.repository.ts';
+import { listTariffs, type DormitorySelector } from '../db/tariff.repository.ts';
 import { DomainError } from '../errors.ts';
+import { dryRunTariff } from '../services/tariff-dry-run.service.ts';
 import { assignTariffTo, createTariff, getTariff, reviseTariff, tariffView, type TariffRuntime } from '../services/tariff.service.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
@@ -30,6 +31,23 @@ const AssignBody = Type.Object(
   { additionalProperties: false, description: 'Either a building (optionally one floor of it) or a list of dormitories' },
 );
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const DryRunBody = Type.Object(
+  {
+    definition: Definition,
+    from: Type.String({ format: 'date-time', maxLength: 40 }),
+    to: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Default: now' })),
+    scope: Type.Optional(AssignBody),
+  },
+  { additionalProperties: false, description: 'The draft definition and the period whose recorded interval readings it re-prices; scope defaults to the dormitories the tariff prices' },
+);
+
+/** A building (and floor) or a list of dormitories, never both; `prefix` names the body field. */
+function selectorOf(body: Static<typeof AssignBody>, prefix: string): DormitorySelector {
+  if (body.dormitoryIds !== undefined && (body.building !== undefined || body.floor !== undefined)) throw new DomainError('VALIDATION_FAILED', 'give either a building (and floor) or dormitoryIds, not both', `${prefix}dormitoryIds`);
+  if (body.dormitoryIds !== undefined) return { dormitoryIds: body.dormitoryIds };
+  if (body.building === undefined) throw new DomainError('VALIDATION_FAILED', 'a building (and optionally a floor) or dormitoryIds is required', `${prefix}building`);
+  return { building: body.building, floor: body.floor };
+}
 
 /**
  * Tariffs over REST (issue 10): versions are kept, a new one takes effect at its date on the
@@ -68,10 +86,16 @@ async function tariffRoutes(app: FastifyInstance, options: { context: AppContext
     async (request) => {
       const body = request.body as Static<typeof AssignBody>;
       const id = (request.params as Static<typeof IdParams>).id;
-      if (body.dormitoryIds !== undefined && (body.building !== undefined || body.floor !== undefined)) throw new DomainError('VALIDATION_FAILED', 'give either a building (and floor) or dormitoryIds, not both', 'dormitoryIds');
-      if (body.dormitoryIds !== undefined) return assignTariffTo(deps, id, { dormitoryIds: body.dormitoryIds }, request.operator!.username);
-      if (body.building === undefined) throw new DomainError('VALIDATION_FAILED', 'a building (and optionally a floor) or dormitoryIds is required', 'building');
-      return assignTariffTo(deps, id, { building: body.building, floor: body.floor }, request.operator!.username);
+      return assignTariffTo(deps, id, selectorOf(body, ''), request.operator!.username);
+    },
+  );
+
+  app.post(
+    '/api/tariffs/:id/dry-run',
+    { preHandler: writers, schema: { tags: ['tariffs'], summary: 'Re-price the recorded interval readings of a period under a draft: old charge, new charge and difference per dormitory and in total (nothing is billed)', params: IdParams, body: DryRunBody } },
+    async (request) => {
+      const body = request.body as Static<typeof DryRunBody>;
+      return dryRunTariff(db, clock, (request.params as Static<typeof IdParams>).id, { definition: body.definition, from: body.from, to: body.to, scope: body.scope ? selectorOf(body.scope, 'scope.') : undefined });
     },
   );
 }
