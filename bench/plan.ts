@@ -4,7 +4,7 @@ import type { ProtocolPathParameters } from './scenarios/protocol-path.ts';
 /** Readings outstanding at most in the closed-loop rounds (about 20 per gateway of 10,000 dormitories). */
 const IN_FLIGHT = 1_000;
 
-function campus(dormitories: number): CampusScenarioParameters {
+function campus(dormitories: number, importRows = 0): CampusScenarioParameters {
   return {
     shape: {
       dormitories,
@@ -19,6 +19,8 @@ function campus(dormitories: number): CampusScenarioParameters {
     latency: { idleProbes: 50, pacedSeconds: 6, pollIntervalMs: 1000, maxShareOfThroughput: 0.6 },
     // Every second round posts every meter's charges: 3 rounds after 1 of warm-up = 2 postings per meter at least.
     ledgerStress: { warmupRounds: 1, inFlight: IN_FLIGHT, minRounds: 3, maxRounds: 30, timeBudgetMs: 4_000 },
+    // A year's batch check-in (issue 10) while the paced load runs: about as long as the import takes.
+    ...(importRows > 0 ? { importDuringLoad: { rows: importRows, pacedSeconds: 10 } } : {}),
   };
 }
 
@@ -27,6 +29,6 @@ function campus(dormitories: number): CampusScenarioParameters {
  * in about two minutes on the project's 2-core machine.
  */
 export const BENCH_PLAN: { readonly campuses: readonly CampusScenarioParameters[]; readonly protocol: ProtocolPathParameters } = {
-  campuses: [campus(2_000), campus(10_000)],
+  campuses: [campus(2_000), campus(10_000, 10_000)],
   protocol: { meters: 100, seconds: 3 },
 };

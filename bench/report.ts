@@ -72,6 +72,8 @@ export function summaryTable(report: BenchReport): string {
     ['cut-off, idle p50 / p99 / max (µs)', (c) => lat(c.latency.idle.latencyUs)],
     ['cut-off, loaded p50 / p99 / max (µs)', (c) => lat(c.latency.underLoad.latencyUs)],
     ['  paced load offered / achieved (readings/s)', (c) => `${fmt(c.latency.underLoad.offeredReadingsPerSecond)} / ${fmt(c.latency.underLoad.achievedReadingsPerSecond)}`],
+    ['batch check-in rows in s (rows/s)', (c) => (c.importDuringLoad ? `${fmt(c.importDuringLoad.rows)} in ${fmt(c.importDuringLoad.importSeconds)} (${fmt(c.importDuringLoad.rowsPerSecond)})` : '-')],
+    ['  cut-off meanwhile p50 / p99 / max (µs)', (c) => (c.importDuringLoad ? lat(c.importDuringLoad.latency.latencyUs) : '-')],
     ['ledger stress (readings/s)', (c) => fmt(c.ledgerStress.readingsPerSecond)],
     ['  ledger commits/s, items/s, rows appended/s', (c) => `${fmt(c.ledger.saturated.commitsPerSecond)}, ${fmt(c.ledger.saturated.itemsPerSecond)}, ${fmt(c.ledger.saturated.rowsAddedPerSecond)}`],
     ['  mean commit (ms), busy share', (c) => `${fmt(c.ledger.saturated.meanCommitMs)}, ${fmt(c.ledger.saturated.commitBusyShare)}`],

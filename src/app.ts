@@ -26,6 +26,8 @@ import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
 import reportRoutes from './http/report.routes.ts';
+import paymentRoutes from './http/payment.routes.ts';
+import { PaymentProviders } from './services/payments/payment-providers.ts';
 import ruleRoutes from './http/rule.routes.ts';
 import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
@@ -127,8 +129,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
       if (!(clock instanceof SimulatedClock)) throw new Error('the simulator needs a SimulatedClock');
+      const description = await describeCampusFromDatabase(database.db);
+      for (const meter of description.unsimulated) log.warn({ component: 'simulator', ...meter }, 'meter not simulated; it stays offline');
       simulator = new SimulatorRuntime({
-        description: await describeCampusFromDatabase(database.db),
+        description,
         clock,
         mqttUrl: () => sessions.startBroker(),
         // The in-process gateways get credentials like real ones (issued, hashed, audited), fresh at each boot.
@@ -161,6 +165,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(moneyOperationRoutes, { context, live: credits, balances });
     await http.register(approvalRoutes, { context, credits });
     await http.register(reportRoutes, { context });
+    await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });

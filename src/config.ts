@@ -20,6 +20,14 @@ export interface Config {
   /** HMAC secret that payment providers sign webhooks with. */
   readonly webhookSecret: string;
   readonly webhookSecretGenerated: boolean;
+  /**
+   * The enabled payment providers (PAYMENT_PROVIDERS), each with its webhook secret:
+   * WEBHOOK_SECRET_<NAME>, else WEBHOOK_SECRET. An enabled provider without a configured secret
+   * stops start-up (a generated secret would change at every restart).
+   */
+  readonly paymentProviders: readonly PaymentProviderConfig[];
+  /** A notification signed further than this from the server's time is refused. */
+  readonly webhookToleranceSeconds: number;
   readonly nodeId: string;
   readonly pollIntervalMs: number;
   /** Run the simulated demo campus in-process. */
@@ -48,6 +56,29 @@ export interface Config {
   readonly importMaxBytes: number;
   /** Most data rows in one Excel batch (more: 400). */
   readonly importMaxRows: number;
+}
+
+export const PAYMENT_PROVIDER_NAMES = ['sandbox', 'wechat'] as const;
+export type PaymentProviderName = (typeof PAYMENT_PROVIDER_NAMES)[number];
+
+export interface PaymentProviderConfig {
+  readonly name: PaymentProviderName;
+  readonly secret: string;
+}
+
+function paymentProviders(env: Env, sharedSecret: string | undefined): PaymentProviderConfig[] {
+  const names = (env.PAYMENT_PROVIDERS ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+  return [...new Set(names)].map((name) => {
+    if (!(PAYMENT_PROVIDER_NAMES as readonly string[]).includes(name)) throw new ConfigError('PAYMENT_PROVIDERS', `unknown provider "${name}" (known: ${PAYMENT_PROVIDER_NAMES.join(', ')})`);
+    const variable = `WEBHOOK_SECRET_${name.toUpperCase()}`;
+    const secret = env[variable] || sharedSecret;
+    if (secret === undefined) throw new ConfigError(variable, `payment provider ${name} is enabled: set ${variable} or WEBHOOK_SECRET (a stable secret, at least 16 characters)`);
+    if (secret.length < 16) throw new ConfigError(variable, 'must be at least 16 characters');
+    return { name: name as PaymentProviderName, secret };
+  });
 }
 
 export class ConfigError extends Error {
@@ -129,6 +160,8 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     sessionTtlHours: integer(env, 'SESSION_TTL_HOURS', 12, 1, 24 * 90),
     webhookSecret: webhookSecret ?? randomBytes(24).toString('hex'),
     webhookSecretGenerated: webhookSecret === undefined,
+    paymentProviders: paymentProviders(env, webhookSecret),
+    webhookToleranceSeconds: integer(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 86_400),
     nodeId: env.NODE_ID || `node-${randomBytes(4).toString('hex')}`,
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 1000, 50, 3_600_000),
     simulate: bool(env, 'SIMULATE', false),

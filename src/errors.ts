@@ -66,6 +66,9 @@ export const ERROR_CATALOGUE = {
   JOB_NOT_FOUND: 404,
   // Finance (docs/payments.md, docs/reports.md).
   REFUND_EXCEEDS_BALANCE: 409,
+  PROVIDER_NOT_ENABLED: 404,
+  PAYMENT_NOT_FOUND: 404,
+  PAYMENT_AMOUNT_MISMATCH: 409,
   INTERNAL: 500,
 } as const;
 

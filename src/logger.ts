@@ -23,7 +23,7 @@ export function redactSecrets(line: string, secrets: readonly string[] = []): st
 /** `mqtt://user:secret@host` -> `mqtt://[REDACTED]@host`, for a URL shown anywhere. */
 export const redactUrl = (url: string): string => redactSecrets(url);
 
-type LoggerConfig = Pick<Config, 'logLevel'> & Partial<Pick<Config, 'adminPassword' | 'webhookSecret' | 'metricsToken'>>;
+type LoggerConfig = Pick<Config, 'logLevel'> & Partial<Pick<Config, 'adminPassword' | 'webhookSecret' | 'metricsToken' | 'paymentProviders'>>;
 
 /**
  * The process logger. Structured secret fields (authorization headers, passwords, tokens) are
@@ -31,7 +31,7 @@ type LoggerConfig = Pick<Config, 'logLevel'> & Partial<Pick<Config, 'adminPasswo
  * configured secrets before it reaches the destination (stdout unless a test passes one).
  */
 export function createLogger(config: LoggerConfig, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
-  const secrets = [config.adminPassword, config.webhookSecret, config.metricsToken].filter((s): s is string => typeof s === 'string' && s.length >= 8);
+  const secrets = [config.adminPassword, config.webhookSecret, config.metricsToken, ...(config.paymentProviders ?? []).map((p) => p.secret)].filter((s): s is string => typeof s === 'string' && s.length >= 8);
   const scrubbed: DestinationStream = { write: (line: string) => destination.write(redactSecrets(line, secrets)) };
   return pino(
     {

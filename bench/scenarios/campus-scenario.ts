@@ -10,6 +10,7 @@ import { round } from '../stats.ts';
 import { seedSyntheticCampus, START_AT, type CampusShape } from '../synthetic-campus.ts';
 import { runClosedLoopRounds, type RoundsFigures, type RoundsParameters } from './closed-loop-rounds.ts';
 import { runCutoffLatency, type LatencyFigures } from './cutoff-latency.ts';
+import { runImportDuringLoad, type ImportDuringLoadFigures } from './import-during-load.ts';
 import { ledgerFigures, markLedger, type LedgerFigures } from './ledger-group-commit.ts';
 
 export interface CampusScenarioParameters {
@@ -26,6 +27,8 @@ export interface CampusScenarioParameters {
   };
   /** Rounds of one billing posting interval each (BILLING_POST_INTERVAL_MS): every meter posts its charges every second round. */
   readonly ledgerStress: Omit<RoundsParameters, 'clockMsPerRound'>;
+  /** A batch check-in of this many rows during a second paced phase (a third of the probes are kept for it); absent: skipped. */
+  readonly importDuringLoad?: { readonly rows: number; readonly pacedSeconds: number };
 }
 
 export interface CampusScenarioFigures {
@@ -49,6 +52,8 @@ export interface CampusScenarioFigures {
   readonly reconcileMismatches: number;
   /** Cut commands the driver was handed in all (3 per probe dormitory expected). */
   readonly cutCommands: number;
+  /** The control loop while a batch check-in runs (when planned). */
+  readonly importDuringLoad?: ImportDuringLoadFigures;
 }
 
 type Measured = { -readonly [K in keyof CampusScenarioFigures]?: CampusScenarioFigures[K] };
@@ -107,12 +112,21 @@ async function measure(config: Config, parameters: CampusScenarioParameters, pro
 
       const { idleProbes, pacedSeconds, pollIntervalMs, maxShareOfThroughput } = parameters.latency;
       const readingsPerSecond = Math.round(Math.min((n * 1000) / pollIntervalMs, hotPath.readingsPerSecond * maxShareOfThroughput));
+      const importPlan = parameters.importDuringLoad;
+      const probes = campus.probes;
+      const kept = importPlan ? Math.floor((probes.length - idleProbes) / 3) : 0;
       const pacedStart = await markLedger(rt.metrics, database.db);
-      const latency = await runCutoffLatency(load, { idleProbes, readingsPerSecond, pacedSeconds });
+      const latency = await runCutoffLatency(load, { idleProbes, readingsPerSecond, pacedSeconds }, probes.slice(0, probes.length - kept));
       const pacedEnd = await markLedger(rt.metrics, database.db);
       measured.latency = latency;
       progress(`  cut-off p50/p99: idle ${latency.idle.latencyUs.p50}/${latency.idle.latencyUs.p99} µs, at ${readingsPerSecond} readings/s ${latency.underLoad.latencyUs.p50}/${latency.underLoad.latencyUs.p99} µs`);
       await flush();
+      if (importPlan) {
+        const during = await runImportDuringLoad(load, database.db, clock, { rows: importPlan.rows, latency: { readingsPerSecond, pacedSeconds: importPlan.pacedSeconds } }, probes.slice(probes.length - kept));
+        measured.importDuringLoad = during;
+        progress(`  batch check-in of ${during.rows} rows in ${during.importSeconds} s while paced: cut-off p50/p99 ${during.latency.latencyUs.p50}/${during.latency.latencyUs.p99} µs`);
+        await flush();
+      }
 
       const stressStart = await markLedger(rt.metrics, database.db);
       const ledgerStress = await rt.unlessLedgerFails(runClosedLoopRounds(load, { ...parameters.ledgerStress, clockMsPerRound: Math.max(config.billingPostIntervalMs, 1000) }));
@@ -135,6 +149,7 @@ async function measure(config: Config, parameters: CampusScenarioParameters, pro
         ledgerStress,
         reconcileMismatches,
         cutCommands: load.cutCommands,
+        ...(measured.importDuringLoad ? { importDuringLoad: measured.importDuringLoad } : {}),
       };
     } finally {
       await rt.stop();

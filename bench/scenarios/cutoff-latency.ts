@@ -53,10 +53,11 @@ async function waitForCommands(load: CampusLoad, expected: number, what: string)
  * First on an idle campus (one probe at a time), then under a paced background load of
  * every meter being read, with the remaining probes spread over the rounds.
  */
-export async function runCutoffLatency(load: CampusLoad, parameters: LatencyParameters): Promise<LatencyFigures> {
+export async function runCutoffLatency(load: CampusLoad, parameters: LatencyParameters, probeMeters: readonly SyntheticMeter[] = load.campus.probes): Promise<LatencyFigures> {
   const histogram = load.rt.metrics.commandLatency;
   const before = await histogramSnapshot(histogram);
-  const probes = [...load.campus.probes];
+  const probes = [...probeMeters];
+  const first = load.latenciesUs.length; // an earlier phase's commands are not this one's
   const idleProbes = probes.slice(0, parameters.idleProbes);
   const loadedProbes = probes.slice(parameters.idleProbes);
 
@@ -68,7 +69,7 @@ export async function runCutoffLatency(load: CampusLoad, parameters: LatencyPara
     await waitForCommands(load, expected, 'an idle probe to be cut');
     await sleep(1);
   }
-  const idleLatencies = load.latenciesUs.slice();
+  const idleLatencies = load.latenciesUs.slice(first);
 
   // Under load: paced rounds in real time (a round's clock time = its wall time); round r > 0
   // surges its share of the remaining probes in place of their normal reading.
@@ -102,8 +103,8 @@ export async function runCutoffLatency(load: CampusLoad, parameters: LatencyPara
   // Meter actors still behind when the last reading went in: 0 means the node kept pace.
   const backlogAtEnd = handledBefore + injected - (await load.rt.readingsHandled());
   await waitUntil('the paced readings to be handled', async () => (await load.rt.readingsHandled()) >= handledBefore + injected, 120_000);
-  await waitForCommands(load, idleLatencies.length + loadedProbes.length * CIRCUITS_PER_METER, 'the loaded probes to be cut');
-  const loadedLatencies = load.latenciesUs.slice(idleLatencies.length);
+  await waitForCommands(load, first + idleLatencies.length + loadedProbes.length * CIRCUITS_PER_METER, 'the loaded probes to be cut');
+  const loadedLatencies = load.latenciesUs.slice(first + idleLatencies.length);
 
   const app = histogramDelta(before, await histogramSnapshot(histogram));
   const p99 = bucketPercentile(app, 99);

@@ -241,6 +241,33 @@ export type ApprovalOperation = 'recharge' | MoneyOperationKind;
 
 export type MoneyOperationKind = 'refund' | 'adjustment';
 
+export type PaymentState = 'pending' | 'paid' | 'failed';
+
+/** An online payment a student started at a provider (docs/payments.md). */
+export interface PaymentsTable {
+  id: Generated<number>;
+  provider: string;
+  /** The provider's out-trade-no and the recharge's reference. */
+  reference: string;
+  student_number: string;
+  dormitory_id: string;
+  purse: Purse;
+  amount: number;
+  state: ColumnType<PaymentState, PaymentState | undefined, PaymentState>;
+  provider_transaction_id: string | null;
+  recharge_id: number | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+/** A signed provider notification seen once: a replay of its id credits nothing. */
+export interface PaymentNotificationsTable {
+  provider: string;
+  notification_id: string;
+  reference: string;
+  received_at: Timestamp;
+}
+
 /** A refund or adjustment made by the finance office (idempotent by kind and reference). */
 export interface MoneyOperationsTable {
   id: Generated<number>;
@@ -460,6 +487,8 @@ export interface Database {
   recharges: RechargesTable;
   recharge_approvals: RechargeApprovalsTable;
   money_operations: MoneyOperationsTable;
+  payments: PaymentsTable;
+  payment_notifications: PaymentNotificationsTable;
   commands: CommandsTable;
   alarms: AlarmsTable;
   events: EventsTable;

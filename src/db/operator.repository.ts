@@ -50,6 +50,20 @@ export async function findSessionOperator(db: Executor, tokenHash: string, now: 
   return row ? { id: row.id, username: row.username, role: row.role, dormitoryId: row.dormitory_id } : undefined;
 }
 
+/** The operators of those sessions still valid (present, unexpired, operator enabled), by token hash. */
+export async function findSessionOperators(db: Executor, tokenHashes: readonly string[], now: Date): Promise<Map<string, Operator>> {
+  if (tokenHashes.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('sessions')
+    .innerJoin('operators', 'operators.id', 'sessions.operator_id')
+    .select(['sessions.token_hash', 'operators.id', 'operators.username', 'operators.role', 'operators.dormitory_id'])
+    .where('sessions.token_hash', 'in', [...tokenHashes])
+    .where('sessions.expires_at', '>', now)
+    .where('operators.disabled', '=', false)
+    .execute();
+  return new Map(rows.map((row) => [row.token_hash, { id: row.id, username: row.username, role: row.role, dormitoryId: row.dormitory_id }]));
+}
+
 /** Ends one session; returns whether it existed. */
 export async function deleteSession(db: Executor, tokenHash: string): Promise<boolean> {
   const result = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();

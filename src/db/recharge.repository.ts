@@ -14,6 +14,8 @@ export interface RechargeRequest {
   readonly occurredAt: Date;
   /** The student who paid, and their stay in this dormitory (their contribution, docs/settlement.md). */
   readonly payer?: { readonly studentId: string; readonly occupancyId: number } | undefined;
+  /** The online payment provider that confirmed it: the ledger entry's channel (docs/reports.md). */
+  readonly provider?: string | undefined;
 }
 
 export interface RechargeRecord {
@@ -85,7 +87,7 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
       reference: request.reference,
       operator: request.operator,
       occurredAt: request.occurredAt,
-      details: { method: request.method, rechargeId: inserted.id, ...(request.payer ? { payerStudentId: request.payer.studentId } : {}) },
+      details: { method: request.method, rechargeId: inserted.id, ...(request.payer ? { payerStudentId: request.payer.studentId } : {}), ...(request.provider ? { provider: request.provider } : {}) },
     },
   ]);
   await trx

@@ -9,6 +9,7 @@ import { findOperatorCredentials, findSessionOperator, insertSession, updatePass
 import { appendAudit } from '../db/audit.repository.ts';
 import { hashPassword, needsRehash, randomPassword, scryptCost, verifyPassword, type ScryptCost } from '../domain/password.ts';
 import { DomainError } from '../errors.ts';
+import { SessionEndings } from './session-endings.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,6 +24,8 @@ declare module 'fastify' {
      * wrong-role caller is refused before the body is read or validated.
      */
     requireRole(...roles: Role[]): preHandlerAsyncHookHandler;
+    /** Routes that delete sessions notify here after committing (src/http/session-endings.ts). */
+    sessionEndings: SessionEndings;
   }
 }
 
@@ -70,6 +73,7 @@ async function authPlugin(app: FastifyInstance, options: { context: AppContext }
   let dummyHash: Promise<string> | undefined;
   app.decorateRequest('operator', undefined);
   app.decorateRequest('sessionTokenHash', undefined);
+  app.decorate('sessionEndings', new SessionEndings());
   app.addHook('onRoute', hoistRoleChecks);
 
   app.addHook('onRequest', async (request: FastifyRequest) => {

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../app-context.ts';
-import { findSessionOperator, type Operator } from '../db/operator.repository.ts';
+import { findSessionOperator, findSessionOperators, type Operator } from '../db/operator.repository.ts';
 import type { JobFeed } from '../live/job-feed.ts';
 import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
 import { tokenHash } from './auth.plugin.ts';
@@ -60,6 +60,9 @@ declare module 'fastify' {
 /** Close codes in the 4000-4999 private range, mirroring HTTP statuses. */
 export const LIVE_CLOSE_CODES = { unauthenticated: 4401, forbidden: 4403 } as const;
 
+/** Sent with 4401 when the session a socket was opened with has ended (logout, revoked, user disabled) or its rights changed. */
+export const SESSION_ENDED_REASON = 'session ended';
+
 /** Offered first by browsers next to `bearer.<token>`; echoed back by the server (ws picks the first). */
 export const LIVE_SUBPROTOCOL = 'campus-live';
 
@@ -80,6 +83,10 @@ interface LiveClient {
   readonly id: number;
   readonly socket: WebSocket;
   readonly operator: string;
+  /** The session the socket was opened with, and the rights it had then. */
+  readonly sessionTokenHash: string;
+  readonly role: Operator['role'];
+  readonly dormitoryId: string | null;
   readonly scope: Scope;
   readonly scopeKey: string;
   /** Dormitory ids whose latest state this client has not been sent yet. */
@@ -205,6 +212,41 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     }
   });
 
+  /**
+   * Closes (4401) every socket whose session no longer stands: deleted, expired, its user
+   * disabled, or its role or dormitory changed (the client reconnects with its new rights).
+   * One query for all clients; runs when a route ends sessions and on every keepalive tick,
+   * one at a time (a request during a run makes one more run).
+   */
+  let checking: Promise<void> | undefined;
+  let checkAgain = false;
+  const checkSessions = (): void => {
+    if (checking) {
+      checkAgain = true;
+      return;
+    }
+    if (clients.size === 0) return;
+    checking = (async () => {
+      const open = [...clients];
+      const valid = await findSessionOperators(context.db, [...new Set(open.map((c) => c.sessionTokenHash))], new Date()); // sessions are wall-clock
+      for (const client of open) {
+        const operator = valid.get(client.sessionTokenHash);
+        if (operator && operator.role === client.role && operator.dormitoryId === client.dormitoryId) continue;
+        clients.delete(client);
+        client.socket.close(LIVE_CLOSE_CODES.unauthenticated, SESSION_ENDED_REASON);
+      }
+    })()
+      .catch((error: unknown) => context.log.warn({ err: error }, 'live feed: session re-check failed; the next tick retries'))
+      .finally(() => {
+        checking = undefined;
+        if (checkAgain) {
+          checkAgain = false;
+          checkSessions();
+        }
+      });
+  };
+  const unsubscribeSessionEndings = app.sessionEndings.subscribe(checkSessions);
+
   // Keepalive runs on wall time, not the injected clock: it is about TCP peers, not the
   // campus, and a simulated clock at 3600x must not ping browsers 3600 times faster. The tick
   // also retries flushing slow clients in case no send callback was left to do it.
@@ -218,6 +260,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       client.socket.ping();
       flushIfDrained(client);
     }
+    checkSessions();
   }, pingIntervalMs);
   keepalive.unref();
 
@@ -236,6 +279,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
 
   app.addHook('onClose', async () => {
     clearInterval(keepalive);
+    unsubscribeSessionEndings();
+    await checking;
     unsubscribe();
     unsubscribeJobs?.();
     for (const client of clients) client.socket.terminate();
@@ -267,12 +312,16 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       preValidation: async (request) => {
         if (request.operator) return;
         const token = tokenOf(request);
-        if (token) request.operator = await findSessionOperator(context.db, tokenHash(token), new Date()); // sessions are wall-clock
+        if (!token) return;
+        const hash = tokenHash(token);
+        request.operator = await findSessionOperator(context.db, hash, new Date()); // sessions are wall-clock
+        if (request.operator) request.sessionTokenHash = hash;
       },
     },
     (socket, request) => {
       const operator: Operator | undefined = request.operator;
-      if (!operator) {
+      const sessionTokenHash = request.sessionTokenHash;
+      if (!operator || !sessionTokenHash) {
         socket.close(LIVE_CLOSE_CODES.unauthenticated, 'a valid session token is required');
         return;
       }
@@ -292,6 +341,9 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         id: nextClientId++,
         socket,
         operator: operator.username,
+        sessionTokenHash,
+        role: operator.role,
+        dormitoryId: operator.dormitoryId,
         scope,
         scopeKey: scopeKeyOf(scope),
         dirty: new Set(),

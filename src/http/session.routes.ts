@@ -21,6 +21,7 @@ async function sessionRoutes(app: FastifyInstance, options: { context: AppContex
         await deleteSession(trx, request.sessionTokenHash!);
         await appendAudit(trx, { operator: operator.username, action: 'logout', targetType: 'operator', targetId: String(operator.id) });
       });
+      app.sessionEndings.notify();
       return reply.status(204).send();
     },
   );
@@ -37,6 +38,7 @@ async function sessionRoutes(app: FastifyInstance, options: { context: AppContex
         await appendAudit(trx, { operator: request.operator!.username, action: 'sessions.revoke', targetType: 'operator', targetId: String(target.id), details: { username, revoked: count } });
         return count;
       });
+      app.sessionEndings.notify();
       return { username, revoked };
     },
   );

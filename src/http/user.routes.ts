@@ -91,7 +91,9 @@ async function userRoutes(app: FastifyInstance, options: { context: AppContext }
     async (request) => {
       const { username } = request.params as Static<typeof UserParams>;
       const body = request.body as Static<typeof PatchBody>;
-      return db.transaction().execute((trx) => updateUser(trx, username, body, request.operator!.username));
+      const updated = await db.transaction().execute((trx) => updateUser(trx, username, body, request.operator!.username));
+      app.sessionEndings.notify(); // disabled, or a new role: an open live feed must not keep the old rights
+      return updated;
     },
   );
 
@@ -111,6 +113,7 @@ async function userRoutes(app: FastifyInstance, options: { context: AppContext }
       const { username } = request.params as Static<typeof UserParams>;
       const body = (request.body ?? {}) as Static<typeof ResetBody>;
       const result = await db.transaction().execute((trx) => resetPassword(trx, username, body.password, request.operator!.username));
+      app.sessionEndings.notify();
       return { username, sessionsEnded: result.sessionsEnded, ...(result.generatedPassword ? { password: result.generatedPassword } : {}) };
     },
   );
@@ -130,7 +133,9 @@ async function userRoutes(app: FastifyInstance, options: { context: AppContext }
       const body = request.body as Static<typeof OwnBody>;
       const header = request.headers.authorization ?? '';
       const keep = header.startsWith('Bearer ') ? tokenHash(header.slice(7).trim()) : undefined;
-      return db.transaction().execute((trx) => changeOwnPassword(trx, request.operator!, body.current, body.new, keep));
+      const changed = await db.transaction().execute((trx) => changeOwnPassword(trx, request.operator!, body.current, body.new, keep));
+      app.sessionEndings.notify();
+      return changed;
     },
   );
 }

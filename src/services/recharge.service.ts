@@ -16,6 +16,8 @@ export interface RechargeCommand {
   readonly operator: string;
   /** The paying student: must live in the dormitory now; the recharge is their contribution. */
   readonly studentId?: string | undefined;
+  /** The online payment provider that confirmed the payment (docs/payments.md). */
+  readonly provider?: string | undefined;
 }
 
 /** Told after a credit commits, so the live dormitory can lift a cut-off at once. */

@@ -3,6 +3,7 @@ import { connect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Clock } from '../clock.ts';
 import type { MeterReading, SupplyTarget } from '../domain/reading.ts';
+import { withoutUserInfo } from '../drivers/broker-url.ts';
 import { withTimeout } from '../drivers/mqtt-connection.ts';
 import { decodeCommand, encodeAck, encodeTelemetry, STATUS_OFFLINE, STATUS_ONLINE } from '../drivers/mqtt-payload.ts';
 import type { AckMessage, CommandMessage } from '../drivers/mqtt-payload.ts';
@@ -164,7 +165,8 @@ export class MqttGatewayPublisher {
       clientOptions.username = this.options.credentials.username;
       clientOptions.password = this.options.credentials.password;
     }
-    const client = connect(this.options.url, clientOptions);
+    // With its own credential, never the user-info of a shared MQTT_URL (mqtt.js would prefer that).
+    const client = connect(this.options.credentials ? withoutUserInfo(this.options.url) : this.options.url, clientOptions);
     this.client = client;
     this.ready = false;
     client.on('error', (error) => this.noteError(error));

@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import { SystemClock, type SimulatedClock } from '../clock.ts';
 import type { CircuitKind } from '../domain/reading.ts';
+import { withoutUserInfo } from '../drivers/broker-url.ts';
 import type { BrokerCredentials } from '../drivers/campus-broker-access.ts';
 import { DEFAULT_TOPIC_PREFIX } from '../drivers/mqtt-topics.ts';
 import type { ApplianceKind, ApplianceUsage } from './appliance.ts';
@@ -437,15 +438,3 @@ export class SimulatorRuntime {
   }
 }
 
-/** A broker URL fit to show: MQTT_URL may carry `user:password@`, which no API answer repeats. */
-export function withoutUserInfo(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
-  }
-}

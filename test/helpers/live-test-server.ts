@@ -12,6 +12,8 @@ import errorHandler, { frameworkErrors } from '../../src/http/error-handler.plug
 import inputGuard from '../../src/http/input-guard.plugin.ts';
 import liveWebSocket, { type LiveWebSocketOptions } from '../../src/http/live.websocket.ts';
 import rechargeRoutes from '../../src/http/recharge.routes.ts';
+import sessionRoutes from '../../src/http/session.routes.ts';
+import userRoutes from '../../src/http/user.routes.ts';
 import validationPlugin from '../../src/http/validation.plugin.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ensureAdmin } from '../../src/services/bootstrap-admin.ts';
@@ -59,6 +61,8 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
   await app.register(authPlugin, { context });
   await app.register(dormitoryRoutes, { context });
   await app.register(rechargeRoutes, { context });
+  await app.register(sessionRoutes, { context });
+  await app.register(userRoutes, { context });
   await app.register(liveWebSocket, { feed, context, ...options.live });
   if (options.dashboard) await app.register(dashboardPlugin);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -30,6 +30,15 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/dormitories/{id}/refunds': MONEY,
   'POST /api/dormitories/{id}/adjustments': MONEY,
   'GET /api/reports/reconciliation': MONEY,
+  // Online recharge (docs/payments.md): a student pays for their own current dormitory.
+  'POST /api/me/payments': ['student'],
+  'GET /api/me/payments/{reference}': ['student'],
+  // Anonymous but signed: a provider has no session; its HMAC signature over the raw body, the
+  // time window and the notification id are the authentication (test/http/payments.test.ts).
+  'POST /api/payments/{provider}/webhook': 'public',
+  // The sandbox provider's own pages (demo only; 404 unless PAYMENT_PROVIDERS has sandbox).
+  'GET /api/payments/sandbox/pay/{reference}': 'public',
+  'POST /api/payments/sandbox/pay/{reference}/confirm': 'public',
   'POST /api/dormitories/{id}/commands': CONTROL,
   'GET /api/dormitories/{id}/commands': ALL,
   'GET /api/alarms': STAFF,
@@ -97,7 +106,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/buildings': CONTROL,
   'PATCH /api/buildings/{id}': CONTROL,
 };
-const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login']);
+const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**
  * Routes a student may call for their own record only. The test's student lives in A-101 but has
  * no student record, so its id in the path is someone else's: the handler's ownership check
