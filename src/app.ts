@@ -33,6 +33,7 @@ import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
+import campusRoutes from './http/campus.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -128,8 +129,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
       if (!(clock instanceof SimulatedClock)) throw new Error('the simulator needs a SimulatedClock');
+      const description = await describeCampusFromDatabase(database.db);
+      for (const meter of description.unsimulated) log.warn({ component: 'simulator', ...meter }, 'meter not simulated; it stays offline');
       simulator = new SimulatorRuntime({
-        description: await describeCampusFromDatabase(database.db),
+        description,
         clock,
         mqttUrl: () => sessions.startBroker(),
         // The in-process gateways get credentials like real ones (issued, hashed, audited), fresh at each boot.
@@ -169,6 +172,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(topologyRoutes, { context, runtime });
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
+    await http.register(campusRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
