@@ -240,7 +240,8 @@ export class CampusRuntime {
       entry.topology = { ...entry.topology, rules: dormitory.rules };
       dispatch(entry.ref, { type: 'RulesChanged', rules: dormitory.rules });
       changed++;
-      for (const meter of entry.topology.meters) reached.push(this.ask<MeterView>(entry.ref, (replyTo) => ({ type: 'GetMeter', meterId: meter.meterId, replyTo })));
+      // A settings change, not a live read: it may wait behind a burst as long as a ledger flush.
+      for (const meter of entry.topology.meters) reached.push(this.ask<MeterView>(entry.ref, (replyTo) => ({ type: 'GetMeter', meterId: meter.meterId, replyTo }), 30_000));
     }
     await Promise.all(reached);
     return changed;
