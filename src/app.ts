@@ -10,6 +10,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
+import notificationRoutes from './http/notification.routes.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
@@ -164,6 +165,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(reportRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
+    await http.register(notificationRoutes, { context });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });
