@@ -33,6 +33,7 @@ import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
+import campusRoutes from './http/campus.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -181,6 +182,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(topologyRoutes, { context, runtime });
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
+    await http.register(campusRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
