@@ -34,6 +34,7 @@ import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
+import campusRoutes from './http/campus.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -48,7 +49,7 @@ import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.t
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
-import { describeCampusFromDatabase } from './simulator/campus-description.repository.ts';
+import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
 import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
 
 export interface AppOptions {
@@ -101,6 +102,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       const seeded = await seedDemoCampus(database.db, new Date(clock.now()));
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
     }
+    if (options.clock === undefined && clock instanceof SimulatedClock) {
+      // A restarted simulated clock starts no earlier than billing has read (an earlier run at a
+      // higher SIMULATOR_SPEED): behind the cursors, every meter's postings would wait for it.
+      // Under a minute behind is left alone (harmless, and advance() must stay forward).
+      const lag = (await simulatedClockStartMs(database.db, clock.now())) - clock.now();
+      if (lag > 60_000) {
+        clock.advance(lag);
+        log.info({ clock: new Date(clock.now()).toISOString() }, 'simulated clock moved forward to the latest billed reading');
+      }
+    }
     const context: AppContext = { config, db: database.db, clock, log };
     const metrics = new Metrics();
     const deps: ActorDeps = {
@@ -129,8 +140,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
       if (!(clock instanceof SimulatedClock)) throw new Error('the simulator needs a SimulatedClock');
+      const description = await describeCampusFromDatabase(database.db);
+      for (const meter of description.unsimulated) log.warn({ component: 'simulator', ...meter }, 'meter not simulated; it stays offline');
       simulator = new SimulatorRuntime({
-        description: await describeCampusFromDatabase(database.db),
+        description,
         clock,
         mqttUrl: () => sessions.startBroker(),
         // The in-process gateways get credentials like real ones (issued, hashed, audited), fresh at each boot.
@@ -171,6 +184,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(topologyRoutes, { context, runtime });
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
+    await http.register(campusRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };

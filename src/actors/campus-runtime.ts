@@ -252,6 +252,25 @@ export class CampusRuntime {
     }
   }
 
+  /**
+   * A campus's settings changed: its running dormitories take the new arrears policy and
+   * linkage at once (re-assessed against their balances); when the campus's UTC offset moved
+   * (a new time zone) they are rebuilt, since schedules, months and days follow it.
+   */
+  async campusSettingsChanged(campusId: string): Promise<void> {
+    const ids = [...this.directory.dormitories.values()].filter((e) => e.topology.campusId === campusId).map((e) => e.topology.id);
+    if (ids.length === 0) return;
+    const topology = await loadTopology(this.options.db, ids);
+    const policy = topology.campuses.get(campusId);
+    if (!policy) return;
+    for (const dormitory of topology.dormitories) {
+      const entry = this.directory.dormitories.get(dormitory.id);
+      if (!entry) continue;
+      if (entry.offsetMinutes !== policy.utcOffsetMinutes) await this.reloadDormitory(dormitory.id);
+      else dispatch(entry.ref, { type: 'PolicyChanged', policy: { arrears: policy.arrears, waterArrearsCutsElectricity: policy.waterArrearsCutsElectricity } });
+    }
+  }
+
   async gateway(id: string): Promise<GatewayView | undefined> {
     const entry = this.directory.gateways.get(id);
     if (!entry) return undefined;

@@ -15,7 +15,8 @@ import { dispatch, spawnActor, stop, type Ref } from './nact.ts';
  * thousands of children (nact copies the child map per message), handle a message.
  */
 export class ActorDirectory {
-  readonly dormitories = new Map<string, { readonly ref: Ref<DormitoryMsg>; topology: DormitoryTopology }>();
+  /** `offsetMinutes`: the campus UTC offset the dormitory was spawned with (its schedule and months follow it). */
+  readonly dormitories = new Map<string, { readonly ref: Ref<DormitoryMsg>; topology: DormitoryTopology; readonly offsetMinutes: number }>();
   readonly gateways = new Map<string, { ref: Ref<GatewayMsg>; topology: GatewayTopology }>();
 }
 
@@ -120,7 +121,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
             },
             deps,
           );
-          props.directory.dormitories.set(msg.dormitory.id, { ref, topology: msg.dormitory });
+          props.directory.dormitories.set(msg.dormitory.id, { ref, topology: msg.dormitory, offsetMinutes: msg.policy.utcOffsetMinutes });
           reply(msg.replyTo, true, 'dormitory started');
           return state;
         }

@@ -18,6 +18,9 @@ export interface CampusesTable {
   utc_offset_minutes: ColumnType<number, number | undefined, number>;
   settings: JsonDefault<Record<string, unknown>>;
   created_at: CreatedAt;
+  /** IANA zone (e.g. Asia/Shanghai); `utc_offset_minutes` is derived from it when set. */
+  time_zone: ColumnType<string | null, string | null | undefined, string | null>;
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface BuildingsTable {
@@ -26,6 +29,7 @@ export interface BuildingsTable {
   name: string;
   floors: ColumnType<number, number | undefined, number>;
   settings: JsonDefault<Record<string, unknown>>;
+  retired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** A tariff and its first version (in force from the beginning); later versions in `tariff_versions`. */

@@ -65,8 +65,9 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
 
   app.post('/api/dormitories', { preHandler: admins, schema: { tags: ['topology'], summary: 'Add a dormitory (starts its actor)', body: DormitoryBody } }, async (request, reply) => {
     const body = request.body as Static<typeof DormitoryBody>;
-    const building = await db.selectFrom('buildings').select('id').where('id', '=', body.building).executeTakeFirst();
+    const building = await db.selectFrom('buildings').select(['id', 'retired_at']).where('id', '=', body.building).executeTakeFirst();
     if (!building) throw new DomainError('BUILDING_NOT_FOUND', `building ${body.building} does not exist`, 'building');
+    if (building.retired_at !== null) throw new DomainError('VALIDATION_FAILED', `building ${body.building} is retired`, 'building');
     // A tariff prices only its own purse (an electricity tariff never prices a water meter).
     if (body.electricityTariffId) await assertTariffForPurse(db, body.electricityTariffId, 'electricity', 'electricityTariffId');
     if (body.waterTariffId) await assertTariffForPurse(db, body.waterTariffId, 'water', 'waterTariffId');

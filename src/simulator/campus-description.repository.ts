@@ -12,6 +12,12 @@
  * (`interval_readings.register_end`) when those fit under the cursor, and the rest goes on
  * lighting; when they do not fit, everything goes on lighting. Either way the incoming
  * register starts exactly at the cursor.
+ *
+ * The simulator models one electricity and one water meter per dormitory (one room load drives
+ * one electricity meter). The server accepts more (POST /api/dormitories/:id/meters; two meters
+ * in one room share the purse's quota), so a further meter of a kind on a simulated gateway is
+ * left out, in meter id order, and named in `unsimulated`: it stays offline in the server rather
+ * than stopping the start (the simulator refuses a second meter of a kind per dormitory).
  */
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -21,6 +27,17 @@ import type { SimulatedCampusDescription, SimulatedGatewayDescription, Simulated
 
 /** Gateway address meaning "the in-process simulator provides this endpoint" (as seeded). */
 const SIMULATOR_GATEWAY_ADDRESS = 'simulator';
+
+/** A meter on a simulated gateway that the simulator does not simulate, and why. */
+export interface UnsimulatedMeter {
+  readonly meterId: string;
+  readonly gatewayId: string;
+  readonly reason: string;
+}
+
+export interface DescribedCampus extends SimulatedCampusDescription {
+  readonly unsimulated: readonly UnsimulatedMeter[];
+}
 
 export interface DescribeCampusOptions {
   /** The simulator's seed (everything random derives from it). Default: SimulatedCampus's. */
@@ -38,7 +55,7 @@ export interface StoredRegisters {
 export async function describeCampusFromDatabase(
   db: Kysely<Database>,
   options: DescribeCampusOptions = {},
-): Promise<SimulatedCampusDescription> {
+): Promise<DescribedCampus> {
   const gateways = await db
     .selectFrom('gateways')
     .innerJoin('campuses', 'campuses.id', 'gateways.campus_id')
@@ -52,7 +69,7 @@ export async function describeCampusFromDatabase(
     throw new Error(`simulated gateways belong to campuses with different time zones (${campuses}); one simulator runs one time zone`);
   }
   const seed = options.seed === undefined ? {} : { seed: options.seed };
-  if (gateways.length === 0) return { gateways: [], ...seed };
+  if (gateways.length === 0) return { gateways: [], unsimulated: [], ...seed };
 
   const meters = await db
     .selectFrom('meters')
@@ -68,10 +85,20 @@ export async function describeCampusFromDatabase(
       lastCircuitRegister(eb, 'socket').as('socket_register'),
       lastCircuitRegister(eb, 'ac').as('ac_register'),
     ])
+    .orderBy('meters.id')
     .execute();
 
+  const unsimulated: UnsimulatedMeter[] = [];
+  const simulatedKinds = new Map<string, string>();
   const byGateway = new Map<string, SimulatedMeterDescription[]>(gateways.map((g) => [g.id, []]));
   for (const meter of meters) {
+    const kind = meter.profile === 'water-valve' ? 'water' : 'electricity';
+    const taken = simulatedKinds.get(`${meter.dormitory_id}/${kind}`);
+    if (taken !== undefined) {
+      unsimulated.push({ meterId: meter.id, gatewayId: meter.gateway_id, reason: `dormitory ${meter.dormitory_id} already has a simulated ${kind} meter (${taken})` });
+      continue;
+    }
+    simulatedKinds.set(`${meter.dormitory_id}/${kind}`, meter.id);
     const stored: StoredRegisters = {
       cursor: meter.cursor,
       circuits: { lighting: meter.lighting_register, socket: meter.socket_register, ac: meter.ac_register },
@@ -88,7 +115,7 @@ export async function describeCampusFromDatabase(
     protocol: g.protocol,
     meters: byGateway.get(g.id)!.sort((a, b) => a.unitAddress.localeCompare(b.unitAddress, 'en', { numeric: true })),
   }));
-  return { gateways: described, utcOffsetMinutes: gateways[0]!.utc_offset_minutes, ...seed };
+  return { gateways: described, unsimulated, utcOffsetMinutes: gateways[0]!.utc_offset_minutes, ...seed };
 }
 
 /**

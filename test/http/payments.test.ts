@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { reconcile } from '../../src/services/reconcile.service.ts';
 import { SandboxProvider } from '../../src/services/payments/sandbox.provider.ts';
 import { WechatPayProvider } from '../../src/services/payments/wechat.provider.ts';
+import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
 
 const SECRET = 'test-webhook-secret-0123456789';
@@ -133,4 +134,31 @@ t.test('online recharge: signed webhooks credit once, tampered or unsigned ones 
   t.match(Object.fromEntries(report.channelTotals.map((c) => [c.channel, c.amount])), { 'online:sandbox': 1_734, 'online:wechat': 2_000 }, 'the reconciliation has a channel per provider');
   t.ok(report.tiesOut, 'and ties out');
   t.ok((await reconcile(database.db)).ok, 'reconcile is clean');
+});
+
+t.test('a sandbox payment reaches the running dormitory at once: an arrears cut is lifted by the webhook', async (t) => {
+  const test = await startLiveApp(t, { PAYMENT_PROVIDERS: 'sandbox', WEBHOOK_SECRET: SECRET });
+  const { app } = test;
+  await quietRules(test);
+  await waitFor('A-117 online', async () => (await getDormitory(test, 'A-117')).online);
+  const leaver = await test.database.db.selectFrom('occupancies').select('student_number').where('dormitory_id', '=', 'A-117').where('to_day', 'is', null).executeTakeFirstOrThrow();
+  t.equal((await app.http.inject({ method: 'POST', url: `/api/students/${leaver.student_number}/check-out`, headers: test.admin, payload: {} })).statusCode, 200, 'a bed in A-117 is freed');
+  t.equal((await app.http.inject({ method: 'POST', url: '/api/students', headers: test.admin, payload: { id: 'S-LIVE', name: 'Zhao Lin', college: 'Science', class: 'P-2', password: 'student-password-2' } })).statusCode, 201, 'a student is opened');
+  t.equal((await app.http.inject({ method: 'POST', url: '/api/dormitories/A-117/check-ins', headers: test.admin, payload: { studentId: 'S-LIVE' } })).statusCode, 201, 'and lives in A-117');
+  const finance = await test.as('finance');
+  t.equal((await app.http.inject({ method: 'POST', url: '/api/dormitories/A-117/adjustments', headers: finance, payload: { amount: -5_000, reason: 'test arrears', reference: 'live-pay-arrears' } })).statusCode, 201, 'A-117 is put in arrears');
+  await waitFor('A-117 cut for arrears', async () => (await getDormitory(test, 'A-117')).state === 'cut_arrears');
+  const before = (await getDormitory(test, 'A-117')).balance.electricity;
+
+  const student = await test.login('S-LIVE', 'student-password-2');
+  const started = (await app.http.inject({ method: 'POST', url: '/api/me/payments', headers: student, payload: { amount: 10_000 } })).json<{ payUrl: string }>();
+  const confirmed = await app.http.inject({ method: 'POST', url: `${started.payUrl}/confirm` });
+  t.equal(confirmed.json().state, 'paid', 'the sandbox pays');
+  const after = await getDormitory(test, 'A-117');
+  t.ok(after.balance.electricity >= before + 10_000 - 100 && after.balance.electricity <= before + 10_000, `the live balance has the payment at once (${before} -> ${after.balance.electricity})`);
+  await waitFor('A-117 restored by the payment', async () => {
+    const d = await getDormitory(test, 'A-117');
+    return d.state !== 'cut_arrears' && d.circuits.every((c) => c.supply === 'on');
+  });
+  t.ok((await reconcile(test.database.db)).ok, 'reconcile is clean');
 });

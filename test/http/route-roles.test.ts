@@ -100,6 +100,15 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'PUT /api/tariffs/{id}': MONEY,
   'POST /api/tariffs/{id}/assignments': MONEY,
   'POST /api/tariffs/{id}/dry-run': MONEY,
+  // Campuses and buildings (issue 10): campuses and their settings are the admin's; buildings the control room's.
+  'GET /api/campuses': STAFF,
+  'POST /api/campuses': ['admin'],
+  'PATCH /api/campuses/{id}': ['admin'],
+  'GET /api/campuses/{id}/settings': STAFF,
+  'PATCH /api/campuses/{id}/settings': ['admin'],
+  'GET /api/buildings': STAFF,
+  'POST /api/buildings': CONTROL,
+  'PATCH /api/buildings/{id}': CONTROL,
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**

@@ -10,6 +10,7 @@ import { decodeTelemetry, STATUS_OFFLINE, STATUS_ONLINE } from '../../src/driver
 import { MqttTopics } from '../../src/drivers/mqtt-topics.ts';
 import { seedDemoCampus } from '../../src/services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, initialEnergyWh, simulatedClockStartMs } from '../../src/simulator/campus-description.repository.ts';
+import { SimulatedCampus } from '../../src/simulator/simulated-campus.ts';
 import { SimulatorRuntime, type SimulatorEndpoints } from '../../src/simulator/simulator-runtime.ts';
 import type { Kysely } from 'kysely';
 import { RecordingListener } from '../drivers/recording-listener.ts';
@@ -120,6 +121,32 @@ t.test('describes the simulated part of the campus from the database', async (t)
   const fewer = await describeCampusFromDatabase(db, {});
   t.notOk(fewer.gateways.some((g) => g.gatewayId === 'GW-A5'), 'only gateways the simulator provides');
   t.equal(fewer.seed, undefined, 'seed left to the campus default');
+});
+
+t.test('a second meter of a kind in one dormitory is left out of the simulation, not a failed start', async (t) => {
+  // Found from outside: POST /api/dormitories/B-105/meters with a second electricity meter on
+  // GW-B1 answered 201, and the next `serve --simulate` exited with "dormitory B-105 already has
+  // an electricity meter".
+  const db = await seededDatabase(t);
+  await db
+    .insertInto('meters')
+    .values([
+      { id: 'X-A-101', dormitory_id: 'A-101', kind: 'electric', profile: 'sdm120', gateway_id: 'GW-A1', unit_address: '201' },
+      { id: 'Y-A-101', dormitory_id: 'A-101', kind: 'water', profile: 'water-valve', gateway_id: 'GW-A1', unit_address: '202' },
+    ])
+    .execute();
+  const description = await describeCampusFromDatabase(db, { seed: 5 });
+  t.same(
+    description.unsimulated.map((m) => [m.meterId, m.gatewayId]),
+    [
+      ['X-A-101', 'GW-A1'],
+      ['Y-A-101', 'GW-A1'],
+    ],
+  );
+  t.match(description.unsimulated[0]!.reason, /A-101 already has a simulated electricity meter \(M-A-101\)/);
+  const a1 = description.gateways.find((g) => g.gatewayId === 'GW-A1')!;
+  t.equal(a1.meters.length, 40, 'the seeded meters are all simulated');
+  t.doesNotThrow(() => new SimulatedCampus(description, new SimulatedClock(START_MS, 0)), 'the simulated campus builds');
 });
 
 t.test('spreads the billed register over the circuits so the incoming line equals it', async (t) => {
