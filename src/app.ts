@@ -34,6 +34,7 @@ import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
 import campusRoutes from './http/campus.routes.ts';
+import quotaPolicyRoutes from './http/quota-policy.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -173,6 +174,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
     await http.register(campusRoutes, { context, runtime });
+    await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
