@@ -52,6 +52,26 @@ $('logout').addEventListener('click', () => {
 
 $('refresh').addEventListener('click', () => void loadRoom());
 
+// Online recharge (docs/payments.md): the server answers the provider's pay URL; the credit
+// arrives on the live feed when the provider's signed notification reaches the server.
+$('pay-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const amount = Math.round(Number($('pay-amount').value) * 100);
+  const note = $('pay-message');
+  note.hidden = false;
+  if (!Number.isSafeInteger(amount) || amount <= 0) {
+    note.textContent = 'Enter an amount in yuan.';
+    return;
+  }
+  try {
+    const payment = await api('POST', '/api/me/payments', { purse: $('pay-purse').value, amount });
+    note.textContent = `Payment ${payment.reference} started: finish it in the window that opened. The balance updates by itself once paid.`;
+    window.open(payment.payUrl, '_blank', 'noopener');
+  } catch (error) {
+    note.textContent = error instanceof ApiError ? error.message : String(error);
+  }
+});
+
 async function showRoom(session) {
   $('login-view').hidden = true;
   $('room-view').hidden = false;

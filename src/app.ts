@@ -10,6 +10,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
+import notificationRoutes from './http/notification.routes.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
@@ -49,7 +50,7 @@ import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.t
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
-import { describeCampusFromDatabase } from './simulator/campus-description.repository.ts';
+import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
 import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
 
 export interface AppOptions {
@@ -101,6 +102,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     if (options.seedDemo && (await isDatabaseEmpty(database.db))) {
       const seeded = await seedDemoCampus(database.db, new Date(clock.now()));
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
+    }
+    if (options.clock === undefined && clock instanceof SimulatedClock) {
+      // A restarted simulated clock starts no earlier than billing has read (an earlier run at a
+      // higher SIMULATOR_SPEED): behind the cursors, every meter's postings would wait for it.
+      // Under a minute behind is left alone (harmless, and advance() must stay forward).
+      const lag = (await simulatedClockStartMs(database.db, clock.now())) - clock.now();
+      if (lag > 60_000) {
+        clock.advance(lag);
+        log.info({ clock: new Date(clock.now()).toISOString() }, 'simulated clock moved forward to the latest billed reading');
+      }
     }
     const context: AppContext = { config, db: database.db, clock, log };
     const metrics = new Metrics();
@@ -168,6 +179,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(reportRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
+    await http.register(notificationRoutes, { context });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });

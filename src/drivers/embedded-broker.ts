@@ -34,6 +34,9 @@ export class EmbeddedBroker {
   private readonly principals = new WeakMap<Client, BrokerPrincipal>();
   /** Clients past CONNACK, for `disconnectGateway`. */
   private readonly connected = new Set<Client>();
+  /** Counts `disconnectGateway` calls; per gateway, the count at its last one. */
+  private disconnects = 0;
+  private readonly disconnectedAt = new Map<string, number>();
 
   constructor(private readonly options: EmbeddedBrokerOptions) {}
 
@@ -50,9 +53,12 @@ export class EmbeddedBroker {
     const broker = await withTimeout(
       Aedes.createBroker({
         authenticate: (client, username, password, done) => {
+          const startedAt = this.disconnects;
           access.authenticate(username, password).then(
             (principal) => {
-              if (!principal) return done(Object.assign(new Error('bad username or password'), { returnCode: 4 }) as AuthenticateError, false);
+              // A credential revoked while its check was in flight: the check read the old row.
+              const revokedMeanwhile = principal?.kind === 'gateway' && (this.disconnectedAt.get(principal.gatewayId) ?? -1) >= startedAt;
+              if (!principal || revokedMeanwhile) return done(Object.assign(new Error('bad username or password'), { returnCode: 4 }) as AuthenticateError, false);
               this.principals.set(client, principal);
               done(null, true);
             },
@@ -105,6 +111,7 @@ export class EmbeddedBroker {
 
   /** Drops every connection of `gatewayId` (its credential was revoked). Returns how many. */
   disconnectGateway(gatewayId: string): number {
+    this.disconnectedAt.set(gatewayId, this.disconnects++);
     let dropped = 0;
     for (const client of this.connected) {
       const principal = this.principals.get(client);

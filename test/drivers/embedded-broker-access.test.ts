@@ -174,3 +174,26 @@ t.test('disconnectGateway drops exactly that gateway', async (t) => {
   t.ok(b.connected, 'B stays connected');
   t.equal(broker.disconnectGateway('GW-A'), 0, 'nothing left to drop');
 });
+
+t.test('a credential revoked while its check is in flight does not get in', async (t) => {
+  let release: (() => void) | undefined;
+  const checked = new Promise<void>((resolve) => (release = resolve));
+  let asked!: () => void;
+  const checking = new Promise<void>((resolve) => (asked = resolve));
+  const access = new CampusBrokerAccess(topics, newServerBrokerCredentials(), async () => {
+    asked();
+    await checked; // the database read of the old row, still on its way back
+    return true;
+  });
+  const broker = new EmbeddedBroker({ access });
+  const { url } = await broker.start();
+  t.teardown(() => broker.stop());
+  const connecting = connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, username: 'GW-A', password: 'old-secret' });
+  await checking;
+  t.equal(broker.disconnectGateway('GW-A'), 0, 'revoked before its CONNACK: nothing connected yet');
+  release!();
+  await t.rejects(connecting, /Bad username or password/i, 'the check that read the revoked row is refused');
+  const later = await connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, username: 'GW-A', password: 'new-secret' });
+  t.ok(later.connected, 'a check that starts after the revocation is judged on its own');
+  await later.endAsync(true);
+});
