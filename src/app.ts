@@ -11,6 +11,8 @@ import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
 import notificationRoutes from './http/notification.routes.ts';
+import { createNotificationDispatcher } from './services/notification-service.ts';
+import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
@@ -202,6 +204,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
     let started = false;
     let stopped: Promise<void> | undefined;
+    let notifications: NotificationDispatcher | undefined;
     const app: App = {
       http,
       metricsHttp,
@@ -222,6 +225,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           started = true;
           const booted = await runtime.start();
           log.info(booted, 'actor tree booted');
+          notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
+          notifications.start();
           if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {
@@ -235,6 +240,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await http.close();
           await metricsHttp?.close();
           await importJobs.stop();
+          await notifications?.stop();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();
