@@ -11,6 +11,8 @@ import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
 import notificationRoutes from './http/notification.routes.ts';
+import { createNotificationDispatcher } from './services/notification-service.ts';
+import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
@@ -35,6 +37,7 @@ import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
 import campusRoutes from './http/campus.routes.ts';
+import quotaPolicyRoutes from './http/quota-policy.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -188,6 +191,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
     await http.register(campusRoutes, { context, runtime });
+    await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
@@ -203,6 +207,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
     let started = false;
     let stopped: Promise<void> | undefined;
+    let notifications: NotificationDispatcher | undefined;
     const app: App = {
       http,
       metricsHttp,
@@ -223,6 +228,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           started = true;
           const booted = await runtime.start();
           log.info(booted, 'actor tree booted');
+          notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
+          notifications.start();
           if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {
@@ -236,6 +243,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await http.close();
           await metricsHttp?.close();
           await importJobs.stop();
+          await notifications?.stop();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();
