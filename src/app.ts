@@ -10,6 +10,9 @@ import { migrateToLatest } from './db/migrate.ts';
 import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
+import notificationRoutes from './http/notification.routes.ts';
+import { createNotificationDispatcher } from './services/notification-service.ts';
+import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
 import authPlugin from './http/auth.plugin.ts';
@@ -34,6 +37,7 @@ import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
 import campusRoutes from './http/campus.routes.ts';
+import quotaPolicyRoutes from './http/quota-policy.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -47,7 +51,7 @@ import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
-import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
+import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
 import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
 
@@ -58,6 +62,8 @@ export interface AppOptions {
   readonly database?: DatabaseHandle;
   /** Seed the demo campus when the database is empty. */
   readonly seedDemo?: boolean;
+  /** The demo campus's size (tests seed a small one); 2 buildings x 5 floors x 20 rooms by default. */
+  readonly demoShape?: DemoCampusShape;
   readonly logger?: Logger;
   /** Commands retried after a failure once this much clock time has passed. Default 30 s. */
   readonly commandRetryMs?: number;
@@ -98,7 +104,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     if (ownsDatabase) await migrateToLatest(database.db);
     const admin = await ensureAdmin(database.db, config.adminPassword, scryptCost(config.passwordScryptLog2N));
     if (options.seedDemo && (await isDatabaseEmpty(database.db))) {
-      const seeded = await seedDemoCampus(database.db, new Date(clock.now()));
+      const seeded = await seedDemoCampus(database.db, new Date(clock.now()), options.demoShape);
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
     }
     if (options.clock === undefined && clock instanceof SimulatedClock) {
@@ -134,6 +140,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       deps,
       ledgerFlushMs: config.ledgerFlushMs,
       ledgerBatchSize: config.ledgerBatchSize,
+      queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
     });
     let simulator: SimulatorRuntime | undefined;
@@ -177,12 +184,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(reportRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
+    await http.register(notificationRoutes, { context });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
     await http.register(ruleRoutes, { context, runtime });
     await http.register(topologyRoutes, { context, runtime });
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
     await http.register(campusRoutes, { context, runtime });
+    await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
@@ -198,6 +207,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
     let started = false;
     let stopped: Promise<void> | undefined;
+    let notifications: NotificationDispatcher | undefined;
     const app: App = {
       http,
       metricsHttp,
@@ -218,6 +228,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           started = true;
           const booted = await runtime.start();
           log.info(booted, 'actor tree booted');
+          notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
+          notifications.start();
           if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {
@@ -231,6 +243,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await http.close();
           await metricsHttp?.close();
           await importJobs.stop();
+          await notifications?.stop();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();

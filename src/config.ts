@@ -35,6 +35,8 @@ export interface Config {
   readonly simulatorSpeed: number;
   readonly ledgerFlushMs: number;
   readonly ledgerBatchSize: number;
+  /** How long an HTTP request waits for an actor's answer before it gets 503 ACTOR_BUSY with Retry-After. */
+  readonly actorQueryTimeoutMs: number;
   /** Clock time between ledger postings of one meter's consumption. */
   readonly billingPostIntervalMs: number;
   /** scrypt cost of new password hashes, as log2(N) (OWASP: 17, with r=8, p=1). */
@@ -56,6 +58,18 @@ export interface Config {
   readonly importMaxBytes: number;
   /** Most data rows in one Excel batch (more: 400). */
   readonly importMaxRows: number;
+  /** Notifications (docs/notifications.md): webhook URL (off when unset) and its HMAC secret. */
+  readonly notifyWebhookUrl: string | undefined;
+  readonly notifyWebhookSecret: string | undefined;
+  /** 'sandbox' logs SMS instead of sending them; 'off' (default) has no SMS channel. */
+  readonly notifySms: 'off' | 'sandbox';
+  /** Campus local quiet hours, "22:00-07:00" (default) or "off". */
+  readonly notifyQuietHours: string;
+  /** Most notifications delivered to one recipient per hour (more wait). */
+  readonly notifyThrottlePerHour: number;
+  readonly notifyPollMs: number;
+  /** "About N days left" is announced when a purse's estimate falls below this many days. */
+  readonly daysLeftAlertDays: number;
 }
 
 export const PAYMENT_PROVIDER_NAMES = ['sandbox', 'wechat'] as const;
@@ -168,6 +182,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     simulatorSpeed: integer(env, 'SIMULATOR_SPEED', 1, 0, 3600),
     ledgerFlushMs: integer(env, 'LEDGER_FLUSH_MS', 200, 1, 60_000),
     ledgerBatchSize: integer(env, 'LEDGER_BATCH_SIZE', 500, 1, 100_000),
+    actorQueryTimeoutMs: integer(env, 'ACTOR_QUERY_TIMEOUT_MS', 2000, 1, 120_000),
     billingPostIntervalMs: integer(env, 'BILLING_POST_INTERVAL_MS', 60_000, 0, 86_400_000),
     passwordScryptLog2N: integer(env, 'PASSWORD_SCRYPT_LOG2N', 17, 10, 20),
     loginRateLimitPerAddress: integer(env, 'LOGIN_RATE_LIMIT_PER_ADDRESS', 20, 1, 1_000_000),
@@ -180,6 +195,13 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     metricsHost: env.METRICS_HOST || '127.0.0.1',
     importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 10_485_760, 1024, 104_857_600),
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 200_000),
+    notifyWebhookUrl: url(env, 'NOTIFY_WEBHOOK_URL', ['http:', 'https:']),
+    notifyWebhookSecret: env.NOTIFY_WEBHOOK_SECRET || undefined,
+    notifySms: env.NOTIFY_SMS === 'sandbox' ? 'sandbox' : 'off',
+    notifyQuietHours: env.NOTIFY_QUIET_HOURS || '22:00-07:00',
+    notifyThrottlePerHour: integer(env, 'NOTIFY_THROTTLE_PER_HOUR', 10, 1, 10_000),
+    notifyPollMs: integer(env, 'NOTIFY_POLL_MS', 10_000, 100, 3_600_000),
+    daysLeftAlertDays: integer(env, 'DAYS_LEFT_ALERT_DAYS', 3, 1, 365),
     ...overrides,
   };
   return Object.freeze(config);

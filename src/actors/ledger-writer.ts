@@ -8,6 +8,8 @@ import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
 import { updateDormitoryStates } from '../db/dormitory.repository.ts';
 import { escapeControlCharacters } from '../domain/control-characters.ts';
+import { enqueueNotifications } from '../db/notification.repository.ts';
+import { announceAlarm, announceEvent, type Announcement } from '../domain/notifications/announcement.ts';
 import type { BillingCursor, PendingCharge } from '../domain/register-billing.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -628,6 +630,9 @@ export class LedgerWriter {
         )
         .execute();
     }
+    // The outbox: what these alarms and events announce, committed with them (docs/notifications.md).
+    const announcements = [...batch.alarms.map(announceAlarm), ...batch.events.map(announceEvent)].filter((a): a is Announcement => a !== undefined);
+    await enqueueNotifications(trx, announcements);
     for (const slice of chunks([...batch.intervals.values()])) {
       await trx
         .insertInto('interval_readings')

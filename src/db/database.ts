@@ -352,6 +352,35 @@ export interface EventsTable {
   occurred_at: Timestamp;
 }
 
+/** One notification for one recipient: the in-app list and the delivery outbox (docs/notifications.md). */
+export interface NotificationsTable {
+  id: Generated<number>;
+  recipient: string;
+  audience: 'student' | 'staff';
+  dormitory_id: string | null;
+  kind: string;
+  message: string;
+  details: JsonDefault<Record<string, unknown>>;
+  dedupe_key: string | null;
+  created_at: Timestamp;
+  read_at: Timestamp | null;
+  delivery_state: ColumnType<'pending' | 'delivered' | 'failed', 'pending' | 'delivered' | 'failed' | undefined>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  delivered_channels: JsonDefault<string[]>;
+  delivered_at: Timestamp | null;
+  last_error: string | null;
+}
+
+/** Whether a purse's days-of-credit estimate is below the alert line (one notification per crossing). */
+export interface DaysLeftAlertsTable {
+  dormitory_id: string;
+  purse: Purse;
+  below: boolean;
+  days_left: number | null;
+  updated_at: Timestamp;
+}
+
 export interface CalendarsTable {
   id: string;
   campus_id: string;
@@ -505,6 +534,8 @@ export interface Database {
   manual_cuts: ManualCutsTable;
   ledger_dead_letters: LedgerDeadLettersTable;
   gateway_credentials: GatewayCredentialsTable;
+  notifications: NotificationsTable;
+  days_left_alerts: DaysLeftAlertsTable;
 }
 
 export type DormitoryRow = Selectable<DormitoriesTable>;

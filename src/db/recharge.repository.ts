@@ -1,6 +1,8 @@
 import type { Purse } from './database.ts';
 import type { Executor } from './executor.ts';
 import { appendPostings } from './ledger.repository.ts';
+import { enqueueNotifications } from './notification.repository.ts';
+import { announceRecharge } from '../domain/notifications/announcement.ts';
 
 export type RechargeMethod = 'cash' | 'card' | 'online' | 'campus_card';
 
@@ -95,6 +97,7 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
     .set({ ledger_entry_id: posted!.id, balance_after: posted!.balanceAfter })
     .where('id', '=', inserted.id)
     .execute();
+  await enqueueNotifications(trx, [announceRecharge({ dormitoryId: request.dormitoryId, purse: request.purse, amount: request.amount, balance: posted!.balanceAfter, reference: request.reference, at: request.occurredAt })]);
   return {
     kind: 'applied',
     recharge: {

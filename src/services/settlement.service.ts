@@ -6,6 +6,8 @@ import { staysOverlapping, type Occupancy, type RoomForOccupancy } from '../db/o
 import { contributionsOf, insertSettlement, linkSettlementEntry, roomDays, type SettlementRecord } from '../db/settlement.repository.ts';
 import { startOfLocalDay } from '../domain/settlement/local-day.ts';
 import { settleStay } from '../domain/settlement/settlement.ts';
+import { enqueueFor } from '../db/notification.repository.ts';
+import { settlementMessage } from '../domain/notifications/announcement.ts';
 
 /** A committed ledger entry that the live dormitory actor must apply to its purse. */
 export interface BalanceChange {
@@ -78,6 +80,20 @@ export async function settleClosedStay(
       targetId: stay.dormitoryId,
       details: { settlementId: record.id, studentId: stay.studentId, occupancyId: stay.id, purse, policy: room.settlementPolicy, ...verdict },
     });
+    await enqueueFor(trx, [
+      {
+        to: { recipient: stay.studentId, audience: 'student' },
+        announcement: {
+          dormitoryId: stay.dormitoryId,
+          kind: 'settlement',
+          audience: 'students',
+          message: settlementMessage(purse, verdict.direction, verdict.amountFen),
+          details: { settlementId: record.id, purse, direction: verdict.direction, amountFen: verdict.amountFen },
+          at: input.at,
+          dedupeKey: `settlement:${record.id}`,
+        },
+      },
+    ]);
     settlements.push(record);
   }
   return { settlements, balanceChanges };

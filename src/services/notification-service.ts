@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import { ConfigError, type Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { parseQuietHours } from '../domain/notifications/delivery-policy.ts';
+import type { NotificationChannel } from './notification-channels/channel.ts';
+import { LoggingSmsSandbox, SmsChannel } from './notification-channels/sms.channel.ts';
+import { WebhookChannel } from './notification-channels/webhook.channel.ts';
+import { NotificationDispatcher } from './notification-dispatcher.ts';
+
+/** Kinds delivered even in quiet hours. */
+const URGENT_KINDS: ReadonlySet<string> = new Set(['safety_trip', 'arrears_cut']);
+
+/** The configured channels (docs/notifications.md); none configured: the in-app list only. */
+export function channelsOf(config: Config, db: Kysely<Database>, log: Logger): NotificationChannel[] {
+  const channels: NotificationChannel[] = [];
+  if (config.notifyWebhookUrl) {
+    if (!config.notifyWebhookSecret) throw new ConfigError('NOTIFY_WEBHOOK_SECRET', 'is required with NOTIFY_WEBHOOK_URL');
+    channels.push(new WebhookChannel({ url: config.notifyWebhookUrl, secret: config.notifyWebhookSecret }));
+  }
+  if (config.notifySms === 'sandbox') channels.push(new SmsChannel(db, new LoggingSmsSandbox(log)));
+  return channels;
+}
+
+/** Builds the dispatcher from the configuration, on the campus's local time (the first campus's offset). */
+export async function createNotificationDispatcher(config: Config, deps: { db: Kysely<Database>; clock: Clock; log: Logger }): Promise<NotificationDispatcher> {
+  let quietHours;
+  try {
+    quietHours = parseQuietHours(config.notifyQuietHours);
+  } catch (error) {
+    throw new ConfigError('NOTIFY_QUIET_HOURS', error instanceof Error ? error.message : String(error));
+  }
+  const campus = await deps.db.selectFrom('campuses').select('utc_offset_minutes').orderBy('id').executeTakeFirst();
+  return new NotificationDispatcher({
+    db: deps.db,
+    clock: deps.clock,
+    log: deps.log.child({ component: 'notifications' }),
+    channels: channelsOf(config, deps.db, deps.log),
+    utcOffsetMinutes: campus?.utc_offset_minutes ?? 480,
+    quietHours,
+    urgentKinds: URGENT_KINDS,
+    throttle: { max: config.notifyThrottlePerHour, windowMs: 3_600_000 },
+    backoff: { baseMs: 30_000, maxMs: 3_600_000 },
+    maxAttempts: 12,
+    pollMs: config.notifyPollMs,
+  });
+}
