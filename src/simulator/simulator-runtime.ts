@@ -45,7 +45,8 @@ export interface SimulatorRuntimeOptions {
 
 export type SimulatorGatewayEndpoint =
   | { readonly protocol: 'modbus-tcp'; readonly host: string; readonly port: number }
-  | { readonly protocol: 'mqtt'; readonly gatewayId: string };
+  /** `credentials`: what this simulated gateway connects with, in process only (never served over REST). */
+  | { readonly protocol: 'mqtt'; readonly gatewayId: string; readonly credentials?: BrokerCredentials };
 
 export interface SimulatorEndpoints {
   /** The broker the MQTT gateways publish on; '' when the campus has no MQTT gateway. */
@@ -400,7 +401,7 @@ export class SimulatorRuntime {
             ...(this.options.topicPrefix === undefined ? {} : { topicPrefix: this.options.topicPrefix }),
           }),
         );
-        gateways.set(gateway.gatewayId, { protocol: 'mqtt', gatewayId: gateway.gatewayId });
+        gateways.set(gateway.gatewayId, { protocol: 'mqtt', gatewayId: gateway.gatewayId, ...(credentials ? { credentials } : {}) });
       }
       await this.startAll(publishers, started);
 

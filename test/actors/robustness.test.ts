@@ -38,7 +38,11 @@ t.test('garbage, mistyped and huge MQTT payloads are counted and dropped; a cras
     return db.selectFrom('ledger_entries').select('id').where('meter_id', '=', METER).where('kind', '=', 'consumption_charge').where('amount', '<', 0).executeTakeFirst();
   }, 30_000, 200);
   t.equal((await inject('PUT', '/api/simulator/clock', { speed: 60 })).statusCode, 200);
-  const client = await connectAsync(simulator.endpoints.mqttUrl, { clientId: `robustness-${randomBytes(4).toString('hex')}`, clean: true, reconnectPeriod: 0 });
+  // Garbage on the gateway's own topic: the publisher holds the gateway's credential (the
+  // embedded broker lets nobody else publish there; an anonymous external broker needs none).
+  const endpoint = simulator.endpoints.gateways.get(GATEWAY);
+  const credentials = endpoint?.protocol === 'mqtt' ? endpoint.credentials : undefined;
+  const client = await connectAsync(simulator.endpoints.mqttUrl, { clientId: `robustness-${randomBytes(4).toString('hex')}`, clean: true, reconnectPeriod: 0, ...(credentials ? { username: credentials.username, password: credentials.password } : {}) });
   t.teardown(() => client.endAsync(true));
 
   // ---- malformed MQTT payloads ----
