@@ -38,6 +38,7 @@ import simulatorRoutes from './http/simulator.routes.ts';
 import topologyRoutes from './http/topology.routes.ts';
 import tariffRoutes from './http/tariff.routes.ts';
 import campusRoutes from './http/campus.routes.ts';
+import quotaPolicyRoutes from './http/quota-policy.routes.ts';
 import userRoutes from './http/user.routes.ts';
 import studentRoutes from './http/student.routes.ts';
 import occupancyRoutes from './http/occupancy.routes.ts';
@@ -51,7 +52,7 @@ import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
-import { isDatabaseEmpty, seedDemoCampus } from './services/demo-campus.seed.ts';
+import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
 import { SimulatorRuntime } from './simulator/simulator-runtime.ts';
 
@@ -62,6 +63,8 @@ export interface AppOptions {
   readonly database?: DatabaseHandle;
   /** Seed the demo campus when the database is empty. */
   readonly seedDemo?: boolean;
+  /** The demo campus's size (tests seed a small one); 2 buildings x 5 floors x 20 rooms by default. */
+  readonly demoShape?: DemoCampusShape;
   readonly logger?: Logger;
   /** Commands retried after a failure once this much clock time has passed. Default 30 s. */
   readonly commandRetryMs?: number;
@@ -102,7 +105,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     if (ownsDatabase) await migrateToLatest(database.db);
     const admin = await ensureAdmin(database.db, config.adminPassword, scryptCost(config.passwordScryptLog2N));
     if (options.seedDemo && (await isDatabaseEmpty(database.db))) {
-      const seeded = await seedDemoCampus(database.db, new Date(clock.now()));
+      const seeded = await seedDemoCampus(database.db, new Date(clock.now()), options.demoShape);
       log.info({ dormitories: seeded.dormitories }, 'seeded the demo campus');
     }
     if (options.clock === undefined && clock instanceof SimulatedClock) {
@@ -138,6 +141,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       deps,
       ledgerFlushMs: config.ledgerFlushMs,
       ledgerBatchSize: config.ledgerBatchSize,
+      queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
     });
     let simulator: SimulatorRuntime | undefined;
@@ -188,6 +192,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(gatewayCredentialRoutes, { context, broker: { disconnectGateway: (id) => sessions.disconnectGateway(id) } });
     await http.register(tariffRoutes, { context, runtime });
     await http.register(campusRoutes, { context, runtime });
+    await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
     const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };

@@ -35,6 +35,8 @@ export interface Config {
   readonly simulatorSpeed: number;
   readonly ledgerFlushMs: number;
   readonly ledgerBatchSize: number;
+  /** How long an HTTP request waits for an actor's answer before it gets 503 ACTOR_BUSY with Retry-After. */
+  readonly actorQueryTimeoutMs: number;
   /** Clock time between ledger postings of one meter's consumption. */
   readonly billingPostIntervalMs: number;
   /** scrypt cost of new password hashes, as log2(N) (OWASP: 17, with r=8, p=1). */
@@ -180,6 +182,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     simulatorSpeed: integer(env, 'SIMULATOR_SPEED', 1, 0, 3600),
     ledgerFlushMs: integer(env, 'LEDGER_FLUSH_MS', 200, 1, 60_000),
     ledgerBatchSize: integer(env, 'LEDGER_BATCH_SIZE', 500, 1, 100_000),
+    actorQueryTimeoutMs: integer(env, 'ACTOR_QUERY_TIMEOUT_MS', 2000, 1, 120_000),
     billingPostIntervalMs: integer(env, 'BILLING_POST_INTERVAL_MS', 60_000, 0, 86_400_000),
     passwordScryptLog2N: integer(env, 'PASSWORD_SCRYPT_LOG2N', 17, 10, 20),
     loginRateLimitPerAddress: integer(env, 'LOGIN_RATE_LIMIT_PER_ADDRESS', 20, 1, 1_000_000),

@@ -45,6 +45,7 @@ export const ERROR_CATALOGUE = {
   REFERENCE_NOT_FOUND: 422,
   RATE_LIMITED: 429,
   ACTOR_UNAVAILABLE: 503,
+  ACTOR_BUSY: 503,
   // The office: users, students, occupancy.
   USER_NOT_FOUND: 404,
   STUDENT_NOT_FOUND: 404,
@@ -86,6 +87,20 @@ export class DomainError extends Error {
     super(message);
     this.name = 'DomainError';
     this.statusCode = ERROR_CATALOGUE[code];
+  }
+}
+
+/**
+ * A live actor did not answer in time (its mailbox is behind a burst of readings): 503
+ * ACTOR_BUSY with `Retry-After`, so a client retries instead of reading a 500.
+ */
+export class ActorBusyError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('ACTOR_BUSY', message);
+    this.name = 'ActorBusyError';
   }
 }
 

@@ -18,8 +18,15 @@ import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
 import { LiveHub } from './live-hub.ts';
 import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
+import { ActorBusyError, DomainError } from '../errors.ts';
 
-export class ActorUnavailableError extends Error {}
+/** A live actor could not be asked (stopped, or its answer said it failed): 503 ACTOR_UNAVAILABLE. */
+export class ActorUnavailableError extends DomainError {
+  constructor(message: string) {
+    super('ACTOR_UNAVAILABLE', message);
+    this.name = 'ActorUnavailableError';
+  }
+}
 
 export interface CampusRuntimeOptions {
   readonly db: Kysely<Database>;
@@ -214,11 +221,18 @@ export class CampusRuntime {
     return result;
   }
 
-  /** Rule settings changed in the database: re-resolve every running dormitory's rule book, live. */
+  /**
+   * Rule settings changed in the database: re-resolve every running dormitory's rule book, live.
+   * Resolves once every meter actor has the new book: each dormitory forwards `RulesChanged`
+   * to its meters (which forward it to their circuits) before it forwards the `GetMeter` asked
+   * here, and mailboxes are in order, so a meter's answer means it, and every circuit behind it,
+   * judges each reading handled from then on by the new rules.
+   */
   async rulesChanged(): Promise<number> {
     const ids = [...this.directory.dormitories.keys()];
     if (ids.length === 0) return 0;
     const topology = await loadTopology(this.options.db, ids);
+    const reached: Promise<unknown>[] = [];
     let changed = 0;
     for (const dormitory of topology.dormitories) {
       const entry = this.directory.dormitories.get(dormitory.id);
@@ -226,7 +240,10 @@ export class CampusRuntime {
       entry.topology = { ...entry.topology, rules: dormitory.rules };
       dispatch(entry.ref, { type: 'RulesChanged', rules: dormitory.rules });
       changed++;
+      // A settings change, not a live read: it may wait behind a burst as long as a ledger flush.
+      for (const meter of entry.topology.meters) reached.push(this.ask<MeterView>(entry.ref, (replyTo) => ({ type: 'GetMeter', meterId: meter.meterId, replyTo }), 30_000));
     }
+    await Promise.all(reached);
     return changed;
   }
 
@@ -320,11 +337,20 @@ export class CampusRuntime {
     return (await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'RemoveGateway', gatewayId, replyTo }))).ok;
   }
 
+  /**
+   * nact's ask. An actor that does not answer within the timeout is busy (its mailbox behind a
+   * burst): ActorBusyError (HTTP 503 ACTOR_BUSY, Retry-After the timeout, counted); one that
+   * cannot be asked at all (stopped) is ActorUnavailableError (503 ACTOR_UNAVAILABLE).
+   */
   private async ask<R>(ref: Ref<never> | Ref<unknown>, message: (replyTo: Ref<R>) => unknown, timeoutMs = this.timeoutMs): Promise<R> {
     try {
       return (await query(ref as Ref<unknown>, message as (replyTo: Ref<unknown>) => unknown, timeoutMs)) as R;
     } catch (error) {
-      throw new ActorUnavailableError(error instanceof Error ? error.message : String(error));
+      const text = error instanceof Error ? error.message : String(error);
+      if (text !== 'Query Timeout') throw new ActorUnavailableError(text);
+      const actor = (ref as { name?: string }).name?.split('.')[0] ?? 'unknown';
+      this.options.deps.metrics.actorAskTimeouts.inc({ actor });
+      throw new ActorBusyError(`${actor} did not answer within ${timeoutMs} ms; retry later`, Math.max(1, Math.ceil(timeoutMs / 1000)));
     }
   }
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Nact from 'nact';
+import { spawnDraining } from './draining-actor.ts';
 
 /**
  * nact 7.6.2 is CommonJS whose exports ESM cannot name statically; load it once, typed.
@@ -23,10 +24,13 @@ export interface SpawnOptions<S> {
   readonly afterStop?: (state: S) => void;
 }
 
-/** nact's spawn with the types this project uses (nact's own generic inference fails on named refs). */
+/**
+ * nact's spawn with the types this project uses (nact's own generic inference fails on named
+ * refs). Every actor here is a DrainingActor: it handles its mailbox in slices of a few
+ * milliseconds instead of one message per event-loop turn (src/actors/draining-actor.ts).
+ */
 export function spawnActor<S, M>(parent: Nact.Ref<unknown>, behaviour: Behaviour<S, M>, name: string, options: SpawnOptions<S>): Nact.Ref<M> {
-  const untypedSpawn = nact.spawn as unknown as (parent: unknown, f: unknown, name: string, props: unknown) => Nact.Ref<M>;
-  return untypedSpawn(parent, behaviour, name, options);
+  return spawnDraining<M>(parent, behaviour, name, options);
 }
 
 /**

@@ -11,6 +11,10 @@ function migrator(db: Kysely<Database>, schema?: string): Migrator {
   return new Migrator({
     db,
     provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
+    // Migrations are named by the time slot each engineer is given, so one may land after a
+    // later-named one already ran on a database: pending ones still run in name order, but the
+    // order is not checked against those already run (else that database refuses to start).
+    allowUnorderedMigrations: true,
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }

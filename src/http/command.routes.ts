@@ -42,7 +42,8 @@ async function commandRoutes(app: FastifyInstance, options: { context: AppContex
       const operator = request.operator!.username;
       // Durable before the actors act and before the 202: a restart keeps the operator's cut.
       await recordManualCommand(db, { dormitoryId: id, circuit: body.circuit, action: body.action, reason: body.reason, operator }, new Date(options.context.clock.now()));
-      const accepted = await options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator).catch(() => undefined);
+      // A busy dormitory is 503 ACTOR_BUSY with Retry-After (the cut is already durable and applies when it gets there).
+      const accepted = await options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator);
       if (!accepted) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
       return reply.status(202).send({
         dormitoryId: id,

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { DomainError, fromDatabaseError, type ErrorBody, type ErrorCode } from '../errors.ts';
+import { ActorBusyError, DomainError, fromDatabaseError, type ErrorBody, type ErrorCode } from '../errors.ts';
 
 /** Field path of a schema validation error, e.g. `amount` or `periods.2.from`. */
 function fieldOf(error: FastifyError): string | undefined {
@@ -30,9 +30,10 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; field: string }
 /** Status of a client error we have no code for: a generic code of that status. */
 const GENERIC_CODES: Readonly<Record<number, ErrorCode>> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 414: 'URI_TOO_LONG', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' };
 
-/** Every error a client sees, as one shape and status. Undefined means "ours: 500". */
-export function toClientError(error: unknown): { status: number; body: ErrorBody } | undefined {
+/** Every error a client sees, as one shape and status (and the headers it needs). Undefined means "ours: 500". */
+export function toClientError(error: unknown): { status: number; body: ErrorBody; headers?: Record<string, string> } | undefined {
   const render = (status: number, code: string, message: string, field?: string) => ({ status, body: { error: { code, message, ...(field ? { field } : {}) } } });
+  if (error instanceof ActorBusyError) return { ...render(error.statusCode, error.code, error.message), headers: { 'retry-after': String(error.retryAfterSeconds) } };
   if (error instanceof DomainError) return render(error.statusCode, error.code, error.message, error.field);
   const database = fromDatabaseError(error);
   if (database) return render(database.statusCode, database.code, database.message, database.field);
@@ -54,6 +55,7 @@ export function toClientError(error: unknown): { status: number; body: ErrorBody
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const client = toClientError(error);
   if (client) {
+    if (client.headers) void reply.headers(client.headers);
     void reply.status(client.status).send(client.body);
     return;
   }
@@ -70,7 +72,8 @@ export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors'
 /**
  * One error handler: coded errors keep their status and field; schema errors become 400
  * VALIDATION_FAILED naming the field; database constraint and data errors are mapped to 4xx
- * in one place (src/errors.ts `fromDatabaseError`); Fastify's parsing errors get catalogue
+ * in one place (src/errors.ts `fromDatabaseError`); an actor that did not answer in time is 503
+ * ACTOR_BUSY with Retry-After (`ActorBusyError`); Fastify's parsing errors get catalogue
  * codes; anything else is logged with its context and hidden behind a plain 500.
  */
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
-import { listTariffs, type DormitorySelector } from '../db/tariff.repository.ts';
-import { DomainError } from '../errors.ts';
+import { listTariffs } from '../db/tariff.repository.ts';
+import { AssignBody, selectorOf } from './dormitory-selector.ts';
 import { dryRunTariff } from '../services/tariff-dry-run.service.ts';
 import { assignTariffTo, createTariff, getTariff, reviseTariff, tariffView, type TariffRuntime } from '../services/tariff.service.ts';
 
@@ -22,14 +22,6 @@ const ReviseBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const AssignBody = Type.Object(
-  {
-    building: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    floor: Type.Optional(Type.Integer({ minimum: -5, maximum: 200 })),
-    dormitoryIds: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 10_000 })),
-  },
-  { additionalProperties: false, description: 'Either a building (optionally one floor of it) or a list of dormitories' },
-);
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const DryRunBody = Type.Object(
   {
@@ -40,14 +32,6 @@ const DryRunBody = Type.Object(
   },
   { additionalProperties: false, description: 'The draft definition and the period whose recorded interval readings it re-prices; scope defaults to the dormitories the tariff prices' },
 );
-
-/** A building (and floor) or a list of dormitories, never both; `prefix` names the body field. */
-function selectorOf(body: Static<typeof AssignBody>, prefix: string): DormitorySelector {
-  if (body.dormitoryIds !== undefined && (body.building !== undefined || body.floor !== undefined)) throw new DomainError('VALIDATION_FAILED', 'give either a building (and floor) or dormitoryIds, not both', `${prefix}dormitoryIds`);
-  if (body.dormitoryIds !== undefined) return { dormitoryIds: body.dormitoryIds };
-  if (body.building === undefined) throw new DomainError('VALIDATION_FAILED', 'a building (and optionally a floor) or dormitoryIds is required', `${prefix}building`);
-  return { building: body.building, floor: body.floor };
-}
 
 /**
  * Tariffs over REST (issue 10): versions are kept, a new one takes effect at its date on the

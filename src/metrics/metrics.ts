@@ -10,6 +10,7 @@ export class Metrics {
   readonly framesRejected = new Counter({ name: 'campus_frames_rejected_total', help: 'Malformed frames or payloads counted and dropped', labelNames: ['protocol', 'reason'] as const, registers: [this.registry] });
   readonly sampleClockSkew = new Counter({ name: 'campus_sample_clock_skew_total', help: 'Samples whose timestamp lay outside the skew window around the server receive time (their time was clamped)', labelNames: ['protocol', 'direction'] as const, registers: [this.registry] });
   readonly commands = new Counter({ name: 'campus_commands_total', help: 'Supply commands by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly actorAskTimeouts = new Counter({ name: 'campus_actor_ask_timeouts_total', help: 'Asks to a live actor not answered within ACTOR_QUERY_TIMEOUT_MS (an HTTP request got 503 ACTOR_BUSY)', labelNames: ['actor'] as const, registers: [this.registry] });
   readonly actorRestarts = new Counter({ name: 'campus_actor_restarts_total', help: 'Actor crashes resumed with their last state', labelNames: ['actor'] as const, registers: [this.registry] });
   readonly ledgerBatchSize = new Histogram({ name: 'campus_ledger_batch_size', help: 'Items per ledger group commit', buckets: [1, 5, 10, 50, 100, 500, 1000, 5000], registers: [this.registry] });
   readonly ledgerCommitSeconds = new Histogram({ name: 'campus_ledger_commit_seconds', help: 'Ledger group commit duration', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });

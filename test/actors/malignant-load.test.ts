@@ -1,34 +1,45 @@
 import t from 'tap';
-import { getDormitory, quietRules, settleRules, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
+import { getDormitory, quietRules, readingsHandled, startLiveApp, waitFor, waitForReadings, type LiveDormitory } from '../helpers/live-app.ts';
 
-/** Illegal appliances on the socket circuit, on the simulator over real Modbus TCP. */
+/**
+ * Illegal appliances on the socket circuit, on the simulator over real Modbus TCP (GW-A1), on
+ * an 8-room campus. Every wait is counted in the room's own readings (polls), never in wall
+ * time: the detector's window is 8 readings, the reclose cooldown 4 s of the injected clock,
+ * which runs 5x faster than the wall (a cooldown is under a second of waiting).
+ */
+const WINDOW = 8; // the increment detector's windowSamples (defaults)
+const COOLDOWN_S = 4;
+
 t.test('malignant load trips the socket only, recloses, locks out after M trips, and the whitelist holds', async (t) => {
-  const test = await startLiveApp(t);
+  const test = await startLiveApp(t, { SIMULATOR_SPEED: '5' }, { demoShape: { buildings: 1, floors: 1, roomsPerFloor: 8, occupantsPerRoom: 1 } });
   const { app, admin } = test;
   const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
   await quietRules(test);
   const rule = (name: string, config: object) => inject('PUT', `/api/rules/campus/demo/${name}`, { config });
   t.equal((await rule('malignantLoad', { mode: 'trip' })).statusCode, 200, 'malignant-load detection on (defaults)');
-  t.equal((await rule('reclose', { cooldownSeconds: 4, maxReclosesPerDay: 2 })).statusCode, 200);
+  t.equal((await rule('reclose', { cooldownSeconds: COOLDOWN_S, maxReclosesPerDay: 2 })).statusCode, 200, 'two recloses a day, 4 s apart');
   const badRule = await rule('malignantLoad', { mode: 'trip', increment: { pfThreshold: 2 } });
   t.equal(badRule.statusCode, 400);
   t.equal(badRule.json().error.field, 'config.increment.pfThreshold', 'a bad rule config names its field');
 
-  await settleRules();
+  // A rule PUT answers once every meter actor has the new rules: no settling time.
   const socket = (d: LiveDormitory) => d.circuits.find((c) => c.kind === 'socket')!;
   const plug = async (room: string, kind: string, circuit = 'socket') => {
     const response = await inject('POST', `/api/simulator/dormitories/${room}/appliances`, { kind, circuit });
     t.equal(response.statusCode, 201, `plugged a ${kind} into ${room}`);
     return response.json<{ id: string }>().id;
   };
+  // Deadlines in readings: a trip needs a full window after the plug; a reclose the cooldown
+  // (20 readings at 200 ms) and a read-back. Generous multiples, stretched by a slow machine.
   const tripped = (room: string) =>
-    waitFor(`${room} socket tripped for malignant load`, async () => {
+    waitForReadings(test, room, `${room} socket tripped for malignant load`, async () => {
       const d = await getDormitory(test, room);
       return socket(d).supply === 'off' && socket(d).cutReason === 'malignant_load' ? d : undefined;
-    });
-  const socketOn = (room: string) => waitFor(`${room} socket back on`, async () => socket(await getDormitory(test, room)).supply === 'on', 20_000);
+    }, 4 * WINDOW);
+  const socketOn = (room: string) => waitForReadings(test, room, `${room} socket back on`, async () => socket(await getDormitory(test, room)).supply === 'on', 100);
 
   await waitFor('A-104 online', async () => (await getDormitory(test, 'A-104')).online);
+  await readingsHandled(test, 'A-104', WINDOW); // the detector's baseline: a full window of the room's normal load
   const kettle = await plug('A-104', 'kettle');
   const first = await tripped('A-104');
   t.same(
@@ -56,13 +67,16 @@ t.test('malignant load trips the socket only, recloses, locks out after M trips,
   await plug('A-104', 'heater');
   await tripped('A-104');
   t.pass('a heater trips too');
-  await new Promise((resolve) => setTimeout(resolve, 6000));
+  // Past the cooldown on the injected clock, and a few readings more: no third reclose.
+  const trippedAt = test.app.context.clock.now();
+  await waitForReadings(test, 'A-104', 'the cooldown passing on the clock', () => test.app.context.clock.now() - trippedAt > COOLDOWN_S * 1000, 100);
+  await readingsHandled(test, 'A-104', 5);
   t.equal(socket(await getDormitory(test, 'A-104')).supply, 'off', 'after the day\'s recloses are used up it stays off past the cooldown');
   await app.runtime.flush();
-  const lockout = await waitFor('a lock-out alarm', async () => {
+  const lockout = await waitForReadings(test, 'A-104', 'a lock-out alarm', async () => {
     const list = (await inject('GET', '/api/alarms?state=active&dormitory=A-104')).json<{ items: { id: number; kind: string }[] }>();
     return list.items.find((a) => a.kind === 'lockout');
-  });
+  }, 100);
   await inject('DELETE', `/api/simulator/dormitories/A-104/appliances/${(await inject('GET', '/api/simulator')).json<{ dormitories: { dormitoryId: string; appliances: { id: string; kind: string }[] }[] }>().dormitories.find((d) => d.dormitoryId === 'A-104')!.appliances.find((a) => a.kind === 'heater')!.id}`);
   const release = await inject('POST', `/api/alarms/${lockout.id}/release`);
   t.equal(release.statusCode, 200);
@@ -72,14 +86,14 @@ t.test('malignant load trips the socket only, recloses, locks out after M trips,
 
   // The whitelist: an approved 1.8 kW appliance never trips.
   t.equal((await rule('malignantLoad', { mode: 'trip', whitelist: [{ name: 'approved kettle', minW: 1700, maxW: 1900, minPf: 0.95, maxPf: 1 }] })).statusCode, 200);
-  await settleRules();
   await plug('A-106', 'kettle');
   // Small loads and an inductive (fridge-like) load never trip.
   await plug('A-107', 'laptop');
   await plug('A-107', 'phone_charger');
   await plug('A-107', 'phone_charger');
   await plug('A-108', 'air_conditioner');
-  await new Promise((resolve) => setTimeout(resolve, 5000));
+  // Three full detector windows of each room's readings with the appliances drawing power.
+  for (const room of ['A-106', 'A-107', 'A-108']) await readingsHandled(test, room, 3 * WINDOW);
   for (const room of ['A-106', 'A-107', 'A-108']) {
     const d = await getDormitory(test, room);
     t.equal(socket(d).supply, 'on', `${room} socket stays on`);

@@ -16,9 +16,10 @@ const GATEWAY = 'GW-B1'; // MQTT
 const DORMITORY = 'B-102'; // its campus meter M-B-102 is unit "2" on GW-B1
 const METER = 'M-B-102';
 const UNIT = '2';
+const ROOMS_PER_FLOOR = 4; // a small campus: GW-B1 holds 4 campus meters and 4 water meters
 
 t.test('garbage, mistyped and huge MQTT payloads are counted and dropped; a crashing meter is resumed and keeps billing', async (t) => {
-  const test = await startLiveApp(t);
+  const test = await startLiveApp(t, {}, { demoShape: { buildings: 2, floors: 1, roomsPerFloor: ROOMS_PER_FLOOR, occupantsPerRoom: 1 } });
   const { app, admin } = test;
   await quietRules(test);
   const db = test.database.db;
@@ -73,7 +74,7 @@ t.test('garbage, mistyped and huge MQTT payloads are counted and dropped; a cras
   t.equal(await metricValue(test, 'campus_actor_restarts_total'), restartsBefore, 'no actor crashed on malformed payloads');
   const gatewayView = await app.runtime.gateway(GATEWAY);
   t.ok(gatewayView?.online, `${GATEWAY} is alive and online`);
-  t.equal(gatewayView?.meters, 40, `${GATEWAY} still holds its 40 meters`);
+  t.equal(gatewayView?.meters, 2 * ROOMS_PER_FLOOR, `${GATEWAY} still holds its ${2 * ROOMS_PER_FLOOR} meters`);
 
   // ---- crash the meter actor with a malformed reading, on a frozen simulator ----
   t.equal((await inject('PUT', '/api/simulator/clock', { speed: 0 })).statusCode, 200);

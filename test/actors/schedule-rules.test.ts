@@ -1,6 +1,5 @@
 import t from 'tap';
 import { getDormitory, quietRules, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
-import { settleRules } from '../helpers/live-app.ts';
 
 const HOUR = 3_600_000;
 const OFFSET = 8 * HOUR; // the demo campus is UTC+8
@@ -24,7 +23,6 @@ t.test('lights-off and lights-on, low-current sockets at night, holidays for fla
   t.equal((await inject('PUT', '/api/rules/campus/demo/lightingSchedule', { config: { nights } })).statusCode, 200);
   t.equal((await inject('PUT', '/api/rules/campus/demo/lowCurrent', { config: { enabled: true, thresholdW: 300, holdSeconds: 5 } })).statusCode, 200);
 
-  await settleRules();
   const clock = () => inject('GET', '/api/simulator').then((r) => r.json<{ clock: { timeMs: number } }>().clock.timeMs);
   const jump = async (at: number, speed: number) => {
     const r = await inject('PUT', '/api/simulator/clock', { time: new Date(at).toISOString(), speed });
@@ -67,7 +65,6 @@ t.test('lights-off and lights-on, low-current sockets at night, holidays for fla
   const noon = nextLocal(await clock(), 12, 0, 0);
   const day = localDate(noon);
   t.equal((await inject('PUT', '/api/rules/campus/demo/calendar', { config: { semesters: [], holidays: [{ name: 'Sports day', from: day, to: day }] } })).statusCode, 200);
-  await settleRules();
   await jump(noon, 0);
   const holiday = await waitFor('A-110 (holiday_off) off for the holiday', async () => {
     const d = await getDormitory(test, 'A-110');

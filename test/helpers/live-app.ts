@@ -1,15 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import type { Clock } from '../../src/clock.ts';
+import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
+
+/**
+ * The campus a live test runs unless it asks for a smaller one: 2 buildings x 2 floors x 17
+ * rooms (68 rooms, every room the live tests name), a third of the 200-room demo campus that
+ * would otherwise be polled every 200 ms beside each test.
+ */
+export const TEST_CAMPUS_SHAPE: DemoCampusShape = { ...DEMO_CAMPUS_SHAPE, floors: 2, roomsPerFloor: 17 };
 
 /**
  * A running app with the in-process simulator (real Modbus TCP servers and MQTT publishers,
  * on MQTT_URL when set, else an embedded broker), a unique MQTT topic prefix per test, fast
  * polling and immediate ledger postings.
  */
-export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
-  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, ...options });
+export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
+  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape: TEST_CAMPUS_SHAPE, ...options });
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };
@@ -28,11 +36,12 @@ export function liveAppEnv(): Record<string, string> {
   };
 }
 
-/** Polls `probe` until it returns a truthy value or the deadline passes (then fails with `what`). */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+type Probe<T> = () => Promise<T | undefined | null | false> | T | undefined | null | false;
+
+/** Polls `probe` every `everyMs` until it is truthy; `expired` (given the last result) returns the failure message once it gives up. */
+async function pollUntil<T>(probe: Probe<T>, expired: (last: string) => Promise<string | undefined> | string | undefined, everyMs: number): Promise<T> {
   for (;;) {
+    let last: unknown;
     try {
       const value = await probe();
       if (value) return value;
@@ -40,14 +49,89 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    const failure = await expired(last instanceof Error ? last.message : JSON.stringify(last));
+    if (failure) throw new Error(failure);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** Polls `probe` until it returns a truthy value or the deadline passes (then fails with `what`). */
+export async function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  return pollUntil(probe, (last) => (Date.now() > deadline ? `timed out waiting for ${what} (last: ${last})` : undefined), everyMs);
+}
+
+/**
+ * Counts the readings a dormitory's meter handles (each new `lastReadingAt` is one), so a test
+ * can give an event a deadline counted in the campus's own work (its polls), which a busy CPU
+ * stretches instead of missing. A meter not read at all for `stallMs` is an error: a dead
+ * poller, not a slow one.
+ */
+class ReadingCounter {
+  private lastAt: number | null | undefined;
+  private movedAt = Date.now();
+  seen = 0;
+
+  constructor(
+    private readonly test: { app: TestApp['app']; admin: { authorization: string } },
+    private readonly dormitoryId: string,
+    private readonly stallMs: number,
+  ) {}
+
+  /** Looks once; throws when the meter has stalled. */
+  async look(): Promise<void> {
+    const at = (await getDormitory(this.test, this.dormitoryId)).lastReadingAt;
+    if (at !== this.lastAt) {
+      if (this.lastAt !== undefined) this.seen++;
+      this.lastAt = at;
+      this.movedAt = Date.now();
+    } else if (Date.now() - this.movedAt > this.stallMs) {
+      throw new Error(`${this.dormitoryId} handled no reading for ${this.stallMs} ms`);
+    }
+  }
+}
+
+/**
+ * Polls `probe` until it returns a truthy value; fails with `what` only after the dormitory's
+ * meter has handled `readings` new readings without it (see ReadingCounter).
+ */
+export async function waitForReadings<T>(
+  test: { app: TestApp['app']; admin: { authorization: string } },
+  dormitoryId: string,
+  what: string,
+  probe: Probe<T>,
+  readings: number,
+  stallMs = 60_000,
+): Promise<T> {
+  const counter = new ReadingCounter(test, dormitoryId, stallMs);
+  return pollUntil(
+    probe,
+    async (last) => {
+      await counter.look();
+      return counter.seen >= readings ? `${what} did not happen within ${readings} readings of ${dormitoryId} (last: ${last})` : undefined;
+    },
+    50,
+  );
+}
+
+/** Resolves once the dormitory's meter has handled `count` more readings. */
+export async function readingsHandled(test: { app: TestApp['app']; admin: { authorization: string } }, dormitoryId: string, count: number, stallMs = 60_000): Promise<void> {
+  const counter = new ReadingCounter(test, dormitoryId, stallMs);
+  // look() throws when the meter stalls; it runs outside the probe, so the error ends the wait.
+  await pollUntil(
+    () => counter.seen >= count,
+    async () => {
+      await counter.look();
+      return undefined;
+    },
+    50,
+  );
 }
 
 export interface LiveDormitory {
   id: string;
   state: string;
+  lastReadingAt: number | null;
   balance: { electricity: number; water: number };
   online: boolean;
   powerW: number;
@@ -74,7 +158,7 @@ export async function metricValue(test: { app: TestApp['app'] }, name: string, l
 /**
  * Turns the campus's schedule and safety rules off (through the live rules API), for tests of
  * money and commands that must not be disturbed by lights-off at a simulated 23:30 or by an
- * appliance tripping a rule.
+ * appliance tripping a rule. A rule PUT answers once every meter actor has the new rules.
  */
 export async function quietRules(test: { app: TestApp['app']; admin: { authorization: string } }, campus = 'demo'): Promise<void> {
   const noNights = Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null]));
@@ -92,10 +176,4 @@ export async function quietRules(test: { app: TestApp['app']; admin: { authoriza
     const response = await test.app.http.inject({ method: 'PUT', url: `/api/rules/campus/${campus}/${rule}`, headers: test.admin, payload: { config } });
     if (response.statusCode !== 200) throw new Error(`PUT rule ${rule}: ${response.statusCode} ${response.body}`);
   }
-  await settleRules();
-}
-
-/** A rule PUT hands the new rule book to the running actors; give the push a moment to reach every circuit. */
-export function settleRules(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 1500));
 }

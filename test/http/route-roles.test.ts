@@ -100,6 +100,9 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'PUT /api/tariffs/{id}': MONEY,
   'POST /api/tariffs/{id}/assignments': MONEY,
   'POST /api/tariffs/{id}/dry-run': MONEY,
+  'GET /api/quota-policies': STAFF,
+  'POST /api/quota-policies': MONEY,
+  'POST /api/quota-policies/{id}/assignments': MONEY,
   // Campuses and buildings (issue 10): campuses and their settings are the admin's; buildings the control room's.
   'GET /api/campuses': STAFF,
   'POST /api/campuses': ['admin'],

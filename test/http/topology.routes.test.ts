@@ -47,14 +47,17 @@ t.test('topology API: add and remove gateways, dormitories and meters live; erro
   t.equal((await app.http.inject({ method: 'POST', url: '/api/gateways', payload: { ...gateway, id: 'GW-T3' } })).statusCode, 401, 'anonymous may not add gateways');
   t.notOk(directory.gateways.has('GW-T2') || directory.gateways.has('GW-T3'), 'refused gateways were not started');
 
-  // ---- an MQTT gateway added at run time learns its retained status ----
-  const mqtt = await connectAsync(app.simulator!.endpoints.mqttUrl, { clientId: `topology-${randomBytes(4).toString('hex')}`, reconnectPeriod: 0 });
+  // ---- an MQTT gateway added at run time, given credentials over REST, reports its status ----
+  t.equal((await call('POST', '/api/gateways', { id: 'GW-TQ', campusId: 'demo', protocol: 'mqtt', address: 'GW-TQ' }, manager)).statusCode, 201, 'a manager adds an MQTT gateway');
+  const issued = await call('POST', '/api/gateways/GW-TQ/credentials');
+  t.equal(issued.statusCode, 201, 'an admin issues its MQTT credentials');
+  const { username, secret } = issued.json<{ username: string; secret: string }>();
+  const mqtt = await connectAsync(app.simulator!.endpoints.mqttUrl, { clientId: `topology-${randomBytes(4).toString('hex')}`, reconnectPeriod: 0, username, password: secret });
   t.teardown(() => mqtt.endAsync(true));
   const statusTopic = `${test.config.mqttTopicPrefix}/GW-TQ/status`;
   await mqtt.publishAsync(statusTopic, 'online', { qos: 1, retain: true });
   t.teardown(() => mqtt.publishAsync(statusTopic, '', { qos: 1, retain: true }).then(() => undefined));
-  t.equal((await call('POST', '/api/gateways', { id: 'GW-TQ', campusId: 'demo', protocol: 'mqtt', address: 'GW-TQ' }, manager)).statusCode, 201, 'a manager adds an MQTT gateway');
-  await waitFor('GW-TQ online from its retained status', async () => (await call('GET', '/api/gateways/GW-TQ')).json<{ online: boolean }>().online);
+  await waitFor('GW-TQ online from its status', async () => (await call('GET', '/api/gateways/GW-TQ')).json<{ online: boolean }>().online);
   t.pass('GW-TQ is online');
 
   // ---- a dormitory, then a meter behind GW-T1 ----

@@ -1,0 +1,150 @@
+import t from 'tap';
+import { spawnDraining } from '../../src/actors/draining-actor.ts';
+import { dispatch, query, spawn, start, stop, type Ref } from '../../src/actors/nact.ts';
+
+/**
+ * The DrainingActor (src/actors/draining-actor.ts) against nact's own actor: an ask behind a
+ * burst is answered within a few event-loop turns instead of one turn per queued message, in
+ * order, with nact's supervision and stop unchanged. Time is counted in event-loop turns (a
+ * setImmediate ticker), which a busy CPU does not change.
+ */
+type Msg = { type: 'Add'; n: number } | { type: 'Boom' } | { type: 'Get'; replyTo: Ref<number[]> } | { type: 'Slow'; spinMs: number; turn: () => number };
+
+function behaviour(state: number[], msg: Msg): number[] {
+  switch (msg.type) {
+    case 'Add':
+      state.push(msg.n);
+      return state;
+    case 'Boom':
+      throw new Error('boom');
+    case 'Get':
+      dispatch(msg.replyTo, [...state]);
+      return state;
+    case 'Slow': {
+      const until = performance.now() + msg.spinMs;
+      while (performance.now() < until);
+      state.push(msg.turn());
+      return state;
+    }
+  }
+}
+
+/** Counts event-loop turns until stopped. */
+function turnCounter(): { now: () => number; stop: () => void } {
+  let turns = 0;
+  let running = true;
+  const tick = () => {
+    turns++;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return { now: () => turns, stop: () => (running = false) };
+}
+
+const BURST = 20_000;
+const props = () => ({ initialState: [] as number[], onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume });
+
+async function turnsToAnswerBehindBurst(make: (system: Ref<unknown>) => Ref<Msg>): Promise<{ turns: number; state: number[] }> {
+  const system = start();
+  try {
+    const actor = make(system);
+    for (let n = 0; n < BURST; n++) dispatch(actor, { type: 'Add', n });
+    const counter = turnCounter();
+    const state = (await query(actor, (replyTo: Ref<number[]>) => ({ type: 'Get', replyTo }), 600_000)) as number[];
+    counter.stop();
+    return { turns: counter.now(), state };
+  } finally {
+    stop(system);
+  }
+}
+
+t.test('an ask behind a burst of 20,000 messages is answered within a few turns, the burst handled in order', async (t) => {
+  const draining = await turnsToAnswerBehindBurst((system) => spawnDraining<Msg>(system, behaviour, 'draining', props()));
+  t.equal(draining.state.length, BURST, 'every message of the burst was handled before the ask');
+  t.ok(draining.state.every((n, i) => n === i), 'in the order sent');
+  t.ok(draining.turns < 1000, `answered after ${draining.turns} event-loop turns (nact's actor needs one per queued message)`);
+
+  // The control: nact's own actor needs a turn per message, so this test can tell the two apart.
+  const plain = await turnsToAnswerBehindBurst((system) => (spawn as unknown as (p: unknown, f: unknown, name: string, o: unknown) => Ref<Msg>)(system, behaviour, 'plain', props()));
+  t.equal(plain.state.length, BURST, 'nact handled the whole burst too');
+  t.ok(plain.turns >= BURST, `nact's actor took ${plain.turns} turns`);
+});
+
+t.test('a busy actor yields the event loop after its slice', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const actor = spawnDraining<Msg>(system, behaviour, 'slow', props(), 4);
+  const counter = turnCounter();
+  // 40 messages of 1 ms each: about 4 per 4 ms slice, so the ticker runs between slices.
+  for (let i = 0; i < 40; i++) dispatch(actor, { type: 'Slow', spinMs: 1, turn: counter.now });
+  const turns = (await query(actor, (replyTo: Ref<number[]>) => ({ type: 'Get', replyTo }), 600_000)) as number[];
+  counter.stop();
+  const distinct = new Set(turns).size;
+  t.equal(turns.length, 40, 'all 40 handled');
+  t.ok(distinct >= 5, `the 40 ms of work was spread over ${distinct} turns (other actors and I/O ran between slices)`);
+  t.ok(distinct < 40, `several messages shared a turn (${distinct} turns for 40 messages)`);
+});
+
+t.test('a crash ends the slice, nact\'s supervision resumes with the last state, and the rest of the mailbox is handled', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  let crashes = 0;
+  const actor = spawnDraining<Msg>(system, behaviour, 'crashing', {
+    initialState: [],
+    onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => {
+      crashes++;
+      return ctx.resume;
+    },
+  });
+  dispatch(actor, { type: 'Add', n: 1 });
+  dispatch(actor, { type: 'Boom' });
+  dispatch(actor, { type: 'Add', n: 2 });
+  dispatch(actor, { type: 'Boom' });
+  dispatch(actor, { type: 'Add', n: 3 });
+  const state = (await query(actor, (replyTo: Ref<number[]>) => ({ type: 'Get', replyTo }), 600_000)) as number[];
+  t.same(state, [1, 2, 3], 'the messages around the crashes were handled, in order, on the kept state');
+  t.equal(crashes, 2, 'each crash reached the crash policy');
+});
+
+t.test('an async behaviour is awaited before the next message, within a slice', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const seen: string[] = [];
+  const actor = spawnDraining<{ n: number }>(
+    system,
+    async (state: number, msg: { n: number }) => {
+      seen.push(`start ${msg.n}`);
+      await Promise.resolve();
+      seen.push(`end ${msg.n}`);
+      return state + msg.n;
+    },
+    'async',
+    { initialState: 0, onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume },
+  );
+  for (const n of [1, 2, 3]) dispatch(actor, { n });
+  const done = turnCounter();
+  while (seen.length < 6) await new Promise((resolve) => setImmediate(resolve));
+  done.stop();
+  t.same(seen, ['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3'], 'one message at a time');
+});
+
+t.test('an actor stopped by its own message handles nothing after it', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const handled: number[] = [];
+  let self: Ref<{ n: number }> | undefined;
+  self = spawnDraining<{ n: number }>(
+    system,
+    (state: number, msg: { n: number }) => {
+      handled.push(msg.n);
+      if (msg.n === 2 && self) stop(self);
+      return state;
+    },
+    'stopping',
+    { initialState: 0, onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume },
+  );
+  for (const n of [1, 2, 3, 4]) dispatch(self, { n });
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.same(handled, [1, 2], 'the messages queued behind the stop are not handled');
+  self = undefined;
+});

@@ -1,0 +1,43 @@
+import t from 'tap';
+import type { DormitoryMsg } from '../../src/actors/dormitory.actor.ts';
+import { dispatch, stop } from '../../src/actors/nact.ts';
+import { metricValue, startLiveApp, waitFor } from '../helpers/live-app.ts';
+
+/**
+ * An HTTP request that asks a live actor gets a prompt answer, or 503 with a code a client can
+ * act on, never a 500: a dormitory whose mailbox is behind a burst answers 503 ACTOR_BUSY with
+ * Retry-After (counted in campus_actor_ask_timeouts_total) and answers 200 again once it has
+ * caught up; a dormitory actor that is gone answers 503 ACTOR_UNAVAILABLE.
+ */
+t.test('a busy actor is 503 ACTOR_BUSY with Retry-After, then answers again; a stopped one is 503 ACTOR_UNAVAILABLE', async (t) => {
+  // A frozen simulator on a two-room campus: nothing but this test's burst reaches the actors.
+  const test = await startLiveApp(t, { SIMULATOR_SPEED: '0', ACTOR_QUERY_TIMEOUT_MS: '100' }, { demoShape: { buildings: 1, floors: 1, roomsPerFloor: 2, occupantsPerRoom: 1 } });
+  const { app, admin } = test;
+  const billing = (meter: string) => app.http.inject({ method: 'GET', url: `/api/meters/${meter}/billing`, headers: admin });
+
+  t.equal((await billing('M-A-101')).statusCode, 200, 'an idle dormitory answers at once');
+
+  // 300,000 queued messages (each a no-op: the alarm count it already has) take far longer than
+  // the 100 ms a request waits, however fast the machine.
+  const dormitory = app.runtime.directory.dormitories.get('A-101')!.ref;
+  for (let i = 0; i < 300_000; i++) dispatch(dormitory, { type: 'AlarmsCounted', activeAlarms: 0 } satisfies DormitoryMsg);
+  const busy = await billing('M-A-101');
+  t.equal(busy.statusCode, 503, 'a request behind the burst is 503, not 500');
+  t.match(busy.json(), { error: { code: 'ACTOR_BUSY', message: /dormitory did not answer within 100 ms/ } }, 'coded ACTOR_BUSY, naming the actor kind');
+  t.equal(busy.headers['retry-after'], '1', 'Retry-After tells the client when to come back (whole seconds, at least 1)');
+  t.equal(await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"'), 1, 'the timeout is counted under the actor kind');
+  t.equal((await billing('M-A-102')).statusCode, 200, 'another dormitory is not held up by the busy one');
+
+  // Retried as Retry-After says, the request is answered once the dormitory has caught up.
+  let retries = 0;
+  await waitFor('the busy dormitory answering again', async () => {
+    retries++;
+    return (await billing('M-A-101')).statusCode === 200;
+  }, 60_000, 200);
+  t.pass(`answered 200 after ${retries} retries`);
+
+  stop(dormitory);
+  const gone = await billing('M-A-101');
+  t.equal(gone.statusCode, 503, 'a stopped actor is 503, not 500');
+  t.equal(gone.json().error.code, 'ACTOR_UNAVAILABLE', 'with the code ACTOR_UNAVAILABLE');
+});
