@@ -12,6 +12,7 @@ import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
 import notificationRoutes from './http/notification.routes.ts';
 import { createNotificationDispatcher } from './services/notification-service.ts';
+import { watchDaysLeft } from './services/days-left.service.ts';
 import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
@@ -208,6 +209,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let started = false;
     let stopped: Promise<void> | undefined;
     let notifications: NotificationDispatcher | undefined;
+    let stopDaysLeft: (() => void) | undefined;
     const app: App = {
       http,
       metricsHttp,
@@ -230,6 +232,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           log.info(booted, 'actor tree booted');
           notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
           notifications.start();
+          stopDaysLeft = watchDaysLeft({ db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed') }, config.daysLeftAlertDays, 3_600_000);
           if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {
@@ -243,6 +246,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await http.close();
           await metricsHttp?.close();
           await importJobs.stop();
+          stopDaysLeft?.();
           await notifications?.stop();
           if (started) await runtime.stop();
           await sessions.stop();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { daysLeftOf } from '../services/days-left.service.ts';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
 import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
@@ -33,7 +34,7 @@ export interface DormitoryLiveView {
 }
 
 async function dormitoryRoutes(app: FastifyInstance, options: { context: AppContext; live?: DormitoryLiveView }): Promise<void> {
-  const { db } = options.context;
+  const { db, clock } = options.context;
   const readers = app.requireRole('admin', 'manager', 'finance', 'student');
 
   app.get('/api/dormitories', { preHandler: readers, schema: { tags: ['dormitories'], summary: 'List and search dormitories', querystring: ListQuery } }, async (request) => {
@@ -52,7 +53,8 @@ async function dormitoryRoutes(app: FastifyInstance, options: { context: AppCont
     const dormitory = await findDormitory(db, id);
     if (!dormitory) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
     const live = await options.live?.liveDormitory(id);
-    return { ...dormitory, ...(live ?? {}) };
+    const daysLeft = (await daysLeftOf(db, [id], clock.now())).get(id);
+    return { ...dormitory, ...(live ?? {}), daysLeft };
   });
 
   app.get('/api/dormitories/:id/ledger', { preHandler: readers, schema: { tags: ['ledger'], summary: 'Ledger entries of a dormitory, newest first', params: IdParams, querystring: LedgerQuery } }, async (request) => {
