@@ -1,5 +1,6 @@
 import type { Purse } from '../db/database.ts';
 import { CIRCUIT_KINDS, type CircuitSample, type ElectricReading, type MeterReading, type SupplyTarget, type WaterReading } from '../domain/reading.ts';
+import { admitUsage, type UsageWindow } from '../domain/usage-window.ts';
 import { ELECTRIC_LIMITS, measuredRange, measureRegister, WATER_LIMITS, type Measured, type MeterTariff, type RegisterPosition } from '../domain/register-billing.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import { meterControlKey, type CircuitControlState, type MeterControlState } from '../domain/control-state.ts';
@@ -99,6 +100,8 @@ interface IntervalAccumulator {
 
 interface MeterState {
   cursor: RegisterPosition | null;
+  /** Usage admitted in server time (usage-window.ts); opens at the cursor's time on (re)start. */
+  usageWindow: UsageWindow;
   pricing: MeterTariff;
   online: boolean;
   lastRegister: number | null;
@@ -181,6 +184,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     }
     state.cursor = measured.position;
     state.registerHold = null;
+    state.usageWindow = { since: now, used: 0 }; // the operator accounted for everything up to now
     dispatch(props.dormitory, { type: 'MeterResolved', meterId: props.meterId, purse, measured, operator, action, details, held, replyTo });
   }
 
@@ -221,11 +225,23 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
       case 'idle':
         break;
       case 'opened':
-      case 'measured':
+      case 'measured': {
+        if (outcome.kind === 'measured') {
+          const admitted = admitUsage(state.usageWindow, outcome.measured.usage, deps.clock.now(), limits);
+          if (!admitted.ok) {
+            const description = `register advanced ${admitted.used} in ${Math.round(admitted.sinceMs / 1000)} s of server time (plausible at most ${admitted.maxPlausible}); billing held until an operator resolves it`;
+            state.registerHold = 'register_jump';
+            alarm('register_jump', description, reading.at, [{ at: reading.at, register, billed: state.cursor?.register ?? null }]);
+            log.warn({ register, cursor: state.cursor?.register }, description);
+            break;
+          }
+          state.usageWindow = admitted.window;
+        }
         measured = outcome.measured;
         state.cursor = outcome.measured.position;
         if (outcome.kind === 'measured' && outcome.wrapped) log.info({ from: outcome.measured.fromRegister, register, usage: outcome.measured.usage }, 'register rolled over; billed across the wrap');
         break;
+      }
       case 'backwards':
       case 'implausible': {
         const kind: RegisterHoldKind = outcome.kind === 'backwards' ? 'register_backwards' : 'register_jump';
@@ -436,6 +452,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
         }
         return {
           cursor: props.cursor === null ? null : { register: props.cursor.register, readAt: props.cursor.readAt },
+          usageWindow: { since: Math.min(props.cursor?.readAt ?? deps.clock.now(), deps.clock.now()), used: 0 },
           pricing: props.pricing,
           online: false,
           lastRegister: null,
