@@ -15,7 +15,12 @@ export interface SampleTimePolicy {
   readonly maxAgeMs: number;
 }
 
-export const DEFAULT_SAMPLE_TIME_POLICY: SampleTimePolicy = Object.freeze({ futureSkewMs: 120_000, maxAgeMs: 86_400_000 });
+/**
+ * 2 minutes ahead, 15 minutes behind: enough for a clock a little fast, a frame delayed in a
+ * broker queue or a Modbus retry. A gateway's backlog older than that is clamped and counted:
+ * its energy is still billed, spread from the billing position to the clamped time.
+ */
+export const DEFAULT_SAMPLE_TIME_POLICY: SampleTimePolicy = Object.freeze({ futureSkewMs: 120_000, maxAgeMs: 900_000 });
 
 export interface BoundedSampleTime {
   readonly at: number;
