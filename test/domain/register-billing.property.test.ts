@@ -12,7 +12,8 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { singleVersion } from '../../src/domain/gap-pricing.ts';
-import { chargeMeasured, ELECTRIC_LIMITS, measureRegister, type BillingCursor, type MeterTariff, type PlausibilityLimits } from '../../src/domain/register-billing.ts';
+import { ELECTRIC_LIMITS, type BillingCursor, type MeterTariff } from '../../src/domain/register-billing.ts';
+import { billRegister } from '../helpers/bill-register.ts';
 import type { Tariff } from '../../src/domain/tariff.ts';
 import { localMonthKey } from '../../src/domain/local-time.ts';
 
@@ -114,28 +115,6 @@ function oracle(spec: TariffSpec, allowance: number | null, offset: number, read
   // The standing as of the last reading: a month that began since is a fresh month.
   if (localParts(readings[readings.length - 1]!.at, offset).monthKey > monthKey) return { micro, freeUsed: freeUsedTotal, monthUsage: 0, freeRemaining: allowance ?? 0 };
   return { micro, freeUsed: freeUsedTotal, monthUsage, freeRemaining };
-}
-
-/**
- * A meter and its dormitory's purse composed as the actors compose them: the meter measures
- * (measureRegister), the dormitory prices with the purse's billing state (chargeMeasured).
- */
-function billRegister(cursor: BillingCursor | null, register: number, at: number, pricing: MeterTariff, limits: PlausibilityLimits, registerWrap: number | null = null) {
-  const outcome = measureRegister(cursor, register, at, limits, registerWrap);
-  switch (outcome.kind) {
-    case 'opened': {
-      const charge = chargeMeasured(null, outcome.measured, pricing);
-      return { kind: 'opened' as const, cursor: { ...outcome.measured.position, billing: charge.state }, quotaGranted: charge.quotaGranted };
-    }
-    case 'idle':
-      return { kind: 'idle' as const, cursor: cursor! };
-    case 'measured': {
-      const charge = chargeMeasured(cursor!.billing, outcome.measured, pricing);
-      return { kind: 'charged' as const, usage: outcome.measured.usage, wrapped: outcome.wrapped, charge, cursor: { ...outcome.measured.position, billing: charge.state } };
-    }
-    default:
-      return outcome;
-  }
 }
 
 // ---------- the engine's inputs ----------

@@ -16,9 +16,9 @@ import {
   WATER_LIMITS,
   type BillingCursor,
   type MeterTariff,
-  type PlausibilityLimits,
 } from '../../src/domain/register-billing.ts';
 import type { BillingState } from '../../src/domain/tariff.ts';
+import { billRegister } from '../helpers/bill-register.ts';
 
 const CN = 480;
 const HOUR = 3_600_000;
@@ -42,28 +42,6 @@ const tou: MeterTariff = {
 };
 const state = (over: Partial<BillingState> = {}): BillingState => ({ monthKey: '2026-03', monthUsage: 0, freeRemaining: 0, carryMicro: 0, ...over });
 const cursor = (register: number, readAt: number, billing: Partial<BillingState> = {}): BillingCursor => ({ register, readAt, billing: state(billing) });
-
-/**
- * A meter and its dormitory's purse composed as the actors compose them: the meter measures
- * (measureRegister), the dormitory prices with the purse's billing state (chargeMeasured).
- */
-function billRegister(cursor: BillingCursor | null, register: number, at: number, pricing: MeterTariff, limits: PlausibilityLimits, registerWrap: number | null = null) {
-  const outcome = measureRegister(cursor, register, at, limits, registerWrap);
-  switch (outcome.kind) {
-    case 'opened': {
-      const charge = chargeMeasured(null, outcome.measured, pricing);
-      return { kind: 'opened' as const, cursor: { ...outcome.measured.position, billing: charge.state }, quotaGranted: charge.quotaGranted };
-    }
-    case 'idle':
-      return { kind: 'idle' as const, cursor: cursor! };
-    case 'measured': {
-      const charge = chargeMeasured(cursor!.billing, outcome.measured, pricing);
-      return { kind: 'charged' as const, usage: outcome.measured.usage, wrapped: outcome.wrapped, charge, cursor: { ...outcome.measured.position, billing: charge.state } };
-    }
-    default:
-      return outcome;
-  }
-}
 
 t.test('maxPlausibleUsage: rate x elapsed + slack, at least one second of rate', async (t) => {
   t.equal(maxPlausibleUsage(ELECTRIC_LIMITS, 0, HOUR), 31_000, '30 kW for an hour + 1 kWh slack');
