@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
 import type { DatabaseHandle } from '../../src/db/connect.ts';
@@ -7,6 +5,7 @@ import { appendPostings } from '../../src/db/ledger.repository.ts';
 import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { waitFor } from '../helpers/live-app.ts';
 import { serverProcessDatabase } from '../helpers/server-process-database.ts';
+import { startServe, type RunningServe } from '../helpers/serve-process.ts';
 
 /**
  * "A manual cut is decided by a command the operator issued": the server is SIGKILLed the
@@ -15,7 +14,6 @@ import { serverProcessDatabase } from '../helpers/server-process-database.ts';
  * real child process; the simulated meter lives in the test and outlives it.
  */
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/campus-prepaid.js');
 const ADMIN_PASSWORD = 'kill-admin-password';
 
 async function seed(handle: DatabaseHandle, modbusAddress: string): Promise<void> {
@@ -35,30 +33,8 @@ async function seed(handle: DatabaseHandle, modbusAddress: string): Promise<void
   });
 }
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly auth: { authorization: string };
-  readonly exited: Promise<unknown>;
-}
-
-async function startServer(t: Test, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const url = await waitFor('the server to listen', () => {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
-    return /listening on (http:\/\/\S+)/.exec(output)?.[1];
-  }, 90_000);
-  const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
-  if (login.status !== 200) throw new Error(`login: ${login.status}`);
-  return { child, url, exited, auth: { authorization: `Bearer ${((await login.json()) as { token: string }).token}` } };
-}
+type Server = RunningServe;
+const startServer = (t: Test, env: Record<string, string>) => startServe(t, env, ADMIN_PASSWORD);
 
 interface LiveView {
   online?: boolean;

@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
-import { waitFor } from '../helpers/live-app.ts';
 import { multipartFile, workbookOf } from '../helpers/import-files.ts';
 import { serverProcessDatabase } from '../helpers/server-process-database.ts';
+import { startServe } from '../helpers/serve-process.ts';
 
 /**
  * A batch check-in is all or nothing, also when the server dies in the middle of it: the job
@@ -14,37 +12,13 @@ import { serverProcessDatabase } from '../helpers/server-process-database.ts';
  * on PGlite (DATA_DIR) or PostgreSQL (DATABASE_URL).
  */
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/campus-prepaid.js');
 const ADMIN_PASSWORD = 'import-crash-admin';
 const ROWS = 10_000; // the kill lands after the first 5 % of the apply
 const CAPACITY = 64;
 const ROOMS = Math.ceil(ROWS / CAPACITY);
 const room = (i: number) => `IC-${String(i).padStart(3, '0')}`;
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly token: string;
-  readonly exited: Promise<unknown>;
-}
-
-async function startServer(t: Test, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const url = await waitFor('the server to listen', () => {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${output}`);
-    return /listening on (http:\/\/\S+)/.exec(output)?.[1];
-  }, 90_000);
-  const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
-  if (login.status !== 200) throw new Error(`login: ${login.status}`);
-  return { child, url, exited, token: ((await login.json()) as { token: string }).token };
-}
+const startServer = (t: Test, env: Record<string, string>) => startServe(t, env, ADMIN_PASSWORD);
 
 t.test('SIGKILL in the middle of a batch check-in: after the restart the job is failed and nothing of it applied', async (t) => {
   const { handle, pglite, env: dbEnv, reopen } = await serverProcessDatabase(t, 'import-crash');
@@ -59,7 +33,7 @@ t.test('SIGKILL in the middle of a batch check-in: after the restart the job is 
   const file = await workbookOf(['studentId', 'name', 'college', 'class', 'dormitory', 'bed', 'date'], rows);
 
   const first = await startServer(t, env);
-  const ws = new WebSocket(`${first.url.replace('http', 'ws')}/ws/live?token=${first.token}`);
+  const ws = new WebSocket(`${first.url.replace('http', 'ws')}/ws/live?token=${first.auth.authorization.slice('Bearer '.length)}`);
   const jobMessages: { id: string; state: string; progress: { done: number; total: number } }[] = [];
   const applying = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
@@ -76,7 +50,7 @@ t.test('SIGKILL in the middle of a batch check-in: after the restart the job is 
   ws.on('error', () => {}); // the server dies under it
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const body = multipartFile(file);
-  const accepted = await fetch(`${first.url}/api/imports/check-ins`, { method: 'POST', headers: { authorization: `Bearer ${first.token}`, ...body.headers }, body: new Uint8Array(body.payload) });
+  const accepted = await fetch(`${first.url}/api/imports/check-ins`, { method: 'POST', headers: { ...first.auth, ...body.headers }, body: new Uint8Array(body.payload) });
   t.equal(accepted.status, 202);
   const { jobId } = (await accepted.json()) as { jobId: string };
   await applying;
@@ -88,7 +62,7 @@ t.test('SIGKILL in the middle of a batch check-in: after the restart the job is 
   t.ok(lastDone > 0 && lastDone < ROWS, `killed after ${lastDone} of ${ROWS} rows were applied in the transaction`);
 
   const second = await startServer(t, env);
-  const job = (await (await fetch(`${second.url}/api/jobs/${jobId}`, { headers: { authorization: `Bearer ${second.token}` } })).json()) as { state: string; errors: { row: number; field: string; message: string }[]; progress: { done: number } };
+  const job = (await (await fetch(`${second.url}/api/jobs/${jobId}`, { headers: second.auth })).json()) as { state: string; errors: { row: number; field: string; message: string }[]; progress: { done: number } };
   t.equal(job.state, 'failed', 'the restarted server fails the interrupted job');
   t.match(job.errors, [{ row: 0, field: 'job', message: /stopped before this job finished.*upload the file again/ }]);
   t.equal(job.progress.done, 0, 'and says none of it was applied');
