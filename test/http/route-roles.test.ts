@@ -47,6 +47,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/notifications/{id}/read': ALL,
   'POST /api/notifications/read-all': ALL,
   'POST /api/alarms/{id}/release': CONTROL,
+  'POST /api/alarms/{id}/acknowledge': CONTROL,
   'GET /api/rules/{scope}/{scopeId}': CONTROL,
   'PUT /api/rules/{scope}/{scopeId}/{rule}': CONTROL,
   'POST /api/dormitories/{id}/meters': CONTROL,
