@@ -34,7 +34,7 @@ export class RoomSearch {
     });
     document.addEventListener('keydown', (event) => {
       const target = /** @type {HTMLElement} */ (event.target);
-      const typing = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement || target.isContentEditable;
+      const typing = ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || target.isContentEditable;
       if (event.key === '/' && !typing && !event.ctrlKey && !event.metaKey && !event.altKey && this.input.offsetParent !== null) {
         event.preventDefault();
         this.input.focus();

@@ -123,11 +123,11 @@ t.test('control room on the running campus: alarms from the simulator, acknowled
   t.pass('building A has no low-current alarms');
   await page.selectOption('#alarm-filter-kind', '');
   await page.selectOption('#alarm-filter-building', 'BB');
-  await page.waitForFunction(() => document.querySelectorAll('.alarm').length > 0 && [...document.querySelectorAll('.alarm .room-link')].every((b) => (b as HTMLElement).dataset.room!.startsWith('B-')));
+  await page.waitForFunction(() => document.querySelectorAll('.alarm').length > 0 && Array.from(document.querySelectorAll('.alarm .room-link')).every((b) => (b as HTMLElement).dataset.room!.startsWith('B-')));
   t.pass('the building filter keeps building B');
   await page.selectOption('#alarm-filter-building', '');
   await page.selectOption('#alarm-filter-kind', 'tamper');
-  await page.waitForFunction(() => [...document.querySelectorAll('.alarm')].every((a) => (a as HTMLElement).dataset.kind === 'tamper'));
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('.alarm')).every((a) => (a as HTMLElement).dataset.kind === 'tamper'));
   await screenshot(page, 'control-room-alarms');
 
   // Search by a student's name opens the room, from the keyboard.
