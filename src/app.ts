@@ -143,6 +143,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ledgerBatchSize: config.ledgerBatchSize,
       queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
+      prepareDriver: (gateway) => sessions.prepare(gateway),
     });
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
