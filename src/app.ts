@@ -224,6 +224,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       },
       async start() {
         try {
+          metrics.startSampling();
           const endpoints = simulator ? await simulator.start() : undefined;
           const topology = await loadTopology(database.db, []);
           await sessions.start(topology.gateways, endpoints);
@@ -253,6 +254,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await simulator?.stop();
           if (clock instanceof SimulatedClock) clock.dispose();
           if (ownsDatabase) await database.close();
+          metrics.stopSampling();
         })();
         return stopped;
       },

@@ -30,6 +30,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/dormitories/{id}/refunds': MONEY,
   'POST /api/dormitories/{id}/adjustments': MONEY,
   'GET /api/reports/reconciliation': MONEY,
+  // Consumption statistics: the control room reads them too (history charts).
+  'GET /api/reports/usage': STAFF,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
