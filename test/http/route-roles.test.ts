@@ -30,6 +30,11 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/dormitories/{id}/refunds': MONEY,
   'POST /api/dormitories/{id}/adjustments': MONEY,
   'GET /api/reports/reconciliation': MONEY,
+  // Consumption statistics: the control room reads them too (history charts).
+  'GET /api/reports/usage': STAFF,
+  'GET /api/reports/top-consumers': STAFF,
+  'GET /api/reports/zero-use': STAFF,
+  'GET /api/reports/arrears': MONEY,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
