@@ -32,6 +32,9 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/reports/reconciliation': MONEY,
   // Consumption statistics: the control room reads them too (history charts).
   'GET /api/reports/usage': STAFF,
+  'GET /api/reports/top-consumers': STAFF,
+  'GET /api/reports/zero-use': STAFF,
+  'GET /api/reports/arrears': MONEY,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
