@@ -29,6 +29,7 @@ import { createMetricsServer } from './http/metrics-server.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
+import rankingRoutes from './http/ranking.routes.ts';
 import reportRoutes from './http/report.routes.ts';
 import paymentRoutes from './http/payment.routes.ts';
 import { PaymentProviders } from './services/payments/payment-providers.ts';
@@ -143,6 +144,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ledgerBatchSize: config.ledgerBatchSize,
       queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
+      prepareDriver: (gateway) => sessions.prepare(gateway),
     });
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
@@ -183,6 +185,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(moneyOperationRoutes, { context, live: credits, balances });
     await http.register(approvalRoutes, { context, credits });
     await http.register(reportRoutes, { context });
+    await http.register(rankingRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(notificationRoutes, { context });

@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
   RATE_LIMITED: 429,
   ACTOR_UNAVAILABLE: 503,
   ACTOR_BUSY: 503,
+  BROKER_UNAVAILABLE: 503,
   // The office: users, students, occupancy.
   USER_NOT_FOUND: 404,
   STUDENT_NOT_FOUND: 404,

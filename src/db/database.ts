@@ -338,6 +338,9 @@ export interface AlarmsTable {
   raised_at: Timestamp;
   released_at: Timestamp | null;
   released_by: string | null;
+  /** An operator saw it (it stays active until released or cleared). */
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
 }
 
 export interface EventsTable {

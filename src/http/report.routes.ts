@@ -9,7 +9,7 @@ import { usageTable } from '../services/usage-export.ts';
 import { usageReport } from '../services/usage-report.service.ts';
 import { ErrorResponses } from './error-schemas.ts';
 
-const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('xlsx')], { default: 'json', description: 'json (default), or a streamed csv / xlsx export (columns in docs/reports.md)' }));
+export const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('xlsx')], { default: 'json', description: 'json (default), or a streamed csv / xlsx export (columns in docs/reports.md)' }));
 const ReconciliationQuery = Type.Object(
   { date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: "a calendar day, YYYY-MM-DD, on each campus's time zone" }), format: Format },
   { additionalProperties: false },
@@ -69,16 +69,18 @@ const Usage = Type.Object({
   ),
 });
 
+/** A table streamed as a CSV or XLSX download. */
+export function sendTable(reply: FastifyReply, format: 'csv' | 'xlsx', table: ReportTable, filename: string): FastifyReply {
+  if (format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}.csv"`).send(csvStream(table));
+  return reply
+    .header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+    .header('content-disposition', `attachment; filename="${filename}.xlsx"`)
+    .send(xlsxStream(table));
+}
+
 /** A report in the asked format: JSON as is; CSV and XLSX streamed as a download. */
 export function sendReport<T>(reply: FastifyReply, format: 'json' | 'csv' | 'xlsx' | undefined, report: T, table: (report: T) => ReportTable, filename: string): FastifyReply | T {
-  if (format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}.csv"`).send(csvStream(table(report)));
-  if (format === 'xlsx') {
-    return reply
-      .header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
-      .header('content-disposition', `attachment; filename="${filename}.xlsx"`)
-      .send(xlsxStream(table(report)));
-  }
-  return report;
+  return format === 'csv' || format === 'xlsx' ? sendTable(reply, format, table(report), filename) : report;
 }
 
 /** Finance reports (docs/reports.md): read-only, for finance and admins. */

@@ -4,6 +4,7 @@ import { chargeSlices, resolveUsageScope, usageSlices, type UsageScope } from '.
 import { MS_PER_DAY, MS_PER_MINUTE } from '../domain/local-time.ts';
 import { bucketStart, bucketStarts, foldBuckets, nextBucketStart, type UsageBucket, type UsageInterval } from '../domain/reports/usage-buckets.ts';
 import { DomainError } from '../errors.ts';
+import { reportRange } from './report-range.ts';
 
 export type UsageScopeKind = UsageScope['kind'];
 export type { UsageBucket, UsageInterval };
@@ -53,13 +54,6 @@ function scopeOf(kind: UsageScopeKind, id: string): UsageScope {
   }
 }
 
-function instant(value: string | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  const at = Date.parse(value);
-  if (!Number.isFinite(at) || at < 0) throw new DomainError('VALIDATION_FAILED', `${field} must be an ISO 8601 date-time`, field);
-  return at;
-}
-
 /**
  * Consumption statistics of a campus, building, floor, dormitory or circuit: energy, water,
  * money charged and peak power per bucket, buckets on the campus's clock. Energy and peak come
@@ -69,9 +63,7 @@ function instant(value: string | undefined, fallback: number, field: string): nu
 export async function usageReport(db: Executor, clock: Clock, query: UsageQuery): Promise<UsageReport> {
   const interval = query.interval ?? 'hour';
   const scope = scopeOf(query.scope, query.id);
-  const to = instant(query.to, clock.now(), 'to');
-  const from = instant(query.from, to - MS_PER_DAY, 'from');
-  if (to <= from) throw new DomainError('VALIDATION_FAILED', 'to must be after from', 'to');
+  const { from, to } = reportRange(query, clock, MS_PER_DAY);
   const resolved = await resolveUsageScope(db, scope);
   if (!resolved) throw new DomainError('NOT_FOUND', `${query.scope} ${query.id} does not exist`, 'id');
   const offset = resolved.utcOffsetMinutes;

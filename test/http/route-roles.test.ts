@@ -32,6 +32,9 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/reports/reconciliation': MONEY,
   // Consumption statistics: the control room reads them too (history charts).
   'GET /api/reports/usage': STAFF,
+  'GET /api/reports/top-consumers': STAFF,
+  'GET /api/reports/zero-use': STAFF,
+  'GET /api/reports/arrears': MONEY,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
@@ -49,6 +52,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/notifications/{id}/read': ALL,
   'POST /api/notifications/read-all': ALL,
   'POST /api/alarms/{id}/release': CONTROL,
+  'POST /api/alarms/{id}/acknowledge': CONTROL,
   'GET /api/rules/{scope}/{scopeId}': CONTROL,
   'PUT /api/rules/{scope}/{scopeId}/{rule}': CONTROL,
   'POST /api/dormitories/{id}/meters': CONTROL,
