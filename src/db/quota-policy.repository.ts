@@ -28,3 +28,27 @@ export async function assignQuotaPolicy(db: Executor, policyId: string, purse: P
   const set = purse === 'electricity' ? { electricity_quota_id: policyId } : { water_quota_id: policyId };
   await db.updateTable('dormitories').set(set).where('id', 'in', dormitoryIds).execute();
 }
+
+/** A dormitory purse's free quota: its policy's monthly allowance and the purse's billing state as stored (null before the first billing). */
+export interface PurseQuotaRow {
+  readonly purse: Purse;
+  readonly monthlyAllowance: number;
+  readonly billingState: unknown;
+}
+
+/** The purses of a dormitory that have a free quota policy, with their stored billing state. */
+export async function purseQuotas(db: Executor, dormitoryId: string): Promise<PurseQuotaRow[]> {
+  const [dormitory, states] = await Promise.all([
+    db.selectFrom('dormitories').select(['electricity_quota_id', 'water_quota_id']).where('id', '=', dormitoryId).executeTakeFirst(),
+    db.selectFrom('purse_billing_states').select(['purse', 'billing_state']).where('dormitory_id', '=', dormitoryId).execute(),
+  ]);
+  if (!dormitory) return [];
+  const policies = await listQuotaPolicies(db);
+  const rows: PurseQuotaRow[] = [];
+  for (const [purse, policyId] of [['electricity', dormitory.electricity_quota_id], ['water', dormitory.water_quota_id]] as const) {
+    const policy = policyId === null ? undefined : policies.find((p) => p.id === policyId);
+    if (!policy) continue;
+    rows.push({ purse, monthlyAllowance: policy.monthlyAllowance, billingState: states.find((s) => s.purse === purse)?.billing_state ?? null });
+  }
+  return rows;
+}
