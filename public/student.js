@@ -10,6 +10,7 @@ const LEDGER_KINDS = {
   refund: 'Refund',
   consumption_charge: 'Usage',
   quota_grant: 'Free quota',
+  quota_expiry: 'Free quota lapsed',
   adjustment: 'Adjustment',
   settlement: 'Settlement',
 };
