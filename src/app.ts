@@ -29,6 +29,7 @@ import { createMetricsServer } from './http/metrics-server.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
+import rankingRoutes from './http/ranking.routes.ts';
 import reportRoutes from './http/report.routes.ts';
 import paymentRoutes from './http/payment.routes.ts';
 import { PaymentProviders } from './services/payments/payment-providers.ts';
@@ -51,6 +52,7 @@ import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
+import displayTokenRoutes from './http/display-token.routes.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
@@ -143,6 +145,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ledgerBatchSize: config.ledgerBatchSize,
       queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
+      prepareDriver: (gateway) => sessions.prepare(gateway),
     });
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
@@ -186,6 +189,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(moneyOperationRoutes, { context, live: credits, balances });
     await http.register(approvalRoutes, { context, credits });
     await http.register(reportRoutes, { context });
+    await http.register(rankingRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(notificationRoutes, { context });
@@ -208,6 +212,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await importJobs.recover();
     await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
+    await http.register(displayTokenRoutes, { context });
     await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
@@ -231,6 +236,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       },
       async start() {
         try {
+          metrics.startSampling();
           const endpoints = simulator ? await simulator.start() : undefined;
           const topology = await loadTopology(database.db, []);
           await sessions.start(topology.gateways, endpoints);
@@ -260,6 +266,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await simulator?.stop();
           if (clock instanceof SimulatedClock) clock.dispose();
           if (ownsDatabase) await database.close();
+          metrics.stopSampling();
         })();
         return stopped;
       },

@@ -21,6 +21,11 @@ import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
 import { ActorBusyError, DomainError } from '../errors.ts';
 
+/** How long boot waits for the campus actor to spawn every dormitory. */
+const BOOT_SETTLE_TIMEOUT_MS = 300_000;
+/** Shutdown: how long the gateways and dormitories may take to drain their mailboxes (no reading comes in by then). */
+const SHUTDOWN_DRAIN_TIMEOUT_MS = 4_000;
+
 /** A live actor could not be asked (stopped, or its answer said it failed): 503 ACTOR_UNAVAILABLE. */
 export class ActorUnavailableError extends DomainError {
   constructor(message: string) {
@@ -36,6 +41,8 @@ export interface CampusRuntimeOptions {
   readonly ledgerBatchSize: number;
   /** Builds one driver session for a gateway (Modbus TCP, MQTT, or the in-process simulator's endpoint). */
   readonly createDriver: (gateway: GatewayTopology, listener: GatewayDriverListener) => GatewayDriver;
+  /** Makes ready what `createDriver` needs for a gateway added at run time (the MQTT connection); rejects when it cannot. */
+  readonly prepareDriver?: (gateway: Pick<GatewayTopology, 'protocol'>) => Promise<void>;
   readonly queryTimeoutMs?: number;
 }
 
@@ -95,8 +102,12 @@ export class CampusRuntime {
       },
       deps,
     );
+    // Boot order (no reading lost to a meter not yet attached): gateways are spawned with their
+    // drivers stopped; every dormitory is spawned (its meters attach to their gateways as they
+    // are); once the campus has handled them all, each gateway starts its driver, behind every
+    // AttachMeter in its mailbox, so the driver subscribes knowing all its meters.
     for (const gateway of topology.gateways) {
-      const added = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+      const added = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, deferStart: true, replyTo }));
       if (!added.ok) throw new Error(`cannot start: ${added.detail}`);
     }
     for (const dormitory of topology.dormitories) {
@@ -104,19 +115,28 @@ export class CampusRuntime {
       if (!policy) continue;
       dispatch(this.campus, { type: 'AddDormitory', dormitory, policy, control: controls.get(dormitory.id) ?? EMPTY_CONTROL_SNAPSHOT, activeAlarms: alarms.get(dormitory.id) ?? 0 });
     }
+    // A large campus takes seconds to spawn: this waits for it, not for a live read.
+    await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'Settle', replyTo }), BOOT_SETTLE_TIMEOUT_MS);
+    for (const { ref } of this.directory.gateways.values()) dispatch(ref, { type: 'StartDriver' });
     return { gateways: topology.gateways.length, dormitories: topology.dormitories.length };
   }
 
   /** Commits every meter's pending charges and everything the ledger holds. */
-  async flush(): Promise<void> {
+  async flush(askTimeoutMs = this.timeoutMs): Promise<void> {
     if (!this.ledger) return;
     // A dormitory replies once its meters have posted (each posts before it replies), so the
     // ledger flush below finds every pending charge in its batch.
-    await Promise.all(
-      [...this.directory.dormitories.values()].map((d) =>
-        this.ask<DormitoryFlushed>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined),
-      ),
-    );
+    const missed = (
+      await Promise.all(
+        [...this.directory.dormitories.values()].map((d) =>
+          this.ask<DormitoryFlushed>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo }), askTimeoutMs).then(
+            () => 0,
+            () => 1,
+          ),
+        ),
+      )
+    ).reduce((sum: number, n) => sum + n, 0);
+    if (missed > 0) this.options.deps.log.warn({ dormitories: missed }, 'dormitories did not post their charges in time; their cursors were not advanced (billed again, once, after the restart)');
     await this.commitLedger();
   }
 
@@ -127,19 +147,29 @@ export class CampusRuntime {
     if (!flushed.ok) throw new Error('ledger flush failed');
   }
 
+  /**
+   * Shutdown with nothing unwritten: first the drivers stop (no reading comes in any more), then
+   * every gateway is asked once (its mailbox is FIFO: the readings it still held are in their
+   * meters' mailboxes when it answers), then every dormitory posts its meters' charges, then one
+   * ledger flush commits it all, and only then are the actors stopped and the writer closed.
+   */
   async stop(): Promise<void> {
     if (!this.system) return;
-    try {
-      await this.flush();
-    } catch (error) {
-      this.options.deps.log.error({ err: error }, 'final flush failed');
-    }
+    const log = this.options.deps.log;
+    const started = performance.now();
     await Promise.all([...this.drivers.values()].map((d) => d.stop().catch(() => undefined)));
     this.drivers.clear();
+    try {
+      await Promise.all([...this.directory.gateways.values()].map((g) => this.ask<GatewayView>(g.ref, (replyTo) => ({ type: 'GetGateway', replyTo }), SHUTDOWN_DRAIN_TIMEOUT_MS).catch(() => undefined)));
+      await this.flush(SHUTDOWN_DRAIN_TIMEOUT_MS);
+    } catch (error) {
+      log.error({ err: error }, 'final flush failed');
+    }
     stop(this.system);
     this.system = undefined;
-    await this.writer.close();
+    const { unwritten } = await this.writer.close();
     this.live.dispose();
+    log.info({ ms: Math.round(performance.now() - started), unwritten: unwritten.length }, 'actor tree stopped');
   }
 
   /**
@@ -360,6 +390,14 @@ export class CampusRuntime {
     await this.commitLedger();
     const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'RemoveDormitory', dormitoryId: id, replyTo }));
     return result.ok;
+  }
+
+  /**
+   * Readies the node for a gateway about to be added (connects to the broker on demand). The
+   * API calls it before committing the gateway, so a node that cannot run it refuses it whole.
+   */
+  async prepareGateway(gateway: Pick<GatewayTopology, 'protocol'>): Promise<void> {
+    await this.options.prepareDriver?.(gateway);
   }
 
   async addGateway(gateway: GatewayTopology): Promise<boolean> {

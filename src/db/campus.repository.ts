@@ -44,6 +44,17 @@ export async function findCampus(db: Executor, id: string, lock = false): Promis
   return row && toCampus(row);
 }
 
+/** The campus a building belongs to. */
+export async function findCampusOfBuilding(db: Executor, buildingId: string): Promise<CampusRow | undefined> {
+  const row = await db
+    .selectFrom('campuses as c')
+    .innerJoin('buildings as b', 'b.campus_id', 'c.id')
+    .select(campusColumns.map((column) => `c.${column}` as const))
+    .where('b.id', '=', buildingId)
+    .executeTakeFirst();
+  return row && toCampus(row);
+}
+
 export async function insertCampus(db: Executor, campus: { id: string; name: string; timeZone: string; utcOffsetMinutes: number }): Promise<void> {
   await db.insertInto('campuses').values({ id: campus.id, name: campus.name, time_zone: campus.timeZone, utc_offset_minutes: campus.utcOffsetMinutes }).execute();
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { daysLeftOf } from '../services/days-left.service.ts';
 import { dormitoryQuota } from '../services/quota-policy.service.ts';
 import type { BillingState } from '../domain/tariff.ts';
 import { Type, type Static } from 'typebox';
@@ -8,6 +7,8 @@ import type { AppContext } from '../app-context.ts';
 import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
 import { listLedger } from '../db/ledger.repository.ts';
 import { DomainError } from '../errors.ts';
+import { buildingTimeZone } from '../services/campus.service.ts';
+import { daysLeftOf } from '../services/days-left.service.ts';
 import { DORMITORY_STATES } from '../live/live-feed.ts';
 import { pagination } from './schema-bounds.ts';
 import { assertCanRead } from './auth.plugin.ts';
@@ -57,9 +58,11 @@ async function dormitoryRoutes(app: FastifyInstance, options: { context: AppCont
     const dormitory = await findDormitory(db, id);
     if (!dormitory) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
     const live = await options.live?.liveDormitory(id);
-    const daysLeft = (await daysLeftOf(db, [id], clock.now())).get(id);
+    const [daysLeft, timeZone] = await Promise.all([daysLeftOf(db, [id], clock.now()).then((all) => all.get(id)), buildingTimeZone(db, dormitory.building)]);
+    // quota: each purse's free quota (granted, used, remaining, lapsed) for the bills and the student page.
     const quota = await dormitoryQuota(db, id, await options.live?.purseStates?.(id));
-    return { ...dormitory, ...(live ?? {}), daysLeft, quota };
+    // timeZone: the campus's, in which pages show this room's times.
+    return { ...dormitory, ...(live ?? {}), daysLeft, timeZone, quota };
   });
 
   app.get('/api/dormitories/:id/ledger', { preHandler: readers, schema: { tags: ['ledger'], summary: 'Ledger entries of a dormitory, newest first', params: IdParams, querystring: LedgerQuery } }, async (request) => {

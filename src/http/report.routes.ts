@@ -5,9 +5,11 @@ import type { AppContext } from '../app-context.ts';
 import { reconciliationTable } from '../services/reconciliation-export.ts';
 import { reconciliationReport } from '../services/reconciliation-report.service.ts';
 import { csvStream, xlsxStream, type ReportTable } from '../services/report-export.ts';
+import { usageTable } from '../services/usage-export.ts';
+import { usageReport } from '../services/usage-report.service.ts';
 import { ErrorResponses } from './error-schemas.ts';
 
-const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('xlsx')], { default: 'json', description: 'json (default), or a streamed csv / xlsx export (columns in docs/reports.md)' }));
+export const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('xlsx')], { default: 'json', description: 'json (default), or a streamed csv / xlsx export (columns in docs/reports.md)' }));
 const ReconciliationQuery = Type.Object(
   { date: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: "a calendar day, YYYY-MM-DD, on each campus's time zone" }), format: Format },
   { additionalProperties: false },
@@ -36,16 +38,49 @@ const Reconciliation = Type.Object({
   tiesOut: Type.Boolean(),
 });
 
+const UsageQuery = Type.Object(
+  {
+    scope: Type.Union([Type.Literal('campus'), Type.Literal('building'), Type.Literal('floor'), Type.Literal('dormitory'), Type.Literal('circuit')]),
+    id: Type.String({ minLength: 1, maxLength: 128, description: 'the campus, building, dormitory or circuit id; a floor is <building>:<floor>' }),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'default: to minus one day; widened to the start of its bucket' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'default: now; widened to the end of its bucket' })),
+    interval: Type.Optional(Type.Union([Type.Literal('15m'), Type.Literal('hour'), Type.Literal('day'), Type.Literal('month')], { default: 'hour', description: "buckets on the campus's clock" })),
+    format: Format,
+  },
+  { additionalProperties: false },
+);
+const NullableInteger = (description: string) => Type.Union([Type.Integer(), Type.Null()], { description });
+const Usage = Type.Object({
+  scope: Type.String(),
+  id: Type.String(),
+  interval: Type.String(),
+  from: Type.String({ description: "the first bucket's start" }),
+  to: Type.String({ description: "the last bucket's end" }),
+  utcOffsetMinutes: Type.Integer({ description: "the campus's UTC offset the buckets are cut on" }),
+  buckets: Type.Array(
+    Type.Object({
+      start: Type.String(),
+      energyWh: Type.Integer({ description: 'electricity recorded in the bucket (a circuit: its own channel)' }),
+      costFen: NullableInteger('electricity consumption charged in the bucket; null for a circuit'),
+      peakW: Type.Integer({ description: "the highest 15-minute sum of the meters' peak power in the bucket" }),
+      waterL: NullableInteger('water recorded in the bucket, litres; null for a circuit'),
+      waterCostFen: NullableInteger('water consumption charged in the bucket; null for a circuit'),
+    }),
+  ),
+});
+
+/** A table streamed as a CSV or XLSX download. */
+export function sendTable(reply: FastifyReply, format: 'csv' | 'xlsx', table: ReportTable, filename: string): FastifyReply {
+  if (format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}.csv"`).send(csvStream(table));
+  return reply
+    .header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+    .header('content-disposition', `attachment; filename="${filename}.xlsx"`)
+    .send(xlsxStream(table));
+}
+
 /** A report in the asked format: JSON as is; CSV and XLSX streamed as a download. */
 export function sendReport<T>(reply: FastifyReply, format: 'json' | 'csv' | 'xlsx' | undefined, report: T, table: (report: T) => ReportTable, filename: string): FastifyReply | T {
-  if (format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}.csv"`).send(csvStream(table(report)));
-  if (format === 'xlsx') {
-    return reply
-      .header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
-      .header('content-disposition', `attachment; filename="${filename}.xlsx"`)
-      .send(xlsxStream(table(report)));
-  }
-  return report;
+  return format === 'csv' || format === 'xlsx' ? sendTable(reply, format, table(report), filename) : report;
 }
 
 /** Finance reports (docs/reports.md): read-only, for finance and admins. */
@@ -65,6 +100,24 @@ async function reportRoutes(app: FastifyInstance, options: { context: AppContext
       const query = request.query as Static<typeof ReconciliationQuery>;
       const report = await reconciliationReport(options.context.db, query.date);
       return sendReport(reply, query.format, report, reconciliationTable, `reconciliation-${report.date}`);
+    },
+  );
+
+  app.get(
+    '/api/reports/usage',
+    {
+      preHandler: app.requireRole('admin', 'finance', 'manager'),
+      schema: {
+        tags: ['reports'],
+        summary: "Consumption statistics of a campus, building, floor, dormitory or circuit: energy, money charged and peak power per bucket on the campus's clock",
+        querystring: UsageQuery,
+        response: { 200: Usage, ...ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query as Static<typeof UsageQuery>;
+      const report = await usageReport(options.context.db, options.context.clock, query);
+      return sendReport(reply, query.format, report, usageTable, `usage-${report.scope}-${report.interval}`);
     },
   );
 }

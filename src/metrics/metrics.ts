@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { EventLoopLag } from './event-loop-lag.ts';
+import { ProcessUsage } from './process-usage.ts';
 
 /**
  * The process's metrics, one registry per app (no prom-client globals), rendered in the
@@ -26,6 +28,19 @@ export class Metrics {
   readonly billingAnomalies = new Counter({ name: 'campus_register_anomalies_total', help: 'Register readings that went backwards or jumped implausibly (billed nothing)', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly gatewaysOnline = new Gauge({ name: 'campus_gateways_online', help: 'Gateways currently online', registers: [this.registry] });
   readonly alarmsRaised = new Counter({ name: 'campus_alarms_raised_total', help: 'Alarms raised', labelNames: ['kind'] as const, registers: [this.registry] });
+
+  /** Event-loop lag; sampled only between `startSampling()` and `stopSampling()` (the app's start and stop). */
+  readonly eventLoopLag = new EventLoopLag(this.registry);
+  /** CPU seconds and resident memory of this process, read at each scrape. */
+  readonly processUsage = new ProcessUsage(this.registry);
+
+  startSampling(): void {
+    this.eventLoopLag.start();
+  }
+
+  stopSampling(): void {
+    this.eventLoopLag.stop();
+  }
 
   render(): Promise<string> {
     return this.registry.metrics();

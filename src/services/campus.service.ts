@@ -6,6 +6,7 @@ import {
   buildingInUse,
   findBuilding,
   findCampus,
+  findCampusOfBuilding,
   insertBuilding,
   insertCampus,
   updateBuilding,
@@ -105,6 +106,12 @@ export async function changeBuilding(deps: CampusDeps, id: string, change: { nam
     await appendAudit(trx, { operator, action: 'building.update', targetType: 'building', targetId: id, details: { ...change } });
   });
   return buildingView((await findBuilding(deps.db, id))!);
+}
+
+/** The time zone a building's times are shown in (its campus's); Asia/Shanghai when it has no campus row. */
+export async function buildingTimeZone(db: Executor, buildingId: string): Promise<string> {
+  const campus = await findCampusOfBuilding(db, buildingId);
+  return campus ? campusSettingsOf({ settings: campus.settings, time_zone: campus.timeZone, utc_offset_minutes: campus.utcOffsetMinutes }).timeZone : 'Asia/Shanghai';
 }
 
 export async function getCampusSettings(deps: CampusDeps, id: string): Promise<CampusSettings> {

@@ -26,7 +26,13 @@ t.test('a busy actor is 503 ACTOR_BUSY with Retry-After, then answers again; a s
   t.match(busy.json(), { error: { code: 'ACTOR_BUSY', message: /dormitory did not answer within 100 ms/ } }, 'coded ACTOR_BUSY, naming the actor kind');
   t.equal(busy.headers['retry-after'], '1', 'Retry-After tells the client when to come back (whole seconds, at least 1)');
   t.equal(await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"'), 1, 'the timeout is counted under the actor kind');
-  t.equal((await billing('M-A-102')).statusCode, 200, 'another dormitory is not held up by the busy one');
+  // Another dormitory is not held up by the busy one: it answers while A-101 is still behind its
+  // burst. (On a machine loaded far past its cores a single 100 ms ask can miss its time anyway,
+  // so the other dormitory is asked again until it answers; A-101 must still be busy after it.)
+  let otherAnswered = false;
+  for (let attempt = 0; attempt < 20 && !otherAnswered; attempt++) otherAnswered = (await billing('M-A-102')).statusCode === 200;
+  t.ok(otherAnswered, 'another dormitory answers 200 while the busy one is behind its burst');
+  t.equal((await billing('M-A-101')).statusCode, 503, 'the busy dormitory was still behind its burst then');
 
   // Retried as Retry-After says, the request is answered once the dormitory has caught up.
   let retries = 0;

@@ -1,38 +1,19 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { browserSkip as skip, collectErrors as collectPageErrors, collectForeignRequests, launchBrowser as launch, screenshot, textOf as text } from '../helpers/browser.ts';
 import { cutAll } from '../helpers/fake-live-feed.ts';
 import { startLiveTestServer } from '../helpers/live-test-server.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
+import type { Page } from 'playwright-core';
 
-// Debian's Chromium, driven by playwright-core: no browser is ever downloaded.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium); the browser tests need Debian's Chromium`;
-
-async function launch(t: Test): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-  t.teardown(() => browser.close());
-  return browser;
-}
-
-/** Page errors and console errors, minus the 404s of endpoints that do not exist yet. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 404/.test(message.text())) errors.push(`console: ${message.text()}`);
-  });
-  return errors;
-}
-
-const text = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
+/** Page and console errors, minus the 404s of endpoints this test server does not register. */
+const collectErrors = (page: Page) => collectPageErrors(page, [/status of 404/]);
 
 t.test('control-room dashboard: login, live map, diffs, room panel, recharge', { skip }, async (t) => {
   const server = await startLiveTestServer(t, { dashboard: true });
   const browser = await launch(t);
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   const errors = collectErrors(page);
+  const foreign = collectForeignRequests(page, server.url);
 
   const response = await page.goto(`${server.url}/`);
   t.equal(response?.status(), 200);
@@ -106,14 +87,15 @@ t.test('control-room dashboard: login, live map, diffs, room panel, recharge', {
   t.equal(await page.getAttribute('[data-dormitory-id="A-101"]', 'data-state'), 'cut_safety');
 
   await page.waitForTimeout(2500); // a second chart sample
-  await page.screenshot({ path: '/tmp/dashboard.png' });
+  await screenshot(page, 'dashboard-room-panel');
   await page.click('#panel-close');
-  await page.screenshot({ path: '/tmp/dashboard-map.png' });
+  await screenshot(page, 'dashboard-map');
 
   await page.selectOption('#building-filter', 'BB');
   await page.waitForFunction(() => document.querySelectorAll('[data-dormitory-id]').length === 100);
   t.equal(await page.locator('[data-dormitory-id^="A-"]').count(), 0, 'the building filter resubscribes to one building');
   t.same(errors, [], 'no page or console errors');
+  t.same(foreign, [], 'every request went to the server');
 });
 
 t.test('student page: own balances, circuits, ledger and live updates on a phone', { skip }, async (t) => {
@@ -141,7 +123,7 @@ t.test('student page: own balances, circuits, ledger and live updates on a phone
   t.equal(await page.getAttribute('#room-state', 'data-state'), 'low_balance', 'live updates reach the student page');
   t.equal(await text(page, '#circuits li[data-circuit="lighting"] .supply'), 'on');
   server.feed.update('A-104', { state: 'cut_arrears' });
-  await page.screenshot({ path: '/tmp/student.png', fullPage: true });
+  await screenshot(page, 'student-phone', { fullPage: true });
   t.equal(await text(page, '#balance-electricity'), '¥1.50', 'another room’s change does not show');
   t.same(errors, []);
 });

@@ -30,6 +30,11 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/dormitories/{id}/refunds': MONEY,
   'POST /api/dormitories/{id}/adjustments': MONEY,
   'GET /api/reports/reconciliation': MONEY,
+  // Consumption statistics: the control room reads them too (history charts).
+  'GET /api/reports/usage': STAFF,
+  'GET /api/reports/top-consumers': STAFF,
+  'GET /api/reports/zero-use': STAFF,
+  'GET /api/reports/arrears': MONEY,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
@@ -47,6 +52,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/notifications/{id}/read': ALL,
   'POST /api/notifications/read-all': ALL,
   'POST /api/alarms/{id}/release': CONTROL,
+  'POST /api/alarms/{id}/acknowledge': CONTROL,
   'GET /api/rules/{scope}/{scopeId}': CONTROL,
   'PUT /api/rules/{scope}/{scopeId}/{rule}': CONTROL,
   'POST /api/dormitories/{id}/meters': CONTROL,
@@ -113,6 +119,10 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/buildings': STAFF,
   'POST /api/buildings': CONTROL,
   'PATCH /api/buildings/{id}': CONTROL,
+  // Wall displays (issue 12): a display token is a standing right to watch the campus; the admin's.
+  'POST /api/display-tokens': ['admin'],
+  'GET /api/display-tokens': ['admin'],
+  'DELETE /api/display-tokens/{id}': ['admin'],
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**

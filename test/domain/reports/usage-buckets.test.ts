@@ -1,0 +1,53 @@
+import t from 'tap';
+import { bucketStart, bucketStarts, foldBuckets, nextBucketStart, type UsageInterval } from '../../../src/domain/reports/usage-buckets.ts';
+
+const ms = (iso: string) => Date.parse(iso);
+
+t.test('bucket starts are cut on the campus clock', async (t) => {
+  const cases: [string, UsageInterval, number, string, string][] = [
+    // at, interval, offset, start, next start
+    ['2026-02-28T15:59:59Z', 'day', 480, '2026-02-27T16:00:00Z', '2026-02-28T16:00:00Z'],
+    ['2026-02-28T16:00:00Z', 'day', 480, '2026-02-28T16:00:00Z', '2026-03-01T16:00:00Z'],
+    ['2026-02-28T16:00:00Z', 'month', 480, '2026-02-28T16:00:00Z', '2026-03-31T16:00:00Z'],
+    ['2026-02-28T15:00:00Z', 'month', 480, '2026-01-31T16:00:00Z', '2026-02-28T16:00:00Z'],
+    ['2026-12-31T16:30:00Z', 'month', 480, '2026-12-31T16:00:00Z', '2027-01-31T16:00:00Z'],
+    ['2026-03-01T05:00:00Z', 'month', -300, '2026-03-01T05:00:00Z', '2026-04-01T05:00:00Z'],
+    ['2026-03-01T04:59:00Z', 'day', -300, '2026-02-28T05:00:00Z', '2026-03-01T05:00:00Z'],
+    // UTC+5:45: a local quarter hour is not a UTC quarter hour, nor a local hour a UTC hour.
+    ['2026-03-01T00:20:00Z', '15m', 345, '2026-03-01T00:15:00Z', '2026-03-01T00:30:00Z'],
+    ['2026-03-01T00:20:00Z', 'hour', 345, '2026-03-01T00:15:00Z', '2026-03-01T01:15:00Z'],
+    ['2026-03-01T00:10:00Z', 'hour', 345, '2026-02-28T23:15:00Z', '2026-03-01T00:15:00Z'],
+  ];
+  for (const [at, interval, offset, start, next] of cases) {
+    t.equal(new Date(bucketStart(ms(at), interval, offset)).toISOString(), new Date(ms(start)).toISOString(), `${at} ${interval} at UTC${offset >= 0 ? '+' : ''}${offset / 60}: starts ${start}`);
+    t.equal(new Date(nextBucketStart(ms(start), interval, offset)).toISOString(), new Date(ms(next)).toISOString(), `the ${interval} after ${start} starts ${next}`);
+  }
+  t.same(bucketStarts(ms('2026-01-15T00:00:00Z'), ms('2026-03-01T00:00:00Z'), 'month', 480, 12)?.map((x) => new Date(x).toISOString()), ['2025-12-31T16:00:00.000Z', '2026-01-31T16:00:00.000Z', '2026-02-28T16:00:00.000Z'], 'January, February and March (local) cover mid-January to 08:00 local on 1 March');
+  t.equal(bucketStarts(0, 86_400_000 * 2, '15m', 0, 100), null, 'more buckets than allowed: refused');
+});
+
+t.test('slices fold into their buckets: sums, and the highest peak', async (t) => {
+  const starts = [0, 100, 200];
+  const buckets = foldBuckets(
+    starts,
+    300,
+    [
+      { at: -1, energyWh: 1000, peakW: 9, waterL: 1 },
+      { at: 0, energyWh: 5, peakW: 50, waterL: 1 },
+      { at: 99, energyWh: 7, peakW: 40, waterL: 2 },
+      { at: 250, energyWh: 3, peakW: 10, waterL: 0 },
+      { at: 300, energyWh: 1000, peakW: 9, waterL: 1 },
+    ],
+    [{ at: 150, costFen: 4, waterCostFen: 1 }],
+  );
+  t.same(
+    buckets.map((b) => [b.energyWh, b.peakW, b.waterL, b.costFen, b.waterCostFen]),
+    [
+      [12, 50, 3, 0, 0],
+      [0, 0, 0, 4, 1],
+      [3, 10, 0, 0, 0],
+    ],
+    'each slice in the bucket it starts in; outside the range left out',
+  );
+  t.same(foldBuckets([0], 100, [{ at: 0, energyWh: 1, peakW: 1, waterL: 0 }], null)[0], { start: '1970-01-01T00:00:00.000Z', energyWh: 1, costFen: null, peakW: 1, waterL: null, waterCostFen: null }, 'no money (a circuit): null, not zero');
+});
