@@ -338,6 +338,9 @@ export interface AlarmsTable {
   raised_at: Timestamp;
   released_at: Timestamp | null;
   released_by: string | null;
+  /** An operator saw it (it stays active until released or cleared). */
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
 }
 
 export interface EventsTable {
@@ -486,6 +489,18 @@ export interface LedgerDeadLettersTable {
   created_at: CreatedAt;
 }
 
+/** A wall display's read-only credential (src/services/display-token.service.ts). */
+export interface DisplayTokensTable {
+  id: Generated<number>;
+  name: string;
+  /** `sha256$<hex>` of the token; the token itself is never stored. */
+  token_hash: string;
+  issued_by: string;
+  issued_at: ColumnType<Date, Date | string | undefined, never>;
+  revoked_at: ColumnType<Date | null, never, Date | string>;
+  revoked_by: ColumnType<string | null, never, string>;
+}
+
 export interface GatewayCredentialsTable {
   gateway_id: string;
   /** `sha256$<hex>` of the secret (src/domain/gateway-secret.ts); the secret itself is never stored. */
@@ -534,6 +549,7 @@ export interface Database {
   manual_cuts: ManualCutsTable;
   ledger_dead_letters: LedgerDeadLettersTable;
   gateway_credentials: GatewayCredentialsTable;
+  display_tokens: DisplayTokensTable;
   notifications: NotificationsTable;
   days_left_alerts: DaysLeftAlertsTable;
 }
