@@ -136,6 +136,13 @@ async function loadRoom() {
   }
 }
 
+/** The room's REST view again (days left, quota), keeping the live state. */
+async function loadDetail() {
+  if (!page.dormitory) return;
+  page.dormitory = await api('GET', `/api/dormitories/${encodeURIComponent(page.dormitory.id)}`);
+  render();
+}
+
 async function loadLedger(pageNumber) {
   if (!page.dormitory) return;
   const pages = Math.max(1, Math.ceil(page.ledgerTotal / LEDGER_PAGE_SIZE));
@@ -156,7 +163,6 @@ async function loadUsage() {
     page.usageError = error.message;
   }
   renderUsage();
-  renderQuota();
 }
 
 async function loadNotifications() {
@@ -286,11 +292,12 @@ function renderLedger() {
   $('ledger-next').disabled = page.ledgerPage >= pages;
 }
 
+/** The free quota left in its period (GET /api/dormitories/:id `quota`), for a purse with a policy. */
 function renderQuota() {
-  const quota = (page.usage && page.usage.quota) || [];
+  const quota = page.dormitory && page.dormitory.quota;
   for (const purse of PURSES) {
-    const q = quota.find((x) => x.purse === purse);
-    $(`quota-${purse}`).textContent = q ? t('student.quotaLeftWh', { amount: purse === 'water' ? `${formatNumber(q.remaining)} L` : formatEnergy(q.remaining, { digits: 1 }) }) : '';
+    const q = quota && quota[purse];
+    $(`quota-${purse}`).textContent = q && q.policyId ? t('student.quotaLeftWh', { amount: purse === 'water' ? `${formatNumber(q.remaining)} L` : formatEnergy(q.remaining, { digits: 1 }) }) : '';
   }
 }
 
@@ -398,7 +405,7 @@ function onLive(dormitories) {
   // Money moved (a recharge paid, a charge posted): the ledger and usage follow, at most once a second.
   if (before && (before.electricity !== own.balance.electricity || before.water !== own.balance.water)) {
     window.clearTimeout(page.refreshTimer);
-    page.refreshTimer = window.setTimeout(() => void Promise.all([loadLedger(1), loadUsage()]), 1000);
+    page.refreshTimer = window.setTimeout(() => void Promise.all([loadLedger(1), loadUsage(), loadDetail()]), 1000);
   }
 }
 

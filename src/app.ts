@@ -180,7 +180,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Metrics on the API port (optionally behind METRICS_TOKEN), or only on their own listener.
     const metricsHttp = config.metricsPort === undefined ? undefined : await createMetricsServer(config, metrics, log);
     if (!metricsHttp) await http.register(metricsRoutes, { metrics, path: '/api/metrics', token: config.metricsToken });
-    await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
+    await http.register(dormitoryRoutes, {
+      context,
+      live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined), purseStates: (id) => runtime.purseStates(id).catch(() => undefined) },
+    });
     const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount), flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids) };
     const balances: LiveBalances = { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] };
     await http.register(rechargeRoutes, { context, credits, balances });
@@ -200,7 +203,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
-    const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
+    const liveAccounts: LiveAccounts = {
+      flushBilling: (ids) => runtime.flushBilling(ids),
+      balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
+      occupantsChanged: (ids) => runtime.occupantsChanged(ids),
+    };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
     await importJobs.recover();

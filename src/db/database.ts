@@ -56,7 +56,10 @@ export interface FreeQuotaPoliciesTable {
   id: string;
   name: string;
   purse: Purse;
-  monthly_allowance: number;
+  /** Base units per period (per occupant when basis is per-occupant). */
+  allowance: number;
+  basis: ColumnType<'per-dormitory' | 'per-occupant', 'per-dormitory' | 'per-occupant' | undefined, 'per-dormitory' | 'per-occupant'>;
+  period: ColumnType<'month' | 'semester', 'month' | 'semester' | undefined, 'month' | 'semester'>;
 }
 
 export interface DormitoriesTable {
@@ -200,7 +203,7 @@ export interface PurseBillingStatesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
+export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'quota_expiry' | 'adjustment' | 'settlement';
 
 export interface LedgerEntriesTable {
   id: Generated<number>;

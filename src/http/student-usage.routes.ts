@@ -16,7 +16,6 @@ const Usage = Type.Object({
   utcOffsetMinutes: Type.Integer(),
   days: Type.Array(Day),
   circuits: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), energyWh: Type.Array(Type.Integer(), { description: 'Wh per day, aligned with days' }) })),
-  quota: Type.Array(Type.Object({ purse: Type.String(), monthlyAllowance: Type.Integer(), remaining: Type.Integer({ description: 'Wh or litres left free this local month' }) })),
 });
 
 /** A student's own room by day (docs/reports.md, "A student's own usage"): the usage report, scoped by the session. */
@@ -24,7 +23,7 @@ async function studentUsageRoutes(app: FastifyInstance, options: { context: AppC
   const { db, clock } = options.context;
   app.get(
     '/api/me/usage',
-    { preHandler: app.requireRole('student'), schema: { tags: ['reports'], summary: 'My room’s usage by day (kWh, water, money, per circuit) and the free quota left', querystring: Query, response: { 200: Usage, ...ErrorResponses } } },
+    { preHandler: app.requireRole('student'), schema: { tags: ['reports'], summary: 'My room’s usage by day (kWh, water, money, per circuit)', querystring: Query, response: { 200: Usage, ...ErrorResponses } } },
     async (request) => {
       const dormitoryId = request.operator!.dormitoryId;
       // There is no dormitory parameter to forge: the session says whose room it is.

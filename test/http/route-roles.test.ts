@@ -109,6 +109,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/quota-policies': STAFF,
   'POST /api/quota-policies': MONEY,
   'POST /api/quota-policies/{id}/assignments': MONEY,
+  'POST /api/quota-policies/{id}/issue': MONEY,
   // Campuses and buildings (issue 10): campuses and their settings are the admin's; buildings the control room's.
   'GET /api/campuses': STAFF,
   'POST /api/campuses': ['admin'],
