@@ -64,7 +64,8 @@ export default {
     'panel.offline': 'offline',
     'panel.never': 'never',
     'panel.history': 'Usage by day',
-    'panel.costPerDay': 'Cost per day',
+    'panel.costPerDay': 'Cost',
+    'panel.day': 'Day',
 
     'confirm.cancel': 'Cancel',
     'confirm.reasonRequired': 'A reason is needed: it goes into the audit log.',
@@ -182,7 +183,8 @@ export default {
     'panel.offline': '离线',
     'panel.never': '从未',
     'panel.history': '每日用量',
-    'panel.costPerDay': '每日费用',
+    'panel.costPerDay': '费用',
+    'panel.day': '日期',
 
     'confirm.cancel': '取消',
     'confirm.reasonRequired': '请填写原因：它将记入审计日志。',
