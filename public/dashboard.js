@@ -486,17 +486,18 @@ async function sendCommand(button, circuit, action) {
     return;
   }
   button.disabled = true;
-  panelMessage(`${action === 'cut' ? 'Cutting' : 'Restoring'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}…`);
+  const target = circuit === 'all' ? t('panel.allCircuits') : circuitLabel(circuit);
+  panelMessage(t(`panel.sending.${action}`, { target }));
   try {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/commands`, { circuit, action, reason });
     const state = result && (result.state || result.status);
     // A restore does not override another cut (arrears, safety): the server says what still holds.
     const held = ((result && result.circuits) || [])
       .filter((c) => c.stillCutBy && (!Array.isArray(c.stillCutBy) || c.stillCutBy.length > 0))
-      .map((c) => `${CIRCUIT_LABELS[c.circuit] || c.circuit} still cut by ${[].concat(c.stillCutBy).join(', ')}`);
-    if (view.selectedId === id) panelMessage([`${action === 'cut' ? 'Cut' : 'Restore'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}: ${state || 'accepted'}`, ...held].join('; '), 'ok');
+      .map((c) => t('panel.stillCut', { circuit: CIRCUIT_LABELS[c.circuit] ? circuitLabel(c.circuit) : c.circuit, reasons: [].concat(c.stillCutBy).join(', ') }));
+    if (view.selectedId === id) panelMessage([t(`panel.done.${action}`, { target, state: state || t('panel.accepted') }), ...held].join('; '), 'ok');
   } catch (error) {
-    if (view.selectedId === id) panelMessage(`${action} ${circuit} failed: ${error.message}`, 'error');
+    if (view.selectedId === id) panelMessage(t('panel.commandFailed', { action, circuit, message: error.message }), 'error');
   } finally {
     button.disabled = false;
   }
@@ -507,7 +508,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
   const id = view.selectedId;
   const amount = parseYuan($('recharge-amount').value);
   if (amount === null) {
-    panelMessage('Enter an amount in yuan, e.g. 50 or 12.50.', 'error');
+    panelMessage(t('panel.amountInvalid'), 'error');
     return;
   }
   const purse = $('recharge-purse').value;
@@ -517,7 +518,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/recharges`, { amount, purse, method: $('recharge-method').value, reference: view.rechargeReference });
     if (view.selectedId !== id) return;
     $(`panel-balance-${result.purse}`).textContent = formatMoney(result.balance);
-    panelMessage(`Credited ${formatMoney(result.amount)} to ${result.purse}; balance now ${formatMoney(result.balance)} (ref ${result.reference}).`, 'ok');
+    panelMessage(t('panel.credited', { amount: formatMoney(result.amount), purse: t(`purse.${result.purse}`).toLowerCase(), balance: formatMoney(result.balance), reference: result.reference }), 'ok');
     view.rechargeReference = newReference('DASH');
     $('recharge-reference').textContent = view.rechargeReference;
     $('recharge-amount').value = '';
@@ -527,7 +528,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
       view.rechargeReference = newReference('DASH');
       $('recharge-reference').textContent = view.rechargeReference;
     }
-    if (view.selectedId === id) panelMessage(`Recharge failed: ${error.message}`, 'error');
+    if (view.selectedId === id) panelMessage(t('panel.rechargeFailed', { message: error.message }), 'error');
   } finally {
     button.disabled = false;
   }
