@@ -17,7 +17,8 @@ const UPLOT_DIST = join(dirname(createRequire(import.meta.url).resolve('uplot/pa
 const UPLOT_FILES = new Set(['/uPlot.esm.js', '/uPlot.min.css']);
 
 /**
- * The control-room dashboard (`/`, `/index.html`) and the student page (`/student.html`): plain
+ * The control-room dashboard (`/`, `/index.html`), the student page (`/student.html`) and the
+ * wall display (`/wall`, `/wall.html`, docs/websocket.md "Wall displays"): plain
  * ES modules and CSS from `public/`, no build step, nothing from a CDN. The pages talk to the
  * REST API and to `/ws/live` on the same origin, so the policy below allows nothing else.
  */
@@ -56,6 +57,12 @@ async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions):
     cacheControl: true,
     maxAge: 0,
     setHeaders,
+  });
+  // The address an admin puts on a screen: /wall#token=... (the fragment survives the redirect
+  // and never reaches the server or its logs).
+  app.get('/wall', { schema: { hide: true } }, (request, reply) => {
+    const query = request.url.indexOf('?');
+    return reply.redirect(`/wall.html${query === -1 ? '' : request.url.slice(query)}`, 302);
   });
 }
 

@@ -13,6 +13,7 @@ t.test('a campus booting while its gateway floods telemetry loses no reading to 
   await campus.runtime.start();
   await campus.everyMeterRead();
   t.pass(`all ${campus.rooms.length} meters handled readings during the flood`);
+  t.equal((await campus.metrics.metersOnline.get()).values[0]?.value, campus.rooms.length, 'campus_meters_online counts every meter');
   t.equal(await campus.rejectedTotal(), 0, 'no frame rejected during boot (no reading lost to unknown_unit)');
   t.same(campus.lines.filter((l) => /rejected/.test(l.msg)), [], 'nothing logged about rejections');
   await campus.stopFlood();
