@@ -42,6 +42,8 @@ export type DormitoryMsg =
   | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
+  /** The hourly days-of-credit estimate (src/services/days-left.service.ts): shown on the live feed. */
+  | { readonly type: 'DaysLeftEstimated'; readonly daysLeft: NonNullable<DormitoryLiveState['daysLeft']> }
   | BillingFlushed
   /** Forwarded to the meter, which answers `replyTo` itself. */
   | { readonly type: 'ResolveRegister'; readonly meterId: string; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> }
@@ -143,6 +145,7 @@ interface DormitoryActorState {
   powerW: number;
   lastReadingAt: number | null;
   activeAlarms: number;
+  daysLeft: DormitoryLiveState['daysLeft'];
   lastPushAt: number;
   dirty: boolean;
   rules: RuleBook;
@@ -205,6 +208,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
       circuits: circuits.map((c) => ({ kind: c.kind, supply: c.supply, powerW: c.powerW, pf: c.pf, cutReason: c.cutReason })),
       activeAlarms: state.activeAlarms,
       lastReadingAt: state.lastReadingAt,
+      ...(state.daysLeft ? { daysLeft: state.daysLeft } : {}),
     };
   }
 
@@ -483,6 +487,10 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           state.activeAlarms = msg.activeAlarms;
           publish(state, true);
           return state;
+        case 'DaysLeftEstimated':
+          state.daysLeft = msg.daysLeft;
+          publish(state, true); // hourly: no need to coalesce
+          return state;
         case 'GetDormitory':
           dispatch(msg.replyTo, live(state));
           return state;
@@ -583,6 +591,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           powerW: 0,
           lastReadingAt: null,
           activeAlarms: props.activeAlarms ?? 0,
+          daysLeft: undefined,
           lastPushAt: 0,
           dirty: false,
           rules: props.rules,
