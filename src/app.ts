@@ -247,7 +247,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           log.info(booted, 'actor tree booted');
           notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
           notifications.start();
-          stopDaysLeft = watchDaysLeft({ db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed') }, config.daysLeftAlertDays, 3_600_000);
+          stopDaysLeft = watchDaysLeft(
+            { db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed'), onEstimates: (estimates) => runtime.daysLeftEstimated(estimates) },
+            config.daysLeftAlertDays,
+            3_600_000,
+          );
           if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {

@@ -197,6 +197,14 @@ export class CampusRuntime {
     if (entry) dispatch(entry.ref, { type: 'CreditApplied', purse, amount });
   }
 
+  /** Days-of-credit estimates (src/services/days-left.service.ts): each running dormitory shows its own on the live feed. */
+  daysLeftEstimated(estimates: ReadonlyMap<string, NonNullable<DormitoryLiveState['daysLeft']>>): void {
+    for (const [id, daysLeft] of estimates) {
+      const entry = this.directory.dormitories.get(id);
+      if (entry) dispatch(entry.ref, { type: 'DaysLeftEstimated', daysLeft });
+    }
+  }
+
   async liveDormitory(id: string): Promise<DormitoryLiveState | undefined> {
     const entry = this.directory.dormitories.get(id);
     if (!entry) return undefined;

@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 
 export type Cell = string | number | boolean | null;
 
@@ -38,6 +38,7 @@ export function csvStream(table: ReportTable): Readable {
 export function xlsxStream(table: ReportTable): Readable {
   const out = new PassThrough();
   const write = async () => {
+    const ExcelJS = await loadExcel();
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
     const sheet = workbook.addWorksheet(table.sheet);
     sheet.addRow([...table.columns]).commit();
