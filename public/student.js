@@ -359,7 +359,7 @@ async function drawChart(days, circuits) {
   const xs = days.map((d) => Date.parse(d.start) / 1000);
   const colors = { lighting: '#e3b341', socket: '#4fd1c5', ac: '#a371f7' };
   const series = [
-    {},
+    { label: t('student.day'), value: (_u, v) => (v === null ? '–' : formatDateTime(v * 1000, 'day')) },
     { label: t('student.kwh'), stroke: '#1f6feb', fill: 'rgba(31,111,235,0.35)', paths: uPlot.paths.bars({ size: [0.7] }), value: (_u, v) => (v === null ? '–' : formatNumber(v, { maximumFractionDigits: 2 })) },
     ...circuits.map((c) => ({ label: t(`circuit.${c.kind}`), stroke: colors[c.kind] || '#8b949e', width: 2, value: (_u, v) => (v === null ? '–' : formatNumber(v, { maximumFractionDigits: 2 })) })),
   ];
