@@ -134,26 +134,33 @@ export function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+/** The signed-in session as a live-feed subprotocol, or null when there is none. */
+const sessionProtocol = () => {
+  const session = loadSession();
+  return session ? `bearer.${session.token}` : null;
+};
+
 /**
- * The live feed (/ws/live). The token travels as a `bearer.<token>` subprotocol so it stays out
- * of URLs and logs. Reconnects with backoff; a 4401 close means the session is gone.
+ * The live feed (/ws/live). The token travels as a subprotocol (`bearer.<session token>`, or a
+ * wall's `display.<token>` through `credential`) so it stays out of URLs and logs. Reconnects
+ * with backoff up to `maxRetryMs`; a 4401 close means the session (or display token) is gone.
  */
-export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthorized }) {
+export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthorized, credential = sessionProtocol, maxRetryMs = 15_000 }) {
   let socket = null;
   let closed = false;
   let retryMs = 1000;
   let retryTimer = 0;
 
   const open = () => {
-    const session = loadSession();
-    if (!session) {
+    const protocol = credential();
+    if (!protocol) {
       onUnauthorized();
       return;
     }
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
     const query = building ? `?building=${encodeURIComponent(building)}` : '';
     onStatus('connecting');
-    socket = new WebSocket(`${scheme}://${window.location.host}/ws/live${query}`, ['campus-live', `bearer.${session.token}`]);
+    socket = new WebSocket(`${scheme}://${window.location.host}/ws/live${query}`, ['campus-live', protocol]);
     socket.addEventListener('open', () => {
       retryMs = 1000;
       onStatus('live');
@@ -165,7 +172,7 @@ export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthor
       } catch {
         return;
       }
-      if (message.type === 'snapshot') onSnapshot(message.dormitories);
+      if (message.type === 'snapshot') onSnapshot(message.dormitories, message);
       else if (message.type === 'diff') onDiff(message.dormitories);
     });
     socket.addEventListener('close', (event) => {
@@ -173,7 +180,7 @@ export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthor
       if (closed) return;
       if (event.code === 4401) {
         onStatus('unauthorized');
-        onUnauthorized();
+        onUnauthorized(event.reason);
         return;
       }
       if (event.code === 4403) {
@@ -182,7 +189,7 @@ export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthor
       }
       onStatus('reconnecting');
       retryTimer = window.setTimeout(open, retryMs);
-      retryMs = Math.min(retryMs * 2, 15_000);
+      retryMs = Math.min(retryMs * 2, maxRetryMs);
     });
   };
   open();

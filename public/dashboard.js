@@ -1,13 +1,27 @@
 // The control room's big screen: a live campus map fed by /ws/live, a room panel with remote
-// cut/restore and recharge, active alarms and a campus power chart. No framework: the map is
-// built once per snapshot and each diff updates only the tiles that changed.
-import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, newReference, parseYuan, STATE_LABELS, STATE_PURSE, watts, yuan } from './client.js';
-import { PowerChart } from './power-chart.js';
+// cut/restore and recharge, the alarm panel, search and a campus power chart. No framework: the
+// map is built once per snapshot and each diff updates only the tiles that changed. Every word
+// goes through i18n.js (public/locales/dashboard.js); times are in the campus time zone.
+import { AlarmsPanel } from './alarms-panel.js';
+import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, newReference, parseYuan, STATE_LABELS, STATE_PURSE } from './client.js';
+import { confirmWithReason } from './confirm-dialog.js';
+import { formatDateTime, formatMoney, formatNumber, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
+import common from './locales/common.js';
+import dashboard from './locales/dashboard.js';
+import { HistoryChart, renderRoomHistory } from './history-chart.js';
+import { RoomSearch } from './room-search.js';
+
+initI18n(common, dashboard);
 
 const STATES = Object.keys(STATE_LABELS);
 const CIRCUIT_KINDS = Object.keys(CIRCUIT_LABELS);
-const CHART_SAMPLE_MS = 2000;
-const ALARM_POLL_MS = 15_000;
+/** Days of credit left at or under which a tile shows the estimate. */
+const DAYS_LEFT_SHOWN = 7;
+
+/** Whole days: an estimate's decimals say nothing to an operator. */
+const wholeDays = (/** @type {number} */ days) => formatNumber(Math.floor(days), { maximumFractionDigits: 0 });
+const stateLabel = (/** @type {string} */ state) => (state ? t(`state.${state}`) : '');
+const circuitLabel = (/** @type {string} */ kind) => t(`circuit.${kind}`);
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,7 +39,13 @@ const view = {
   detail: null,
   rechargeReference: '',
   totalsQueued: false,
-  alarmsRefreshTimer: 0,
+  /** @type {AlarmsPanel | null} */
+  alarms: null,
+  /** Wall time of the last snapshot or diff: shown when the feed is not live. */
+  lastUpdateAt: 0,
+  connection: 'connecting',
+  /** The campus the history chart shows when no building is picked. */
+  campusId: '',
 };
 
 // ---------------------------------------------------------------- sign-in
@@ -72,12 +92,29 @@ function showDashboard(session) {
   $('dashboard-view').hidden = false;
   $('operator').textContent = `${session.username || ''} · ${session.role}`;
   buildStateCounts();
-  view.chart = new PowerChart($('power-chart'));
+  view.chart ??= new HistoryChart($('history-chart'));
   startLive();
-  // Sampled on wall time while there is data: the chart is of what the screen shows.
-  view.timers.push(window.setInterval(samplePower, CHART_SAMPLE_MS));
-  void refreshAlarms();
-  view.timers.push(window.setInterval(() => void refreshAlarms(), ALARM_POLL_MS));
+  view.alarms ??= new AlarmsPanel({ openRoom: (id) => void openPanel(id) });
+  view.alarms.start();
+  void loadCampus();
+}
+
+/** The campus time zone (times are shown in it) and the buildings (names, alarm filter). */
+async function loadCampus() {
+  try {
+    const [campuses, buildings] = await Promise.all([api('GET', '/api/campuses'), api('GET', '/api/buildings')]);
+    const campus = (campuses.campuses || [])[0];
+    if (campus && campus.timeZone && setTimeZone(campus.timeZone)) rerender();
+    if (campus) {
+      view.campusId = campus.id;
+      void showHistory();
+    }
+    const list = (buildings.buildings || []).filter((/** @type {any} */ b) => !b.retiredAt);
+    for (const b of list) setBuildingName(b.id, b.name);
+    view.alarms?.fillFilters(list);
+  } catch {
+    // Not every server registers the campus routes: the browser's zone and building ids stay.
+  }
 }
 
 function startLive() {
@@ -87,13 +124,12 @@ function startLive() {
     onSnapshot,
     onDiff,
     onStatus: (status) => {
-      const badge = $('connection');
-      badge.dataset.status = status;
-      badge.textContent = status;
+      view.connection = status;
+      renderConnection();
     },
     onUnauthorized: () => {
       clearSession();
-      showLogin('Your session has ended. Please sign in again.');
+      showLogin(t('common.sessionEnded'));
     },
   });
 }
@@ -103,22 +139,52 @@ function stopLive() {
   view.live = null;
   for (const timer of view.timers) window.clearInterval(timer);
   view.timers = [];
+  view.alarms?.stop();
+}
+
+/**
+ * The connection badge; while the feed is not live the map is dimmed (data-stale) and the time
+ * of the last update it shows is printed beside the badge.
+ */
+function renderConnection() {
+  const badge = $('connection');
+  badge.dataset.status = view.connection;
+  badge.textContent = t(`connection.${view.connection}`);
+  const stale = view.connection !== 'live' && view.lastUpdateAt > 0;
+  $('campus-map').dataset.stale = String(stale);
+  const note = $('last-update');
+  note.hidden = !stale;
+  note.textContent = stale ? t('dash.lastUpdate', { time: formatDateTime(view.lastUpdateAt, 'time') }) : '';
+  note.title = stale ? t('dash.staleNote', { status: t(`connection.${view.connection}`), time: formatDateTime(view.lastUpdateAt) }) : '';
 }
 
 $('building-filter').addEventListener('change', () => {
   closePanel();
-  const building = $('building-filter').value;
-  $('chart-title').textContent = building ? `${buildingLabel(building)} power` : 'Campus power';
-  view.chart = new PowerChart($('power-chart'));
   view.dorms = new Map();
   startLive();
+  void showHistory();
 });
 
-function samplePower() {
-  if (view.chart && view.dorms.size > 0) view.chart.add(Date.now(), totalPowerW());
+/** The history chart follows the building filter: the campus, or one building. */
+function showHistory() {
+  const building = $('building-filter').value;
+  $('chart-title').textContent = building ? buildingLabel(building) : t('dash.chartCampus');
+  if (!view.chart) return Promise.resolve();
+  return building ? view.chart.setScope('building', building) : view.campusId ? view.chart.setScope('campus', view.campusId) : Promise.resolve();
+}
+
+for (const [picker, attribute] of [['range-picker', 'range'], ['metric-picker', 'metric']]) {
+  $(picker).addEventListener('click', (event) => {
+    const button = event.target.closest('button');
+    if (!button || !view.chart) return;
+    for (const b of $(picker).querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
+    if (attribute === 'range') void view.chart.setRange(button.dataset.range);
+    else view.chart.setMetric(button.dataset.metric);
+  });
 }
 
 function onSnapshot(dormitories) {
+  view.lastUpdateAt = Date.now();
   view.dorms = new Map(dormitories.map((d) => [d.id, d]));
   if (!$('building-filter').value) {
     for (const d of dormitories) view.knownBuildings.add(d.building);
@@ -126,11 +192,11 @@ function onSnapshot(dormitories) {
   }
   renderMap();
   scheduleTotals();
-  if (view.chart && view.chart.samples.length === 0) samplePower();
   if (view.selectedId) renderPanelLive();
 }
 
 function onDiff(dormitories) {
+  view.lastUpdateAt = Date.now();
   let rebuild = false;
   let alarmsChanged = false;
   for (const state of dormitories) {
@@ -144,10 +210,7 @@ function onDiff(dormitories) {
   if (rebuild) renderMap();
   scheduleTotals();
   if (view.selectedId && dormitories.some((d) => d.id === view.selectedId)) renderPanelLive(true);
-  if (alarmsChanged) {
-    window.clearTimeout(view.alarmsRefreshTimer);
-    view.alarmsRefreshTimer = window.setTimeout(() => void refreshAlarms(), 1000);
-  }
+  if (alarmsChanged) view.alarms?.changed();
 }
 
 function fillBuildingFilter() {
@@ -185,7 +248,7 @@ function renderMap() {
     void loadBuildingName(building);
   }
   map.replaceChildren(...sections);
-  if (sections.length === 0) map.append(el('p', { class: 'muted empty' }, 'No dormitories in this view yet.'));
+  if (sections.length === 0) map.append(el('p', { class: 'muted empty' }, t('dash.noRooms')));
 }
 
 function tileFor(state) {
@@ -195,6 +258,7 @@ function tileFor(state) {
     el('span', { class: 'tile-room' }),
     el('span', { class: 'tile-power' }),
     el('span', { class: 'tile-balance' }),
+    el('span', { class: 'tile-days' }),
   );
   updateTile(tile, state);
   if (state.id === view.selectedId) tile.classList.add('selected');
@@ -202,21 +266,50 @@ function tileFor(state) {
   return tile;
 }
 
+/**
+ * A tile tells the whole truth: the state's colour, the purse the state is about (a room low on
+ * water shows its water balance, marked), its days of credit left when the live feed knows them
+ * and they are few, and the alarm dot.
+ */
 function updateTile(tile, state) {
   tile.dataset.state = state.state;
   tile.dataset.online = String(state.online);
   tile.classList.toggle('has-alarm', state.activeAlarms > 0);
-  tile.title = `${state.id} · ${STATE_LABELS[state.state] || state.state}${state.activeAlarms > 0 ? ` · ${state.activeAlarms} alarm(s)` : ''}`;
-  tile.children[0].textContent = state.room;
-  tile.children[1].textContent = watts(state.powerW);
-  // The balance of the purse the state is about: a room low on water shows its water balance.
   const purse = STATE_PURSE[state.state] || 'electricity';
-  tile.children[2].textContent = yuan(state.balance[purse]);
+  // The purse that runs out first, where the feed has an estimate for it.
+  let soonest = null;
+  for (const p of ['electricity', 'water']) {
+    const estimate = state.daysLeft && state.daysLeft[p];
+    if (estimate && typeof estimate.days === 'number' && (soonest === null || estimate.days < soonest.days)) soonest = { purse: p, days: estimate.days };
+  }
+  const title = [t('dash.tileTitle', { id: state.id, state: stateLabel(state.state) })];
+  if (state.activeAlarms > 0) title.push(t('dash.tileAlarms', { count: state.activeAlarms }));
+  for (const p of ['electricity', 'water']) {
+    const estimate = state.daysLeft && state.daysLeft[p];
+    if (estimate && estimate.days !== null && estimate.days !== undefined) title.push(t('dash.tileDays', { purse: t(`purse.${p}`), days: wholeDays(estimate.days) }));
+  }
+  tile.title = title.join(' · ');
+  tile.children[0].textContent = state.room;
+  tile.children[1].textContent = formatPower(state.powerW);
+  tile.children[2].textContent = formatMoney(state.balance[purse]);
   tile.children[2].dataset.purse = purse;
+  tile.children[2].classList.toggle('negative', state.balance[purse] < 0);
+  const showDays = soonest !== null && soonest.days <= DAYS_LEFT_SHOWN;
+  tile.children[3].textContent = showDays ? t('dash.daysLeft', { days: wholeDays(soonest.days) }) : '';
+  tile.children[3].dataset.purse = showDays ? soonest.purse : '';
+  tile.children[3].hidden = !showDays;
 }
 
 function buildingLabel(building) {
   return view.buildingNames.get(building) || building;
+}
+
+function setBuildingName(building, name) {
+  view.buildingNames.set(building, name);
+  const heading = document.querySelector(`.building[data-building="${window.CSS.escape(building)}"] .building-name`);
+  if (heading) heading.textContent = name;
+  const option = Array.from($('building-filter').options).find((o) => o.value === building);
+  if (option) option.textContent = name;
 }
 
 async function loadBuildingName(building) {
@@ -225,12 +318,7 @@ async function loadBuildingName(building) {
   try {
     const page = await api('GET', `/api/dormitories?building=${encodeURIComponent(building)}&pageSize=1`);
     const name = page.items[0] && page.items[0].buildingName;
-    if (!name) return;
-    view.buildingNames.set(building, name);
-    const heading = document.querySelector(`.building[data-building="${window.CSS.escape(building)}"] .building-name`);
-    if (heading) heading.textContent = name;
-    const option = Array.from($('building-filter').options).find((o) => o.value === building);
-    if (option) option.textContent = name;
+    if (name) setBuildingName(building, name);
   } catch {
     // The id stays as the label.
   }
@@ -241,7 +329,7 @@ async function loadBuildingName(building) {
 function buildStateCounts() {
   $('state-counts').replaceChildren(
     ...STATES.map((state) =>
-      el('li', { class: 'state-chip', dataset: { state } }, el('span', { class: 'swatch', dataset: { state } }), el('span', { class: 'chip-label' }, STATE_LABELS[state]), el('strong', { class: 'chip-count' }, '0')),
+      el('li', { class: 'state-chip', dataset: { state } }, el('span', { class: 'swatch', dataset: { state } }), el('span', { class: 'chip-label' }, stateLabel(state)), el('strong', { class: 'chip-count' }, '0')),
     ),
   );
 }
@@ -296,18 +384,32 @@ async function openPanel(id) {
     const detail = await api('GET', `/api/dormitories/${encodeURIComponent(id)}`);
     if (view.selectedId !== id) return;
     view.detail = detail;
-    $('panel-subtitle').textContent = `${detail.buildingName || detail.building} · floor ${detail.floor} · room ${detail.room} · ${detail.capacity} beds`;
-    setBalances(detail.balance);
-    $('panel-occupants').replaceChildren(
-      ...detail.occupants.map((o) =>
-        el('li', {}, el('strong', {}, o.name), el('span', { class: 'muted' }, ` bed ${o.bed ?? '–'} · ${o.studentNumber}`), el('div', { class: 'muted small' }, [o.college, o.className, o.phone].filter(Boolean).join(' · '))),
-      ),
-    );
-    if (detail.occupants.length === 0) $('panel-occupants').append(el('li', { class: 'muted' }, 'No occupants'));
+    renderPanelDetail();
     renderPanelLive(false);
+    renderRoomHistory($('panel-history'), detail).catch((error) => {
+      if (view.selectedId === id) $('panel-history').dataset.state = `error: ${error.message}`;
+    });
   } catch (error) {
     if (view.selectedId === id) panelMessage(error.message, 'error');
   }
+}
+
+/** The REST part of the panel: where the room is, balances with days left, occupants. */
+function renderPanelDetail() {
+  const detail = view.detail;
+  if (!detail) return;
+  $('panel-subtitle').textContent = t('panel.subtitle', { building: detail.buildingName || detail.building, floor: detail.floor, room: detail.room, beds: detail.capacity });
+  setBalances(detail.balance);
+  for (const purse of ['electricity', 'water']) {
+    const estimate = detail.daysLeft && detail.daysLeft[purse];
+    $(`panel-days-${purse}`).textContent = estimate && estimate.days !== null && estimate.days !== undefined ? t('dash.daysLeft', { days: wholeDays(estimate.days) }) : '';
+  }
+  $('panel-occupants').replaceChildren(
+    ...detail.occupants.map((o) =>
+      el('li', {}, el('strong', {}, o.name), el('span', { class: 'muted' }, ` ${t('panel.bed', { bed: o.bed ?? '–' })} · ${o.studentNumber}`), el('div', { class: 'muted small' }, [o.college, o.className, o.phone].filter(Boolean).join(' · '))),
+    ),
+  );
+  if (detail.occupants.length === 0) $('panel-occupants').append(el('li', { class: 'muted' }, t('panel.noOccupants')));
 }
 
 function closePanel() {
@@ -319,13 +421,13 @@ function closePanel() {
 
 $('panel-close').addEventListener('click', closePanel);
 document.addEventListener('keydown', (event) => {
-  if (event.key === 'Escape' && view.selectedId) closePanel();
+  if (event.key === 'Escape' && view.selectedId && !$('confirm-dialog').hasAttribute('open')) closePanel();
 });
 
 function setBalances(balance) {
   if (!balance) return;
-  $('panel-balance-electricity').textContent = yuan(balance.electricity);
-  $('panel-balance-water').textContent = yuan(balance.water);
+  $('panel-balance-electricity').textContent = formatMoney(balance.electricity);
+  $('panel-balance-water').textContent = formatMoney(balance.water);
 }
 
 /** The live part of the panel: state, power, circuits. Balances follow the feed too. */
@@ -335,10 +437,10 @@ function renderPanelLive(withBalances) {
   const state = live ? live.state : detail && detail.state;
   const badge = $('panel-state');
   badge.dataset.state = state || '';
-  badge.textContent = STATE_LABELS[state] || state || '';
+  badge.textContent = stateLabel(state);
   if (live) {
-    $('panel-power').textContent = watts(live.powerW);
-    $('panel-reading').textContent = `${live.online ? 'online' : 'offline'} · last reading ${live.lastReadingAt ? new Date(live.lastReadingAt).toLocaleTimeString() : 'never'}`;
+    $('panel-power').textContent = formatPower(live.powerW);
+    $('panel-reading').textContent = t('panel.reading', { online: t(live.online ? 'panel.online' : 'panel.offline'), time: live.lastReadingAt ? formatDateTime(live.lastReadingAt) : t('panel.never') });
     if (withBalances) setBalances(live.balance);
   }
   const liveCircuits = new Map((live ? live.circuits : []).map((c) => [c.kind, c]));
@@ -352,14 +454,14 @@ function renderPanelLive(withBalances) {
       return el(
         'tr',
         { dataset: { circuit: kind } },
-        el('td', {}, CIRCUIT_LABELS[kind], c.cutReason ? el('span', { class: 'cut-reason muted' }, c.cutReason) : null),
-        el('td', {}, el('span', { class: 'supply', dataset: { supply } }, supply)),
-        el('td', {}, watts(c.powerW)),
+        el('td', {}, circuitLabel(kind), c.cutReason ? el('span', { class: 'cut-reason muted' }, c.cutReason) : null),
+        el('td', {}, el('span', { class: 'supply', dataset: { supply } }, t(`supply.${supply}`))),
+        el('td', {}, formatPower(c.powerW)),
         el(
           'td',
           { class: 'actions' },
-          el('button', { type: 'button', class: 'danger small', dataset: { circuit: kind, action: 'cut' } }, 'Cut'),
-          el('button', { type: 'button', class: 'small', dataset: { circuit: kind, action: 'restore' } }, 'Restore'),
+          el('button', { type: 'button', class: 'danger small', dataset: { circuit: kind, action: 'cut' } }, t('panel.cut')),
+          el('button', { type: 'button', class: 'small', dataset: { circuit: kind, action: 'restore' } }, t('panel.restore')),
         ),
       );
     }),
@@ -373,23 +475,29 @@ $('room-panel').addEventListener('click', (event) => {
 
 async function sendCommand(button, circuit, action) {
   const id = view.selectedId;
-  const reason = $('command-reason').value.trim();
+  let reason = $('command-reason').value.trim();
+  // Cutting a whole room is the dangerous one: it asks first, with a reason of its own.
+  if (circuit === 'all' && action === 'cut') {
+    reason = await confirmWithReason({ title: t('confirm.cutAll.title', { room: id }), body: t('confirm.cutAll.body'), confirmLabel: t('confirm.cutAll.ok') });
+    if (reason === null || view.selectedId !== id) return;
+  }
   if (!reason) {
-    panelMessage('Enter a reason for the audit log first.', 'error');
+    panelMessage(t('confirm.reasonRequired'), 'error');
     return;
   }
   button.disabled = true;
-  panelMessage(`${action === 'cut' ? 'Cutting' : 'Restoring'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}…`);
+  const target = circuit === 'all' ? t('panel.allCircuits') : circuitLabel(circuit);
+  panelMessage(t(`panel.sending.${action}`, { target }));
   try {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/commands`, { circuit, action, reason });
     const state = result && (result.state || result.status);
     // A restore does not override another cut (arrears, safety): the server says what still holds.
     const held = ((result && result.circuits) || [])
       .filter((c) => c.stillCutBy && (!Array.isArray(c.stillCutBy) || c.stillCutBy.length > 0))
-      .map((c) => `${CIRCUIT_LABELS[c.circuit] || c.circuit} still cut by ${[].concat(c.stillCutBy).join(', ')}`);
-    if (view.selectedId === id) panelMessage([`${action === 'cut' ? 'Cut' : 'Restore'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}: ${state || 'accepted'}`, ...held].join('; '), 'ok');
+      .map((c) => t('panel.stillCut', { circuit: CIRCUIT_LABELS[c.circuit] ? circuitLabel(c.circuit) : c.circuit, reasons: [].concat(c.stillCutBy).join(', ') }));
+    if (view.selectedId === id) panelMessage([t(`panel.done.${action}`, { target, state: state || t('panel.accepted') }), ...held].join('; '), 'ok');
   } catch (error) {
-    if (view.selectedId === id) panelMessage(`${action} ${circuit} failed: ${error.message}`, 'error');
+    if (view.selectedId === id) panelMessage(t('panel.commandFailed', { action, circuit, message: error.message }), 'error');
   } finally {
     button.disabled = false;
   }
@@ -400,7 +508,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
   const id = view.selectedId;
   const amount = parseYuan($('recharge-amount').value);
   if (amount === null) {
-    panelMessage('Enter an amount in yuan, e.g. 50 or 12.50.', 'error');
+    panelMessage(t('panel.amountInvalid'), 'error');
     return;
   }
   const purse = $('recharge-purse').value;
@@ -409,8 +517,8 @@ $('recharge-form').addEventListener('submit', async (event) => {
   try {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/recharges`, { amount, purse, method: $('recharge-method').value, reference: view.rechargeReference });
     if (view.selectedId !== id) return;
-    $(`panel-balance-${result.purse}`).textContent = yuan(result.balance);
-    panelMessage(`Credited ${yuan(result.amount)} to ${result.purse}; balance now ${yuan(result.balance)} (ref ${result.reference}).`, 'ok');
+    $(`panel-balance-${result.purse}`).textContent = formatMoney(result.balance);
+    panelMessage(t('panel.credited', { amount: formatMoney(result.amount), purse: t(`purse.${result.purse}`).toLowerCase(), balance: formatMoney(result.balance), reference: result.reference }), 'ok');
     view.rechargeReference = newReference('DASH');
     $('recharge-reference').textContent = view.rechargeReference;
     $('recharge-amount').value = '';
@@ -420,60 +528,36 @@ $('recharge-form').addEventListener('submit', async (event) => {
       view.rechargeReference = newReference('DASH');
       $('recharge-reference').textContent = view.rechargeReference;
     }
-    if (view.selectedId === id) panelMessage(`Recharge failed: ${error.message}`, 'error');
+    if (view.selectedId === id) panelMessage(t('panel.rechargeFailed', { message: error.message }), 'error');
   } finally {
     button.disabled = false;
   }
 });
 
-// ---------------------------------------------------------------- alarms
+// ---------------------------------------------------------------- search and language
 
-async function refreshAlarms() {
-  const note = $('alarms-note');
-  let alarms = [];
-  try {
-    const body = await api('GET', '/api/alarms?state=active');
-    alarms = Array.isArray(body) ? body : (body && body.items) || [];
-    note.hidden = true;
-  } catch (error) {
-    note.hidden = false;
-    note.textContent = error instanceof ApiError && error.status === 404 ? 'Alarm service not available.' : `Alarms: ${error.message}`;
+new RoomSearch({ openRoom: (id) => void openPanel(id) });
+
+/** A language switch re-draws what was built in code (marked elements translate themselves). */
+function rerender() {
+  buildStateCounts();
+  scheduleTotals();
+  for (const [id, tile] of view.tiles) {
+    const state = view.dorms.get(id);
+    if (state) updateTile(tile, state);
   }
-  $('alarm-count').textContent = String(alarms.length);
-  $('alarms').replaceChildren(...alarms.map(alarmItem));
-  if (alarms.length === 0 && note.hidden) $('alarms').append(el('li', { class: 'muted' }, 'No active alarms'));
-}
-
-function alarmItem(alarm) {
-  const dormitoryId = alarm.dormitoryId || alarm.dormitory_id;
-  const raisedAt = alarm.raisedAt || alarm.raised_at;
-  return el(
-    'li',
-    { class: 'alarm', dataset: { alarmId: String(alarm.id), severity: alarm.severity || 'warning' } },
-    el(
-      'div',
-      { class: 'alarm-head' },
-      el('strong', {}, alarm.kind || alarm.type || 'alarm'),
-      dormitoryId ? el('button', { type: 'button', class: 'link', onclick: () => openPanel(dormitoryId) }, dormitoryId) : null,
-      el('span', { class: 'muted small' }, raisedAt ? new Date(raisedAt).toLocaleTimeString() : ''),
-    ),
-    el('p', { class: 'alarm-message' }, alarm.message || ''),
-    el('button', { type: 'button', class: 'small', onclick: (event) => void releaseAlarm(event.currentTarget, alarm.id) }, 'Release'),
-  );
-}
-
-async function releaseAlarm(button, id) {
-  button.disabled = true;
-  try {
-    await api('POST', `/api/alarms/${encodeURIComponent(id)}/release`, {});
-  } catch (error) {
-    $('alarms-note').hidden = false;
-    $('alarms-note').textContent = `Release failed: ${error.message}`;
-    button.disabled = false;
-    return;
+  renderConnection();
+  view.alarms?.relabel();
+  if (view.chart) {
+    $('chart-title').textContent = $('building-filter').value ? buildingLabel($('building-filter').value) : t('dash.chartCampus');
+    view.chart.draw();
   }
-  await refreshAlarms();
+  if (view.selectedId) {
+    renderPanelDetail();
+    renderPanelLive(false);
+  }
 }
+onLocaleChange(rerender);
 
 // ---------------------------------------------------------------- start
 

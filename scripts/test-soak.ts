@@ -39,10 +39,31 @@ export function parseTapFiles(output: string): FileResult[] {
   return files;
 }
 
+/** The children a signal to the soak must take down with it (tap runs in its own process group, with its test files). */
+const running = new Set<ChildProcess>();
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGTERM'); // the whole group: npx, tap and every test file it started
+  } catch {
+    child.kill('SIGTERM');
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.error(`soak: ${signal}: stopping tap, its test files and the hog`);
+    for (const child of running) killGroup(child);
+    process.exit(130);
+  });
+}
+
 function runSuite(run: number, jobs: string | undefined, files: readonly string[], logFile: string): Promise<RunResult> {
   const started = performance.now();
   const args = ['tap', '-R', 'tap', ...(jobs ? ['-j', jobs] : []), ...files];
-  const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(child);
   const log = createWriteStream(logFile);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -53,6 +74,7 @@ function runSuite(run: number, jobs: string | undefined, files: readonly string[
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (exitCode) => {
+      running.delete(child);
       log.end();
       resolve({ run, exitCode, wallMs: performance.now() - started, files: parseTapFiles(output) });
     });
@@ -80,7 +102,10 @@ async function main(): Promise<number> {
   console.log(`soak: ${runs} run(s)${values.hog ? ' beside a CPU hog' : ''}${values.jobs ? `, -j ${values.jobs}` : ''}; TAP logs in ${logDir}`);
 
   let hog: ChildProcess | undefined;
-  if (values.hog) hog = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  if (values.hog) {
+    hog = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore', detached: true });
+    running.add(hog);
+  }
   const results: RunResult[] = [];
   try {
     for (let run = 1; run <= runs; run++) {

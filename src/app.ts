@@ -54,6 +54,7 @@ import { createLogger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
+import displayTokenRoutes from './http/display-token.routes.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
@@ -146,6 +147,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ledgerBatchSize: config.ledgerBatchSize,
       queryTimeoutMs: config.actorQueryTimeoutMs,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
+      prepareDriver: (gateway) => sessions.prepare(gateway),
     });
     let simulator: SimulatorRuntime | undefined;
     if (config.simulate) {
@@ -179,7 +181,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Metrics on the API port (optionally behind METRICS_TOKEN), or only on their own listener.
     const metricsHttp = config.metricsPort === undefined ? undefined : await createMetricsServer(config, metrics, log);
     if (!metricsHttp) await http.register(metricsRoutes, { metrics, path: '/api/metrics', token: config.metricsToken });
-    await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
+    await http.register(dormitoryRoutes, {
+      context,
+      live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined), purseStates: (id) => runtime.purseStates(id).catch(() => undefined) },
+    });
     const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount), flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids) };
     const balances: LiveBalances = { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] };
     await http.register(rechargeRoutes, { context, credits, balances });
@@ -200,12 +205,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
-    const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
+    const liveAccounts: LiveAccounts = {
+      flushBilling: (ids) => runtime.flushBilling(ids),
+      balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
+      occupantsChanged: (ids) => runtime.occupantsChanged(ids),
+    };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
     await importJobs.recover();
     await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
+    await http.register(displayTokenRoutes, { context });
     await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
@@ -239,7 +249,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           log.info(booted, 'actor tree booted');
           notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
           notifications.start();
-          stopDaysLeft = watchDaysLeft({ db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed') }, config.daysLeftAlertDays, 3_600_000);
+          stopDaysLeft = watchDaysLeft(
+            { db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed'), onEstimates: (estimates) => runtime.daysLeftEstimated(estimates) },
+            config.daysLeftAlertDays,
+            3_600_000,
+          );
           // Monthly bills at each month end on the campus's clock; catches up months missed while down.
           stopBills = watchMonthlyBills({
             db: database.db,

@@ -3,13 +3,14 @@ import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
 import { activeAlarmCounts } from '../db/alarm.repository.ts';
+import { occupantCounts } from '../db/quota-policy.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
 import type { DormitoryLiveState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
-import type { DormitoryFlushed, ManualCommandAccepted } from './dormitory.actor.ts';
+import type { DormitoryFlushed, ManualCommandAccepted, PurseStates, QuotaIssued } from './dormitory.actor.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import type { MeterView } from './meter.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
@@ -19,6 +20,11 @@ import { LiveHub } from './live-hub.ts';
 import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
 import { ActorBusyError, DomainError } from '../errors.ts';
+
+/** How long boot waits for the campus actor to spawn every dormitory. */
+const BOOT_SETTLE_TIMEOUT_MS = 300_000;
+/** Shutdown: how long the gateways and dormitories may take to drain their mailboxes (no reading comes in by then). */
+const SHUTDOWN_DRAIN_TIMEOUT_MS = 4_000;
 
 /** A live actor could not be asked (stopped, or its answer said it failed): 503 ACTOR_UNAVAILABLE. */
 export class ActorUnavailableError extends DomainError {
@@ -35,6 +41,8 @@ export interface CampusRuntimeOptions {
   readonly ledgerBatchSize: number;
   /** Builds one driver session for a gateway (Modbus TCP, MQTT, or the in-process simulator's endpoint). */
   readonly createDriver: (gateway: GatewayTopology, listener: GatewayDriverListener) => GatewayDriver;
+  /** Makes ready what `createDriver` needs for a gateway added at run time (the MQTT connection); rejects when it cannot. */
+  readonly prepareDriver?: (gateway: Pick<GatewayTopology, 'protocol'>) => Promise<void>;
   readonly queryTimeoutMs?: number;
 }
 
@@ -94,8 +102,12 @@ export class CampusRuntime {
       },
       deps,
     );
+    // Boot order (no reading lost to a meter not yet attached): gateways are spawned with their
+    // drivers stopped; every dormitory is spawned (its meters attach to their gateways as they
+    // are); once the campus has handled them all, each gateway starts its driver, behind every
+    // AttachMeter in its mailbox, so the driver subscribes knowing all its meters.
     for (const gateway of topology.gateways) {
-      const added = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, replyTo }));
+      const added = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddGateway', gateway, deferStart: true, replyTo }));
       if (!added.ok) throw new Error(`cannot start: ${added.detail}`);
     }
     for (const dormitory of topology.dormitories) {
@@ -103,42 +115,61 @@ export class CampusRuntime {
       if (!policy) continue;
       dispatch(this.campus, { type: 'AddDormitory', dormitory, policy, control: controls.get(dormitory.id) ?? EMPTY_CONTROL_SNAPSHOT, activeAlarms: alarms.get(dormitory.id) ?? 0 });
     }
+    // A large campus takes seconds to spawn: this waits for it, not for a live read.
+    await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'Settle', replyTo }), BOOT_SETTLE_TIMEOUT_MS);
+    for (const { ref } of this.directory.gateways.values()) dispatch(ref, { type: 'StartDriver' });
     return { gateways: topology.gateways.length, dormitories: topology.dormitories.length };
   }
 
   /** Commits every meter's pending charges and everything the ledger holds. */
-  async flush(): Promise<void> {
+  async flush(askTimeoutMs = this.timeoutMs): Promise<void> {
     if (!this.ledger) return;
     // A dormitory replies once its meters have posted (each posts before it replies), so the
     // ledger flush below finds every pending charge in its batch.
-    await Promise.all(
-      [...this.directory.dormitories.values()].map((d) =>
-        this.ask<DormitoryFlushed>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo })).catch(() => undefined),
-      ),
-    );
+    const missed = (
+      await Promise.all(
+        [...this.directory.dormitories.values()].map((d) =>
+          this.ask<DormitoryFlushed>(d.ref, (replyTo) => ({ type: 'FlushBilling', replyTo }), askTimeoutMs).then(
+            () => 0,
+            () => 1,
+          ),
+        ),
+      )
+    ).reduce((sum: number, n) => sum + n, 0);
+    if (missed > 0) this.options.deps.log.warn({ dormitories: missed }, 'dormitories did not post their charges in time; their cursors were not advanced (billed again, once, after the restart)');
     await this.commitLedger();
   }
 
   /** Waits until everything handed to the ledger so far is committed. */
-  private async commitLedger(): Promise<void> {
+  async commitLedger(): Promise<void> {
     if (!this.ledger) return;
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     if (!flushed.ok) throw new Error('ledger flush failed');
   }
 
+  /**
+   * Shutdown with nothing unwritten: first the drivers stop (no reading comes in any more), then
+   * every gateway is asked once (its mailbox is FIFO: the readings it still held are in their
+   * meters' mailboxes when it answers), then every dormitory posts its meters' charges, then one
+   * ledger flush commits it all, and only then are the actors stopped and the writer closed.
+   */
   async stop(): Promise<void> {
     if (!this.system) return;
-    try {
-      await this.flush();
-    } catch (error) {
-      this.options.deps.log.error({ err: error }, 'final flush failed');
-    }
+    const log = this.options.deps.log;
+    const started = performance.now();
     await Promise.all([...this.drivers.values()].map((d) => d.stop().catch(() => undefined)));
     this.drivers.clear();
+    try {
+      await Promise.all([...this.directory.gateways.values()].map((g) => this.ask<GatewayView>(g.ref, (replyTo) => ({ type: 'GetGateway', replyTo }), SHUTDOWN_DRAIN_TIMEOUT_MS).catch(() => undefined)));
+      await this.flush(SHUTDOWN_DRAIN_TIMEOUT_MS);
+    } catch (error) {
+      log.error({ err: error }, 'final flush failed');
+    }
     stop(this.system);
     this.system = undefined;
-    await this.writer.close();
+    const { unwritten } = await this.writer.close();
     this.live.dispose();
+    log.info({ ms: Math.round(performance.now() - started), unwritten: unwritten.length }, 'actor tree stopped');
   }
 
   /**
@@ -166,10 +197,46 @@ export class CampusRuntime {
     if (entry) dispatch(entry.ref, { type: 'CreditApplied', purse, amount });
   }
 
+  /** Days-of-credit estimates (src/services/days-left.service.ts): each running dormitory shows its own on the live feed. */
+  daysLeftEstimated(estimates: ReadonlyMap<string, NonNullable<DormitoryLiveState['daysLeft']>>): void {
+    for (const [id, daysLeft] of estimates) {
+      const entry = this.directory.dormitories.get(id);
+      if (entry) dispatch(entry.ref, { type: 'DaysLeftEstimated', daysLeft });
+    }
+  }
+
   async liveDormitory(id: string): Promise<DormitoryLiveState | undefined> {
     const entry = this.directory.dormitories.get(id);
     if (!entry) return undefined;
     return this.ask<DormitoryLiveState>(entry.ref, (replyTo) => ({ type: 'GetDormitory', replyTo }));
+  }
+
+  /** Each purse's billing state as the running dormitory holds it; undefined when it does not run. */
+  async purseStates(id: string): Promise<PurseStates | undefined> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry) return undefined;
+    return this.ask<PurseStates>(entry.ref, (replyTo) => ({ type: 'GetPurseStates', replyTo }));
+  }
+
+  /**
+   * Issues a purse's free quota for the current period to a running dormitory (idempotent per
+   * period); undefined when it does not run. The caller commits the ledger (`commitLedger`).
+   */
+  async issueQuota(id: string, purse: Purse, occupants: number, operator: string): Promise<QuotaIssued | undefined> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry) return undefined;
+    return this.ask<QuotaIssued>(entry.ref, (replyTo) => ({ type: 'IssueQuota', purse, occupants, operator, replyTo }), 30_000);
+  }
+
+  /** The occupants of these rooms changed: their running dormitories learn how many live there now. */
+  async occupantsChanged(dormitoryIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(dormitoryIds)].filter((id) => this.directory.dormitories.has(id));
+    if (ids.length === 0) return;
+    const counts = await occupantCounts(this.options.db, ids);
+    for (const id of ids) {
+      const entry = this.directory.dormitories.get(id);
+      if (entry) dispatch(entry.ref, { type: 'OccupantsChanged', occupants: counts.get(id) ?? 0 });
+    }
   }
 
   async manualCommand(id: string, circuit: CircuitKind | 'all', action: SupplyAction, reason: string, operator: string): Promise<ManualCommandAccepted | undefined> {
@@ -283,8 +350,14 @@ export class CampusRuntime {
     for (const dormitory of topology.dormitories) {
       const entry = this.directory.dormitories.get(dormitory.id);
       if (!entry) continue;
-      if (entry.offsetMinutes !== policy.utcOffsetMinutes) await this.reloadDormitory(dormitory.id);
-      else dispatch(entry.ref, { type: 'PolicyChanged', policy: { arrears: policy.arrears, waterArrearsCutsElectricity: policy.waterArrearsCutsElectricity } });
+      if (entry.offsetMinutes !== policy.utcOffsetMinutes) {
+        await this.reloadDormitory(dormitory.id);
+        continue;
+      }
+      dispatch(entry.ref, { type: 'PolicyChanged', policy: { arrears: policy.arrears, waterArrearsCutsElectricity: policy.waterArrearsCutsElectricity } });
+      // The campus's semesters are part of a per-semester quota policy's pricing.
+      entry.topology = { ...entry.topology, meters: entry.topology.meters.map((m) => ({ ...m, pricing: dormitory.meters.find((n) => n.meterId === m.meterId)?.pricing ?? m.pricing })) };
+      dispatch(entry.ref, { type: 'PricingChanged', pricing: new Map(dormitory.meters.map((m) => [m.meterId, m.pricing])) });
     }
   }
 
@@ -325,6 +398,14 @@ export class CampusRuntime {
     await this.commitLedger();
     const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'RemoveDormitory', dormitoryId: id, replyTo }));
     return result.ok;
+  }
+
+  /**
+   * Readies the node for a gateway about to be added (connects to the broker on demand). The
+   * API calls it before committing the gateway, so a node that cannot run it refuses it whole.
+   */
+  async prepareGateway(gateway: Pick<GatewayTopology, 'protocol'>): Promise<void> {
+    await this.options.prepareDriver?.(gateway);
   }
 
   async addGateway(gateway: GatewayTopology): Promise<boolean> {

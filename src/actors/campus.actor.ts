@@ -21,7 +21,9 @@ export class ActorDirectory {
 }
 
 export type CampusMsg =
-  | { readonly type: 'AddGateway'; readonly gateway: GatewayTopology; readonly replyTo?: Ref<CampusChanged> }
+  | { readonly type: 'AddGateway'; readonly gateway: GatewayTopology; readonly deferStart?: boolean; readonly replyTo?: Ref<CampusChanged> }
+  /** Answered after every message sent before it (boot: all AddDormitory handled, every meter spawned). */
+  | { readonly type: 'Settle'; readonly replyTo: Ref<CampusChanged> }
   | { readonly type: 'RemoveGateway'; readonly gatewayId: string; readonly replyTo?: Ref<CampusChanged> }
   | {
       readonly type: 'AddDormitory';
@@ -66,7 +68,11 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
           }
           let ref: Ref<GatewayMsg>;
           try {
-            ref = spawnGateway(self, { gatewayId: msg.gateway.id, protocol: msg.gateway.protocol, ledger: props.ledger, createDriver: (listener) => props.createDriver(msg.gateway, listener) }, deps);
+            ref = spawnGateway(
+              self,
+              { gatewayId: msg.gateway.id, protocol: msg.gateway.protocol, ledger: props.ledger, createDriver: (listener) => props.createDriver(msg.gateway, listener), deferStart: msg.deferStart === true },
+              deps,
+            );
           } catch (error) {
             // A gateway whose driver cannot be built (a bad address) is refused with the reason, not a crash and a silent timeout.
             reply(msg.replyTo, false, error instanceof Error ? error.message : String(error));
@@ -125,6 +131,9 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
           reply(msg.replyTo, true, 'dormitory started');
           return state;
         }
+        case 'Settle':
+          reply(msg.replyTo, true, 'settled');
+          return state;
         case 'RemoveDormitory': {
           const entry = props.directory.dormitories.get(msg.dormitoryId);
           if (entry) {

@@ -31,7 +31,9 @@ export type GatewayMsg =
     }
   | { readonly type: 'CommandSent'; readonly commandId: string }
   | { readonly type: 'CommandCompleted'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string }
-  | { readonly type: 'GetGateway'; readonly replyTo: Ref<GatewayView> };
+  | { readonly type: 'GetGateway'; readonly replyTo: Ref<GatewayView> }
+  /** Boot: every meter of this gateway is attached (their AttachMeter came first): subscribe now. */
+  | { readonly type: 'StartDriver' };
 
 export interface GatewayView {
   readonly gatewayId: string;
@@ -46,7 +48,15 @@ export interface GatewayProps {
   readonly ledger: Ref<LedgerMsg>;
   /** Builds the driver session; called once, inside the actor, with a listener bound to it. */
   readonly createDriver: (listener: GatewayDriverListener) => GatewayDriver;
+  /**
+   * Start the driver only on `StartDriver` (boot: after the meters are attached, so no reading
+   * arrives for a meter not yet attached). False: at once (a gateway added at run time).
+   */
+  readonly deferStart?: boolean;
 }
+
+/** Rejected frames are logged at most once per gateway per this much wall time, with a count. */
+export const REJECTION_LOG_INTERVAL_MS = 60_000;
 
 interface PendingCommand {
   readonly command: SupplyCommand;
@@ -64,6 +74,9 @@ interface GatewayState {
   readonly meters: Map<string, { endpoint: MeterEndpoint; dormitoryId: string; ref: Ref<MeterInbound> }>;
   online: boolean | null;
   readonly pending: Map<string, PendingCommand>;
+  driverStarted: boolean;
+  /** Rejections since the last log line, by reason (a flood is one line a minute, not one per frame). */
+  readonly rejections: { count: number; readonly byReason: Map<string, number>; loggedAt: number };
 }
 
 /**
@@ -84,6 +97,20 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
     frameRejected: (reason, unitAddress) => dispatch(self, { type: 'FrameRejected', reason, unitAddress }),
   };
   const driver = props.createDriver(listener);
+  const startDriver = () => driver.start().catch((error: unknown) => log.error({ err: error }, 'gateway driver failed to start'));
+  /** Counts a rejected frame; logs the first, then at most once per interval with what was counted since. */
+  const rejected = (state: GatewayState, reason: string, unitAddress: string | undefined, detail: string) => {
+    deps.metrics.framesRejected.inc({ protocol: props.protocol, reason });
+    const r = state.rejections;
+    r.count++;
+    r.byReason.set(reason, (r.byReason.get(reason) ?? 0) + 1);
+    const now = performance.now();
+    if (now - r.loggedAt < REJECTION_LOG_INTERVAL_MS) return;
+    log.warn({ rejected: r.count, reasons: Object.fromEntries(r.byReason), last: { unitAddress, reason: detail } }, r.count === 1 ? 'frame rejected' : `${r.count} frames rejected since the last report`);
+    r.count = 0;
+    r.byReason.clear();
+    r.loggedAt = now;
+  };
 
   const event = (kind: string, details: Record<string, unknown>, fromState: string | null = null, toState: string | null = null) =>
     dispatch(props.ledger, { type: 'EventOccurred', record: { dormitoryId: null, meterId: null, gatewayId: props.gatewayId, kind, fromState, toState, details, occurredAt: deps.clock.now() } });
@@ -109,7 +136,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
         case 'ReadingArrived': {
           const meter = state.meters.get(msg.reading.unitAddress);
           if (!meter) {
-            deps.metrics.framesRejected.inc({ protocol: props.protocol, reason: 'unknown_unit' });
+            rejected(state, 'unknown_unit', msg.reading.unitAddress, 'no meter attached at this unit address');
             return state;
           }
           // Time comes from the server: the sample's own time is bounded by its receive time.
@@ -157,15 +184,21 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           return state;
         }
         case 'FrameRejected':
-          deps.metrics.framesRejected.inc({ protocol: props.protocol, reason: msg.reason.split(':')[0]!.slice(0, 40) });
-          log.warn({ unitAddress: msg.unitAddress, reason: msg.reason }, 'frame rejected');
+          rejected(state, msg.reason.split(':')[0]!.slice(0, 40), msg.unitAddress, msg.reason);
           return state;
         case 'AttachMeter':
           state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, dormitoryId: msg.dormitoryId, ref: msg.meter });
-          driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
+          // Before the driver starts, the meters are handed over once, on StartDriver.
+          if (state.driverStarted) driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
           return state;
         case 'DetachMeter':
-          if (state.meters.delete(msg.unitAddress)) driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
+          if (state.meters.delete(msg.unitAddress) && state.driverStarted) driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
+          return state;
+        case 'StartDriver':
+          if (state.driverStarted) return state;
+          state.driverStarted = true;
+          driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
+          void startDriver();
           return state;
         case 'SendCommand': {
           const pending: PendingCommand = {
@@ -208,13 +241,13 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
     },
     actorName('gateway', props.gatewayId),
     {
-      initialState: { driver, meters: new Map(), online: null, pending: new Map() },
+      initialState: { driver, meters: new Map(), online: null, pending: new Map(), driverStarted: props.deferStart !== true, rejections: { count: 0, byReason: new Map(), loggedAt: -Infinity } },
       onCrash: resumeOnCrash(deps, 'gateway'),
       afterStop: (state) => {
         if (state.online) deps.metrics.gatewaysOnline.dec();
       },
     },
   );
-  driver.start().catch((error: unknown) => log.error({ err: error }, 'gateway driver failed to start'));
+  if (props.deferStart !== true) void startDriver();
   return self;
 }

@@ -260,6 +260,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     state.lastReadingAt = reading.at;
     if (!state.online) {
       state.online = true;
+      deps.metrics.metersOnline.inc();
       dispatch(props.dormitory, { type: 'MeterOnlineChanged', meterId: props.meterId, online: true, at: reading.at });
     }
     if (reading.type === 'electric') return handleElectric(state, reading, decodedAtNs, measured);
@@ -356,6 +357,8 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
         case 'OnlineChanged':
           if (state.online !== msg.online) {
             state.online = msg.online;
+            if (msg.online) deps.metrics.metersOnline.inc();
+            else deps.metrics.metersOnline.dec();
             dispatch(props.dormitory, { type: 'MeterOnlineChanged', meterId: props.meterId, online: msg.online, at: msg.at });
           }
           return state;
@@ -470,6 +473,9 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
         };
       },
       onCrash: resumeOnCrash(deps, 'meter'),
+      afterStop: (state) => {
+        if (state.online) deps.metrics.metersOnline.dec();
+      },
     },
   );
 }

@@ -57,7 +57,10 @@ export interface FreeQuotaPoliciesTable {
   id: string;
   name: string;
   purse: Purse;
-  monthly_allowance: number;
+  /** Base units per period (per occupant when basis is per-occupant). */
+  allowance: number;
+  basis: ColumnType<'per-dormitory' | 'per-occupant', 'per-dormitory' | 'per-occupant' | undefined, 'per-dormitory' | 'per-occupant'>;
+  period: ColumnType<'month' | 'semester', 'month' | 'semester' | undefined, 'month' | 'semester'>;
 }
 
 export interface DormitoriesTable {
@@ -201,7 +204,7 @@ export interface PurseBillingStatesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
+export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'quota_expiry' | 'adjustment' | 'settlement';
 
 export interface LedgerEntriesTable {
   id: Generated<number>;
@@ -339,6 +342,9 @@ export interface AlarmsTable {
   raised_at: Timestamp;
   released_at: Timestamp | null;
   released_by: string | null;
+  /** An operator saw it (it stays active until released or cleared). */
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
 }
 
 export interface EventsTable {
@@ -487,6 +493,18 @@ export interface LedgerDeadLettersTable {
   created_at: CreatedAt;
 }
 
+/** A wall display's read-only credential (src/services/display-token.service.ts). */
+export interface DisplayTokensTable {
+  id: Generated<number>;
+  name: string;
+  /** `sha256$<hex>` of the token; the token itself is never stored. */
+  token_hash: string;
+  issued_by: string;
+  issued_at: ColumnType<Date, Date | string | undefined, never>;
+  revoked_at: ColumnType<Date | null, never, Date | string>;
+  revoked_by: ColumnType<string | null, never, string>;
+}
+
 export interface GatewayCredentialsTable {
   gateway_id: string;
   /** `sha256$<hex>` of the secret (src/domain/gateway-secret.ts); the secret itself is never stored. */
@@ -579,6 +597,7 @@ export interface Database {
   manual_cuts: ManualCutsTable;
   ledger_dead_letters: LedgerDeadLettersTable;
   gateway_credentials: GatewayCredentialsTable;
+  display_tokens: DisplayTokensTable;
   notifications: NotificationsTable;
   days_left_alerts: DaysLeftAlertsTable;
   monthly_bills: MonthlyBillsTable;

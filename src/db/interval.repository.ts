@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { FreeQuotaPolicy } from '../domain/tariff.ts';
+import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
 import type { IntervalUsage } from '../domain/tariff-dry-run.ts';
 import type { Purse } from './database.ts';
 import type { Executor } from './executor.ts';
@@ -51,9 +52,14 @@ export async function dormitoryPricingContexts(db: Executor, dormitoryIds: reado
     .innerJoin('buildings as b', 'b.id', 'd.building_id')
     .innerJoin('campuses as c', 'c.id', 'b.campus_id')
     .leftJoin('free_quota_policies as q', 'q.id', quotaColumn)
-    .select(['d.id', 'c.utc_offset_minutes', 'q.monthly_allowance'])
+    .select(['d.id', 'c.utc_offset_minutes', 'c.settings', 'q.allowance', 'q.basis', 'q.period'])
     .where('d.id', 'in', dormitoryIds)
     .orderBy('d.id')
     .execute();
-  return rows.map((r) => ({ dormitoryId: r.id, quota: r.monthly_allowance === null ? null : { monthlyAllowance: r.monthly_allowance }, utcOffsetMinutes: r.utc_offset_minutes }));
+  const occupants = await occupantCounts(db, dormitoryIds);
+  return rows.map((r) => ({
+    dormitoryId: r.id,
+    quota: r.allowance === null || r.basis === null || r.period === null ? null : quotaPolicyOf({ allowance: r.allowance, basis: r.basis, period: r.period }, r.settings, occupants.get(r.id) ?? 0),
+    utcOffsetMinutes: r.utc_offset_minutes,
+  }));
 }

@@ -12,7 +12,9 @@
  * (the instant the energy began to flow after the last billed reading).
  */
 import { MS_PER_DAY, MS_PER_MINUTE, parseClockMinutes, toLocalTime } from './local-time.ts';
-import { chargeUsage, type BillingState, type ChargePart, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
+import { dayAfter } from './quota.ts';
+import { startOfLocalDay } from './settlement/local-day.ts';
+import { chargeUsage, type BillingState, type ChargePart, type ChargeResult, type FreeQuotaPolicy, type QuotaLapse, type Tariff } from './tariff.ts';
 
 /** One piece of a spread delta: `usage` base units priced at `at`. */
 export interface UsagePiece {
@@ -129,6 +131,22 @@ export function scheduleBoundaries(schedule: TariffSchedule, fromMs: number, toM
 }
 
 /**
+ * The instants strictly inside (fromMs, toMs) where a semester policy's quota period begins or
+ * ends (a month policy's are month starts, already price boundaries).
+ */
+export function quotaBoundaries(quota: FreeQuotaPolicy | null, fromMs: number, toMs: number, utcOffsetMinutes: number): number[] {
+  if (quota === null || (quota.period ?? 'month') !== 'semester' || toMs - fromMs <= 0) return [];
+  const out: number[] = [];
+  for (const semester of quota.semesters ?? []) {
+    for (const day of [semester.from, dayAfter(semester.to)]) {
+      const at = startOfLocalDay(day, utcOffsetMinutes);
+      if (at > fromMs && at < toMs) out.push(at);
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
  * Charges `usage` that accumulated between `fromMs` (the last billed reading) and `toMs`,
  * spread linearly over the price boundaries it crosses (those of every tariff version in
  * force during the span, and the versions' own starts). Each piece is priced by the version
@@ -145,11 +163,15 @@ export function chargeAcrossSchedule(
   toMs: number,
   utcOffsetMinutes: number,
 ): ChargeResult {
-  const pieces = spreadLinearly(usage, fromMs, toMs, scheduleBoundaries(schedule, fromMs, toMs, utcOffsetMinutes));
+  const boundaries = scheduleBoundaries(schedule, fromMs, toMs, utcOffsetMinutes);
+  const quotaCuts = quotaBoundaries(quota, fromMs, toMs, utcOffsetMinutes);
+  const cuts = quotaCuts.length === 0 ? boundaries : [...new Set([...boundaries, ...quotaCuts])].sort((a, b) => a - b);
+  const pieces = spreadLinearly(usage, fromMs, toMs, cuts);
   let amount = 0;
   let freeUsed = 0;
   let billedUsage = 0;
   let quotaGranted = 0;
+  const quotaLapsed: QuotaLapse[] = [];
   const parts: ChargePart[] = [];
   let current = state;
   for (const piece of pieces) {
@@ -159,10 +181,11 @@ export function chargeAcrossSchedule(
     freeUsed += charged.freeUsed;
     billedUsage += charged.billedUsage;
     quotaGranted += charged.quotaGranted;
+    quotaLapsed.push(...charged.quotaLapsed);
     for (const part of charged.parts) parts.push({ ...part, version: version.version });
     current = charged.state;
   }
-  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted };
+  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted, quotaLapsed };
 }
 
 /** `chargeAcrossSchedule` for one tariff in force over the whole span. */

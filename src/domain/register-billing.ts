@@ -1,5 +1,5 @@
 import { chargeAcrossSchedule, type TariffSchedule } from './gap-pricing.ts';
-import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy } from './tariff.ts';
+import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type QuotaLapse } from './tariff.ts';
 
 /**
  * Billing from a cumulative register, pure. A meter measures (`measureRegister`): its position
@@ -131,6 +131,8 @@ export interface PendingCharge {
   readonly firstAt: number;
   readonly lastAt: number;
   readonly quotaGranted: number;
+  /** Unused quota that lapsed at its period's end meanwhile (absent: none). */
+  readonly quotaLapsed?: readonly QuotaLapse[];
   /** Billed usage by tariff version, label and rate. */
   readonly parts: Readonly<Record<string, PendingPart>>;
 }
@@ -160,6 +162,7 @@ export function accumulateCharge(pending: PendingCharge | null, fromRegister: nu
     firstAt: pending?.firstAt ?? at,
     lastAt: at,
     quotaGranted: (pending?.quotaGranted ?? 0) + charge.quotaGranted,
+    quotaLapsed: [...(pending?.quotaLapsed ?? []), ...charge.quotaLapsed],
     parts,
   };
 }

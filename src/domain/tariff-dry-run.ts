@@ -6,8 +6,8 @@
  * month (so tiers and quota start where they stood), and each later month is granted anew.
  */
 import { chargeAcrossSchedule, type TariffSchedule } from './gap-pricing.ts';
-import { MS_PER_MINUTE, toLocalTime, monthKeyOf } from './local-time.ts';
-import type { BillingState, FreeQuotaPolicy } from './tariff.ts';
+import { MS_PER_MINUTE, toLocalTime } from './local-time.ts';
+import { initialBillingState, type BillingState, type FreeQuotaPolicy } from './tariff.ts';
 
 export const INTERVAL_MS = 15 * MS_PER_MINUTE;
 
@@ -24,15 +24,14 @@ export function localMonthStart(at: number, utcOffsetMinutes: number): number {
   return Date.UTC(local.year, local.month - 1, 1) - utcOffsetMinutes * MS_PER_MINUTE;
 }
 
-/** The billing state at `from`, given the usage recorded earlier in that local month. */
+/**
+ * The billing state at `from`, given the usage recorded earlier in that local month: the quota
+ * period at `from` granted, less that usage (for a semester policy only the month's earlier
+ * usage is taken off; the old and the draft price see the same quota either way).
+ */
 export function openingState(from: number, usedEarlierThisMonth: number, quota: FreeQuotaPolicy | null, utcOffsetMinutes: number): BillingState {
-  const allowance = quota?.monthlyAllowance ?? 0;
-  return {
-    monthKey: monthKeyOf(toLocalTime(from, utcOffsetMinutes)),
-    monthUsage: usedEarlierThisMonth,
-    freeRemaining: Math.max(0, allowance - usedEarlierThisMonth),
-    carryMicro: 0,
-  };
+  const opened = initialBillingState(from, quota, utcOffsetMinutes);
+  return { ...opened, monthUsage: usedEarlierThisMonth, freeRemaining: Math.max(0, opened.freeRemaining - usedEarlierThisMonth) };
 }
 
 /** What `intervals` (ascending by start) cost under `schedule`, from `opening`; minor units. */

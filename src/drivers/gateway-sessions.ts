@@ -24,6 +24,8 @@ export interface GatewaySessionsOptions {
   readonly mqttIntervalMs?: number;
   /** The embedded broker's check of a gateway's CONNECT (username = gateway id). */
   readonly gatewaySecretValid: (gatewayId: string, secret: string) => Promise<boolean>;
+  /** Deadline of the first connection to the broker (default MqttConnection's, 10 s). */
+  readonly mqttConnectTimeoutMs?: number;
 }
 
 export class GatewayAddressError extends Error {}
@@ -37,6 +39,7 @@ export class GatewayAddressError extends Error {}
  */
 export class GatewaySessions {
   private connection: MqttConnection | undefined;
+  private connecting: Promise<void> | undefined;
   private broker: EmbeddedBroker | undefined;
   private brokerUrl: string | undefined;
   private serverCredentials: BrokerCredentials | undefined;
@@ -70,16 +73,36 @@ export class GatewaySessions {
   /** Connects MQTT when any gateway needs it. */
   async start(gateways: readonly GatewayTopology[], simulator?: { gateways: ReadonlyMap<string, SimulatedEndpoint> }): Promise<void> {
     this.simulated = simulator?.gateways ?? new Map();
-    if (!gateways.some((g) => g.protocol === 'mqtt')) return;
-    const url = await this.startBroker();
-    const credentials = this.serverCredentials;
-    this.connection = new MqttConnection({
-      url,
-      topicPrefix: this.topicPrefix,
-      logger: this.options.log.child({ component: 'mqtt' }),
-      ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
+    if (gateways.some((g) => g.protocol === 'mqtt')) await this.connectMqtt();
+  }
+
+  /**
+   * Makes ready what `create` will need for this gateway: an MQTT gateway added at run time to a
+   * node that booted without one connects the node to the broker now (started once, however many
+   * callers wait). Rejects when the broker cannot be reached: the caller refuses the gateway.
+   */
+  async prepare(gateway: Pick<GatewayTopology, 'protocol'>): Promise<void> {
+    if (gateway.protocol === 'mqtt') await this.connectMqtt();
+  }
+
+  private connectMqtt(): Promise<void> {
+    this.connecting ??= (async () => {
+      const url = await this.startBroker();
+      const credentials = this.serverCredentials;
+      const connection = new MqttConnection({
+        url,
+        topicPrefix: this.topicPrefix,
+        logger: this.options.log.child({ component: 'mqtt' }),
+        ...(this.options.mqttConnectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.options.mqttConnectTimeoutMs }),
+        ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
+      });
+      await connection.start();
+      this.connection = connection;
+    })().catch((error: unknown) => {
+      this.connecting = undefined; // the next gateway added tries again
+      throw error;
     });
-    await this.connection.start();
+    return this.connecting;
   }
 
   /**
@@ -126,6 +149,8 @@ export class GatewaySessions {
   }
 
   async stop(): Promise<void> {
+    await this.connecting?.catch(() => undefined);
+    this.connecting = undefined;
     await this.connection?.stop().catch(() => undefined);
     this.connection = undefined;
     await this.broker?.stop().catch(() => undefined);

@@ -4,9 +4,12 @@ import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { WebSocket } from 'ws';
 import type { AppContext } from '../app-context.ts';
+import { listBuildings } from '../db/campus.repository.ts';
 import { findSessionOperator, findSessionOperators, type Operator } from '../db/operator.repository.ts';
 import type { JobFeed } from '../live/job-feed.ts';
 import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
+import { buildingTimeZone } from '../services/campus.service.ts';
+import { displayTokenHash, liveDisplayTokens } from '../services/display-token.service.ts';
 import { tokenHash } from './auth.plugin.ts';
 
 /**
@@ -62,6 +65,8 @@ export const LIVE_CLOSE_CODES = { unauthenticated: 4401, forbidden: 4403 } as co
 
 /** Sent with 4401 when the session a socket was opened with has ended (logout, revoked, user disabled) or its rights changed. */
 export const SESSION_ENDED_REASON = 'session ended';
+/** Sent with 4401 to a wall display whose token was revoked. */
+export const DISPLAY_REVOKED_REASON = 'display token revoked';
 
 /** Offered first by browsers next to `bearer.<token>`; echoed back by the server (ws picks the first). */
 export const LIVE_SUBPROTOCOL = 'campus-live';
@@ -79,14 +84,25 @@ const Query = Type.Object(
 
 type Scope = { readonly kind: 'campus' } | { readonly kind: 'building'; readonly building: string } | { readonly kind: 'dormitory'; readonly dormitoryId: string };
 
+/**
+ * What a socket was opened with: a session (and the rights it had then), or a wall display's
+ * token (read-only, campus or one building, no job progress).
+ */
+type Credential =
+  | { readonly kind: 'session'; readonly tokenHash: string; readonly role: Operator['role']; readonly dormitoryId: string | null }
+  | { readonly kind: 'display'; readonly tokenHash: string; readonly displayTokenId: number };
+
+/** What a wall display is told with its snapshot, since it may call no REST route. */
+interface DisplayContext {
+  readonly buildings: readonly { readonly id: string; readonly name: string }[];
+  readonly timeZone: string;
+}
+
 interface LiveClient {
   readonly id: number;
   readonly socket: WebSocket;
   readonly operator: string;
-  /** The session the socket was opened with, and the rights it had then. */
-  readonly sessionTokenHash: string;
-  readonly role: Operator['role'];
-  readonly dormitoryId: string | null;
+  readonly credential: Credential;
   readonly scope: Scope;
   readonly scopeKey: string;
   /** Dormitory ids whose latest state this client has not been sent yet. */
@@ -111,11 +127,16 @@ function scopeKeyOf(scope: Scope): string {
 function tokenOf(request: FastifyRequest): string | undefined {
   const query = request.query as Static<typeof Query>;
   if (query.token) return query.token;
+  return subprotocolValue(request, 'bearer.');
+}
+
+/** The value of the first offered subprotocol `<prefix><value>`. */
+function subprotocolValue(request: FastifyRequest, prefix: string): string | undefined {
   const offered = request.headers['sec-websocket-protocol'];
   if (typeof offered !== 'string') return undefined;
   for (const protocol of offered.split(',')) {
     const trimmed = protocol.trim();
-    if (trimmed.startsWith('bearer.') && trimmed.length > 7) return trimmed.slice(7);
+    if (trimmed.startsWith(prefix) && trimmed.length > prefix.length) return trimmed.slice(prefix.length);
   }
   return undefined;
 }
@@ -130,6 +151,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: 4096 } });
 
   const clients = new Set<LiveClient>();
+  /** Wall displays resolved before the upgrade: their token and what their snapshot carries. */
+  const displays = new WeakMap<FastifyRequest, { credential: Credential & { kind: 'display' }; name: string; context: DisplayContext }>();
   /** Latest state of every dormitory seen in a diff: what a drained slow client is sent. */
   const latest = new Map<string, DormitoryLiveState>();
   let nextClientId = 1;
@@ -228,10 +251,21 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     if (clients.size === 0) return;
     checking = (async () => {
       const open = [...clients];
-      const valid = await findSessionOperators(context.db, [...new Set(open.map((c) => c.sessionTokenHash))], new Date()); // sessions are wall-clock
+      const hashesOf = (kind: Credential['kind']) => [...new Set(open.filter((c) => c.credential.kind === kind).map((c) => c.credential.tokenHash))];
+      const [valid, walls] = await Promise.all([
+        findSessionOperators(context.db, hashesOf('session'), new Date()), // sessions are wall-clock
+        liveDisplayTokens(context.db, hashesOf('display')),
+      ]);
       for (const client of open) {
-        const operator = valid.get(client.sessionTokenHash);
-        if (operator && operator.role === client.role && operator.dormitoryId === client.dormitoryId) continue;
+        const credential = client.credential;
+        if (credential.kind === 'display') {
+          if (walls.has(credential.tokenHash)) continue;
+          clients.delete(client);
+          client.socket.close(LIVE_CLOSE_CODES.unauthenticated, DISPLAY_REVOKED_REASON);
+          continue;
+        }
+        const operator = valid.get(credential.tokenHash);
+        if (operator && operator.role === credential.role && operator.dormitoryId === credential.dormitoryId) continue;
         clients.delete(client);
         client.socket.close(LIVE_CLOSE_CODES.unauthenticated, SESSION_ENDED_REASON);
       }
@@ -270,7 +304,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   const unsubscribeJobs = options.jobs?.subscribe((job) => {
     let payload: string | undefined;
     for (const client of clients) {
-      if (client.scope.kind === 'dormitory' || client.socket.readyState !== client.socket.OPEN) continue;
+      if (client.scope.kind === 'dormitory' || client.credential.kind === 'display' || client.socket.readyState !== client.socket.OPEN) continue;
       if (isSlow(client) && job.state !== 'done' && job.state !== 'failed') continue;
       payload ??= JSON.stringify({ type: 'job', job });
       send(client, payload);
@@ -311,6 +345,20 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       // and subscribes in the same tick as it takes the snapshot (no change can slip between).
       preValidation: async (request) => {
         if (request.operator) return;
+        const displayToken = subprotocolValue(request, 'display.');
+        if (displayToken) {
+          const hash = displayTokenHash(displayToken);
+          const wall = (await liveDisplayTokens(context.db, [hash])).get(hash);
+          if (!wall) return;
+          const buildings = (await listBuildings(context.db)).filter((b) => b.retiredAt === null);
+          const timeZone = buildings[0] ? await buildingTimeZone(context.db, buildings[0].id) : 'Asia/Shanghai';
+          displays.set(request, {
+            credential: { kind: 'display', tokenHash: hash, displayTokenId: wall.id },
+            name: wall.name,
+            context: { buildings: buildings.map((b) => ({ id: b.id, name: b.name })), timeZone },
+          });
+          return;
+        }
         const token = tokenOf(request);
         if (!token) return;
         const hash = tokenHash(token);
@@ -321,29 +369,34 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     (socket, request) => {
       const operator: Operator | undefined = request.operator;
       const sessionTokenHash = request.sessionTokenHash;
-      if (!operator || !sessionTokenHash) {
-        socket.close(LIVE_CLOSE_CODES.unauthenticated, 'a valid session token is required');
-        return;
-      }
+      const display = displays.get(request);
       const { building } = request.query as Static<typeof Query>;
       let scope: Scope;
-      if (operator.role === 'student') {
+      let credential: Credential;
+      if (display) {
+        // A wall display watches the campus or one building, read-only.
+        credential = display.credential;
+        scope = building ? { kind: 'building', building } : { kind: 'campus' };
+      } else if (!operator || !sessionTokenHash) {
+        socket.close(LIVE_CLOSE_CODES.unauthenticated, 'a valid session or display token is required');
+        return;
+      } else if (operator.role === 'student') {
         if (!operator.dormitoryId) {
           socket.close(LIVE_CLOSE_CODES.forbidden, 'this student has no dormitory');
           return;
         }
         // Students see only their own dormitory, whatever building they ask for.
         scope = { kind: 'dormitory', dormitoryId: operator.dormitoryId };
+        credential = { kind: 'session', tokenHash: sessionTokenHash, role: operator.role, dormitoryId: operator.dormitoryId };
       } else {
         scope = building ? { kind: 'building', building } : { kind: 'campus' };
+        credential = { kind: 'session', tokenHash: sessionTokenHash, role: operator.role, dormitoryId: operator.dormitoryId };
       }
       const client: LiveClient = {
         id: nextClientId++,
         socket,
-        operator: operator.username,
-        sessionTokenHash,
-        role: operator.role,
-        dormitoryId: operator.dormitoryId,
+        operator: display ? `display:${display.credential.displayTokenId}` : (operator?.username ?? ''),
+        credential,
         scope,
         scopeKey: scopeKeyOf(scope),
         dirty: new Set(),
@@ -371,7 +424,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         clients.delete(client);
       });
       // Anything a client sends is ignored: the feed is one-way.
-      send(client, JSON.stringify({ type: 'snapshot', scope: client.scopeKey, dormitories: snapshot }));
+      // A wall display also gets the building names and the campus time zone it cannot ask REST for.
+      send(client, JSON.stringify({ type: 'snapshot', scope: client.scopeKey, dormitories: snapshot, ...(display ? { display: { name: display.name, ...display.context } } : {}) }));
     },
   );
 }

@@ -169,6 +169,14 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
     if (!(await db.selectFrom('campuses').select('id').where('id', '=', body.campusId).executeTakeFirst())) throw new DomainError('NOT_FOUND', `campus ${body.campusId} does not exist`, 'campusId');
     const addressProblem = gatewayAddressProblem(body.protocol, body.address, options.context.config.simulate);
     if (addressProblem) throw new DomainError('VALIDATION_FAILED', addressProblem, 'address');
+    // Before anything is committed: an MQTT gateway on a node that booted without one connects
+    // the node to the broker now; a broker out of reach refuses the gateway whole (503, no row).
+    try {
+      await runtime.prepareGateway({ protocol: body.protocol });
+    } catch (error) {
+      request.log.warn({ err: error, gateway: body.id }, 'gateway refused: its driver cannot be readied');
+      throw new DomainError('BROKER_UNAVAILABLE', `the MQTT broker cannot be reached; gateway ${body.id} was not added, retry later`, 'protocol');
+    }
     try {
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('gateways').values({ id: body.id, campus_id: body.campusId, building_id: body.buildingId ?? null, protocol: body.protocol, address: body.address }).execute();

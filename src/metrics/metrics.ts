@@ -27,6 +27,7 @@ export class Metrics {
   });
   readonly billingAnomalies = new Counter({ name: 'campus_register_anomalies_total', help: 'Register readings that went backwards or jumped implausibly (billed nothing)', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly gatewaysOnline = new Gauge({ name: 'campus_gateways_online', help: 'Gateways currently online', registers: [this.registry] });
+  readonly metersOnline = new Gauge({ name: 'campus_meters_online', help: 'Meters whose actor last heard from them within the offline limit', registers: [this.registry] });
   readonly alarmsRaised = new Counter({ name: 'campus_alarms_raised_total', help: 'Alarms raised', labelNames: ['kind'] as const, registers: [this.registry] });
 
   /** Event-loop lag; sampled only between `startSampling()` and `stopSampling()` (the app's start and stop). */

@@ -19,7 +19,7 @@ t.test('pulling the AC plug cuts the AC; an opened meter cover raises a tamper a
   const alarm = await waitFor('an ac_standby alarm', async () => (await inject('GET', '/api/alarms?state=active&dormitory=B-112')).json<{ items: { id: number; kind: string }[] }>().items.find((a) => a.kind === 'ac_standby'));
   // Plugged back and allowed by an operator: it comes back.
   await inject('POST', '/api/simulator/dormitories/B-112/events', { kind: 'ac_plugged' });
-  t.equal((await inject('POST', `/api/alarms/${alarm.id}/release`)).statusCode, 200);
+  t.equal((await inject('POST', `/api/alarms/${alarm.id}/release`, { reason: 'AC plugged back in' })).statusCode, 200);
   await waitFor('B-112 AC restored', async () => (await getDormitory(test, 'B-112')).circuits.find((c) => c.kind === 'ac')!.supply === 'on');
 
   t.equal((await inject('POST', '/api/simulator/dormitories/A-113/events', { kind: 'cover_opened' })).statusCode, 202);

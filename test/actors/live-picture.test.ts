@@ -37,7 +37,7 @@ t.test('the live picture of a running campus', async (t) => {
     await waitFor('the tamper alarm in the live feed', () => server.app.runtime.live.get('R-3')?.activeAlarms === 1);
     const alarms = (await inject(server, 'GET', '/api/alarms?state=active&dormitory=R-3')).json<{ items: { id: number; kind: string }[] }>().items;
     t.same(alarms.map((a) => a.kind), ['tamper'], 'the alarm the feed counts is the tamper alarm');
-    t.equal((await inject(server, 'POST', `/api/alarms/${alarms[0]!.id}/release`)).statusCode, 200, 'the operator releases it');
+    t.equal((await inject(server, 'POST', `/api/alarms/${alarms[0]!.id}/release`, { reason: 'checked on site' })).statusCode, 200, 'the operator releases it');
     await waitFor('the released alarm leaves the live feed', () => server.app.runtime.live.get('R-3')?.activeAlarms === 0);
   });
 

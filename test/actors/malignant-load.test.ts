@@ -78,11 +78,11 @@ t.test('malignant load trips the socket only, recloses, locks out after M trips,
     return list.items.find((a) => a.kind === 'lockout');
   }, 100);
   await inject('DELETE', `/api/simulator/dormitories/A-104/appliances/${(await inject('GET', '/api/simulator')).json<{ dormitories: { dormitoryId: string; appliances: { id: string; kind: string }[] }[] }>().dormitories.find((d) => d.dormitoryId === 'A-104')!.appliances.find((a) => a.kind === 'heater')!.id}`);
-  const release = await inject('POST', `/api/alarms/${lockout.id}/release`);
+  const release = await inject('POST', `/api/alarms/${lockout.id}/release`, { reason: 'kettle removed' });
   t.equal(release.statusCode, 200);
   await socketOn('A-104');
   t.pass('an operator release brings it back');
-  t.equal((await inject('POST', `/api/alarms/${lockout.id}/release`)).statusCode, 409, 'a released alarm cannot be released again');
+  t.equal((await inject('POST', `/api/alarms/${lockout.id}/release`, { reason: 'kettle removed' })).statusCode, 409, 'a released alarm cannot be released again');
 
   // The whitelist: an approved 1.8 kW appliance never trips.
   t.equal((await rule('malignantLoad', { mode: 'trip', whitelist: [{ name: 'approved kettle', minW: 1700, maxW: 1900, minPf: 0.95, maxPf: 1 }] })).statusCode, 200);

@@ -179,7 +179,7 @@ t.test('billing a register sequence equals an independent minute-by-minute prici
           const previous = readings[readings.length - 1]!;
           readings.push({ at: previous.at + step.gap, register: previous.register + Math.floor((plausibleMax(step.gap) * step.perMille) / 1000) });
         }
-        const pricing: MeterTariff = { schedule: singleVersion(engineTariffOf(spec)), quota: allowance === null ? null : { monthlyAllowance: allowance }, utcOffsetMinutes: offset };
+        const pricing: MeterTariff = { schedule: singleVersion(engineTariffOf(spec)), quota: allowance === null ? null : { allowance: allowance }, utcOffsetMinutes: offset };
         let cursor: BillingCursor | null = null;
         let amount = 0;
         let freeUsed = 0;

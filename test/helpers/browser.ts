@@ -67,3 +67,13 @@ export function collectForeignRequests(page: Page, origin: string): string[] {
 export async function textOf(page: Page, selector: string): Promise<string> {
   return ((await page.textContent(selector)) ?? '').trim();
 }
+
+/**
+ * Latin words left on a page shown in Chinese (English that was not translated), minus units,
+ * the language switch's own 'English' and `data`: names the database holds (a room id, a
+ * building's name), which are not the page's to translate.
+ */
+export async function untranslatedWords(page: Page, data: readonly string[]): Promise<string[]> {
+  const text = data.reduce((rest, name) => rest.replaceAll(name, ''), await page.evaluate(() => document.body.innerText));
+  return (text.match(/[A-Za-z]{2,}/g) ?? []).filter((word) => !['kWh', 'kW', 'English'].includes(word));
+}

@@ -7,6 +7,7 @@ import { insertOperator } from '../../src/db/operator.repository.ts';
 import { hashPassword, scryptCost } from '../../src/domain/password.ts';
 import authPlugin from '../../src/http/auth.plugin.ts';
 import dashboardPlugin from '../../src/http/dashboard.plugin.ts';
+import displayTokenRoutes from '../../src/http/display-token.routes.ts';
 import dormitoryRoutes from '../../src/http/dormitory.routes.ts';
 import errorHandler, { frameworkErrors } from '../../src/http/error-handler.plugin.ts';
 import inputGuard from '../../src/http/input-guard.plugin.ts';
@@ -34,6 +35,14 @@ export interface LiveTestServer {
   token(username: string, password: string): Promise<string>;
   /** Creates a student of the dormitory (username and password returned) and logs them in. */
   student(dormitoryId: string): Promise<{ username: string; password: string; token: string }>;
+  /** Mints a wall display token as the admin (POST /api/display-tokens) and returns it. */
+  displayToken(name?: string): Promise<string>;
+  /**
+   * Stops the server (every socket dropped) and starts a new one on the same port and the same
+   * database, with a new feed loaded from it: what a wall sees when the server restarts.
+   * `app`, `feed` and `context` are the new server's afterwards.
+   */
+  restart(): Promise<void>;
 }
 
 /**
@@ -48,24 +57,33 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
   const context: AppContext = { config, db: database.db, clock, log: createLogger(config) };
   await ensureAdmin(database.db, ADMIN_PASSWORD, scryptCost(config.passwordScryptLog2N));
   await seedDemoCampus(database.db, new Date(clock.now()));
-  const feed = new FakeLiveFeed(await liveStatesFromDatabase(database.db, clock.now()));
 
-  const app = Fastify({ bodyLimit: 1_048_576, frameworkErrors });
+  const build = async (port: number) => {
+    const feed = new FakeLiveFeed(await liveStatesFromDatabase(database.db, clock.now()));
+    const app = Fastify({ bodyLimit: 1_048_576, frameworkErrors });
+    await registerPlugins(app, feed);
+    const url = await app.listen({ port, host: '127.0.0.1' });
+    return { app, feed, url };
+  };
+  const registerPlugins = async (app: FastifyInstance, feed: FakeLiveFeed) => {
+    await app.register(errorHandler);
+    await app.register(validationPlugin);
+    await app.register(inputGuard);
+    await app.register(authPlugin, { context });
+    await app.register(dormitoryRoutes, { context });
+    await app.register(rechargeRoutes, { context });
+    await app.register(sessionRoutes, { context });
+    await app.register(userRoutes, { context });
+    await app.register(displayTokenRoutes, { context });
+    await app.register(liveWebSocket, { feed, context, ...options.live });
+    if (options.dashboard) await app.register(dashboardPlugin);
+  };
+  let current = await build(0);
   t.teardown(async () => {
-    await app.close();
+    await current.app.close();
     await database.close();
   });
-  await app.register(errorHandler);
-  await app.register(validationPlugin);
-  await app.register(inputGuard);
-  await app.register(authPlugin, { context });
-  await app.register(dormitoryRoutes, { context });
-  await app.register(rechargeRoutes, { context });
-  await app.register(sessionRoutes, { context });
-  await app.register(userRoutes, { context });
-  await app.register(liveWebSocket, { feed, context, ...options.live });
-  if (options.dashboard) await app.register(dashboardPlugin);
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = current.url;
 
   const token = async (username: string, password: string): Promise<string> => {
     const response = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
@@ -74,9 +92,13 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
   };
   let seq = 0;
   return {
-    app,
+    get app() {
+      return current.app;
+    },
     context,
-    feed,
+    get feed() {
+      return current.feed;
+    },
     url,
     wsUrl: url.replace(/^http/, 'ws'),
     token,
@@ -85,6 +107,15 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
       const password = 'student-password-1';
       await insertOperator(database.db, { username, passwordHash: await hashPassword(password, scryptCost(config.passwordScryptLog2N)), role: 'student', dormitoryId });
       return { username, password, token: await token(username, password) };
+    },
+    async displayToken(name = 'wall') {
+      const response = await fetch(`${url}/api/display-tokens`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('admin', ADMIN_PASSWORD)}` }, body: JSON.stringify({ name }) });
+      if (response.status !== 201) throw new Error(`minting a display token failed: ${response.status} ${await response.text()}`);
+      return ((await response.json()) as { token: string }).token;
+    },
+    async restart() {
+      await current.app.close();
+      current = await build(Number(new URL(url).port));
     },
   };
 }

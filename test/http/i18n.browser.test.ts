@@ -1,6 +1,5 @@
-import type { Page } from 'playwright-core';
 import t from 'tap';
-import { browserSkip as skip, collectErrors, collectForeignRequests, launchBrowser, screenshot, textOf } from '../helpers/browser.ts';
+import { browserSkip as skip, collectErrors, collectForeignRequests, launchBrowser, screenshot, textOf, untranslatedWords } from '../helpers/browser.ts';
 import { startLiveTestServer } from '../helpers/live-test-server.ts';
 
 /**
@@ -8,15 +7,6 @@ import { startLiveTestServer } from '../helpers/live-test-server.ts';
  * it and is remembered, and money, numbers and times are formatted in the locale and the campus
  * time zone. The student page is the page under test (the wall has its own test).
  */
-
-/**
- * Latin words left on a page in Chinese (English that was not translated), minus units, the
- * switch's own 'English' and `data`: names the database holds (a room id, a building's name).
- */
-async function untranslatedWords(page: Page, data: readonly string[]): Promise<string[]> {
-  const text = data.reduce((rest, name) => rest.replaceAll(name, ''), await page.evaluate(() => document.body.innerText));
-  return (text.match(/[A-Za-z]{2,}/g) ?? []).filter((word) => !['kWh', 'kW', 'English'].includes(word));
-}
 
 t.test('i18n.js formats money, numbers and campus times in the locale', { skip }, async (t) => {
   const server = await startLiveTestServer(t, { dashboard: true });

@@ -53,6 +53,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/notifications/{id}/read': ALL,
   'POST /api/notifications/read-all': ALL,
   'POST /api/alarms/{id}/release': CONTROL,
+  'POST /api/alarms/{id}/acknowledge': CONTROL,
   'GET /api/rules/{scope}/{scopeId}': CONTROL,
   'PUT /api/rules/{scope}/{scopeId}/{rule}': CONTROL,
   'POST /api/dormitories/{id}/meters': CONTROL,
@@ -109,6 +110,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/quota-policies': STAFF,
   'POST /api/quota-policies': MONEY,
   'POST /api/quota-policies/{id}/assignments': MONEY,
+  'POST /api/quota-policies/{id}/issue': MONEY,
   // Campuses and buildings (issue 10): campuses and their settings are the admin's; buildings the control room's.
   'GET /api/campuses': STAFF,
   'POST /api/campuses': ['admin'],
@@ -118,6 +120,10 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/buildings': STAFF,
   'POST /api/buildings': CONTROL,
   'PATCH /api/buildings/{id}': CONTROL,
+  // Wall displays (issue 12): a display token is a standing right to watch the campus; the admin's.
+  'POST /api/display-tokens': ['admin'],
+  'GET /api/display-tokens': ['admin'],
+  'DELETE /api/display-tokens/{id}': ['admin'],
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**

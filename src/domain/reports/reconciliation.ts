@@ -56,6 +56,7 @@ export function columnOf(kind: LedgerEntryKindName): { column: Column; sign: 1 |
       return { column: 'recharges', sign: 1 };
     case 'consumption_charge':
     case 'quota_grant':
+    case 'quota_expiry':
       return { column: 'charges', sign: -1 };
     case 'refund':
       return { column: 'refunds', sign: -1 };
