@@ -15,6 +15,7 @@ import type { RegisterResolution, RegisterResolved } from '../domain/register-ho
 import { accumulateCharge, chargeMeasured, type Measured, type MeterTariff, type PendingCharge, type RegisterPosition } from '../domain/register-billing.ts';
 import { initialBillingState, moveQuota, type BillingState, type QuotaMove } from '../domain/tariff.ts';
 import { startOfLocalDay } from '../domain/settlement/local-day.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
@@ -181,6 +182,8 @@ export function dormitoryStateOf(s: Pick<DormitoryActorState, 'standing' | 'circ
 const LIVE_PUSH_MS = 1000;
 
 const purseOf = (kind: 'electric' | 'water'): Purse => (kind === 'electric' ? 'electricity' : 'water');
+/** The zone a purse is billed in (its tariff's campus zone). */
+const zoneOf = (book: PurseBilling, fixedOffsetMinutes: number): TimeZone => book.pricing?.zone ?? fixedOffsetMinutes;
 
 /**
  * `dormitory:<id>`: the account. Holds both purses' live balances (charges arrive from its
@@ -370,7 +373,10 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     const ends = (['electricity', 'water'] as const).map((p) => state.billing[p].state?.quotaUntil).filter((d): d is string => typeof d === 'string' && d !== '');
     const self = state.self;
     if (ends.length === 0 || !self) return;
-    const dueAt = Math.min(...ends.map((day) => startOfLocalDay(day, props.utcOffsetMinutes)));
+    const dueAt = Math.min(...(['electricity', 'water'] as const).flatMap((p) => {
+      const end = state.billing[p].state?.quotaUntil;
+      return end ? [startOfLocalDay(end, zoneOf(state.billing[p], props.utcOffsetMinutes))] : [];
+    }));
     const delay = Math.min(Math.max(1, dueAt - deps.clock.now()), 86_400_000);
     deps.clock.schedule(delay, () => dispatch(self, { type: 'QuotaExpiryDue', generation }));
   }
@@ -381,7 +387,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     for (const purse of ['electricity', 'water'] as const) {
       const book = state.billing[purse];
       if (!book.state) continue;
-      const move = moveQuota(book.state, book.pricing?.quota ?? null, now, props.utcOffsetMinutes, false);
+      const move = moveQuota(book.state, book.pricing?.quota ?? null, now, zoneOf(book, props.utcOffsetMinutes), false);
       if (move.lapsed.length > 0) postQuota(state, purse, move, now);
       else book.state = move.state;
     }
@@ -538,7 +544,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           book.pricing = { ...book.pricing, quota: { ...quota, occupants: msg.occupants } };
           const now = deps.clock.now();
-          const move = moveQuota(book.state ?? initialBillingState(now, null, props.utcOffsetMinutes), book.pricing.quota, now, props.utcOffsetMinutes, true);
+          const move = moveQuota(book.state ?? initialBillingState(now, null, zoneOf(book, props.utcOffsetMinutes)), book.pricing.quota, now, zoneOf(book, props.utcOffsetMinutes), true);
           if (move.granted > 0 || move.lapsed.length > 0) {
             postQuota(state, msg.purse, move, now, msg.operator);
             armQuotaExpiry(state);

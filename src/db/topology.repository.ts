@@ -8,6 +8,8 @@ import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
 import { loadTariffs } from './tariff.repository.ts';
+import { ZoneRules, type TimeZone } from '../domain/local-time.ts';
+import { isTimeZone } from '../domain/campus-settings.ts';
 import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
 
 /** Everything the actor tree boots from, read in a handful of queries. */
@@ -52,6 +54,8 @@ export interface DormitoryTopology {
 export interface CampusPolicyTopology {
   readonly id: string;
   readonly utcOffsetMinutes: number;
+  /** The campus's IANA zone (its rules, daylight saving included) for billing, else the fixed offset. */
+  readonly zone: TimeZone;
   readonly arrears: ReturnType<typeof parseArrearsPolicy>;
   readonly waterArrearsCutsElectricity: boolean;
   /** The stored settings (semesters for quota periods). */
@@ -79,11 +83,12 @@ export const SWITCHED_TARGETS: Readonly<Record<string, readonly SupplyTarget[]>>
   'water-valve': ['valve'],
 };
 
-export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; settings: Record<string, unknown> }): CampusPolicyTopology {
+export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; time_zone?: string | null; settings: Record<string, unknown> }): CampusPolicyTopology {
   const arrearsSettings = (row.settings.arrears ?? {}) as Record<string, unknown>;
   return {
     id: row.id,
     utcOffsetMinutes: row.utc_offset_minutes,
+    zone: row.time_zone && isTimeZone(row.time_zone) ? new ZoneRules(row.time_zone) : row.utc_offset_minutes,
     arrears: parseArrearsPolicy(arrearsSettings),
     waterArrearsCutsElectricity: arrearsSettings.waterArrearsCutsElectricity !== false,
     settings: row.settings,
@@ -110,7 +115,7 @@ export function stateFromCursors(meters: readonly MeterTopology[]): BillingState
 
 /** Loads the topology of every dormitory (or only `dormitoryIds`). */
 export async function loadTopology(db: Executor, dormitoryIds?: readonly string[]): Promise<CampusTopology> {
-  const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
+  const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'time_zone', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
   const gateways = (await db.selectFrom('gateways').select(['id', 'campus_id', 'protocol', 'address', 'settings']).orderBy('id').execute()).map((g) => ({
     id: g.id,
     campusId: g.campus_id,
@@ -182,7 +187,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       unitAddress: m.unit_address,
       profile: m.profile as MeterProfileName,
       targets: SWITCHED_TARGETS[m.profile] ?? [],
-      pricing: { schedule: priced.schedule, quota: quotaOf(quotaId, d.campus_id, d.id), utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      pricing: { schedule: priced.schedule, quota: quotaOf(quotaId, d.campus_id, d.id), zone: campus?.zone ?? 480 },
       tariffProblem: priced.problem,
       cursor: cursorOf.get(m.id) ?? null,
       activeHolds: holdsOf.get(m.id) ?? [],

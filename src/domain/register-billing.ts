@@ -1,4 +1,5 @@
 import { chargeAcrossSchedule, type TariffSchedule } from './gap-pricing.ts';
+import type { TimeZone } from './local-time.ts';
 import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type QuotaLapse } from './tariff.ts';
 
 /**
@@ -24,7 +25,7 @@ export interface MeterTariff {
   /** The dormitory's tariff for this purse with every version (a new version applies from its date). */
   readonly schedule: TariffSchedule;
   readonly quota: FreeQuotaPolicy | null;
-  readonly utcOffsetMinutes: number;
+  readonly zone: TimeZone;
 }
 
 /** How much a register may plausibly advance: `maxRatePerHour` units an hour plus `slack`. */
@@ -114,10 +115,10 @@ export function chargeMeasured(state: BillingState | null, measured: Measured, p
   let opened = state;
   let granted = 0;
   if (opened === null) {
-    opened = initialBillingState(measured.fromMs, pricing.quota, pricing.utcOffsetMinutes);
+    opened = initialBillingState(measured.fromMs, pricing.quota, pricing.zone);
     granted = opened.freeRemaining;
   }
-  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, opened, measured.usage, measured.fromMs, measured.toMs, pricing.utcOffsetMinutes);
+  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, opened, measured.usage, measured.fromMs, measured.toMs, pricing.zone);
   return { ...charge, quotaGranted: charge.quotaGranted + granted };
 }
 

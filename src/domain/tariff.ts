@@ -22,6 +22,7 @@ import {
   parseClockMinutes,
   toLocalTime,
   MS_PER_MINUTE,
+  type TimeZone,
 } from './local-time.ts';
 import type { LocalTime } from './local-time.ts';
 import { monthPeriodOf, NO_QUOTA_PERIOD, rollQuota, type FreeQuotaPolicy, type QuotaHolding, type QuotaRoll } from './quota.ts';
@@ -163,10 +164,10 @@ export interface QuotaMove {
  * lapses, and (with `grant`) the policy's period at `at` is granted if it was not yet: the
  * office's batch issuance and the expiry at a period's end. Idempotent per period.
  */
-export function moveQuota(state: BillingState, quota: FreeQuotaPolicy | null, at: number, utcOffsetMinutes: number, grant: boolean): QuotaMove {
+export function moveQuota(state: BillingState, quota: FreeQuotaPolicy | null, at: number, zone: TimeZone, grant: boolean): QuotaMove {
   assertQuota(quota);
   assertState(state);
-  const roll = rollQuota(quota, quotaHoldingOf(state), toLocalTime(at, utcOffsetMinutes), grant);
+  const roll = rollQuota(quota, quotaHoldingOf(state), toLocalTime(at, zone), grant);
   return { state: withHolding(state, roll.holding), granted: roll.granted, lapsed: lapsesOf(roll) };
 }
 
@@ -175,10 +176,10 @@ export const MICRO_PER_MINOR = 1_000_000;
 export function initialBillingState(
   at: number,
   quota: FreeQuotaPolicy | null,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): BillingState {
   assertQuota(quota);
-  const local = toLocalTime(at, utcOffsetMinutes);
+  const local = toLocalTime(at, zone);
   const empty = { quotaFrom: NO_QUOTA_PERIOD, quotaUntil: NO_QUOTA_PERIOD, freeGranted: 0, freeRemaining: 0, freeLapsed: 0 };
   return withHolding({ monthKey: monthKeyOf(local), monthUsage: 0, freeRemaining: 0, carryMicro: 0 }, rollQuota(quota, empty, local).holding);
 }
@@ -209,12 +210,12 @@ export function chargeUsage(
   state: BillingState,
   usage: number,
   at: number,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): ChargeResult {
   assertBaseUnits('usage', usage);
   assertQuota(quota);
   assertState(state);
-  const local = toLocalTime(at, utcOffsetMinutes);
+  const local = toLocalTime(at, zone);
   const monthKey = monthKeyOf(local);
 
   let month = state.monthKey;
@@ -258,14 +259,14 @@ export function chargeUsage(
  * position; the caller passes 0 when its state belongs to an earlier month (see
  * `monthUsageAt`). Free quota is not considered: this is the tariff's price, not the bill.
  */
-export function rateAt(tariff: Tariff, at: number, monthUsage: number, utcOffsetMinutes: number): number {
+export function rateAt(tariff: Tariff, at: number, monthUsage: number, zone: TimeZone): number {
   assertBaseUnits('monthUsage', monthUsage);
-  return priceParts(tariff, toLocalTime(at, utcOffsetMinutes), monthUsage, 1)[0]!.rate;
+  return priceParts(tariff, toLocalTime(at, zone), monthUsage, 1)[0]!.rate;
 }
 
 /** The tier position to show at `at`: the state's monthUsage, or 0 once its month is over. */
-export function monthUsageAt(state: BillingState, at: number, utcOffsetMinutes: number): number {
-  return monthKeyOf(toLocalTime(at, utcOffsetMinutes)) > state.monthKey ? 0 : state.monthUsage;
+export function monthUsageAt(state: BillingState, at: number, zone: TimeZone): number {
+  return monthKeyOf(toLocalTime(at, zone)) > state.monthKey ? 0 : state.monthUsage;
 }
 
 /** floor((usage x rate + carry) / 1e6) without leaving the safe integer range for usage >= 1e6. */

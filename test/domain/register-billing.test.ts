@@ -27,7 +27,7 @@ const at = (localIso: string): number => {
   if (Number.isNaN(value)) throw new Error(`bad test time ${localIso}`);
   return value;
 };
-const single: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 56_800 }), quota: null, utcOffsetMinutes: CN };
+const single: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 56_800 }), quota: null, zone: CN };
 const tou: MeterTariff = {
   schedule: singleVersion({
     kind: 'time_of_use',
@@ -38,7 +38,7 @@ const tou: MeterTariff = {
     ],
   }),
   quota: null,
-  utcOffsetMinutes: CN,
+  zone: CN,
 };
 const state = (over: Partial<BillingState> = {}): BillingState => ({ monthKey: '2026-03', monthUsage: 0, freeRemaining: 0, carryMicro: 0, ...over });
 const cursor = (register: number, readAt: number, billing: Partial<BillingState> = {}): BillingCursor => ({ register, readAt, billing: state(billing) });
@@ -138,7 +138,7 @@ t.test('a gap across a time-of-use boundary is priced in both periods', async (t
 });
 
 t.test('a gap across a month end uses each month\'s quota', async (t) => {
-  const quota: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 50_000 }), quota: { allowance: 10_000 }, utcOffsetMinutes: CN };
+  const quota: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 50_000 }), quota: { allowance: 10_000 }, zone: CN };
   // March's quota is used up; offline 23:00 -> 01:00 across the month end with 2,000 Wh.
   const c = cursor(0, at('2026-03-31T23:00:00'), { monthUsage: 40_000, freeRemaining: 0 });
   const outcome = billRegister(c, 2_000, at('2026-04-01T01:00:00'), quota, ELECTRIC_LIMITS);
@@ -160,7 +160,7 @@ t.test('measuredRange prices an accepted delta and moves the meter to any regist
 });
 
 t.test('two meters of one purse share one quota grant and one tier position', async (t) => {
-  const tiered: MeterTariff = { schedule: singleVersion({ kind: 'tiered', tiers: [{ upTo: 10_000, rate: 50_000 }, { upTo: null, rate: 100_000 }] }), quota: { allowance: 3_000 }, utcOffsetMinutes: CN };
+  const tiered: MeterTariff = { schedule: singleVersion({ kind: 'tiered', tiers: [{ upTo: 10_000, rate: 50_000 }, { upTo: null, rate: 100_000 }] }), quota: { allowance: 3_000 }, zone: CN };
   const a = measureRegister(null, 100, at('2026-03-01T08:00:00'), ELECTRIC_LIMITS);
   const b = measureRegister(null, 7_000, at('2026-03-01T08:00:00'), ELECTRIC_LIMITS);
   if (a.kind !== 'opened' || b.kind !== 'opened') throw new Error('expected openings');
