@@ -35,6 +35,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/reports/top-consumers': STAFF,
   'GET /api/reports/zero-use': STAFF,
   'GET /api/reports/arrears': MONEY,
+  'GET /api/reports/bills': MONEY,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
