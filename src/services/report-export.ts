@@ -1,6 +1,9 @@
 import { PassThrough, Readable } from 'node:stream';
 import { loadExcel } from './excel.ts';
 
+/** The money columns every balance report exports, in this order (docs/reports.md). */
+export const MONEY_COLUMNS = ['opening_fen', 'recharges_fen', 'charges_fen', 'refunds_fen', 'adjustments_fen', 'settlements_fen', 'closing_fen'] as const;
+
 export type Cell = string | number | boolean | null;
 
 /** A report as one flat table: documented columns (docs/reports.md) and rows produced on demand. */

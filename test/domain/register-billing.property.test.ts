@@ -193,7 +193,35 @@ t.test('billing a register sequence equals an independent minute-by-minute prici
       startArb,
       fc.integer({ min: 0, max: 1_000_000_000 }),
       fc.array(stepArb, { minLength: 1, maxLength: 6 }),
-      (spec, allowance, offset, start, opening, steps) => {
+      (spec, allowance, offset, start, opening, steps) => checkAgainstOracle(spec, allowance, offset, start, opening, steps),
+    ),
+    { numRuns: 250 },
+  );
+  t.pass('250 generated register sequences agree with the oracle');
+});
+
+t.test('daylight saving switch days: time-of-use cuts in the skipped and the repeated hour', async (t) => {
+  // Every run spans a switch of its zone, with a cut inside the local hours the switch skips or repeats.
+  const dstTou = fc
+    .record({ cuts: fc.uniqueArray(fc.integer({ min: 0, max: 1439 }), { minLength: 0, maxLength: 3 }), inSwitchHour: fc.integer({ min: 120, max: 179 }), rates: fc.array(rateArb, { minLength: 5, maxLength: 5 }) })
+    .map((x): TariffSpec => ({ kind: 'tou', cuts: [...new Set([...x.cuts, x.inSwitchHour])], rates: x.rates }));
+  const zoned = fc.constantFrom<[string, number]>(['Europe/Berlin', SWITCHES[0]!], ['Europe/Berlin', SWITCHES[1]!], ['America/New_York', SWITCHES[2]!], ['America/New_York', SWITCHES[3]!]);
+  fc.assert(
+    fc.property(
+      dstTou,
+      fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }),
+      zoned,
+      fc.integer({ min: 0, max: 12 * 3_600_000 }),
+      fc.integer({ min: 0, max: 1_000_000_000 }),
+      fc.array(stepArb, { minLength: 1, maxLength: 6 }),
+      (spec, allowance, [zone, switchAt], before, opening, steps) => checkAgainstOracle(spec, allowance, zone, switchAt - before, opening, [...steps, { gap: before + 3_600_000, perMille: 500 }]),
+    ),
+    { numRuns: 150 },
+  );
+  t.pass('150 sequences across a switch agree with the oracle');
+});
+
+function checkAgainstOracle(spec: TariffSpec, allowance: number | null, offset: number | string, start: number, opening: number, steps: ReadonlyArray<{ gap: number; perMille: number }>): void {
         const readings = [{ at: start, register: opening }];
         for (const step of steps) {
           const previous = readings[readings.length - 1]!;
@@ -231,12 +259,7 @@ t.test('billing a register sequence equals an independent minute-by-minute prici
         if (monthUsage !== expected.monthUsage) throw new Error(`monthUsage ${monthUsage}, oracle ${expected.monthUsage}`);
         if (freeRemaining !== expected.freeRemaining) throw new Error(`freeRemaining ${freeRemaining}, oracle ${expected.freeRemaining}`);
         if (BigInt(cursor!.billing.carryMicro) !== expected.micro % 1_000_000n) throw new Error(`carry ${cursor!.billing.carryMicro}, oracle ${expected.micro % 1_000_000n} (micro ${expected.micro})`);
-      },
-    ),
-    { numRuns: 250 },
-  );
-  t.pass('250 generated register sequences agree with the oracle');
-});
+}
 
 t.test('the oracle can tell a wrong price: a gap priced at its end is caught', async (t) => {
   // Guard against an oracle that agrees with anything: the pre-fix behaviour (whole gap at the
