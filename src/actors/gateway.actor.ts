@@ -14,7 +14,6 @@ export type MeterInbound =
 
 export type GatewayMsg =
   | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint; readonly receivedAt: number }
-  | { readonly type: 'MeterStatusChanged'; readonly unitAddress: string; readonly online: boolean }
   | { readonly type: 'GatewayStatusChanged'; readonly online: boolean }
   | { readonly type: 'FrameRejected'; readonly reason: string; readonly unitAddress?: string | undefined }
   | { readonly type: 'AttachMeter'; readonly endpoint: MeterEndpoint; readonly dormitoryId: string; readonly meter: Ref<MeterInbound> }
@@ -87,10 +86,33 @@ interface GatewayState {
  */
 export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: ActorDeps): Ref<GatewayMsg> {
   const log = deps.log.child({ gateway: props.gatewayId });
+  /**
+   * The attached meters: the actor's state holds this very map and is its only writer
+   * (AttachMeter / DetachMeter); the driver's listener reads it to hand each reading straight
+   * to its meter actor. The gateway is a relay on that path, and a relay through its mailbox
+   * would cost every reading one more hop and queue a cut command behind a gateway's readings.
+   */
+  const meters: GatewayState['meters'] = new Map();
+  /** A reading for its meter, its sample time bounded by the server's receive time (time comes from the server). */
+  const relay = (meter: Ref<MeterInbound>, reading: MeterReading, decodedAtNs: bigint, receivedAt: number) => {
+    const bounded = boundSampleTime(reading.at, receivedAt);
+    if (bounded.skew !== 'none') {
+      deps.metrics.sampleClockSkew.inc({ protocol: props.protocol, direction: bounded.skew });
+      log.warn({ unitAddress: reading.unitAddress, ts: reading.at, receivedAt }, `sample time ${bounded.skew === 'future' ? 'ahead of' : 'far behind'} the server's receive time; clamped`);
+    }
+    dispatch(meter, { type: 'ReadingArrived', reading: bounded.at === reading.at ? reading : { ...reading, at: bounded.at }, decodedAtNs });
+  };
   const listener: GatewayDriverListener = {
     // The server's receive time, on the injected clock, taken as the driver hands the frame over.
-    reading: (reading, decodedAtNs) => dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs, receivedAt: deps.clock.now() }),
-    meterStatus: (unitAddress, online) => dispatch(self, { type: 'MeterStatusChanged', unitAddress, online }),
+    reading: (reading, decodedAtNs) => {
+      const meter = meters.get(reading.unitAddress);
+      if (meter) relay(meter.ref, reading, decodedAtNs, deps.clock.now());
+      else dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs, receivedAt: deps.clock.now() }); // counted there
+    },
+    meterStatus: (unitAddress, online) => {
+      const meter = meters.get(unitAddress);
+      if (meter) dispatch(meter.ref, { type: 'OnlineChanged', online, at: deps.clock.now() });
+    },
     gatewayStatus: (online) => dispatch(self, { type: 'GatewayStatusChanged', online }),
     commandSent: (commandId) => dispatch(self, { type: 'CommandSent', commandId }),
     commandResult: (commandId, outcome, detail) => dispatch(self, { type: 'CommandCompleted', commandId, outcome, detail }),
@@ -139,19 +161,8 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
             rejected(state, 'unknown_unit', msg.reading.unitAddress, 'no meter attached at this unit address');
             return state;
           }
-          // Time comes from the server: the sample's own time is bounded by its receive time.
-          const bounded = boundSampleTime(msg.reading.at, msg.receivedAt);
-          if (bounded.skew !== 'none') {
-            deps.metrics.sampleClockSkew.inc({ protocol: props.protocol, direction: bounded.skew });
-            log.warn({ unitAddress: msg.reading.unitAddress, ts: msg.reading.at, receivedAt: msg.receivedAt }, `sample time ${bounded.skew === 'future' ? 'ahead of' : 'far behind'} the server's receive time; clamped`);
-          }
-          const reading = bounded.at === msg.reading.at ? msg.reading : { ...msg.reading, at: bounded.at };
-          dispatch(meter.ref, { type: 'ReadingArrived', reading, decodedAtNs: msg.decodedAtNs });
-          return state;
-        }
-        case 'MeterStatusChanged': {
-          const meter = state.meters.get(msg.unitAddress);
-          if (meter) dispatch(meter.ref, { type: 'OnlineChanged', online: msg.online, at: deps.clock.now() });
+          // Attached after the listener looked (the listener relays directly when it is attached).
+          relay(meter.ref, msg.reading, msg.decodedAtNs, msg.receivedAt);
           return state;
         }
         case 'GatewayStatusChanged': {
@@ -241,7 +252,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
     },
     actorName('gateway', props.gatewayId),
     {
-      initialState: { driver, meters: new Map(), online: null, pending: new Map(), driverStarted: props.deferStart !== true, rejections: { count: 0, byReason: new Map(), loggedAt: -Infinity } },
+      initialState: { driver, meters, online: null, pending: new Map(), driverStarted: props.deferStart !== true, rejections: { count: 0, byReason: new Map(), loggedAt: -Infinity } },
       onCrash: resumeOnCrash(deps, 'gateway'),
       afterStop: (state) => {
         if (state.online) deps.metrics.gatewaysOnline.dec();
