@@ -7,9 +7,23 @@ import type { CircuitMsg } from './circuit.actor.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 
+/**
+ * A meter's one queued reading. While a reading for a meter waits in its mailbox, a newer one
+ * replaces it here instead of queueing behind it (registers are cumulative: the newer reading
+ * bills everything the older one would have; only an intermediate power sample is skipped), so
+ * under overload a meter's mailbox holds at most one reading and memory stays flat. Counted in
+ * `campus_readings_coalesced_total`.
+ */
+export interface ReadingSlot {
+  queued: boolean;
+  /** The newest reading while queued; null before the first. */
+  reading: MeterReading | null;
+  decodedAtNs: bigint;
+}
+
 /** What a gateway forwards to a meter actor. */
 export type MeterInbound =
-  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint }
+  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint; readonly slot?: ReadingSlot }
   | { readonly type: 'OnlineChanged'; readonly online: boolean; readonly at: number };
 
 export type GatewayMsg =
@@ -67,10 +81,18 @@ interface PendingCommand {
   readonly replyTo: Ref<CircuitMsg>;
 }
 
+interface AttachedMeter {
+  readonly endpoint: MeterEndpoint;
+  readonly dormitoryId: string;
+  readonly ref: Ref<MeterInbound>;
+  /** Its one queued reading (see ReadingSlot). */
+  readonly slot: ReadingSlot;
+}
+
 interface GatewayState {
   readonly driver: GatewayDriver;
   /** Direct references: a reading never passes through a parent with many children. */
-  readonly meters: Map<string, { endpoint: MeterEndpoint; dormitoryId: string; ref: Ref<MeterInbound> }>;
+  readonly meters: Map<string, AttachedMeter>;
   online: boolean | null;
   readonly pending: Map<string, PendingCommand>;
   driverStarted: boolean;
@@ -94,19 +116,28 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
    */
   const meters: GatewayState['meters'] = new Map();
   /** A reading for its meter, its sample time bounded by the server's receive time (time comes from the server). */
-  const relay = (meter: Ref<MeterInbound>, reading: MeterReading, decodedAtNs: bigint, receivedAt: number) => {
+  const relay = (meter: AttachedMeter, reading: MeterReading, decodedAtNs: bigint, receivedAt: number) => {
     const bounded = boundSampleTime(reading.at, receivedAt);
     if (bounded.skew !== 'none') {
       deps.metrics.sampleClockSkew.inc({ protocol: props.protocol, direction: bounded.skew });
       log.warn({ unitAddress: reading.unitAddress, ts: reading.at, receivedAt }, `sample time ${bounded.skew === 'future' ? 'ahead of' : 'far behind'} the server's receive time; clamped`);
     }
-    dispatch(meter, { type: 'ReadingArrived', reading: bounded.at === reading.at ? reading : { ...reading, at: bounded.at }, decodedAtNs });
+    const slot = meter.slot;
+    const latest = bounded.at === reading.at ? reading : { ...reading, at: bounded.at };
+    slot.reading = latest;
+    slot.decodedAtNs = decodedAtNs;
+    if (slot.queued) {
+      deps.metrics.readingsCoalesced.inc();
+      return;
+    }
+    slot.queued = true;
+    dispatch(meter.ref, { type: 'ReadingArrived', reading: latest, decodedAtNs, slot });
   };
   const listener: GatewayDriverListener = {
     // The server's receive time, on the injected clock, taken as the driver hands the frame over.
     reading: (reading, decodedAtNs) => {
       const meter = meters.get(reading.unitAddress);
-      if (meter) relay(meter.ref, reading, decodedAtNs, deps.clock.now());
+      if (meter) relay(meter, reading, decodedAtNs, deps.clock.now());
       else dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs, receivedAt: deps.clock.now() }); // counted there
     },
     meterStatus: (unitAddress, online) => {
@@ -162,7 +193,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
             return state;
           }
           // Attached after the listener looked (the listener relays directly when it is attached).
-          relay(meter.ref, msg.reading, msg.decodedAtNs, msg.receivedAt);
+          relay(meter, msg.reading, msg.decodedAtNs, msg.receivedAt);
           return state;
         }
         case 'GatewayStatusChanged': {
@@ -198,7 +229,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           rejected(state, msg.reason.split(':')[0]!.slice(0, 40), msg.unitAddress, msg.reason);
           return state;
         case 'AttachMeter':
-          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, dormitoryId: msg.dormitoryId, ref: msg.meter });
+          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, dormitoryId: msg.dormitoryId, ref: msg.meter, slot: { queued: false, reading: null, decodedAtNs: 0n } });
           // Before the driver starts, the meters are handed over once, on StartDriver.
           if (state.driverStarted) driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
           return state;
