@@ -34,11 +34,6 @@ interface NactActorInternals {
   mailbox: { shift(): { message: unknown; sender: unknown } | undefined; length: number };
   f: (this: unknown, state: unknown, message: unknown, ctx: unknown) => unknown;
   reference: Nact.Ref<unknown>;
-  parent: { reference: Nact.Ref<unknown> } | undefined;
-  path: unknown;
-  name: string;
-  log: unknown;
-  childReferences: Map<string, Nact.Ref<unknown>>;
   createContext(sender: unknown): unknown;
   afterMessage(): void;
   processNext(): void;
@@ -59,31 +54,6 @@ export const DEFAULT_SLICE_MS = 4;
 
 class DrainingActor extends Actor {
   sliceMs = DEFAULT_SLICE_MS;
-  private senderlessContext: object | undefined;
-
-  /**
-   * nact builds a new context for every message, copying the actor's child map into it: for a
-   * meter with three circuits, a copy per reading, and 5 % of a loaded node's CPU in a profile
-   * (bench:e2e). Here the context of a message without a sender (every `dispatch`) is built once
-   * and reused, and `children` is copied only when a behaviour reads it. Same fields as nact's.
-   */
-  override createContext(sender: unknown): unknown {
-    if (sender === undefined && this.senderlessContext) return this.senderlessContext;
-    const actor = this as unknown as NactActorInternals;
-    const context = {
-      parent: actor.parent ? actor.parent.reference : undefined,
-      path: actor.path,
-      self: actor.reference,
-      name: actor.name,
-      get children() {
-        return new Map(actor.childReferences);
-      },
-      sender,
-      log: actor.log,
-    };
-    if (sender === undefined) this.senderlessContext = context;
-    return context;
-  }
 
   /** nact calls this for a message that arrives while idle, and from processNext for the next queued one. */
   handleMessage(message: unknown, sender: unknown): void {
