@@ -5,20 +5,21 @@
 import { AlarmsPanel } from './alarms-panel.js';
 import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, newReference, parseYuan, STATE_LABELS, STATE_PURSE } from './client.js';
 import { confirmWithReason } from './confirm-dialog.js';
-import { formatDateTime, formatMoney, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
+import { formatDateTime, formatMoney, formatNumber, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
 import common from './locales/common.js';
 import dashboard from './locales/dashboard.js';
-import { PowerChart } from './power-chart.js';
+import { HistoryChart, renderRoomHistory } from './history-chart.js';
 import { RoomSearch } from './room-search.js';
 
 initI18n(common, dashboard);
 
 const STATES = Object.keys(STATE_LABELS);
 const CIRCUIT_KINDS = Object.keys(CIRCUIT_LABELS);
-const CHART_SAMPLE_MS = 2000;
 /** Days of credit left at or under which a tile shows the estimate. */
 const DAYS_LEFT_SHOWN = 7;
 
+/** Whole days: an estimate's decimals say nothing to an operator. */
+const wholeDays = (/** @type {number} */ days) => formatNumber(Math.floor(days), { maximumFractionDigits: 0 });
 const stateLabel = (/** @type {string} */ state) => (state ? t(`state.${state}`) : '');
 const circuitLabel = (/** @type {string} */ kind) => t(`circuit.${kind}`);
 
@@ -43,6 +44,8 @@ const view = {
   /** Wall time of the last snapshot or diff: shown when the feed is not live. */
   lastUpdateAt: 0,
   connection: 'connecting',
+  /** The campus the history chart shows when no building is picked. */
+  campusId: '',
 };
 
 // ---------------------------------------------------------------- sign-in
@@ -89,10 +92,8 @@ function showDashboard(session) {
   $('dashboard-view').hidden = false;
   $('operator').textContent = `${session.username || ''} · ${session.role}`;
   buildStateCounts();
-  view.chart = new PowerChart($('power-chart'));
+  view.chart ??= new HistoryChart($('history-chart'));
   startLive();
-  // Sampled on wall time while there is data: the chart is of what the screen shows.
-  view.timers.push(window.setInterval(samplePower, CHART_SAMPLE_MS));
   view.alarms ??= new AlarmsPanel({ openRoom: (id) => void openPanel(id) });
   view.alarms.start();
   void loadCampus();
@@ -104,6 +105,10 @@ async function loadCampus() {
     const [campuses, buildings] = await Promise.all([api('GET', '/api/campuses'), api('GET', '/api/buildings')]);
     const campus = (campuses.campuses || [])[0];
     if (campus && campus.timeZone && setTimeZone(campus.timeZone)) rerender();
+    if (campus) {
+      view.campusId = campus.id;
+      void showHistory();
+    }
     const list = (buildings.buildings || []).filter((/** @type {any} */ b) => !b.retiredAt);
     for (const b of list) setBuildingName(b.id, b.name);
     view.alarms?.fillFilters(list);
@@ -155,15 +160,27 @@ function renderConnection() {
 
 $('building-filter').addEventListener('change', () => {
   closePanel();
-  const building = $('building-filter').value;
-  $('chart-title').textContent = building ? `${buildingLabel(building)} power` : 'Campus power';
-  view.chart = new PowerChart($('power-chart'));
   view.dorms = new Map();
   startLive();
+  void showHistory();
 });
 
-function samplePower() {
-  if (view.chart && view.dorms.size > 0) view.chart.add(Date.now(), totalPowerW());
+/** The history chart follows the building filter: the campus, or one building. */
+function showHistory() {
+  const building = $('building-filter').value;
+  $('chart-title').textContent = building ? buildingLabel(building) : t('dash.chartCampus');
+  if (!view.chart) return Promise.resolve();
+  return building ? view.chart.setScope('building', building) : view.campusId ? view.chart.setScope('campus', view.campusId) : Promise.resolve();
+}
+
+for (const [picker, attribute] of [['range-picker', 'range'], ['metric-picker', 'metric']]) {
+  $(picker).addEventListener('click', (event) => {
+    const button = event.target.closest('button');
+    if (!button || !view.chart) return;
+    for (const b of $(picker).querySelectorAll('button')) b.setAttribute('aria-pressed', String(b === button));
+    if (attribute === 'range') void view.chart.setRange(button.dataset.range);
+    else view.chart.setMetric(button.dataset.metric);
+  });
 }
 
 function onSnapshot(dormitories) {
@@ -175,7 +192,6 @@ function onSnapshot(dormitories) {
   }
   renderMap();
   scheduleTotals();
-  if (view.chart && view.chart.samples.length === 0) samplePower();
   if (view.selectedId) renderPanelLive();
 }
 
@@ -260,12 +276,17 @@ function updateTile(tile, state) {
   tile.dataset.online = String(state.online);
   tile.classList.toggle('has-alarm', state.activeAlarms > 0);
   const purse = STATE_PURSE[state.state] || 'electricity';
-  const days = state.daysLeft && state.daysLeft[purse] ? state.daysLeft[purse].days : null;
+  // The purse that runs out first, where the feed has an estimate for it.
+  let soonest = null;
+  for (const p of ['electricity', 'water']) {
+    const estimate = state.daysLeft && state.daysLeft[p];
+    if (estimate && typeof estimate.days === 'number' && (soonest === null || estimate.days < soonest.days)) soonest = { purse: p, days: estimate.days };
+  }
   const title = [t('dash.tileTitle', { id: state.id, state: stateLabel(state.state) })];
   if (state.activeAlarms > 0) title.push(t('dash.tileAlarms', { count: state.activeAlarms }));
   for (const p of ['electricity', 'water']) {
     const estimate = state.daysLeft && state.daysLeft[p];
-    if (estimate && estimate.days !== null && estimate.days !== undefined) title.push(t('dash.tileDays', { purse: t(`purse.${p}`), days: estimate.days }));
+    if (estimate && estimate.days !== null && estimate.days !== undefined) title.push(t('dash.tileDays', { purse: t(`purse.${p}`), days: wholeDays(estimate.days) }));
   }
   tile.title = title.join(' · ');
   tile.children[0].textContent = state.room;
@@ -273,8 +294,9 @@ function updateTile(tile, state) {
   tile.children[2].textContent = formatMoney(state.balance[purse]);
   tile.children[2].dataset.purse = purse;
   tile.children[2].classList.toggle('negative', state.balance[purse] < 0);
-  const showDays = days !== null && days !== undefined && days <= DAYS_LEFT_SHOWN;
-  tile.children[3].textContent = showDays ? t('dash.daysLeft', { days }) : '';
+  const showDays = soonest !== null && soonest.days <= DAYS_LEFT_SHOWN;
+  tile.children[3].textContent = showDays ? t('dash.daysLeft', { days: wholeDays(soonest.days) }) : '';
+  tile.children[3].dataset.purse = showDays ? soonest.purse : '';
   tile.children[3].hidden = !showDays;
 }
 
@@ -364,6 +386,9 @@ async function openPanel(id) {
     view.detail = detail;
     renderPanelDetail();
     renderPanelLive(false);
+    renderRoomHistory($('panel-history'), detail).catch((error) => {
+      if (view.selectedId === id) $('panel-history').dataset.state = `error: ${error.message}`;
+    });
   } catch (error) {
     if (view.selectedId === id) panelMessage(error.message, 'error');
   }
@@ -377,7 +402,7 @@ function renderPanelDetail() {
   setBalances(detail.balance);
   for (const purse of ['electricity', 'water']) {
     const estimate = detail.daysLeft && detail.daysLeft[purse];
-    $(`panel-days-${purse}`).textContent = estimate && estimate.days !== null && estimate.days !== undefined ? t('dash.daysLeft', { days: estimate.days }) : '';
+    $(`panel-days-${purse}`).textContent = estimate && estimate.days !== null && estimate.days !== undefined ? t('dash.daysLeft', { days: wholeDays(estimate.days) }) : '';
   }
   $('panel-occupants').replaceChildren(
     ...detail.occupants.map((o) =>
@@ -461,17 +486,18 @@ async function sendCommand(button, circuit, action) {
     return;
   }
   button.disabled = true;
-  panelMessage(`${action === 'cut' ? 'Cutting' : 'Restoring'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}…`);
+  const target = circuit === 'all' ? t('panel.allCircuits') : circuitLabel(circuit);
+  panelMessage(t(`panel.sending.${action}`, { target }));
   try {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/commands`, { circuit, action, reason });
     const state = result && (result.state || result.status);
     // A restore does not override another cut (arrears, safety): the server says what still holds.
     const held = ((result && result.circuits) || [])
       .filter((c) => c.stillCutBy && (!Array.isArray(c.stillCutBy) || c.stillCutBy.length > 0))
-      .map((c) => `${CIRCUIT_LABELS[c.circuit] || c.circuit} still cut by ${[].concat(c.stillCutBy).join(', ')}`);
-    if (view.selectedId === id) panelMessage([`${action === 'cut' ? 'Cut' : 'Restore'} ${circuit === 'all' ? 'all circuits' : CIRCUIT_LABELS[circuit]}: ${state || 'accepted'}`, ...held].join('; '), 'ok');
+      .map((c) => t('panel.stillCut', { circuit: CIRCUIT_LABELS[c.circuit] ? circuitLabel(c.circuit) : c.circuit, reasons: [].concat(c.stillCutBy).join(', ') }));
+    if (view.selectedId === id) panelMessage([t(`panel.done.${action}`, { target, state: state || t('panel.accepted') }), ...held].join('; '), 'ok');
   } catch (error) {
-    if (view.selectedId === id) panelMessage(`${action} ${circuit} failed: ${error.message}`, 'error');
+    if (view.selectedId === id) panelMessage(t('panel.commandFailed', { action, circuit, message: error.message }), 'error');
   } finally {
     button.disabled = false;
   }
@@ -482,7 +508,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
   const id = view.selectedId;
   const amount = parseYuan($('recharge-amount').value);
   if (amount === null) {
-    panelMessage('Enter an amount in yuan, e.g. 50 or 12.50.', 'error');
+    panelMessage(t('panel.amountInvalid'), 'error');
     return;
   }
   const purse = $('recharge-purse').value;
@@ -492,7 +518,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
     const result = await api('POST', `/api/dormitories/${encodeURIComponent(id)}/recharges`, { amount, purse, method: $('recharge-method').value, reference: view.rechargeReference });
     if (view.selectedId !== id) return;
     $(`panel-balance-${result.purse}`).textContent = formatMoney(result.balance);
-    panelMessage(`Credited ${formatMoney(result.amount)} to ${result.purse}; balance now ${formatMoney(result.balance)} (ref ${result.reference}).`, 'ok');
+    panelMessage(t('panel.credited', { amount: formatMoney(result.amount), purse: t(`purse.${result.purse}`).toLowerCase(), balance: formatMoney(result.balance), reference: result.reference }), 'ok');
     view.rechargeReference = newReference('DASH');
     $('recharge-reference').textContent = view.rechargeReference;
     $('recharge-amount').value = '';
@@ -502,7 +528,7 @@ $('recharge-form').addEventListener('submit', async (event) => {
       view.rechargeReference = newReference('DASH');
       $('recharge-reference').textContent = view.rechargeReference;
     }
-    if (view.selectedId === id) panelMessage(`Recharge failed: ${error.message}`, 'error');
+    if (view.selectedId === id) panelMessage(t('panel.rechargeFailed', { message: error.message }), 'error');
   } finally {
     button.disabled = false;
   }
@@ -522,6 +548,10 @@ function rerender() {
   }
   renderConnection();
   view.alarms?.relabel();
+  if (view.chart) {
+    $('chart-title').textContent = $('building-filter').value ? buildingLabel($('building-filter').value) : t('dash.chartCampus');
+    view.chart.draw();
+  }
   if (view.selectedId) {
     renderPanelDetail();
     renderPanelLive(false);

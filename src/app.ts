@@ -13,6 +13,7 @@ import alarmRoutes from './http/alarm.routes.ts';
 import notificationRoutes from './http/notification.routes.ts';
 import { createNotificationDispatcher } from './services/notification-service.ts';
 import { watchDaysLeft } from './services/days-left.service.ts';
+import { watchMonthlyBills } from './services/monthly-bill.service.ts';
 import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
@@ -29,6 +30,7 @@ import { createMetricsServer } from './http/metrics-server.ts';
 import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
+import billRoutes from './http/bill.routes.ts';
 import rankingRoutes from './http/ranking.routes.ts';
 import reportRoutes from './http/report.routes.ts';
 import paymentRoutes from './http/payment.routes.ts';
@@ -53,6 +55,7 @@ import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
 import displayTokenRoutes from './http/display-token.routes.ts';
+import studentUsageRoutes from './http/student-usage.routes.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
@@ -179,7 +182,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Metrics on the API port (optionally behind METRICS_TOKEN), or only on their own listener.
     const metricsHttp = config.metricsPort === undefined ? undefined : await createMetricsServer(config, metrics, log);
     if (!metricsHttp) await http.register(metricsRoutes, { metrics, path: '/api/metrics', token: config.metricsToken });
-    await http.register(dormitoryRoutes, { context, live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined) } });
+    await http.register(dormitoryRoutes, {
+      context,
+      live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined), purseStates: (id) => runtime.purseStates(id).catch(() => undefined) },
+    });
     const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount), flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids) };
     const balances: LiveBalances = { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] };
     await http.register(rechargeRoutes, { context, credits, balances });
@@ -187,6 +193,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(approvalRoutes, { context, credits });
     await http.register(reportRoutes, { context });
     await http.register(rankingRoutes, { context });
+    await http.register(billRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(notificationRoutes, { context });
@@ -199,13 +206,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
-    const liveAccounts: LiveAccounts = { flushBilling: (ids) => runtime.flushBilling(ids), balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen) };
+    const liveAccounts: LiveAccounts = {
+      flushBilling: (ids) => runtime.flushBilling(ids),
+      balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
+      occupantsChanged: (ids) => runtime.occupantsChanged(ids),
+    };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
     await importJobs.recover();
     await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
     await http.register(displayTokenRoutes, { context });
+    await http.register(studentUsageRoutes, { context });
     await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
@@ -215,6 +227,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let stopped: Promise<void> | undefined;
     let notifications: NotificationDispatcher | undefined;
     let stopDaysLeft: (() => void) | undefined;
+    let stopBills: (() => Promise<void>) | undefined;
     const app: App = {
       http,
       metricsHttp,
@@ -238,7 +251,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           log.info(booted, 'actor tree booted');
           notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
           notifications.start();
-          stopDaysLeft = watchDaysLeft({ db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed') }, config.daysLeftAlertDays, 3_600_000);
+          stopDaysLeft = watchDaysLeft(
+            { db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed'), onEstimates: (estimates) => runtime.daysLeftEstimated(estimates) },
+            config.daysLeftAlertDays,
+            3_600_000,
+          );
+          // Monthly bills at each month end on the campus's clock; catches up months missed while down.
+          stopBills = watchMonthlyBills({
+            db: database.db,
+            clock,
+            flush: (ids) => runtime.flushBilling(ids),
+            onError: (error) => log.warn({ err: error }, 'monthly bills failed; retried at the next check'),
+            onBilled: (runs) => log.info({ runs }, 'monthly bills written'),
+          });
           if (metricsHttp) log.info({ address: await metricsHttp.listen({ port: config.metricsPort, host: config.metricsHost }) }, 'metrics listening');
           return await http.listen({ port: config.port, host: config.host });
         } catch (error) {
@@ -253,6 +278,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           await metricsHttp?.close();
           await importJobs.stop();
           stopDaysLeft?.();
+          await stopBills?.();
           await notifications?.stop();
           if (started) await runtime.stop();
           await sessions.stop();

@@ -3,13 +3,14 @@ import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
 import { activeAlarmCounts } from '../db/alarm.repository.ts';
+import { occupantCounts } from '../db/quota-policy.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
 import type { DormitoryLiveState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
-import type { DormitoryFlushed, ManualCommandAccepted } from './dormitory.actor.ts';
+import type { DormitoryFlushed, ManualCommandAccepted, PurseStates, QuotaIssued } from './dormitory.actor.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import type { MeterView } from './meter.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
@@ -140,7 +141,7 @@ export class CampusRuntime {
   }
 
   /** Waits until everything handed to the ledger so far is committed. */
-  private async commitLedger(): Promise<void> {
+  async commitLedger(): Promise<void> {
     if (!this.ledger) return;
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     if (!flushed.ok) throw new Error('ledger flush failed');
@@ -196,10 +197,46 @@ export class CampusRuntime {
     if (entry) dispatch(entry.ref, { type: 'CreditApplied', purse, amount });
   }
 
+  /** Days-of-credit estimates (src/services/days-left.service.ts): each running dormitory shows its own on the live feed. */
+  daysLeftEstimated(estimates: ReadonlyMap<string, NonNullable<DormitoryLiveState['daysLeft']>>): void {
+    for (const [id, daysLeft] of estimates) {
+      const entry = this.directory.dormitories.get(id);
+      if (entry) dispatch(entry.ref, { type: 'DaysLeftEstimated', daysLeft });
+    }
+  }
+
   async liveDormitory(id: string): Promise<DormitoryLiveState | undefined> {
     const entry = this.directory.dormitories.get(id);
     if (!entry) return undefined;
     return this.ask<DormitoryLiveState>(entry.ref, (replyTo) => ({ type: 'GetDormitory', replyTo }));
+  }
+
+  /** Each purse's billing state as the running dormitory holds it; undefined when it does not run. */
+  async purseStates(id: string): Promise<PurseStates | undefined> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry) return undefined;
+    return this.ask<PurseStates>(entry.ref, (replyTo) => ({ type: 'GetPurseStates', replyTo }));
+  }
+
+  /**
+   * Issues a purse's free quota for the current period to a running dormitory (idempotent per
+   * period); undefined when it does not run. The caller commits the ledger (`commitLedger`).
+   */
+  async issueQuota(id: string, purse: Purse, occupants: number, operator: string): Promise<QuotaIssued | undefined> {
+    const entry = this.directory.dormitories.get(id);
+    if (!entry) return undefined;
+    return this.ask<QuotaIssued>(entry.ref, (replyTo) => ({ type: 'IssueQuota', purse, occupants, operator, replyTo }), 30_000);
+  }
+
+  /** The occupants of these rooms changed: their running dormitories learn how many live there now. */
+  async occupantsChanged(dormitoryIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(dormitoryIds)].filter((id) => this.directory.dormitories.has(id));
+    if (ids.length === 0) return;
+    const counts = await occupantCounts(this.options.db, ids);
+    for (const id of ids) {
+      const entry = this.directory.dormitories.get(id);
+      if (entry) dispatch(entry.ref, { type: 'OccupantsChanged', occupants: counts.get(id) ?? 0 });
+    }
   }
 
   async manualCommand(id: string, circuit: CircuitKind | 'all', action: SupplyAction, reason: string, operator: string): Promise<ManualCommandAccepted | undefined> {
@@ -313,8 +350,14 @@ export class CampusRuntime {
     for (const dormitory of topology.dormitories) {
       const entry = this.directory.dormitories.get(dormitory.id);
       if (!entry) continue;
-      if (entry.offsetMinutes !== policy.utcOffsetMinutes) await this.reloadDormitory(dormitory.id);
-      else dispatch(entry.ref, { type: 'PolicyChanged', policy: { arrears: policy.arrears, waterArrearsCutsElectricity: policy.waterArrearsCutsElectricity } });
+      if (entry.offsetMinutes !== policy.utcOffsetMinutes) {
+        await this.reloadDormitory(dormitory.id);
+        continue;
+      }
+      dispatch(entry.ref, { type: 'PolicyChanged', policy: { arrears: policy.arrears, waterArrearsCutsElectricity: policy.waterArrearsCutsElectricity } });
+      // The campus's semesters are part of a per-semester quota policy's pricing.
+      entry.topology = { ...entry.topology, meters: entry.topology.meters.map((m) => ({ ...m, pricing: dormitory.meters.find((n) => n.meterId === m.meterId)?.pricing ?? m.pricing })) };
+      dispatch(entry.ref, { type: 'PricingChanged', pricing: new Map(dormitory.meters.map((m) => [m.meterId, m.pricing])) });
     }
   }
 

@@ -13,7 +13,9 @@ import type { LiveMsg } from './live.actor.ts';
 import type { CircuitReported, MeterOnlineChanged, MeterReported, MeterResolved } from './messages.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import { accumulateCharge, chargeMeasured, type Measured, type MeterTariff, type PendingCharge, type RegisterPosition } from '../domain/register-billing.ts';
-import type { BillingState } from '../domain/tariff.ts';
+import { initialBillingState, moveQuota, type BillingState, type QuotaMove } from '../domain/tariff.ts';
+import { startOfLocalDay } from '../domain/settlement/local-day.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 import { bootCutReasons, circuitKey, DORMITORY_CONTROL_KEY, EMPTY_CONTROL_SNAPSHOT, type CircuitControlState, type ControlSnapshot, type DormitoryControlState } from '../domain/control-state.ts';
@@ -40,6 +42,8 @@ export type DormitoryMsg =
   | { readonly type: 'OperatorRelease'; readonly meterId: string | null; readonly circuit: SupplyTarget | null; readonly operator: string }
   | { readonly type: 'GetDormitory'; readonly replyTo: Ref<DormitoryLiveState> }
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
+  /** The hourly days-of-credit estimate (src/services/days-left.service.ts): shown on the live feed. */
+  | { readonly type: 'DaysLeftEstimated'; readonly daysLeft: NonNullable<DormitoryLiveState['daysLeft']> }
   | BillingFlushed
   /** Forwarded to the meter, which answers `replyTo` itself. */
   | { readonly type: 'ResolveRegister'; readonly meterId: string; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> }
@@ -48,7 +52,32 @@ export type DormitoryMsg =
    * Every meter posts its pending charge to the ledger; the reply comes after all of them did.
    * `retire` also stops their billing (the dormitory is about to be rebuilt from the database).
    */
-  | { readonly type: 'FlushBilling'; readonly retire?: boolean; readonly replyTo: Ref<DormitoryFlushed> };
+  | { readonly type: 'FlushBilling'; readonly retire?: boolean; readonly replyTo: Ref<DormitoryFlushed> }
+  /** The room's occupants now (after a check-in, exchange or check-out): a per-occupant quota grants by it. */
+  | { readonly type: 'OccupantsChanged'; readonly occupants: number }
+  /**
+   * The office issues the purse's quota for the period now (idempotent per period): granted,
+   * handed to the ledger after the purse's pending charges, answered. The caller commits the ledger.
+   */
+  | { readonly type: 'IssueQuota'; readonly purse: Purse; readonly occupants: number; readonly operator: string; readonly replyTo: Ref<QuotaIssued> }
+  | { readonly type: 'QuotaExpiryDue'; readonly generation: number }
+  /** Each purse's billing state as the dormitory holds it now (quota granted, used, left). */
+  | { readonly type: 'GetPurseStates'; readonly replyTo: Ref<PurseStates> };
+
+export interface QuotaIssued {
+  readonly type: 'QuotaIssued';
+  /** Units granted now (0: the period was already granted, or nothing to grant). */
+  readonly granted: number;
+  /** The purse has a free quota policy. */
+  readonly hasPolicy: boolean;
+  readonly state: BillingState | null;
+}
+
+export interface PurseStates {
+  readonly type: 'PurseStates';
+  readonly electricity: BillingState | null;
+  readonly water: BillingState | null;
+}
 
 export interface DormitoryFlushed {
   readonly type: 'DormitoryFlushed';
@@ -128,6 +157,7 @@ interface DormitoryActorState {
   powerW: number;
   lastReadingAt: number | null;
   activeAlarms: number;
+  daysLeft: DormitoryLiveState['daysLeft'];
   lastPushAt: number;
   dirty: boolean;
   rules: RuleBook;
@@ -138,6 +168,7 @@ interface DormitoryActorState {
   readonly flushes: Map<number, { readonly waiting: Set<string>; readonly replyTo: Ref<DormitoryFlushed> }>;
   flushSeq: number;
   readonly billing: Record<Purse, PurseBilling>;
+  quotaGeneration: number;
   self: Ref<DormitoryMsg> | undefined;
 }
 
@@ -163,6 +194,8 @@ export function dormitoryStateOf(s: Pick<DormitoryActorState, 'standing' | 'circ
 const LIVE_PUSH_MS = 1000;
 
 const purseOf = (kind: 'electric' | 'water'): Purse => (kind === 'electric' ? 'electricity' : 'water');
+/** The zone a purse is billed in (its tariff's campus zone). */
+const zoneOf = (book: PurseBilling, fixedOffsetMinutes: number): TimeZone => book.pricing?.zone ?? fixedOffsetMinutes;
 
 /**
  * `dormitory:<id>`: the account. Holds both purses' live balances (charges arrive from its
@@ -187,6 +220,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
       circuits: circuits.map((c) => ({ kind: c.kind, supply: c.supply, powerW: c.powerW, pf: c.pf, cutReason: c.cutReason })),
       activeAlarms: state.activeAlarms,
       lastReadingAt: state.lastReadingAt,
+      ...(state.daysLeft ? { daysLeft: state.daysLeft } : {}),
     };
   }
 
@@ -300,10 +334,13 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
   function price(state: DormitoryActorState, purse: Purse, meterId: string, measured: Measured): number {
     const book = state.billing[purse];
     if (!book.pricing) throw new Error(`no ${purse} pricing in dormitory ${props.id} for meter ${meterId}`);
+    const periodEnd = book.state?.quotaUntil;
     const charge = chargeMeasured(book.state, measured, book.pricing);
     book.state = charge.state;
+    // A new quota period (granted by this usage) ends elsewhere: its lapse is timed anew.
+    if (charge.state.quotaUntil !== periodEnd) armQuotaExpiry(state);
     const entry = book.meters.get(meterId) ?? { pending: null, position: measured.position };
-    if (measured.usage > 0 || charge.quotaGranted > 0) entry.pending = accumulateCharge(entry.pending, measured.fromRegister, measured.toRegister, measured.usage, charge, measured.toMs);
+    if (measured.usage > 0 || charge.quotaGranted > 0 || charge.quotaLapsed.length > 0) entry.pending = accumulateCharge(entry.pending, measured.fromRegister, measured.toRegister, measured.usage, charge, measured.toMs);
     entry.position = measured.position;
     book.meters.set(meterId, entry);
     book.firstAt ??= measured.toMs;
@@ -326,6 +363,47 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     book.meters.clear();
     book.firstAt = null;
     book.phaseMs = 0;
+  }
+
+  /**
+   * Hands the ledger a quota move of the purse (a grant the office issued, a lapse at a period's
+   * end) after the purse's pending charges, so the state committed with it covers them.
+   */
+  function postQuota(state: DormitoryActorState, purse: Purse, move: QuotaMove, at: number, issuedBy?: string): void {
+    const book = state.billing[purse];
+    post(state, purse);
+    book.state = move.state;
+    const pending = { amount: 0, usage: 0, freeUsed: 0, fromRegister: 0, toRegister: 0, firstAt: at, lastAt: at, quotaGranted: move.granted, quotaLapsed: move.lapsed, parts: {} };
+    dispatch(props.ledger, {
+      type: 'Billed',
+      record: { meterId: null, dormitoryId: props.id, purse, pending, cursor: { register: 0, readAt: at, billing: move.state }, ...(issuedBy ? { issuedBy } : {}) },
+    });
+  }
+
+  /** Arms the timer for the earliest end of a quota period either purse holds (checked again at most daily). */
+  function armQuotaExpiry(state: DormitoryActorState): void {
+    const generation = ++state.quotaGeneration;
+    const ends = (['electricity', 'water'] as const).map((p) => state.billing[p].state?.quotaUntil).filter((d): d is string => typeof d === 'string' && d !== '');
+    const self = state.self;
+    if (ends.length === 0 || !self) return;
+    const dueAt = Math.min(...(['electricity', 'water'] as const).flatMap((p) => {
+      const end = state.billing[p].state?.quotaUntil;
+      return end ? [startOfLocalDay(end, zoneOf(state.billing[p], props.utcOffsetMinutes))] : [];
+    }));
+    const delay = Math.min(Math.max(1, dueAt - deps.clock.now()), 86_400_000);
+    deps.clock.schedule(delay, () => dispatch(self, { type: 'QuotaExpiryDue', generation }));
+  }
+
+  /** Unused quota of a period that is over lapses (recorded in the ledger). */
+  function expireQuota(state: DormitoryActorState): void {
+    const now = deps.clock.now();
+    for (const purse of ['electricity', 'water'] as const) {
+      const book = state.billing[purse];
+      if (!book.state) continue;
+      const move = moveQuota(book.state, book.pricing?.quota ?? null, now, zoneOf(book, props.utcOffsetMinutes), false);
+      if (move.lapsed.length > 0) postQuota(state, purse, move, now);
+      else book.state = move.state;
+    }
   }
 
   function charged(state: DormitoryActorState, purse: Purse, amount: number, causedAtNs: bigint | undefined): void {
@@ -423,6 +501,10 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           state.activeAlarms = msg.activeAlarms;
           publish(state, true);
           return state;
+        case 'DaysLeftEstimated':
+          state.daysLeft = msg.daysLeft;
+          publish(state, true); // hourly: no need to coalesce
+          return state;
         case 'GetDormitory':
           dispatch(msg.replyTo, live(state));
           return state;
@@ -461,6 +543,37 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             dispatch(meter.ref, { type: 'GetMeter', pendingAmount, replyTo: msg.replyTo });
           }
           return state;
+        case 'OccupantsChanged':
+          for (const purse of ['electricity', 'water'] as const) {
+            const book = state.billing[purse];
+            if (book.pricing?.quota) book.pricing = { ...book.pricing, quota: { ...book.pricing.quota, occupants: msg.occupants } };
+          }
+          return state;
+        case 'IssueQuota': {
+          const book = state.billing[msg.purse];
+          const quota = book.pricing?.quota ?? null;
+          if (!book.pricing || !quota) {
+            dispatch(msg.replyTo, { type: 'QuotaIssued', granted: 0, hasPolicy: false, state: book.state });
+            return state;
+          }
+          book.pricing = { ...book.pricing, quota: { ...quota, occupants: msg.occupants } };
+          const now = deps.clock.now();
+          const move = moveQuota(book.state ?? initialBillingState(now, null, zoneOf(book, props.utcOffsetMinutes)), book.pricing.quota, now, zoneOf(book, props.utcOffsetMinutes), true);
+          if (move.granted > 0 || move.lapsed.length > 0) {
+            postQuota(state, msg.purse, move, now, msg.operator);
+            armQuotaExpiry(state);
+          }
+          dispatch(msg.replyTo, { type: 'QuotaIssued', granted: move.granted, hasPolicy: true, state: book.state });
+          return state;
+        }
+        case 'QuotaExpiryDue':
+          if (msg.generation !== state.quotaGeneration) return state;
+          expireQuota(state);
+          armQuotaExpiry(state);
+          return state;
+        case 'GetPurseStates':
+          dispatch(msg.replyTo, { type: 'PurseStates', electricity: state.billing.electricity.state, water: state.billing.water.state });
+          return state;
         case 'BillingFlushed': {
           const request = msg.requestId === undefined ? undefined : state.flushes.get(msg.requestId);
           if (!request) return state;
@@ -493,6 +606,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           powerW: 0,
           lastReadingAt: null,
           activeAlarms: props.activeAlarms ?? 0,
+          daysLeft: undefined,
           lastPushAt: 0,
           dirty: false,
           rules: props.rules,
@@ -505,6 +619,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             electricity: { state: props.billing?.electricity ?? null, pricing: props.meters.find((m) => m.kind === 'electric')?.pricing ?? null, meters: new Map(), firstAt: null, phaseMs },
             water: { state: props.billing?.water ?? null, pricing: props.meters.find((m) => m.kind === 'water')?.pricing ?? null, meters: new Map(), firstAt: null, phaseMs },
           },
+          quotaGeneration: 0,
           self,
         };
         // Boot order (docs/architecture.md): the purses' standing (restored, then re-assessed
@@ -547,6 +662,8 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             });
           }
         }
+        // A quota period that ended while the server was down lapses at once (the timer is due).
+        armQuotaExpiry(state);
         state.state = dormitoryStateOf(state);
         dispatch(props.ledger, { type: 'DormitoryStateChanged', dormitoryId: props.id, state: state.state });
         dispatch(props.live, { type: 'DormitoryUpdated', state: live(state) });

@@ -13,9 +13,13 @@ import { announceAlarm, announceEvent, type Announcement } from '../domain/notif
 import type { BillingCursor, PendingCharge } from '../domain/register-billing.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
-/** One meter's billed consumption since its last posting, and its new cursor. */
+/**
+ * One meter's billed consumption since its last posting, and its new cursor. A record with no
+ * meter is the purse's own (the office issued quota, or unused quota lapsed at its period's
+ * end): it posts its quota entries and the purse's state, and moves no cursor.
+ */
 export interface BillingRecord {
-  readonly meterId: string;
+  readonly meterId: string | null;
   readonly dormitoryId: string;
   readonly purse: Purse;
   readonly pending: PendingCharge | null;
@@ -23,6 +27,8 @@ export interface BillingRecord {
   readonly cursor: BillingCursor;
   /** The tariff that priced the pending charge (its versions are on the parts). */
   readonly tariffId?: string | null;
+  /** The operator who issued the quota of a purse record. */
+  readonly issuedBy?: string;
 }
 
 export interface CommandRecord {
@@ -492,12 +498,26 @@ export class LedgerWriter {
 
   private async write(trx: Transaction<Database>, batch: Batch): Promise<void> {
     const postings: LedgerPosting[] = [];
-    const cursors = new Map<string, BillingRecord>();
+    const cursors = new Map<string, BillingRecord & { readonly meterId: string }>();
     for (const record of batch.billing) {
-      cursors.set(record.meterId, record);
+      if (record.meterId !== null) cursors.set(record.meterId, { ...record, meterId: record.meterId });
       const pending = record.pending;
       if (!pending) continue;
+      // Unused quota lapses before a new period's grant: each lapse is its own entry (amount 0).
+      for (const lapse of pending.quotaLapsed ?? []) {
+        postings.push({
+          dormitoryId: record.dormitoryId,
+          purse: record.purse,
+          kind: 'quota_expiry',
+          amount: 0,
+          usage: lapse.units,
+          meterId: record.meterId,
+          occurredAt: new Date(pending.firstAt),
+          details: { note: 'unused free quota lapsed at the end of its period', period: { from: lapse.from, until: lapse.until } },
+        });
+      }
       if (pending.quotaGranted > 0) {
+        const billing = record.cursor.billing;
         postings.push({
           dormitoryId: record.dormitoryId,
           purse: record.purse,
@@ -506,7 +526,7 @@ export class LedgerWriter {
           usage: pending.quotaGranted,
           meterId: record.meterId,
           occurredAt: new Date(pending.firstAt),
-          details: { note: 'monthly free quota', month: record.cursor.billing.monthKey },
+          details: { note: record.meterId === null ? 'free quota issued' : 'free quota', month: billing.monthKey, period: { from: billing.quotaFrom ?? null, until: billing.quotaUntil ?? null }, ...(record.issuedBy ? { issuedBy: record.issuedBy } : {}) },
         });
       }
       if (pending.usage > 0 || pending.amount > 0) {

@@ -1,4 +1,5 @@
 import type { ImportKind } from '../domain/imports/import-columns.ts';
+import type { OccupantShare } from '../domain/reports/monthly-bill.ts';
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
@@ -56,7 +57,10 @@ export interface FreeQuotaPoliciesTable {
   id: string;
   name: string;
   purse: Purse;
-  monthly_allowance: number;
+  /** Base units per period (per occupant when basis is per-occupant). */
+  allowance: number;
+  basis: ColumnType<'per-dormitory' | 'per-occupant', 'per-dormitory' | 'per-occupant' | undefined, 'per-dormitory' | 'per-occupant'>;
+  period: ColumnType<'month' | 'semester', 'month' | 'semester' | undefined, 'month' | 'semester'>;
 }
 
 export interface DormitoriesTable {
@@ -200,7 +204,7 @@ export interface PurseBillingStatesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
+export type LedgerEntryKind = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'quota_expiry' | 'adjustment' | 'settlement';
 
 export interface LedgerEntriesTable {
   id: Generated<number>;
@@ -510,6 +514,50 @@ export interface GatewayCredentialsTable {
   issued_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/** One dormitory purse's bill for one local month (migrations/2026-11-30T1800-monthly-bills.ts; docs/reports.md). */
+export interface MonthlyBillsTable {
+  month: string;
+  dormitory_id: string;
+  purse: Purse;
+  campus_id: string;
+  building_id: string;
+  period_from: Timestamp;
+  period_to: Timestamp;
+  opening: number;
+  recharges: number;
+  charges: number;
+  refunds: number;
+  adjustments: number;
+  settlements: number;
+  closing: number;
+  usage: number;
+  quota_granted: number;
+  quota_used: number;
+  periods: Json<BillPeriodRow[]>;
+  settlement_policy: SettlementPolicy;
+  shares: Json<BillShareRow[]>;
+  generated_at: Timestamp;
+}
+
+/** Usage of a bill by tariff version, period or tier label, and rate. */
+export interface BillPeriodRow {
+  readonly label: string;
+  readonly rate: number;
+  readonly version: number | null;
+  readonly usage: number;
+}
+
+/** An occupant's share of a bill's month (settlement per share). */
+export type BillShareRow = OccupantShare & { readonly studentId: string };
+
+/** A campus's month whose bills are all written. */
+export interface BillRunsTable {
+  campus_id: string;
+  month: string;
+  bills: number;
+  completed_at: Timestamp;
+}
+
 export interface Database {
   campuses: CampusesTable;
   buildings: BuildingsTable;
@@ -552,6 +600,8 @@ export interface Database {
   display_tokens: DisplayTokensTable;
   notifications: NotificationsTable;
   days_left_alerts: DaysLeftAlertsTable;
+  monthly_bills: MonthlyBillsTable;
+  bill_runs: BillRunsTable;
 }
 
 export type DormitoryRow = Selectable<DormitoriesTable>;

@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
 import type { FreeQuotaPolicy } from '../domain/tariff.ts';
+import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
+import { ZoneRules, type TimeZone } from '../domain/local-time.ts';
+import { isTimeZone } from '../domain/campus-settings.ts';
 import type { IntervalUsage } from '../domain/tariff-dry-run.ts';
 import type { Purse } from './database.ts';
 import type { Executor } from './executor.ts';
@@ -36,11 +39,11 @@ export async function dormitoryIntervals(db: Executor, dormitoryIds: readonly st
   return out;
 }
 
-/** A dormitory's pricing context for a purse: its free quota policy and its campus's UTC offset. */
+/** A dormitory's pricing context for a purse: its free quota policy and its campus's time zone. */
 export interface DormitoryPricingContext {
   readonly dormitoryId: string;
   readonly quota: FreeQuotaPolicy | null;
-  readonly utcOffsetMinutes: number;
+  readonly zone: TimeZone;
 }
 
 export async function dormitoryPricingContexts(db: Executor, dormitoryIds: readonly string[], purse: Purse): Promise<DormitoryPricingContext[]> {
@@ -51,9 +54,15 @@ export async function dormitoryPricingContexts(db: Executor, dormitoryIds: reado
     .innerJoin('buildings as b', 'b.id', 'd.building_id')
     .innerJoin('campuses as c', 'c.id', 'b.campus_id')
     .leftJoin('free_quota_policies as q', 'q.id', quotaColumn)
-    .select(['d.id', 'c.utc_offset_minutes', 'q.monthly_allowance'])
+    .select(['d.id', 'c.utc_offset_minutes', 'c.time_zone', 'c.settings', 'q.allowance', 'q.basis', 'q.period'])
     .where('d.id', 'in', dormitoryIds)
     .orderBy('d.id')
     .execute();
-  return rows.map((r) => ({ dormitoryId: r.id, quota: r.monthly_allowance === null ? null : { monthlyAllowance: r.monthly_allowance }, utcOffsetMinutes: r.utc_offset_minutes }));
+  const occupants = await occupantCounts(db, dormitoryIds);
+  const zones = new Map([...new Set(rows.map((r) => r.time_zone))].filter((z): z is string => z !== null && isTimeZone(z)).map((z) => [z, new ZoneRules(z)]));
+  return rows.map((r) => ({
+    dormitoryId: r.id,
+    quota: r.allowance === null || r.basis === null || r.period === null ? null : quotaPolicyOf({ allowance: r.allowance, basis: r.basis, period: r.period }, r.settings, occupants.get(r.id) ?? 0),
+    zone: zones.get(r.time_zone ?? '') ?? r.utc_offset_minutes,
+  }));
 }

@@ -8,6 +8,9 @@ import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
 import { loadTariffs } from './tariff.repository.ts';
+import { ZoneRules, type TimeZone } from '../domain/local-time.ts';
+import { isTimeZone } from '../domain/campus-settings.ts';
+import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
 
 /** Everything the actor tree boots from, read in a handful of queries. */
 export interface GatewayTopology {
@@ -51,8 +54,12 @@ export interface DormitoryTopology {
 export interface CampusPolicyTopology {
   readonly id: string;
   readonly utcOffsetMinutes: number;
+  /** The campus's IANA zone (its rules, daylight saving included) for billing, else the fixed offset. */
+  readonly zone: TimeZone;
   readonly arrears: ReturnType<typeof parseArrearsPolicy>;
   readonly waterArrearsCutsElectricity: boolean;
+  /** The stored settings (semesters for quota periods). */
+  readonly settings: Record<string, unknown>;
 }
 
 export interface CampusTopology {
@@ -76,13 +83,15 @@ export const SWITCHED_TARGETS: Readonly<Record<string, readonly SupplyTarget[]>>
   'water-valve': ['valve'],
 };
 
-export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; settings: Record<string, unknown> }): CampusPolicyTopology {
+export function campusPolicyOf(row: { id: string; utc_offset_minutes: number; time_zone?: string | null; settings: Record<string, unknown> }): CampusPolicyTopology {
   const arrearsSettings = (row.settings.arrears ?? {}) as Record<string, unknown>;
   return {
     id: row.id,
     utcOffsetMinutes: row.utc_offset_minutes,
+    zone: row.time_zone && isTimeZone(row.time_zone) ? new ZoneRules(row.time_zone) : row.utc_offset_minutes,
     arrears: parseArrearsPolicy(arrearsSettings),
     waterArrearsCutsElectricity: arrearsSettings.waterArrearsCutsElectricity !== false,
+    settings: row.settings,
   };
 }
 
@@ -106,7 +115,7 @@ export function stateFromCursors(meters: readonly MeterTopology[]): BillingState
 
 /** Loads the topology of every dormitory (or only `dormitoryIds`). */
 export async function loadTopology(db: Executor, dormitoryIds?: readonly string[]): Promise<CampusTopology> {
-  const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
+  const campuses = new Map((await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'time_zone', 'settings']).execute()).map((c) => [c.id, campusPolicyOf(c)]));
   const gateways = (await db.selectFrom('gateways').select(['id', 'campus_id', 'protocol', 'address', 'settings']).orderBy('id').execute()).map((g) => ({
     id: g.id,
     campusId: g.campus_id,
@@ -123,7 +132,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     if (found.purse !== purse) return { schedule: UNPRICED, problem: `tariff ${tariffId} prices the ${found.purse} purse, not ${purse}` };
     return { schedule: found.schedule, problem: null };
   };
-  const quotas = new Map((await db.selectFrom('free_quota_policies').select(['id', 'monthly_allowance']).execute()).map((q) => [q.id, { monthlyAllowance: q.monthly_allowance } as FreeQuotaPolicy]));
+  const quotas = new Map((await db.selectFrom('free_quota_policies').select(['id', 'allowance', 'basis', 'period']).execute()).map((q) => [q.id, q]));
 
   let dormQuery = db
     .selectFrom('dormitories as d')
@@ -132,6 +141,11 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
   const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
   const ids = dorms.map((d) => d.id);
+  const occupants = await occupantCounts(db, ids);
+  const quotaOf = (quotaId: string | null, campusId: string, dormitoryId: string): FreeQuotaPolicy | null => {
+    const row = quotaId ? quotas.get(quotaId) : undefined;
+    return row ? quotaPolicyOf(row, campuses.get(campusId)?.settings ?? {}, occupants.get(dormitoryId) ?? 0) : null;
+  };
   const [meters, accounts, cursors, holds, purseStates] = ids.length
     ? await Promise.all([
         db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
@@ -173,7 +187,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       unitAddress: m.unit_address,
       profile: m.profile as MeterProfileName,
       targets: SWITCHED_TARGETS[m.profile] ?? [],
-      pricing: { schedule: priced.schedule, quota: (quotaId && quotas.get(quotaId)) || null, utcOffsetMinutes: campus?.utcOffsetMinutes ?? 480 },
+      pricing: { schedule: priced.schedule, quota: quotaOf(quotaId, d.campus_id, d.id), zone: campus?.zone ?? 480 },
       tariffProblem: priced.problem,
       cursor: cursorOf.get(m.id) ?? null,
       activeHolds: holdsOf.get(m.id) ?? [],

@@ -5,6 +5,7 @@
  * through `parseArrearsPolicy` and by settlement through `settings.settlement`.
  */
 import { DEFAULT_ARREARS_POLICY, parseArrearsPolicy } from './arrears.ts';
+import { validateSemesters, type Semester } from './quota.ts';
 
 export type SettlementPolicyName = 'per-share' | 'none';
 
@@ -20,6 +21,8 @@ export interface CampusSettings {
   /** IANA time zone, e.g. Asia/Shanghai. */
   readonly timeZone: string;
   readonly settlement: SettlementPolicyName;
+  /** The semesters per-semester free quota policies grant for (local days, inclusive), by start. */
+  readonly semesters: readonly Semester[];
 }
 
 export type SettingsCheck = { ok: true; settings: CampusSettings } | { ok: false; field: string; message: string };
@@ -55,7 +58,13 @@ export function campusSettingsOf(row: { settings: Record<string, unknown>; time_
     waterArrearsCutsElectricity: linkage !== false,
     timeZone: row.time_zone ?? fixedOffsetZone(row.utc_offset_minutes),
     settlement: row.settings.settlement === 'none' ? 'none' : 'per-share',
+    semesters: semestersStored(row.settings.semesters),
   };
+}
+
+function semestersStored(value: unknown): Semester[] {
+  const checked = validateSemesters(value ?? []);
+  return checked.ok ? checked.semesters : [];
 }
 
 /** A fixed offset as an IANA name where one exists (Etc/GMT-8 is UTC+8: the sign is inverted). */
@@ -96,6 +105,11 @@ export function patchCampusSettings(current: CampusSettings, patch: Partial<Reco
   if (patch.settlement !== undefined) {
     if (patch.settlement !== 'per-share' && patch.settlement !== 'none') return { ok: false, field: 'settlement', message: "must be 'per-share' or 'none'" };
     next.settlement = patch.settlement;
+  }
+  if (patch.semesters !== undefined) {
+    const checked = validateSemesters(patch.semesters);
+    if (!checked.ok) return checked;
+    next.semesters = checked.semesters;
   }
   return { ok: true, settings: next };
 }

@@ -11,8 +11,10 @@
  * only where it is priced does. A span that crosses nothing is one piece, priced at its start
  * (the instant the energy began to flow after the last billed reading).
  */
-import { MS_PER_DAY, MS_PER_MINUTE, parseClockMinutes, toLocalTime } from './local-time.ts';
-import { chargeUsage, type BillingState, type ChargePart, type ChargeResult, type FreeQuotaPolicy, type Tariff } from './tariff.ts';
+import { instantsOfWallTime, localToInstant, MS_PER_DAY, MS_PER_MINUTE, offsetAt, offsetTransitions, parseClockMinutes, toLocalTime, type TimeZone } from './local-time.ts';
+import { dayAfter } from './quota.ts';
+import { startOfLocalDay } from './settlement/local-day.ts';
+import { chargeUsage, type BillingState, type ChargePart, type ChargeResult, type FreeQuotaPolicy, type QuotaLapse, type Tariff } from './tariff.ts';
 
 /** One piece of a spread delta: `usage` base units priced at `at`. */
 export interface UsagePiece {
@@ -37,23 +39,28 @@ function dailyCuts(tariff: Tariff): number[] {
  * The instants strictly inside (fromMs, toMs) where the price of the next unit can change:
  * the tariff's daily cuts and every local month start (quota grant, tier reset), ascending.
  */
-export function priceBoundaries(tariff: Tariff, fromMs: number, toMs: number, utcOffsetMinutes: number): number[] {
+export function priceBoundaries(tariff: Tariff, fromMs: number, toMs: number, zone: TimeZone): number[] {
   if (toMs - fromMs <= 0) return [];
-  const offsetMs = utcOffsetMinutes * MS_PER_MINUTE;
   const cuts = [...new Set(dailyCuts(tariff))].sort((a, b) => a - b);
-  const out: number[] = [];
-  const firstDay = Math.floor((fromMs + offsetMs) / MS_PER_DAY);
-  const lastDay = Math.floor((toMs + offsetMs) / MS_PER_DAY);
+  const out = new Set<number>();
+  // Local days by their wall-clock midnight (written as UTC); each cut is a local wall time made an
+  // instant in the zone, so a day of 23 or 25 hours (daylight saving) has its cuts where they fall.
+  const firstDay = Math.floor((fromMs + offsetAt(zone, fromMs) * MS_PER_MINUTE) / MS_PER_DAY);
+  const lastDay = Math.floor((toMs + offsetAt(zone, toMs) * MS_PER_MINUTE) / MS_PER_DAY);
   for (let day = firstDay; day <= lastDay; day++) {
-    const midnight = day * MS_PER_DAY - offsetMs;
-    const monthStart = toLocalTime(Math.max(0, midnight), utcOffsetMinutes).day === 1;
+    const localMidnight = day * MS_PER_DAY;
+    const monthStart = toLocalTime(Math.max(0, localMidnight), 0).day === 1;
     const minutes = monthStart && cuts[0] !== 0 ? [0, ...cuts] : cuts;
     for (const minute of minutes) {
-      const at = midnight + minute * MS_PER_MINUTE;
-      if (at > fromMs && at < toMs) out.push(at);
+      const wall = localMidnight + minute * MS_PER_MINUTE;
+      const instants = instantsOfWallTime(wall, zone);
+      // A repeated wall time cuts at each occurrence; a skipped one at the switch that skips it.
+      for (const at of instants.length > 0 ? instants : [localToInstant(wall, zone)]) if (at > fromMs && at < toMs) out.add(at);
     }
   }
-  return out;
+  // Where the offset switches, the wall clock jumps: the price of the next unit may change there.
+  for (const at of offsetTransitions(zone, fromMs, toMs)) out.add(at);
+  return [...out].sort((a, b) => a - b);
 }
 
 /**
@@ -113,7 +120,7 @@ export function versionAt(schedule: TariffSchedule, at: number): TariffVersion {
  * The instants strictly inside (fromMs, toMs) where the price can change under a schedule:
  * each version's own boundaries inside the window it is in force, and each version's start.
  */
-export function scheduleBoundaries(schedule: TariffSchedule, fromMs: number, toMs: number, utcOffsetMinutes: number): number[] {
+export function scheduleBoundaries(schedule: TariffSchedule, fromMs: number, toMs: number, zone: TimeZone): number[] {
   const cuts = new Set<number>();
   const versions = schedule.versions;
   for (let i = 0; i < versions.length; i++) {
@@ -123,9 +130,25 @@ export function scheduleBoundaries(schedule: TariffSchedule, fromMs: number, toM
     const hi = Math.min(toMs, end);
     if (hi <= lo) continue;
     if (start > fromMs && start < toMs) cuts.add(start);
-    for (const at of priceBoundaries(versions[i]!.tariff, lo, hi, utcOffsetMinutes)) cuts.add(at);
+    for (const at of priceBoundaries(versions[i]!.tariff, lo, hi, zone)) cuts.add(at);
   }
   return [...cuts].sort((a, b) => a - b);
+}
+
+/**
+ * The instants strictly inside (fromMs, toMs) where a semester policy's quota period begins or
+ * ends (a month policy's are month starts, already price boundaries).
+ */
+export function quotaBoundaries(quota: FreeQuotaPolicy | null, fromMs: number, toMs: number, zone: TimeZone): number[] {
+  if (quota === null || (quota.period ?? 'month') !== 'semester' || toMs - fromMs <= 0) return [];
+  const out: number[] = [];
+  for (const semester of quota.semesters ?? []) {
+    for (const day of [semester.from, dayAfter(semester.to)]) {
+      const at = startOfLocalDay(day, zone);
+      if (at > fromMs && at < toMs) out.push(at);
+    }
+  }
+  return out.sort((a, b) => a - b);
 }
 
 /**
@@ -143,26 +166,31 @@ export function chargeAcrossSchedule(
   usage: number,
   fromMs: number,
   toMs: number,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): ChargeResult {
-  const pieces = spreadLinearly(usage, fromMs, toMs, scheduleBoundaries(schedule, fromMs, toMs, utcOffsetMinutes));
+  const boundaries = scheduleBoundaries(schedule, fromMs, toMs, zone);
+  const quotaCuts = quotaBoundaries(quota, fromMs, toMs, zone);
+  const cuts = quotaCuts.length === 0 ? boundaries : [...new Set([...boundaries, ...quotaCuts])].sort((a, b) => a - b);
+  const pieces = spreadLinearly(usage, fromMs, toMs, cuts);
   let amount = 0;
   let freeUsed = 0;
   let billedUsage = 0;
   let quotaGranted = 0;
+  const quotaLapsed: QuotaLapse[] = [];
   const parts: ChargePart[] = [];
   let current = state;
   for (const piece of pieces) {
     const version = versionAt(schedule, piece.at);
-    const charged = chargeUsage(version.tariff, quota, current, piece.usage, piece.at, utcOffsetMinutes);
+    const charged = chargeUsage(version.tariff, quota, current, piece.usage, piece.at, zone);
     amount += charged.amount;
     freeUsed += charged.freeUsed;
     billedUsage += charged.billedUsage;
     quotaGranted += charged.quotaGranted;
+    quotaLapsed.push(...charged.quotaLapsed);
     for (const part of charged.parts) parts.push({ ...part, version: version.version });
     current = charged.state;
   }
-  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted };
+  return { amount, freeUsed, billedUsage, parts, state: current, quotaGranted, quotaLapsed };
 }
 
 /** `chargeAcrossSchedule` for one tariff in force over the whole span. */
@@ -173,7 +201,7 @@ export function chargeAcrossSpan(
   usage: number,
   fromMs: number,
   toMs: number,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): ChargeResult {
-  return chargeAcrossSchedule(singleVersion(tariff), quota, state, usage, fromMs, toMs, utcOffsetMinutes);
+  return chargeAcrossSchedule(singleVersion(tariff), quota, state, usage, fromMs, toMs, zone);
 }

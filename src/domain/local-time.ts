@@ -1,9 +1,14 @@
 /**
- * Local calendar time under a fixed UTC offset, by integer arithmetic only.
+ * Local calendar time in a campus's time zone.
  *
- * Billing calls this for every reading, so it avoids Intl and Date: the campus config gives
- * one fixed offset (480 for China, no DST), and `at + offset` is converted to a civil date
- * with Howard Hinnant's days-from-civil inverse (proleptic Gregorian calendar).
+ * A zone is a fixed offset in minutes east of UTC (480 for China) or the rules of an IANA zone
+ * (`ZoneRules`, e.g. Europe/Berlin with its daylight saving time), whose offset at an instant comes
+ * from Intl and is memoized per 15 minutes inside the rules object (every offset in use is a
+ * multiple of 15 minutes, so no transition falls inside a slot). `at + offset(at)` is converted to
+ * a civil date with Howard Hinnant's days-from-civil inverse (proleptic Gregorian calendar).
+ * The other way, a local wall time is an instant by `localToInstant`: a time that does not exist
+ * (the hour skipped in spring) is the instant after the gap, a time that happens twice (autumn)
+ * its first occurrence.
  */
 
 export const MS_PER_MINUTE = 60_000;
@@ -40,10 +45,89 @@ export function assertEpochMs(at: number): void {
   }
 }
 
-export function toLocalTime(at: number, utcOffsetMinutes: number): LocalTime {
+/** The rules of an IANA time zone: its offset at any instant, through Intl, memoized here. */
+export class ZoneRules {
+  private readonly format: Intl.DateTimeFormat;
+  /** Offset (minutes) by 15-minute slot of UTC time; cleared when it grows large. */
+  private readonly offsets = new Map<number, number>();
+
+  constructor(readonly name: string) {
+    this.format = new Intl.DateTimeFormat('en-US', { timeZone: name, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+  }
+
+  /** Minutes east of UTC in force at `at`. */
+  offsetAt(at: number): number {
+    const slot = Math.floor(at / OFFSET_SLOT_MS);
+    const known = this.offsets.get(slot);
+    if (known !== undefined) return known;
+    const start = slot * OFFSET_SLOT_MS;
+    const parts = this.format.formatToParts(new Date(start));
+    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    const offset = Math.round((Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute')) - start) / MS_PER_MINUTE);
+    if (this.offsets.size >= 50_000) this.offsets.clear();
+    this.offsets.set(slot, offset);
+    return offset;
+  }
+}
+
+const OFFSET_SLOT_MS = 15 * MS_PER_MINUTE;
+
+/** A campus's time zone: a fixed offset in minutes east of UTC, or an IANA zone's rules. */
+export type TimeZone = number | ZoneRules;
+
+/** The zone's offset from UTC at `at`, minutes east. */
+export function offsetAt(zone: TimeZone, at: number): number {
+  if (typeof zone !== 'number') return zone.offsetAt(at);
+  assertUtcOffset(zone);
+  return zone;
+}
+
+/** Every instant whose wall time in `zone` is `localMs` (the local date and time written as UTC): two in a repeated hour, none in a skipped one. */
+export function instantsOfWallTime(localMs: number, zone: TimeZone): number[] {
+  if (typeof zone === 'number') return [localMs - offsetAt(zone, localMs) * MS_PER_MINUTE];
+  const offsets = new Set([zone.offsetAt(localMs - MS_PER_DAY), zone.offsetAt(localMs + MS_PER_DAY)]);
+  return [...offsets].map((o) => localMs - o * MS_PER_MINUTE).filter((at) => at + zone.offsetAt(at) * MS_PER_MINUTE === localMs).sort((a, b) => a - b);
+}
+
+/** The instants strictly inside (fromMs, toMs) where the zone's offset changes (daylight saving switches). */
+export function offsetTransitions(zone: TimeZone, fromMs: number, toMs: number): number[] {
+  if (typeof zone === 'number' || toMs - fromMs <= 0) return [];
+  const out: number[] = [];
+  const STEP = 6 * 60 * MS_PER_MINUTE;
+  for (let lo = fromMs; lo < toMs; lo += STEP) {
+    const hi = Math.min(lo + STEP, toMs);
+    if (zone.offsetAt(lo) === zone.offsetAt(hi)) continue;
+    // The first 15-minute slot with the new offset (transitions fall on slot starts).
+    let a = Math.floor(lo / OFFSET_SLOT_MS);
+    let b = Math.floor(hi / OFFSET_SLOT_MS);
+    const before = zone.offsetAt(lo);
+    while (b - a > 1) {
+      const mid = Math.floor((a + b) / 2);
+      if (zone.offsetAt(mid * OFFSET_SLOT_MS) === before) a = mid;
+      else b = mid;
+    }
+    const at = b * OFFSET_SLOT_MS;
+    if (at > fromMs && at < toMs) out.push(at);
+  }
+  return out;
+}
+
+/**
+ * The first instant whose wall time in `zone` is `localMs` or later: the wall time's first
+ * occurrence (a repeated hour in autumn), or the switch that skips it (the hour lost in spring).
+ */
+export function localToInstant(localMs: number, zone: TimeZone): number {
+  const instants = instantsOfWallTime(localMs, zone);
+  if (instants.length > 0) return instants[0]!;
+  const rules = zone as ZoneRules;
+  const earliest = localMs - rules.offsetAt(localMs + MS_PER_DAY) * MS_PER_MINUTE;
+  const latest = localMs - rules.offsetAt(localMs - MS_PER_DAY) * MS_PER_MINUTE;
+  return offsetTransitions(zone, earliest - OFFSET_SLOT_MS, latest + OFFSET_SLOT_MS)[0] ?? latest;
+}
+
+export function toLocalTime(at: number, zone: TimeZone): LocalTime {
   assertEpochMs(at);
-  assertUtcOffset(utcOffsetMinutes);
-  const shifted = at + utcOffsetMinutes * MS_PER_MINUTE;
+  const shifted = at + offsetAt(zone, at) * MS_PER_MINUTE;
   const days = Math.floor(shifted / MS_PER_DAY);
   const msOfDay = shifted - days * MS_PER_DAY;
   // 1970-01-01 was a Thursday (4).
@@ -67,8 +151,8 @@ export function monthKeyOf(local: LocalTime): string {
   return `${String(local.year).padStart(4, '0')}-${String(local.month).padStart(2, '0')}`;
 }
 
-export function localMonthKey(at: number, utcOffsetMinutes: number): string {
-  return monthKeyOf(toLocalTime(at, utcOffsetMinutes));
+export function localMonthKey(at: number, zone: TimeZone): string {
+  return monthKeyOf(toLocalTime(at, zone));
 }
 
 const MONTH_KEY = /^\d{4}-(0[1-9]|1[0-2])$/;

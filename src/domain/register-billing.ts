@@ -1,5 +1,6 @@
 import { chargeAcrossSchedule, type TariffSchedule } from './gap-pricing.ts';
-import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy } from './tariff.ts';
+import type { TimeZone } from './local-time.ts';
+import { initialBillingState, type BillingState, type ChargeResult, type FreeQuotaPolicy, type QuotaLapse } from './tariff.ts';
 
 /**
  * Billing from a cumulative register, pure. A meter measures (`measureRegister`): its position
@@ -24,7 +25,7 @@ export interface MeterTariff {
   /** The dormitory's tariff for this purse with every version (a new version applies from its date). */
   readonly schedule: TariffSchedule;
   readonly quota: FreeQuotaPolicy | null;
-  readonly utcOffsetMinutes: number;
+  readonly zone: TimeZone;
 }
 
 /** How much a register may plausibly advance: `maxRatePerHour` units an hour plus `slack`. */
@@ -114,10 +115,10 @@ export function chargeMeasured(state: BillingState | null, measured: Measured, p
   let opened = state;
   let granted = 0;
   if (opened === null) {
-    opened = initialBillingState(measured.fromMs, pricing.quota, pricing.utcOffsetMinutes);
+    opened = initialBillingState(measured.fromMs, pricing.quota, pricing.zone);
     granted = opened.freeRemaining;
   }
-  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, opened, measured.usage, measured.fromMs, measured.toMs, pricing.utcOffsetMinutes);
+  const charge = chargeAcrossSchedule(pricing.schedule, pricing.quota, opened, measured.usage, measured.fromMs, measured.toMs, pricing.zone);
   return { ...charge, quotaGranted: charge.quotaGranted + granted };
 }
 
@@ -131,6 +132,8 @@ export interface PendingCharge {
   readonly firstAt: number;
   readonly lastAt: number;
   readonly quotaGranted: number;
+  /** Unused quota that lapsed at its period's end meanwhile (absent: none). */
+  readonly quotaLapsed?: readonly QuotaLapse[];
   /** Billed usage by tariff version, label and rate. */
   readonly parts: Readonly<Record<string, PendingPart>>;
 }
@@ -160,6 +163,7 @@ export function accumulateCharge(pending: PendingCharge | null, fromRegister: nu
     firstAt: pending?.firstAt ?? at,
     lastAt: at,
     quotaGranted: (pending?.quotaGranted ?? 0) + charge.quotaGranted,
+    quotaLapsed: [...(pending?.quotaLapsed ?? []), ...charge.quotaLapsed],
     parts,
   };
 }

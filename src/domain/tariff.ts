@@ -22,8 +22,12 @@ import {
   parseClockMinutes,
   toLocalTime,
   MS_PER_MINUTE,
+  type TimeZone,
 } from './local-time.ts';
 import type { LocalTime } from './local-time.ts';
+import { monthPeriodOf, NO_QUOTA_PERIOD, rollQuota, type FreeQuotaPolicy, type QuotaHolding, type QuotaRoll } from './quota.ts';
+
+export type { FreeQuotaPolicy } from './quota.ts';
 
 export { validateTariff, MAX_RATE } from './tariff-validation.ts';
 export type { TariffValidation } from './tariff-validation.ts';
@@ -82,20 +86,24 @@ export interface PeriodicTariff {
   defaultRate: number;
 }
 
-export interface FreeQuotaPolicy {
-  /** Base units granted free each local calendar month. */
-  monthlyAllowance: number;
-}
-
 export interface BillingState {
   /** 'YYYY-MM' local: the month monthUsage and freeRemaining belong to. */
   monthKey: string;
   /** Base units used this month, free usage included (the tier position). */
   monthUsage: number;
-  /** Free base units left this month. */
+  /** Free base units left in the quota period [quotaFrom, quotaUntil). */
   freeRemaining: number;
   /** Sub-minor-unit remainder, micro-minor-units, 0..999_999. Carries across months. */
   carryMicro: number;
+  /**
+   * The quota period the free units belong to: local days [quotaFrom, quotaUntil) ('' when
+   * none was granted), and what was granted for it (src/domain/quota.ts). Absent in states
+   * written before quota periods: the free units then belong to the month `monthKey`.
+   */
+  quotaFrom?: string;
+  quotaUntil?: string;
+  freeGranted?: number;
+  freeLapsed?: number;
 }
 
 export interface ChargePart {
@@ -115,8 +123,52 @@ export interface ChargeResult {
   /** Billed usage by rate, in billing order; zero-usage parts are omitted, free usage is not a part. */
   parts: ChargePart[];
   state: BillingState;
-  /** Allowance granted by a month rollover during this call, 0 if none. */
+  /** Quota granted by a new period during this call, 0 if none. */
   quotaGranted: number;
+  /** Unused quota of periods that ended during this call (each period once), in order. */
+  quotaLapsed: readonly QuotaLapse[];
+}
+
+/** Unused free units that lapsed at the end of their period [from, until). */
+export interface QuotaLapse {
+  readonly from: string;
+  readonly until: string;
+  readonly units: number;
+}
+
+/** The quota a state holds (a state written before quota periods holds its month's). */
+export function quotaHoldingOf(state: BillingState): QuotaHolding {
+  if (state.quotaFrom !== undefined && state.quotaUntil !== undefined) {
+    return { quotaFrom: state.quotaFrom, quotaUntil: state.quotaUntil, freeGranted: state.freeGranted ?? state.freeRemaining, freeRemaining: state.freeRemaining, freeLapsed: state.freeLapsed ?? 0 };
+  }
+  const [year, month] = state.monthKey.split('-').map(Number) as [number, number];
+  const period = monthPeriodOf(year, month);
+  return { quotaFrom: period.from, quotaUntil: period.until, freeGranted: state.freeGranted ?? state.freeRemaining, freeRemaining: state.freeRemaining, freeLapsed: state.freeLapsed ?? 0 };
+}
+
+function withHolding(state: BillingState, holding: QuotaHolding): BillingState {
+  return { ...state, quotaFrom: holding.quotaFrom, quotaUntil: holding.quotaUntil, freeGranted: holding.freeGranted, freeRemaining: holding.freeRemaining, freeLapsed: holding.freeLapsed };
+}
+
+const lapsesOf = (roll: QuotaRoll): QuotaLapse[] => (roll.lapsedPeriod && roll.lapsed > 0 ? [{ ...roll.lapsedPeriod, units: roll.lapsed }] : []);
+
+/** What moving a purse's quota to an instant did: its new state, the grant and the lapses. */
+export interface QuotaMove {
+  readonly state: BillingState;
+  readonly granted: number;
+  readonly lapsed: readonly QuotaLapse[];
+}
+
+/**
+ * Moves a purse's quota to `at` without pricing anything: unused quota of a period that is over
+ * lapses, and (with `grant`) the policy's period at `at` is granted if it was not yet: the
+ * office's batch issuance and the expiry at a period's end. Idempotent per period.
+ */
+export function moveQuota(state: BillingState, quota: FreeQuotaPolicy | null, at: number, zone: TimeZone, grant: boolean): QuotaMove {
+  assertQuota(quota);
+  assertState(state);
+  const roll = rollQuota(quota, quotaHoldingOf(state), toLocalTime(at, zone), grant);
+  return { state: withHolding(state, roll.holding), granted: roll.granted, lapsed: lapsesOf(roll) };
 }
 
 export const MICRO_PER_MINOR = 1_000_000;
@@ -124,15 +176,12 @@ export const MICRO_PER_MINOR = 1_000_000;
 export function initialBillingState(
   at: number,
   quota: FreeQuotaPolicy | null,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): BillingState {
   assertQuota(quota);
-  return {
-    monthKey: monthKeyOf(toLocalTime(at, utcOffsetMinutes)),
-    monthUsage: 0,
-    freeRemaining: quota === null ? 0 : quota.monthlyAllowance,
-    carryMicro: 0,
-  };
+  const local = toLocalTime(at, zone);
+  const empty = { quotaFrom: NO_QUOTA_PERIOD, quotaUntil: NO_QUOTA_PERIOD, freeGranted: 0, freeRemaining: 0, freeLapsed: 0 };
+  return withHolding({ monthKey: monthKeyOf(local), monthUsage: 0, freeRemaining: 0, carryMicro: 0 }, rollQuota(quota, empty, local).holding);
 }
 
 /**
@@ -140,10 +189,11 @@ export function initialBillingState(
  * period / periodic entry of that instant); a tiered delta is split where it crosses tiers.
  *
  * Month rollover: when the local month of `at` is later than `state.monthKey`, monthUsage
- * restarts at 0 and freeRemaining is set (not added) to the allowance, reported in
- * quotaGranted; skipped months grant nothing extra. A reading from an earlier month than
- * the state (clock stepped back, late delivery) is billed in the state's month without a
- * rollover, so a clock glitch can never grant the allowance twice.
+ * restarts at 0. Quota (src/domain/quota.ts): unused free units of a period that is over lapse
+ * (reported in quotaLapsed), and a period of the policy not yet granted is granted (set, not
+ * added; reported in quotaGranted); skipped periods grant nothing extra. A reading from an
+ * earlier month or period than the state (clock stepped back, late delivery) is billed in the
+ * state's month without a rollover, so a clock glitch can never grant the allowance twice.
  *
  * Free quota is consumed first, before anything is charged. Free units still advance
  * monthUsage, i.e. they occupy the cheapest (lowest) tier positions: with a 10 kWh
@@ -160,24 +210,22 @@ export function chargeUsage(
   state: BillingState,
   usage: number,
   at: number,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): ChargeResult {
   assertBaseUnits('usage', usage);
   assertQuota(quota);
   assertState(state);
-  const local = toLocalTime(at, utcOffsetMinutes);
+  const local = toLocalTime(at, zone);
   const monthKey = monthKeyOf(local);
 
   let month = state.monthKey;
   let monthUsage = state.monthUsage;
-  let freeRemaining = state.freeRemaining;
-  let quotaGranted = 0;
   if (monthKey > state.monthKey) {
     month = monthKey;
     monthUsage = 0;
-    quotaGranted = quota === null ? 0 : quota.monthlyAllowance;
-    freeRemaining = quotaGranted;
   }
+  const roll = rollQuota(quota, quotaHoldingOf(state), local);
+  const freeRemaining = roll.holding.freeRemaining;
 
   const freeUsed = Math.min(usage, freeRemaining);
   const billedUsage = usage - freeUsed;
@@ -200,8 +248,9 @@ export function chargeUsage(
     freeUsed,
     billedUsage,
     parts,
-    state: { monthKey: month, monthUsage: newMonthUsage, freeRemaining: freeRemaining - freeUsed, carryMicro },
-    quotaGranted,
+    state: withHolding({ monthKey: month, monthUsage: newMonthUsage, freeRemaining: 0, carryMicro }, { ...roll.holding, freeRemaining: freeRemaining - freeUsed }),
+    quotaGranted: roll.granted,
+    quotaLapsed: lapsesOf(roll),
   };
 }
 
@@ -210,14 +259,14 @@ export function chargeUsage(
  * position; the caller passes 0 when its state belongs to an earlier month (see
  * `monthUsageAt`). Free quota is not considered: this is the tariff's price, not the bill.
  */
-export function rateAt(tariff: Tariff, at: number, monthUsage: number, utcOffsetMinutes: number): number {
+export function rateAt(tariff: Tariff, at: number, monthUsage: number, zone: TimeZone): number {
   assertBaseUnits('monthUsage', monthUsage);
-  return priceParts(tariff, toLocalTime(at, utcOffsetMinutes), monthUsage, 1)[0]!.rate;
+  return priceParts(tariff, toLocalTime(at, zone), monthUsage, 1)[0]!.rate;
 }
 
 /** The tier position to show at `at`: the state's monthUsage, or 0 once its month is over. */
-export function monthUsageAt(state: BillingState, at: number, utcOffsetMinutes: number): number {
-  return monthKeyOf(toLocalTime(at, utcOffsetMinutes)) > state.monthKey ? 0 : state.monthUsage;
+export function monthUsageAt(state: BillingState, at: number, zone: TimeZone): number {
+  return monthKeyOf(toLocalTime(at, zone)) > state.monthKey ? 0 : state.monthUsage;
 }
 
 /** floor((usage x rate + carry) / 1e6) without leaving the safe integer range for usage >= 1e6. */
@@ -310,13 +359,16 @@ function assertBaseUnits(name: string, value: number): void {
 }
 
 function assertQuota(quota: FreeQuotaPolicy | null): void {
-  if (quota !== null) assertBaseUnits('quota.monthlyAllowance', quota.monthlyAllowance);
+  if (quota === null) return;
+  assertBaseUnits('quota.allowance', quota.allowance);
+  if (quota.occupants !== undefined) assertBaseUnits('quota.occupants', quota.occupants);
 }
 
 function assertState(state: BillingState): void {
   if (!isMonthKey(state.monthKey)) throw new RangeError(`state.monthKey must be 'YYYY-MM', got ${state.monthKey}`);
   assertBaseUnits('state.monthUsage', state.monthUsage);
   assertBaseUnits('state.freeRemaining', state.freeRemaining);
+  if (state.freeGranted !== undefined) assertBaseUnits('state.freeGranted', state.freeGranted);
   if (!Number.isInteger(state.carryMicro) || state.carryMicro < 0 || state.carryMicro >= MICRO_PER_MINOR) {
     throw new RangeError(`state.carryMicro must be an integer in 0..999999, got ${state.carryMicro}`);
   }

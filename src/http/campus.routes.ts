@@ -24,6 +24,15 @@ const SettingsPatch = Type.Object(
     waterArrearsCutsElectricity: Type.Optional(Type.Boolean()),
     timeZone: Type.Optional(TimeZone),
     settlement: Type.Optional(Type.Union([Type.Literal('per-share'), Type.Literal('none')])),
+    semesters: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { id: Type.String({ minLength: 1, maxLength: 64 }), from: Type.String({ minLength: 10, maxLength: 10, description: 'first local day YYYY-MM-DD' }), to: Type.String({ minLength: 10, maxLength: 10, description: 'last local day YYYY-MM-DD (inclusive)' }) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 40, description: 'the periods of per-semester free quota policies: real days, from <= to, not overlapping (replaces the list)' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,8 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 
 export interface DashboardOptions {
@@ -9,6 +11,10 @@ export interface DashboardOptions {
 }
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+/** uPlot (the history charts) as installed from the npm registry: served from node_modules, never a CDN. */
+const UPLOT_DIST = join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+const UPLOT_FILES = new Set(['/uPlot.esm.js', '/uPlot.min.css']);
 
 /**
  * The control-room dashboard (`/`, `/index.html`), the student page (`/student.html`) and the
@@ -39,11 +45,18 @@ async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions):
     index: ['index.html'],
     cacheControl: true,
     maxAge: 0,
-    setHeaders(reply) {
-      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
-    },
+    setHeaders,
+  });
+  await app.register(fastifyStatic, {
+    root: UPLOT_DIST,
+    prefix: '/vendor/uplot/',
+    wildcard: false,
+    decorateReply: false,
+    // The module and its stylesheet only: not the package's other builds or typings.
+    allowedPath: (path) => UPLOT_FILES.has(path),
+    cacheControl: true,
+    maxAge: 0,
+    setHeaders,
   });
   // The address an admin puts on a screen: /wall#token=... (the fragment survives the redirect
   // and never reaches the server or its logs).
@@ -51,6 +64,12 @@ async function dashboardPlugin(app: FastifyInstance, options: DashboardOptions):
     const query = request.url.indexOf('?');
     return reply.redirect(`/wall.html${query === -1 ? '' : request.url.slice(query)}`, 302);
   });
+}
+
+function setHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
 }
 
 export default fp(dashboardPlugin, { name: 'dashboard' });

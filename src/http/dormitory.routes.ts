@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { dormitoryQuota } from '../services/quota-policy.service.ts';
+import type { BillingState } from '../domain/tariff.ts';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
 import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
@@ -32,6 +34,8 @@ const LedgerQuery = Type.Object(
 /** Live state of a dormitory's circuits, filled in by the actor tree when it runs. */
 export interface DormitoryLiveView {
   liveDormitory(id: string): Promise<Record<string, unknown> | undefined>;
+  /** Each purse's billing state as the running dormitory holds it (undefined: not running). */
+  purseStates?(id: string): Promise<{ electricity: BillingState | null; water: BillingState | null } | undefined>;
 }
 
 async function dormitoryRoutes(app: FastifyInstance, options: { context: AppContext; live?: DormitoryLiveView }): Promise<void> {
@@ -55,8 +59,10 @@ async function dormitoryRoutes(app: FastifyInstance, options: { context: AppCont
     if (!dormitory) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
     const live = await options.live?.liveDormitory(id);
     const [daysLeft, timeZone] = await Promise.all([daysLeftOf(db, [id], clock.now()).then((all) => all.get(id)), buildingTimeZone(db, dormitory.building)]);
+    // quota: each purse's free quota (granted, used, remaining, lapsed) for the bills and the student page.
+    const quota = await dormitoryQuota(db, id, await options.live?.purseStates?.(id));
     // timeZone: the campus's, in which pages show this room's times.
-    return { ...dormitory, ...(live ?? {}), daysLeft, timeZone };
+    return { ...dormitory, ...(live ?? {}), daysLeft, timeZone, quota };
   });
 
   app.get('/api/dormitories/:id/ledger', { preHandler: readers, schema: { tags: ['ledger'], summary: 'Ledger entries of a dormitory, newest first', params: IdParams, querystring: LedgerQuery } }, async (request) => {

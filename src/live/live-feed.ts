@@ -1,3 +1,4 @@
+import type { DaysLeft } from '../domain/days-left.ts';
 import type { CircuitKind } from '../domain/reading.ts';
 
 /**
@@ -54,6 +55,11 @@ export interface DormitoryLiveState {
   readonly activeAlarms: number;
   /** Epoch ms (injected clock) of the last reading. */
   readonly lastReadingAt: number | null;
+  /**
+   * Days of credit left per purse at the pace of the last 7 days (docs/notifications.md), as of
+   * the last estimate (at start, then hourly); absent until the first one.
+   */
+  readonly daysLeft?: { readonly electricity: DaysLeft; readonly water: DaysLeft };
 }
 
 export interface LiveFeed {

@@ -42,6 +42,8 @@ export async function releaseAlarm(deps: Deps, id: number, operator: string, rea
     if (ok) await appendAudit(trx, { operator, action: 'alarm.release', targetType: 'alarm', targetId: String(id), details: { ...auditDetails(alarm), reason } });
     return ok;
   });
-  if (!released) throw new DomainError('ALARM_NOT_ACTIVE', `alarm ${id} is ${alarm.state}, not active`);
-  return existing(deps, id);
+  const after = await existing(deps, id);
+  // A loser of a concurrent release is told the state it lost to, not the one it read before.
+  if (!released) throw new DomainError('ALARM_NOT_ACTIVE', `alarm ${id} is ${after.state}, not active`);
+  return after;
 }

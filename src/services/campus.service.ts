@@ -131,7 +131,7 @@ export async function patchSettings(deps: CampusDeps, id: string, patch: Partial
     if (!checked.ok) throw new DomainError('VALIDATION_FAILED', `${checked.field} ${checked.message}`, checked.field);
     const next = checked.settings;
     const arrears = { ...((campus.settings.arrears as Record<string, unknown> | undefined) ?? {}), warningLevels: next.warningLevels, overdraftLimit: next.overdraftLimit, restoreThreshold: next.restoreThreshold, waterArrearsCutsElectricity: next.waterArrearsCutsElectricity };
-    await updateCampus(trx, id, { settings: { ...campus.settings, arrears, settlement: next.settlement }, timeZone: next.timeZone, utcOffsetMinutes: zoneOffsetMinutes(next.timeZone, deps.clock.now()) });
+    await updateCampus(trx, id, { settings: { ...campus.settings, arrears, settlement: next.settlement, semesters: next.semesters }, timeZone: next.timeZone, utcOffsetMinutes: zoneOffsetMinutes(next.timeZone, deps.clock.now()) });
     await appendAudit(trx, { operator, action: 'campus.settings', targetType: 'campus', targetId: id, details: { before, after: next } });
     return next;
   });

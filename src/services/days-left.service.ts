@@ -46,8 +46,9 @@ export async function daysLeftOf(db: Executor, dormitoryIds: readonly string[], 
  * line. The crossing state (`days_left_alerts`) and the notification commit together.
  * Returns the purses announced.
  */
-export async function checkDaysLeft(db: Kysely<Database>, dormitoryIds: readonly string[], now: number, alertDays: number): Promise<string[]> {
+export async function checkDaysLeft(db: Kysely<Database>, dormitoryIds: readonly string[], now: number, alertDays: number, onEstimates?: (estimates: ReadonlyMap<string, DormitoryDaysLeft>) => void): Promise<string[]> {
   const estimates = await daysLeftOf(db, dormitoryIds, now);
+  onEstimates?.(estimates);
   const previous = await db.selectFrom('days_left_alerts').select(['dormitory_id', 'purse', 'below']).where('dormitory_id', 'in', [...dormitoryIds]).execute();
   const wasBelow = new Set(previous.filter((r) => r.below).map((r) => `${r.dormitory_id}|${r.purse}`));
   const announced: string[] = [];
@@ -81,14 +82,31 @@ export async function checkDaysLeft(db: Kysely<Database>, dormitoryIds: readonly
   return announced;
 }
 
-/** Checks every dormitory each `everyMs` on the injected clock; returns a stop function. */
-export function watchDaysLeft(deps: { db: Kysely<Database>; clock: Clock; onError: (error: unknown) => void }, alertDays: number, everyMs: number): () => void {
+const dormitoryIds = async (db: Kysely<Database>) => (await db.selectFrom('dormitories').select('id').orderBy('id').execute()).map((r) => r.id);
+
+/**
+ * Checks every dormitory each `everyMs` on the injected clock; returns a stop function.
+ * `onEstimates` is given each batch's estimates (the live feed shows them): once at the start
+ * (estimates only, no announcement) and after every check.
+ */
+export function watchDaysLeft(
+  deps: { db: Kysely<Database>; clock: Clock; onError: (error: unknown) => void; onEstimates?: (estimates: ReadonlyMap<string, DormitoryDaysLeft>) => void },
+  alertDays: number,
+  everyMs: number,
+): () => void {
   let cancel: () => void = () => undefined;
   let stopped = false;
+  const onEstimates = deps.onEstimates;
+  if (onEstimates) {
+    void (async () => {
+      const ids = await dormitoryIds(deps.db);
+      for (let i = 0; i < ids.length && !stopped; i += 500) onEstimates(await daysLeftOf(deps.db, ids.slice(i, i + 500), deps.clock.now()));
+    })().catch(deps.onError);
+  }
   const tick = () => {
     void (async () => {
-      const ids = (await deps.db.selectFrom('dormitories').select('id').orderBy('id').execute()).map((r) => r.id);
-      for (let i = 0; i < ids.length && !stopped; i += 500) await checkDaysLeft(deps.db, ids.slice(i, i + 500), deps.clock.now(), alertDays);
+      const ids = await dormitoryIds(deps.db);
+      for (let i = 0; i < ids.length && !stopped; i += 500) await checkDaysLeft(deps.db, ids.slice(i, i + 500), deps.clock.now(), alertDays, onEstimates);
     })()
       .catch(deps.onError)
       .finally(() => {

@@ -62,7 +62,7 @@ export async function seedDemoCampus(db: Kysely<Database>, now: Date, shape: Dem
         { id: 'water-flat', name: 'Water flat rate', purse: 'water', definition: JSON.stringify({ kind: 'single', rate: 350000 }) },
       ])
       .execute();
-    await trx.insertInto('free_quota_policies').values({ id: 'student-10kwh', name: '10 kWh free a month', purse: 'electricity', monthly_allowance: 10_000 }).execute();
+    await trx.insertInto('free_quota_policies').values({ id: 'student-10kwh', name: '10 kWh free a month', purse: 'electricity', allowance: 10_000 }).execute();
 
     const buildings = [];
     const gateways = [];

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 import { IMPORT_COLUMNS, resolveHeaders, type ColumnName, type ImportKind } from '../domain/imports/import-columns.ts';
 import type { CellValue, SheetRow } from '../domain/imports/import-rows.ts';
 import { DomainError } from '../errors.ts';
@@ -24,7 +25,8 @@ function flatten(value: ExcelJS.CellValue): CellValue {
 
 /** The data rows of a workbook's first sheet under the kind's headers (row 1); blank rows are skipped. */
 export async function readImportWorkbook(kind: ImportKind, file: Buffer, maxRows: number): Promise<SheetRow[]> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([file]), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'emit' });
+  const Excel = await loadExcel();
+  const reader = new Excel.stream.xlsx.WorkbookReader(Readable.from([file]), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'emit' });
   const rows: SheetRow[] = [];
   let columns: Map<ColumnName, number> | undefined;
   try {
@@ -65,7 +67,8 @@ export async function readImportWorkbook(kind: ImportKind, file: Buffer, maxRows
 
 /** A template: the kind's headers in row 1, an example in row 2, the Chinese aliases in a note on each header. */
 export async function importTemplate(kind: ImportKind): Promise<Buffer> {
-  const workbook = new ExcelJS.Workbook();
+  const Excel = await loadExcel();
+  const workbook = new Excel.Workbook();
   const sheet = workbook.addWorksheet(kind);
   const specs = IMPORT_COLUMNS[kind];
   sheet.columns = specs.map((s) => ({ header: s.header, key: s.name, width: 16 }));

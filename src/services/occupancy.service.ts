@@ -46,6 +46,8 @@ export interface OccupancyChange {
 export interface LiveAccounts {
   flushBilling(dormitoryIds: readonly string[]): Promise<void>;
   balanceChanged(change: BalanceChange): void;
+  /** Rooms whose occupants changed (a per-occupant quota grants by the count at grant time). */
+  occupantsChanged?(dormitoryIds: readonly string[]): Promise<void>;
 }
 
 async function studentOrThrow(trx: Executor, id: string, field: string): Promise<StudentRecord> {
@@ -230,6 +232,9 @@ export async function runOccupancyChange<T extends OccupancyChange | OccupancyCh
 ): Promise<T> {
   if (live && leavingDormitoryIds.length > 0) await live.flushBilling(leavingDormitoryIds);
   const result = await db.transaction().execute(change);
-  if (live) for (const c of Array.isArray(result) ? result : [result]) for (const b of c.balanceChanges) live.balanceChanged(b);
+  const changes = Array.isArray(result) ? result : [result];
+  if (live) for (const c of changes) for (const b of c.balanceChanges) live.balanceChanged(b);
+  const rooms = changes.flatMap((c) => [c.closed?.dormitoryId, c.opened?.dormitoryId]).filter((id): id is string => id !== undefined);
+  if (live?.occupantsChanged && rooms.length > 0) await live.occupantsChanged(rooms);
   return result;
 }

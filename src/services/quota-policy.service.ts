@@ -1,13 +1,48 @@
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../db/audit.repository.ts';
 import type { Database, Purse } from '../db/database.ts';
-import { assignQuotaPolicy, findQuotaPolicy, insertQuotaPolicy, type QuotaPolicyRow } from '../db/quota-policy.repository.ts';
+import { assignQuotaPolicy, dormitoriesWithPolicy, dormitoryQuotaRows, findQuotaPolicy, insertQuotaPolicy, occupantCounts, type QuotaPolicyRow } from '../db/quota-policy.repository.ts';
+import { quotaHoldingOf, type BillingState } from '../domain/tariff.ts';
 import { selectDormitories, type DormitorySelector } from '../db/tariff.repository.ts';
 import { DomainError } from '../errors.ts';
 
 /** What quota changes need of the running actors (CampusRuntime). */
 export interface QuotaRuntime {
   reloadDormitory(id: string): Promise<boolean>;
+  /** Grants the purse's current period to a running dormitory (undefined: it does not run). */
+  issueQuota(id: string, purse: Purse, occupants: number, operator: string): Promise<{ granted: number; hasPolicy: boolean; state: BillingState | null } | undefined>;
+  /** Waits until everything handed to the ledger is committed. */
+  commitLedger(): Promise<void>;
+}
+
+/** One dormitory's outcome of a batch issuance. */
+export interface QuotaIssuance {
+  readonly dormitoryId: string;
+  /** Units granted now; 0 when this period was issued before (or the room has no one in it, per occupant). */
+  readonly granted: number;
+  readonly occupants: number;
+  /** The period the purse's quota belongs to now (local days [from, until)), null when none was ever granted. */
+  readonly period: { readonly from: string; readonly until: string } | null;
+}
+
+/** A purse's free quota as shown on the dormitory (and its bills). */
+export interface PurseQuotaView {
+  readonly policyId: string | null;
+  /** The period the quota belongs to: local days [from, until); null when none was granted. */
+  readonly period: { readonly from: string; readonly until: string } | null;
+  readonly granted: number;
+  readonly used: number;
+  readonly remaining: number;
+  /** What lapsed unused when that period ended. */
+  readonly lapsed: number;
+}
+
+/** The quota view of a purse's billing state (granted, used, remaining, lapsed in its period). */
+export function purseQuotaView(policyId: string | null, state: BillingState | null): PurseQuotaView {
+  if (state === null) return { policyId, period: null, granted: 0, used: 0, remaining: 0, lapsed: 0 };
+  const holding = quotaHoldingOf(state);
+  const period = holding.quotaFrom === '' ? null : { from: holding.quotaFrom, until: holding.quotaUntil };
+  return { policyId, period, granted: holding.freeGranted, used: Math.max(0, holding.freeGranted - holding.freeRemaining - holding.freeLapsed), remaining: holding.freeRemaining, lapsed: holding.freeLapsed };
 }
 
 export interface QuotaDeps {
@@ -46,4 +81,56 @@ export async function assignQuotaPolicyTo(deps: QuotaDeps, id: string, selector:
   });
   for (const dormitoryId of dormitoryIds) await deps.runtime.reloadDormitory(dormitoryId);
   return { policyId: id, purse, dormitoryIds };
+}
+
+/**
+ * Batch issuance: grants the policy's current period now to the dormitories of the scope that
+ * have this policy for its purse (per occupant: the occupants present now), idempotent per
+ * period (a purse already granted this period gets nothing more). Each grant is a `quota_grant`
+ * ledger entry committed with the purse's state before the answer; audited with the outcome.
+ */
+export async function issueQuotaTo(deps: QuotaDeps, id: string, selector: DormitorySelector, operator: string): Promise<{ policyId: string; purse: Purse; issued: QuotaIssuance[]; notAssigned: string[]; notRunning: string[] }> {
+  const policy = await findQuotaPolicy(deps.db, id);
+  if (!policy) throw new DomainError('NOT_FOUND', `quota policy ${id} does not exist`, 'id');
+  const inScope = await selectDormitories(deps.db, selector);
+  if ('dormitoryIds' in selector) {
+    const missing = [...new Set(selector.dormitoryIds)].filter((d) => !inScope.includes(d));
+    if (missing.length) throw new DomainError('DORMITORY_NOT_FOUND', `dormitories do not exist: ${missing.slice(0, 10).join(', ')}`, 'dormitoryIds');
+  }
+  if (inScope.length === 0) throw new DomainError('DORMITORY_NOT_FOUND', 'no dormitory matches the scope', 'building');
+  const assigned = await dormitoriesWithPolicy(deps.db, id, policy.purse, inScope);
+  const occupants = await occupantCounts(deps.db, assigned);
+  const issued: QuotaIssuance[] = [];
+  const notRunning: string[] = [];
+  for (const dormitoryId of assigned) {
+    const count = occupants.get(dormitoryId) ?? 0;
+    const result = await deps.runtime.issueQuota(dormitoryId, policy.purse, count, operator);
+    if (!result) {
+      notRunning.push(dormitoryId);
+      continue;
+    }
+    issued.push({ dormitoryId, granted: result.granted, occupants: count, period: purseQuotaView(id, result.state).period });
+  }
+  await deps.runtime.commitLedger();
+  const notAssigned = inScope.filter((d) => !assigned.includes(d));
+  const granted = issued.filter((i) => i.granted > 0);
+  await appendAudit(deps.db, {
+    operator,
+    action: 'quota_policy.issue',
+    targetType: 'quota_policy',
+    targetId: id,
+    details: { purse: policy.purse, selector, granted: granted.length, units: granted.reduce((sum, i) => sum + i.granted, 0), alreadyIssued: issued.length - granted.length, notAssigned: notAssigned.length, notRunning },
+  });
+  return { policyId: id, purse: policy.purse, issued, notAssigned, notRunning };
+}
+
+/**
+ * A dormitory's free quota per purse for GET /api/dormitories/:id (and the bills): from the
+ * running dormitory's states when given (charges not yet posted included), else as committed.
+ */
+export async function dormitoryQuota(db: Kysely<Database>, dormitoryId: string, live: { electricity: BillingState | null; water: BillingState | null } | undefined): Promise<Record<Purse, PurseQuotaView> | undefined> {
+  const rows = await dormitoryQuotaRows(db, dormitoryId);
+  if (!rows) return undefined;
+  const states = live ?? rows.states;
+  return { electricity: purseQuotaView(rows.policies.electricity, states.electricity), water: purseQuotaView(rows.policies.water, states.water) };
 }

@@ -1,5 +1,5 @@
 import type { ReconciliationReport } from './reconciliation-report.service.ts';
-import type { Cell, ReportTable } from './report-export.ts';
+import { MONEY_COLUMNS, type Cell, type ReportTable } from './report-export.ts';
 
 /**
  * The reconciliation as one flat table (CSV and XLSX alike; columns documented in
@@ -14,13 +14,7 @@ export const RECONCILIATION_COLUMNS = [
   'building',
   'purse',
   'channel',
-  'opening_fen',
-  'recharges_fen',
-  'charges_fen',
-  'refunds_fen',
-  'adjustments_fen',
-  'settlements_fen',
-  'closing_fen',
+  ...MONEY_COLUMNS,
   'ledger_closing_fen',
   'ties_out',
   'amount_fen',

@@ -1,5 +1,8 @@
 import { PassThrough, Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
+
+/** The money columns every balance report exports, in this order (docs/reports.md). */
+export const MONEY_COLUMNS = ['opening_fen', 'recharges_fen', 'charges_fen', 'refunds_fen', 'adjustments_fen', 'settlements_fen', 'closing_fen'] as const;
 
 export type Cell = string | number | boolean | null;
 
@@ -38,6 +41,7 @@ export function csvStream(table: ReportTable): Readable {
 export function xlsxStream(table: ReportTable): Readable {
   const out = new PassThrough();
   const write = async () => {
+    const ExcelJS = await loadExcel();
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
     const sheet = workbook.addWorksheet(table.sheet);
     sheet.addRow([...table.columns]).commit();

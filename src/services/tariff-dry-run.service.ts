@@ -55,17 +55,17 @@ export async function dryRunTariff(
     if (missing.length) throw new DomainError('DORMITORY_NOT_FOUND', `dormitories do not exist: ${missing.slice(0, 10).join(', ')}`, 'scope.dormitoryIds');
   }
   const contexts = await dormitoryPricingContexts(db, ids, stored.purse);
-  const earliest = Math.min(from, ...contexts.map((c) => localMonthStart(from, c.utcOffsetMinutes)));
+  const earliest = Math.min(from, ...contexts.map((c) => localMonthStart(from, c.zone)));
   const intervals = await dormitoryIntervals(db, ids, stored.purse, new Date(earliest), new Date(to));
   const draftSchedule = singleVersion(draft, id);
   const lines: DryRunLine[] = contexts.map((context) => {
     const all = intervals.get(context.dormitoryId) ?? [];
-    const monthStart = localMonthStart(from, context.utcOffsetMinutes);
+    const monthStart = localMonthStart(from, context.zone);
     const earlier = all.filter((i) => i.start >= monthStart && i.start < from).reduce((sum, i) => sum + i.usage, 0);
     const inPeriod = all.filter((i) => i.start >= from);
-    const opening = openingState(from, earlier, context.quota, context.utcOffsetMinutes);
-    const oldCharge = priceIntervals(inPeriod, current.schedule, context.quota, opening, context.utcOffsetMinutes);
-    const newCharge = priceIntervals(inPeriod, draftSchedule, context.quota, opening, context.utcOffsetMinutes);
+    const opening = openingState(from, earlier, context.quota, context.zone);
+    const oldCharge = priceIntervals(inPeriod, current.schedule, context.quota, opening, context.zone);
+    const newCharge = priceIntervals(inPeriod, draftSchedule, context.quota, opening, context.zone);
     return { dormitoryId: context.dormitoryId, usage: inPeriod.reduce((sum, i) => sum + i.usage, 0), oldCharge, newCharge, difference: newCharge - oldCharge };
   });
   const sum = (key: 'usage' | 'oldCharge' | 'newCharge' | 'difference') => lines.reduce((total, line) => total + line[key], 0);

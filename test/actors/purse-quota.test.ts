@@ -24,7 +24,7 @@ t.test('two meters of one purse: one monthly quota grant, one tier position', as
     await trx.insertInto('campuses').values({ id: 'c', name: 'Campus', utc_offset_minutes: 480 }).execute();
     await trx.insertInto('buildings').values({ id: 'B', campus_id: 'c', name: 'B', floors: 1 }).execute();
     await trx.insertInto('tariffs').values({ id: 'tiers', name: 'Tiers', purse: 'electricity', definition: JSON.stringify({ kind: 'tiered', tiers: [{ upTo: 10_000, rate: TIER1 }, { upTo: null, rate: TIER2 }] }) }).execute();
-    await trx.insertInto('free_quota_policies').values({ id: 'q', name: '5 kWh', purse: 'electricity', monthly_allowance: QUOTA }).execute();
+    await trx.insertInto('free_quota_policies').values({ id: 'q', name: '5 kWh', purse: 'electricity', allowance: QUOTA }).execute();
     await trx.insertInto('gateways').values({ id: 'GW', campus_id: 'c', building_id: 'B', protocol: 'mqtt', address: 'GW' }).execute();
     await trx.insertInto('dormitories').values({ id: 'D-1', building_id: 'B', floor: 1, room: '101', electricity_tariff_id: 'tiers', electricity_quota_id: 'q' }).execute();
     await trx

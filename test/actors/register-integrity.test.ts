@@ -54,7 +54,7 @@ t.test('billing stays exact and physical against gaps, forged clocks, jumps, swa
         { id: 'broken', name: 'Broken', purse: 'electricity', definition: JSON.stringify({ kind: 'time_of_use', periods: [{ name: 'am', from: '00:00', to: '12:00', rate: PEAK }, { name: 'pm', from: '12:01', to: '00:00', rate: PEAK }] }) },
       ])
       .execute();
-    await trx.insertInto('free_quota_policies').values({ id: 'q', name: '10 kWh', purse: 'electricity', monthly_allowance: QUOTA_WH }).execute();
+    await trx.insertInto('free_quota_policies').values({ id: 'q', name: '10 kWh', purse: 'electricity', allowance: QUOTA_WH }).execute();
     await trx.insertInto('gateways').values({ id: 'GW', campus_id: 'c', building_id: 'B', protocol: 'mqtt', address: 'GW' }).execute();
     await trx
       .insertInto('dormitories')

@@ -15,7 +15,7 @@ import { singleVersion } from '../../src/domain/gap-pricing.ts';
 import { ELECTRIC_LIMITS, type BillingCursor, type MeterTariff } from '../../src/domain/register-billing.ts';
 import { billRegister } from '../helpers/bill-register.ts';
 import type { Tariff } from '../../src/domain/tariff.ts';
-import { localMonthKey } from '../../src/domain/local-time.ts';
+import { localMonthKey, ZoneRules, type TimeZone } from '../../src/domain/local-time.ts';
 
 const MINUTE = 60_000;
 
@@ -28,7 +28,18 @@ interface OracleTariff {
   tiers: Array<[number | null, number]> | null;
 }
 
-function localParts(ms: number, offsetMinutes: number) {
+/** The oracle's own wall clock of an IANA zone: Intl's calendar fields, read per minute (no offset arithmetic). */
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+function wallClockOf(ms: number, zone: string) {
+  let format = zoneFormats.get(zone);
+  if (!format) zoneFormats.set(zone, (format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', weekday: 'short' })));
+  const parts = Object.fromEntries(format.formatToParts(new Date(ms)).map((p) => [p.type, p.value]));
+  const month = Number(parts.month);
+  return { monthKey: Number(parts.year) * 100 + month, month, weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday!), minuteOfDay: Number(parts.hour) * 60 + Number(parts.minute) };
+}
+
+function localParts(ms: number, offsetMinutes: number | string) {
+  if (typeof offsetMinutes === 'string') return wallClockOf(ms, offsetMinutes);
   const d = new Date(ms + offsetMinutes * MINUTE);
   return {
     monthKey: d.getUTCFullYear() * 100 + d.getUTCMonth() + 1,
@@ -64,7 +75,7 @@ function oracleTariffOf(spec: TariffSpec): OracleTariff {
 
 interface OracleResult { micro: bigint; freeUsed: number; monthUsage: number; freeRemaining: number }
 
-function oracle(spec: TariffSpec, allowance: number | null, offset: number, readings: ReadonlyArray<{ at: number; register: number }>): OracleResult {
+function oracle(spec: TariffSpec, allowance: number | null, offset: number | string, readings: ReadonlyArray<{ at: number; register: number }>): OracleResult {
   const tariff = oracleTariffOf(spec);
   let micro = 0n;
   let freeUsedTotal = 0;
@@ -159,27 +170,64 @@ const gapArb = fc.oneof(
 );
 /** A usage as a fraction (per mille) of the most that is plausible over the gap. */
 const stepArb = fc.record({ gap: gapArb, perMille: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1000 })) });
-const startArb = fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2030-01-01T00:00:00Z') });
+/** Any time, or within a day and a half before a daylight saving switch (Berlin, New York, Lord Howe's half hour, 2026). */
+const SWITCHES = ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '2026-03-08T07:00:00Z', '2026-11-01T06:00:00Z', '2026-04-04T15:00:00Z', '2026-10-03T15:30:00Z'].map(Date.parse);
+const startArb = fc.oneof(
+  fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2030-01-01T00:00:00Z') }),
+  fc.tuple(fc.constantFrom(...SWITCHES), fc.integer({ min: 0, max: 36 * 3_600_000 })).map(([at, before]) => at - before),
+);
 
 /** The most a 30 kW supply + 1 kWh slack may advance over `gapMs`, computed here, not by the engine. */
 const plausibleMax = (gapMs: number): number => Math.floor((30_000 * Math.max(gapMs, 1_000)) / 3_600_000) + 1_000;
+
+const zoneRules = new Map<string, ZoneRules>();
+const zoneOf = (zone: number | string): TimeZone => (typeof zone === 'number' ? zone : (zoneRules.get(zone) ?? zoneRules.set(zone, new ZoneRules(zone)).get(zone)!));
 
 t.test('billing a register sequence equals an independent minute-by-minute pricing', async (t) => {
   fc.assert(
     fc.property(
       tariffArb,
       fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }),
-      fc.constantFrom(480, 0, -300, 330, 840, 345, -600),
+      // Fixed offsets, and IANA zones with daylight saving time (their switch days are among the starts below).
+      fc.constantFrom<number | string>(480, 0, -300, 330, 840, 345, -600, 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe'),
       startArb,
       fc.integer({ min: 0, max: 1_000_000_000 }),
       fc.array(stepArb, { minLength: 1, maxLength: 6 }),
-      (spec, allowance, offset, start, opening, steps) => {
+      (spec, allowance, offset, start, opening, steps) => checkAgainstOracle(spec, allowance, offset, start, opening, steps),
+    ),
+    { numRuns: 250 },
+  );
+  t.pass('250 generated register sequences agree with the oracle');
+});
+
+t.test('daylight saving switch days: time-of-use cuts in the skipped and the repeated hour', async (t) => {
+  // Every run spans a switch of its zone, with a cut inside the local hours the switch skips or repeats.
+  const dstTou = fc
+    .record({ cuts: fc.uniqueArray(fc.integer({ min: 0, max: 1439 }), { minLength: 0, maxLength: 3 }), inSwitchHour: fc.integer({ min: 120, max: 179 }), rates: fc.array(rateArb, { minLength: 5, maxLength: 5 }) })
+    .map((x): TariffSpec => ({ kind: 'tou', cuts: [...new Set([...x.cuts, x.inSwitchHour])], rates: x.rates }));
+  const zoned = fc.constantFrom<[string, number]>(['Europe/Berlin', SWITCHES[0]!], ['Europe/Berlin', SWITCHES[1]!], ['America/New_York', SWITCHES[2]!], ['America/New_York', SWITCHES[3]!]);
+  fc.assert(
+    fc.property(
+      dstTou,
+      fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }),
+      zoned,
+      fc.integer({ min: 0, max: 12 * 3_600_000 }),
+      fc.integer({ min: 0, max: 1_000_000_000 }),
+      fc.array(stepArb, { minLength: 1, maxLength: 6 }),
+      (spec, allowance, [zone, switchAt], before, opening, steps) => checkAgainstOracle(spec, allowance, zone, switchAt - before, opening, [...steps, { gap: before + 3_600_000, perMille: 500 }]),
+    ),
+    { numRuns: 150 },
+  );
+  t.pass('150 sequences across a switch agree with the oracle');
+});
+
+function checkAgainstOracle(spec: TariffSpec, allowance: number | null, offset: number | string, start: number, opening: number, steps: ReadonlyArray<{ gap: number; perMille: number }>): void {
         const readings = [{ at: start, register: opening }];
         for (const step of steps) {
           const previous = readings[readings.length - 1]!;
           readings.push({ at: previous.at + step.gap, register: previous.register + Math.floor((plausibleMax(step.gap) * step.perMille) / 1000) });
         }
-        const pricing: MeterTariff = { schedule: singleVersion(engineTariffOf(spec)), quota: allowance === null ? null : { monthlyAllowance: allowance }, utcOffsetMinutes: offset };
+        const pricing: MeterTariff = { schedule: singleVersion(engineTariffOf(spec)), quota: allowance === null ? null : { allowance: allowance }, zone: zoneOf(offset) };
         let cursor: BillingCursor | null = null;
         let amount = 0;
         let freeUsed = 0;
@@ -205,18 +253,13 @@ t.test('billing a register sequence equals an independent minute-by-minute prici
         if (freeUsed !== expected.freeUsed) throw new Error(`free ${freeUsed}, oracle ${expected.freeUsed}`);
         // The engine rolls its month lazily (at the next charge): compare the standing as of the last reading.
         const last = readings[readings.length - 1]!.at;
-        const monthOver = cursor!.billing.monthKey < localMonthKey(last, offset);
+        const monthOver = cursor!.billing.monthKey < localMonthKey(last, zoneOf(offset));
         const monthUsage = monthOver ? 0 : cursor!.billing.monthUsage;
         const freeRemaining = monthOver ? (allowance ?? 0) : cursor!.billing.freeRemaining;
         if (monthUsage !== expected.monthUsage) throw new Error(`monthUsage ${monthUsage}, oracle ${expected.monthUsage}`);
         if (freeRemaining !== expected.freeRemaining) throw new Error(`freeRemaining ${freeRemaining}, oracle ${expected.freeRemaining}`);
         if (BigInt(cursor!.billing.carryMicro) !== expected.micro % 1_000_000n) throw new Error(`carry ${cursor!.billing.carryMicro}, oracle ${expected.micro % 1_000_000n} (micro ${expected.micro})`);
-      },
-    ),
-    { numRuns: 250 },
-  );
-  t.pass('250 generated register sequences agree with the oracle');
-});
+}
 
 t.test('the oracle can tell a wrong price: a gap priced at its end is caught', async (t) => {
   // Guard against an oracle that agrees with anything: the pre-fix behaviour (whole gap at the

@@ -27,7 +27,7 @@ const at = (localIso: string): number => {
   if (Number.isNaN(value)) throw new Error(`bad test time ${localIso}`);
   return value;
 };
-const single: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 56_800 }), quota: null, utcOffsetMinutes: CN };
+const single: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 56_800 }), quota: null, zone: CN };
 const tou: MeterTariff = {
   schedule: singleVersion({
     kind: 'time_of_use',
@@ -38,7 +38,7 @@ const tou: MeterTariff = {
     ],
   }),
   quota: null,
-  utcOffsetMinutes: CN,
+  zone: CN,
 };
 const state = (over: Partial<BillingState> = {}): BillingState => ({ monthKey: '2026-03', monthUsage: 0, freeRemaining: 0, carryMicro: 0, ...over });
 const cursor = (register: number, readAt: number, billing: Partial<BillingState> = {}): BillingCursor => ({ register, readAt, billing: state(billing) });
@@ -51,11 +51,11 @@ t.test('maxPlausibleUsage: rate x elapsed + slack, at least one second of rate',
 });
 
 t.test('the first reading opens the cursor and bills nothing', async (t) => {
-  const quota = { ...single, quota: { monthlyAllowance: 10_000 } };
+  const quota = { ...single, quota: { allowance: 10_000 } };
   const outcome = billRegister(null, 123_456, at('2026-03-10T12:00:00'), quota, ELECTRIC_LIMITS);
   t.same(outcome, {
     kind: 'opened',
-    cursor: { register: 123_456, readAt: at('2026-03-10T12:00:00'), billing: { monthKey: '2026-03', monthUsage: 0, freeRemaining: 10_000, carryMicro: 0 } },
+    cursor: { register: 123_456, readAt: at('2026-03-10T12:00:00'), billing: { monthKey: '2026-03', monthUsage: 0, freeRemaining: 10_000, carryMicro: 0, quotaFrom: '2026-03-01', quotaUntil: '2026-04-01', freeGranted: 10_000, freeLapsed: 0 } },
     quotaGranted: 10_000,
   });
 });
@@ -77,7 +77,7 @@ t.test('a plain advance is charged and moves the cursor', async (t) => {
   t.equal(outcome.usage, 1_000);
   t.equal(outcome.wrapped, false);
   t.equal(outcome.charge.amount, 57);
-  t.same(outcome.cursor, { register: 6_000, readAt: at('2026-03-10T13:00:00'), billing: { monthKey: '2026-03', monthUsage: 1_000, freeRemaining: 0, carryMicro: 100_000 } });
+  t.same(outcome.cursor, { register: 6_000, readAt: at('2026-03-10T13:00:00'), billing: { monthKey: '2026-03', monthUsage: 1_000, freeRemaining: 0, carryMicro: 100_000, quotaFrom: '2026-03-01', quotaUntil: '2026-04-01', freeGranted: 0, freeLapsed: 0 } });
 });
 
 t.test('a register below the cursor', async (t) => {
@@ -138,7 +138,7 @@ t.test('a gap across a time-of-use boundary is priced in both periods', async (t
 });
 
 t.test('a gap across a month end uses each month\'s quota', async (t) => {
-  const quota: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 50_000 }), quota: { monthlyAllowance: 10_000 }, utcOffsetMinutes: CN };
+  const quota: MeterTariff = { schedule: singleVersion({ kind: 'single', rate: 50_000 }), quota: { allowance: 10_000 }, zone: CN };
   // March's quota is used up; offline 23:00 -> 01:00 across the month end with 2,000 Wh.
   const c = cursor(0, at('2026-03-31T23:00:00'), { monthUsage: 40_000, freeRemaining: 0 });
   const outcome = billRegister(c, 2_000, at('2026-04-01T01:00:00'), quota, ELECTRIC_LIMITS);
@@ -146,7 +146,7 @@ t.test('a gap across a month end uses each month\'s quota', async (t) => {
   t.equal(outcome.charge.amount, 50, 'the March hour is billed: 1,000 Wh x 50,000 = 50 fen');
   t.equal(outcome.charge.freeUsed, 1_000, 'the April hour is free');
   t.equal(outcome.charge.quotaGranted, 10_000, 'April\'s allowance is granted once');
-  t.same(outcome.cursor.billing, { monthKey: '2026-04', monthUsage: 1_000, freeRemaining: 9_000, carryMicro: 0 });
+  t.same(outcome.cursor.billing, { monthKey: '2026-04', monthUsage: 1_000, freeRemaining: 9_000, carryMicro: 0, quotaFrom: '2026-04-01', quotaUntil: '2026-05-01', freeGranted: 10_000, freeLapsed: 0 });
 });
 
 t.test('measuredRange prices an accepted delta and moves the meter to any register (replacement)', async (t) => {
@@ -160,7 +160,7 @@ t.test('measuredRange prices an accepted delta and moves the meter to any regist
 });
 
 t.test('two meters of one purse share one quota grant and one tier position', async (t) => {
-  const tiered: MeterTariff = { schedule: singleVersion({ kind: 'tiered', tiers: [{ upTo: 10_000, rate: 50_000 }, { upTo: null, rate: 100_000 }] }), quota: { monthlyAllowance: 3_000 }, utcOffsetMinutes: CN };
+  const tiered: MeterTariff = { schedule: singleVersion({ kind: 'tiered', tiers: [{ upTo: 10_000, rate: 50_000 }, { upTo: null, rate: 100_000 }] }), quota: { allowance: 3_000 }, zone: CN };
   const a = measureRegister(null, 100, at('2026-03-01T08:00:00'), ELECTRIC_LIMITS);
   const b = measureRegister(null, 7_000, at('2026-03-01T08:00:00'), ELECTRIC_LIMITS);
   if (a.kind !== 'opened' || b.kind !== 'opened') throw new Error('expected openings');
@@ -174,7 +174,7 @@ t.test('two meters of one purse share one quota grant and one tier position', as
   // Meter A: 3,000 free + 3,000 at tier 1 (150 fen). Meter B: 4,000 more at tier 1 (200 fen)
   // up to 10,000 Wh this month, then 2,000 at tier 2 (200 fen). No second grant.
   t.same([one.freeUsed, one.amount, two.freeUsed, two.amount, two.quotaGranted], [3_000, 150, 0, 400, 0]);
-  t.same(two.state, { monthKey: '2026-03', monthUsage: 12_000, freeRemaining: 0, carryMicro: 0 });
+  t.same(two.state, { monthKey: '2026-03', monthUsage: 12_000, freeRemaining: 0, carryMicro: 0, quotaFrom: '2026-03-01', quotaUntil: '2026-04-01', freeGranted: 3_000, freeLapsed: 0 });
 });
 
 t.test('accumulateCharge sums charges between postings and keeps parts by label and rate', async (t) => {
@@ -193,6 +193,7 @@ t.test('accumulateCharge sums charges between postings and keeps parts by label 
     firstAt: at('2026-03-10T20:00:00'),
     lastAt: at('2026-03-10T20:30:00'),
     quotaGranted: 0,
+    quotaLapsed: [],
     parts: { '1|day@56800': { rate: 56_800, usage: 1_000, label: 'day', version: 1 }, '1|evening@70000': { rate: 70_000, usage: 1_500, label: 'evening', version: 1 } },
   });
 });

@@ -95,7 +95,7 @@ const tariffArb: fc.Arbitrary<Tariff> = fc.oneof(
 );
 
 const quotaArb: fc.Arbitrary<FreeQuotaPolicy | null> = fc.option(
-  fc.integer({ min: 0, max: 200_000 }).map((monthlyAllowance) => ({ monthlyAllowance })),
+  fc.integer({ min: 0, max: 200_000 }).map((allowance) => ({ allowance })),
   { nil: null },
 );
 
@@ -259,7 +259,7 @@ t.test('tiered within one month: total equals the formula from tier boundaries',
         // The state was made in the previous month: the first reading rolls over and grants the quota.
         const start: BillingState = { ...initialBillingState(monthStart - 1, quota, offset), monthUsage: 123_456, freeRemaining: 7 };
         const { amount, state } = run(tariff, quota, start, deltas.map((usage, i) => ({ usage, at: times[i]! })), offset);
-        const free = Math.min(total, quota?.monthlyAllowance ?? 0);
+        const free = Math.min(total, quota?.allowance ?? 0);
         // Free units take positions 0..free; billed units free..total.
         const micro = tierMicro(tariff.tiers, free, total);
         return BigInt(amount) === micro / MICRO && state.monthUsage === total;

@@ -70,7 +70,7 @@ t.test('single rate: usage x rate / 1e6 with the remainder carried', async (t) =
   t.equal(r.billedUsage, 12_345);
   t.equal(r.freeUsed, 0);
   t.equal(r.quotaGranted, 0);
-  t.same(r.state, { monthKey: '2026-03', monthUsage: 12_345, freeRemaining: 0, carryMicro: 196_000 });
+  t.same(r.state, { monthKey: '2026-03', monthUsage: 12_345, freeRemaining: 0, carryMicro: 196_000, quotaFrom: '2026-03-01', quotaUntil: '2026-04-01', freeGranted: 0, freeLapsed: 0 });
 
   // The carried 196_000 plus 804 x 1000 = 1_000_000 makes exactly one more fen.
   const next = chargeUsage({ kind: 'single', rate: 1000 }, null, r.state, 804, ms('2026-03-10T12:01:00+08:00'), CN);
@@ -200,7 +200,7 @@ t.test('periodic: months and weekdays in one entry must both match', async (t) =
 
 t.test('free quota covers a delta partially, exactly, or not at all', async (t) => {
   const single: Tariff = { kind: 'single', rate: 50_000 };
-  const quota: FreeQuotaPolicy = { monthlyAllowance: 10_000 };
+  const quota: FreeQuotaPolicy = { allowance: 10_000 };
   const at = ms('2026-03-10T12:00:00+08:00');
 
   const within = chargeUsage(single, quota, state({ freeRemaining: 10_000 }), 4000, at, CN);
@@ -208,7 +208,7 @@ t.test('free quota covers a delta partially, exactly, or not at all', async (t) 
   t.equal(within.freeUsed, 4000);
   t.equal(within.billedUsage, 0);
   t.same(within.parts, []);
-  t.same(within.state, { monthKey: '2026-03', monthUsage: 4000, freeRemaining: 6000, carryMicro: 0 });
+  t.same(within.state, { monthKey: '2026-03', monthUsage: 4000, freeRemaining: 6000, carryMicro: 0, quotaFrom: '2026-03-01', quotaUntil: '2026-04-01', freeGranted: 10_000, freeLapsed: 0 });
 
   const exact = chargeUsage(single, quota, within.state, 6000, at, CN);
   t.equal(exact.amount, 0);
@@ -229,7 +229,7 @@ t.test('free quota covers a delta partially, exactly, or not at all', async (t) 
 });
 
 t.test('free usage occupies the lowest tier positions', async (t) => {
-  const quota = { monthlyAllowance: 10_000 };
+  const quota = { allowance: 10_000 };
   const fresh = initialBillingState(ms('2026-03-01T00:00:00+08:00'), quota, CN);
   const r = chargeUsage(tiered, quota, fresh, 200_000, ms('2026-03-10T12:00:00+08:00'), CN);
   t.equal(r.freeUsed, 10_000);
@@ -243,7 +243,7 @@ t.test('free usage occupies the lowest tier positions', async (t) => {
 
 t.test('month rollover resets the quota and reports the grant', async (t) => {
   const single: Tariff = { kind: 'single', rate: 50_000 };
-  const quota = { monthlyAllowance: 10_000 };
+  const quota = { allowance: 10_000 };
   const march = state({ monthKey: '2026-03', monthUsage: 80_000, freeRemaining: 2000, carryMicro: 999_999 });
 
   const april = chargeUsage(single, quota, march, 12_000, ms('2026-03-31T16:00:00Z'), CN);
@@ -252,7 +252,7 @@ t.test('month rollover resets the quota and reports the grant', async (t) => {
   t.equal(april.billedUsage, 2000);
   // carry crosses the month: 999_999 + 2000 x 50000 = 100_999_999
   t.equal(april.amount, 100);
-  t.same(april.state, { monthKey: '2026-04', monthUsage: 12_000, freeRemaining: 0, carryMicro: 999_999 });
+  t.same(april.state, { monthKey: '2026-04', monthUsage: 12_000, freeRemaining: 0, carryMicro: 999_999, quotaFrom: '2026-04-01', quotaUntil: '2026-05-01', freeGranted: 10_000, freeLapsed: 0 });
 
   const again = chargeUsage(single, quota, april.state, 0, ms('2026-04-30T15:59:59.999Z'), CN);
   t.equal(again.quotaGranted, 0, 'no second grant in the same month');
@@ -260,7 +260,7 @@ t.test('month rollover resets the quota and reports the grant', async (t) => {
   // A zero delta still rolls the month over and grants the allowance.
   const may = chargeUsage(single, quota, april.state, 0, ms('2026-04-30T16:00:00Z'), CN);
   t.equal(may.quotaGranted, 10_000);
-  t.same(may.state, { monthKey: '2026-05', monthUsage: 0, freeRemaining: 10_000, carryMicro: 999_999 });
+  t.same(may.state, { monthKey: '2026-05', monthUsage: 0, freeRemaining: 10_000, carryMicro: 999_999, quotaFrom: '2026-05-01', quotaUntil: '2026-06-01', freeGranted: 10_000, freeLapsed: 0 });
   t.equal(may.amount, 0);
 
   // Skipped months grant one allowance, not one per month.
@@ -282,11 +282,11 @@ t.test('month rollover resets the quota and reports the grant', async (t) => {
 
 t.test('a reading from an earlier month than the state does not roll over', async (t) => {
   const single: Tariff = { kind: 'single', rate: 50_000 };
-  const quota = { monthlyAllowance: 10_000 };
+  const quota = { allowance: 10_000 };
   const april = state({ monthKey: '2026-04', monthUsage: 30_000, freeRemaining: 0 });
   const late = chargeUsage(single, quota, april, 1000, ms('2026-03-31T15:00:00Z'), CN);
   t.equal(late.quotaGranted, 0);
-  t.same(late.state, { monthKey: '2026-04', monthUsage: 31_000, freeRemaining: 0, carryMicro: 0 });
+  t.same(late.state, { monthKey: '2026-04', monthUsage: 31_000, freeRemaining: 0, carryMicro: 0, quotaFrom: '2026-04-01', quotaUntil: '2026-05-01', freeGranted: 0, freeLapsed: 0 });
 });
 
 t.test('free units left in the state are spent even when the policy is now null', async (t) => {
@@ -330,17 +330,22 @@ t.test('large usage does not lose precision', async (t) => {
 });
 
 t.test('initialBillingState', async (t) => {
-  t.same(initialBillingState(ms('2026-03-31T16:00:00Z'), { monthlyAllowance: 5000 }, CN), {
+  t.same(initialBillingState(ms('2026-03-31T16:00:00Z'), { allowance: 5000 }, CN), {
     monthKey: '2026-04',
     monthUsage: 0,
     freeRemaining: 5000,
     carryMicro: 0,
+    quotaFrom: '2026-04-01', quotaUntil: '2026-05-01', freeGranted: 5000, freeLapsed: 0,
   });
   t.same(initialBillingState(ms('2026-03-31T16:00:00Z'), null, 0), {
     monthKey: '2026-03',
     monthUsage: 0,
     freeRemaining: 0,
     carryMicro: 0,
+    quotaFrom: '', // no policy: no period granted
+    quotaUntil: '',
+    freeGranted: 0,
+    freeLapsed: 0,
   });
 });
 
@@ -367,7 +372,7 @@ t.test('inputs are not mutated', async (t) => {
     return value;
   };
   const frozenTariff = deepFreeze(structuredClone(tiered));
-  const frozenQuota = deepFreeze({ monthlyAllowance: 1000 });
+  const frozenQuota = deepFreeze({ allowance: 1000 });
   const frozenState = deepFreeze(state({ monthUsage: 99_000, freeRemaining: 500, carryMicro: 3 }));
   const r = chargeUsage(frozenTariff, frozenQuota, frozenState, 5000, ms('2026-03-10T12:00:00+08:00'), CN);
   t.same(frozenState, state({ monthUsage: 99_000, freeRemaining: 500, carryMicro: 3 }));
@@ -386,7 +391,7 @@ t.test('bad numbers are RangeErrors', async (t) => {
   t.throws(() => chargeUsage(single, null, state({ monthKey: '2026-3' }), 1, at, CN), RangeError);
   t.throws(() => chargeUsage(single, null, state({ monthUsage: -5 }), 1, at, CN), RangeError);
   t.throws(() => chargeUsage(single, null, state({ freeRemaining: 0.5 }), 1, at, CN), RangeError);
-  t.throws(() => chargeUsage(single, { monthlyAllowance: -1 }, state(), 1, at, CN), RangeError);
+  t.throws(() => chargeUsage(single, { allowance: -1 }, state(), 1, at, CN), RangeError);
   t.throws(() => chargeUsage(single, null, state(), 1, at, 480.5), RangeError);
   t.throws(() => chargeUsage(single, null, state(), 1, at, 15 * 60), RangeError);
   t.throws(() => chargeUsage(single, null, state(), 1, -1, CN), RangeError);

@@ -85,4 +85,13 @@ t.test('alarms: filters, paging, grouping, acknowledge apart from release, a rea
   );
   const finance = await as('finance');
   t.equal((await inject('POST', `/api/alarms/${all.items[0]!.id}/acknowledge`, undefined, finance)).statusCode, 403, 'finance reads alarms but does not acknowledge');
+
+  // Released by several operators at once: one release, one audit record; every other answers 409 naming the state it lost to.
+  const contested = (await list('kind=low_current&pageSize=1')).items[0]!;
+  const racers = await Promise.all(['one', 'two', 'three', 'four'].map((n) => inject('POST', `/api/alarms/${contested.id}/release`, { reason: `release ${n}` })));
+  t.same(racers.map((r) => r.statusCode).sort(), [200, 409, 409, 409], 'four concurrent releases: one wins');
+  for (const loser of racers.filter((r) => r.statusCode === 409)) {
+    t.equal(loser.json().error.message, `alarm ${contested.id} is released, not active`, 'a loser is told the alarm is released (not the state it read before the winner committed)');
+  }
+  t.equal((await listAudit(database.db, 'alarm', String(contested.id))).filter((a) => a.action === 'alarm.release').length, 1, 'audited once');
 });

@@ -42,14 +42,14 @@ t.test('campuses and buildings over REST, settings live', async (t) => {
   t.equal(await live(), 'low_balance', 'before: 1,000 fen is below the 2,000 fen warning level');
 
   const settings = await api('GET', '/api/campuses/north/settings', undefined, finance);
-  t.same(settings.json(), { warningLevels: [2000, 500], overdraftLimit: 0, restoreThreshold: 100, waterArrearsCutsElectricity: true, timeZone: 'Asia/Shanghai', settlement: 'per-share' }, 'the defaults');
+  t.same(settings.json(), { warningLevels: [2000, 500], overdraftLimit: 0, restoreThreshold: 100, waterArrearsCutsElectricity: true, timeZone: 'Asia/Shanghai', settlement: 'per-share', semesters: [] }, 'the defaults');
   const bad = await api('PATCH', '/api/campuses/north/settings', { timeZone: 'Nowhere/Land' });
   t.equal(bad.json().error.field, 'timeZone', 'a bad zone is named');
   t.equal((await api('PATCH', '/api/campuses/north/settings', { overdraftLimit: -1 })).statusCode, 400, 'a negative overdraft limit is refused');
   t.equal((await api('PATCH', '/api/campuses/north/settings', { settlement: 'none' }, manager)).statusCode, 403, 'settings are the admin\'s');
   const patched = await api('PATCH', '/api/campuses/north/settings', { warningLevels: [500], overdraftLimit: 300, restoreThreshold: 200, waterArrearsCutsElectricity: false, settlement: 'none' });
   t.equal(patched.statusCode, 200, patched.body);
-  t.same(patched.json(), { warningLevels: [500], overdraftLimit: 300, restoreThreshold: 200, waterArrearsCutsElectricity: false, timeZone: 'Asia/Shanghai', settlement: 'none' });
+  t.same(patched.json(), { warningLevels: [500], overdraftLimit: 300, restoreThreshold: 200, waterArrearsCutsElectricity: false, timeZone: 'Asia/Shanghai', settlement: 'none', semesters: [] });
   t.equal(await live(), 'normal', 'the running dormitory took the new warning levels at once');
   const stored = await db.selectFrom('campuses').select(['settings', 'utc_offset_minutes']).where('id', '=', 'north').executeTakeFirstOrThrow();
   t.match(stored.settings, { arrears: { warningLevels: [500], overdraftLimit: 300, restoreThreshold: 200, waterArrearsCutsElectricity: false }, settlement: 'none' }, 'stored where the actors and settlement read them');

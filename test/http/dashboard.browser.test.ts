@@ -86,7 +86,6 @@ t.test('control-room dashboard: login, live map, diffs, room panel, recharge', {
   t.match(await text(page, '#panel-circuits tr[data-circuit="socket"]'), /malignant load on socket/);
   t.equal(await page.getAttribute('[data-dormitory-id="A-101"]', 'data-state'), 'cut_safety');
 
-  await page.waitForTimeout(2500); // a second chart sample
   await screenshot(page, 'dashboard-room-panel');
   await page.click('#panel-close');
   await screenshot(page, 'dashboard-map');

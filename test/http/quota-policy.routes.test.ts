@@ -27,14 +27,14 @@ t.test('a quota policy assigned over REST is used before money on the live meter
   const finance = await test.as('finance');
   const post = (url: string, payload: object) => app.http.inject({ method: 'POST', url, headers: finance, payload });
 
-  t.equal((await post('/api/quota-policies', { id: 'q', name: '2 kWh', purse: 'electricity', monthlyAllowance: -1 })).json().error.field, 'monthlyAllowance', 'a negative allowance is named');
-  t.equal((await post('/api/quota-policies', { id: 'q', name: '2 kWh', purse: 'electricity', monthlyAllowance: 2_000 })).statusCode, 201);
-  t.equal((await post('/api/quota-policies', { id: 'q', name: 'again', purse: 'electricity', monthlyAllowance: 1 })).statusCode, 409, 'an id is created once');
+  t.equal((await post('/api/quota-policies', { id: 'q', name: '2 kWh', purse: 'electricity', allowance: -1 })).json().error.field, 'allowance', 'a negative allowance is named');
+  t.equal((await post('/api/quota-policies', { id: 'q', name: '2 kWh', purse: 'electricity', allowance: 2_000 })).statusCode, 201);
+  t.equal((await post('/api/quota-policies', { id: 'q', name: 'again', purse: 'electricity', allowance: 1 })).statusCode, 409, 'an id is created once');
   t.equal((await post('/api/quota-policies/q/assignments', { dormitoryIds: ['nope'] })).json().error.field, 'dormitoryIds', 'an unknown dormitory is named');
   const assigned = await post('/api/quota-policies/q/assignments', { dormitoryIds: ['D-1'] });
   t.same(assigned.json(), { policyId: 'q', purse: 'electricity', dormitoryIds: ['D-1'] }, assigned.body);
   const list = await app.http.inject({ method: 'GET', url: '/api/quota-policies', headers: finance });
-  t.same(list.json().policies, [{ id: 'q', name: '2 kWh', purse: 'electricity', monthlyAllowance: 2_000 }], 'listed');
+  t.same(list.json().policies, [{ id: 'q', name: '2 kWh', purse: 'electricity', allowance: 2_000, basis: 'per-dormitory', period: 'month' }], 'listed');
 
   await test.read('1', 0);
   clock.advance(3_600_000);

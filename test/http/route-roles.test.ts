@@ -35,6 +35,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/reports/top-consumers': STAFF,
   'GET /api/reports/zero-use': STAFF,
   'GET /api/reports/arrears': MONEY,
+  'GET /api/reports/bills': MONEY,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
@@ -109,6 +110,7 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/quota-policies': STAFF,
   'POST /api/quota-policies': MONEY,
   'POST /api/quota-policies/{id}/assignments': MONEY,
+  'POST /api/quota-policies/{id}/issue': MONEY,
   // Campuses and buildings (issue 10): campuses and their settings are the admin's; buildings the control room's.
   'GET /api/campuses': STAFF,
   'POST /api/campuses': ['admin'],
@@ -122,6 +124,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/display-tokens': ['admin'],
   'GET /api/display-tokens': ['admin'],
   'DELETE /api/display-tokens/{id}': ['admin'],
+  // A student's own room by day (issue 12): the session names the room.
+  'GET /api/me/usage': ['student'],
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**

@@ -75,7 +75,7 @@ t.test('a dry-run re-prices recorded intervals under a draft, per dormitory and 
       ])
       .execute();
     await trx.insertInto('tariff_versions').values({ tariff_id: 'tou', version: 2, effective_from: new Date(V2_FROM), definition: JSON.stringify(tou(70_000, 30_000)), created_by: 'seed' }).execute();
-    await trx.insertInto('free_quota_policies').values({ id: 'q', name: '3 kWh', purse: 'electricity', monthly_allowance: QUOTA }).execute();
+    await trx.insertInto('free_quota_policies').values({ id: 'q', name: '3 kWh', purse: 'electricity', allowance: QUOTA }).execute();
     await trx.insertInto('gateways').values({ id: 'GW', campus_id: 'c', protocol: 'mqtt', address: 'GW' }).execute();
     await trx
       .insertInto('dormitories')

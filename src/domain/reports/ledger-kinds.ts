@@ -3,7 +3,7 @@
  * database types are checked against these where rows are read).
  */
 export type PurseName = 'electricity' | 'water';
-export type LedgerEntryKindName = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'adjustment' | 'settlement';
+export type LedgerEntryKindName = 'recharge' | 'refund' | 'consumption_charge' | 'quota_grant' | 'quota_expiry' | 'adjustment' | 'settlement';
 
 /**
  * The payment channel of a recharge, as finance compares it with the bank statement: the cash

@@ -6,10 +6,17 @@ import type { LedgerEntryKindName, PurseName } from './ledger-kinds.ts';
  * + settlements = closing holds to the fen, and `closing` is also read from the ledger on its
  * own (the sum of every entry before the day's end) to prove it.
  */
-export interface ReconciliationLine {
+export interface ReconciliationLine extends MoneyColumns {
   readonly campus: string;
   readonly building: string;
   readonly purse: PurseName;
+  /** The closing balance read from the ledger itself; equal to `closing` when the day ties out. */
+  readonly ledgerClosing: number;
+  readonly tiesOut: boolean;
+}
+
+/** A purse's money over a period (a day, a month): every ledger movement falls in exactly one column. */
+export interface MoneyColumns {
   readonly opening: number;
   readonly recharges: number;
   /** Consumption charges (and free-quota grants, which carry no money), as a positive debit. */
@@ -20,10 +27,8 @@ export interface ReconciliationLine {
   readonly adjustments: number;
   /** Check-out settlements a leaving student owed, signed as posted. */
   readonly settlements: number;
+  /** opening + recharges - charges - refunds + adjustments + settlements. */
   readonly closing: number;
-  /** The closing balance read from the ledger itself; equal to `closing` when the day ties out. */
-  readonly ledgerClosing: number;
-  readonly tiesOut: boolean;
 }
 
 /** The day's sums of one (campus, building, purse, kind) group, as the ledger holds them (signed). */
@@ -42,15 +47,16 @@ export interface BalanceSum {
   readonly amount: number;
 }
 
-type Column = 'recharges' | 'charges' | 'refunds' | 'adjustments' | 'settlements';
+export type Column = 'recharges' | 'charges' | 'refunds' | 'adjustments' | 'settlements';
 
 /** Which column a ledger kind falls in, and the sign that turns its signed amount into the column's. */
-function columnOf(kind: LedgerEntryKindName): { column: Column; sign: 1 | -1 } {
+export function columnOf(kind: LedgerEntryKindName): { column: Column; sign: 1 | -1 } {
   switch (kind) {
     case 'recharge':
       return { column: 'recharges', sign: 1 };
     case 'consumption_charge':
     case 'quota_grant':
+    case 'quota_expiry':
       return { column: 'charges', sign: -1 };
     case 'refund':
       return { column: 'refunds', sign: -1 };

@@ -1,4 +1,4 @@
-import { MS_PER_DAY, MS_PER_MINUTE, toLocalTime } from '../local-time.ts';
+import { localToInstant, MS_PER_DAY, toLocalTime, type TimeZone } from '../local-time.ts';
 
 /**
  * Local calendar days as 'YYYY-MM-DD' text: what occupancy dates are made of. Pure integer
@@ -25,14 +25,14 @@ export function dayFromNumber(n: number): string {
   return `${String(date.getUTCFullYear()).padStart(4, '0')}-${String(date.getUTCMonth() + 1).padStart(2, '0')}-${String(date.getUTCDate()).padStart(2, '0')}`;
 }
 
-export function localDayOf(at: number, utcOffsetMinutes: number): string {
-  const local = toLocalTime(at, utcOffsetMinutes);
+export function localDayOf(at: number, zone: TimeZone): string {
+  const local = toLocalTime(at, zone);
   return `${String(local.year).padStart(4, '0')}-${String(local.month).padStart(2, '0')}-${String(local.day).padStart(2, '0')}`;
 }
 
-/** The instant a local day begins. */
-export function startOfLocalDay(day: string, utcOffsetMinutes: number): number {
-  return dayNumber(day) * MS_PER_DAY - utcOffsetMinutes * MS_PER_MINUTE;
+/** The instant a local day begins (in a zone with daylight saving time, days last 23 to 25 hours). */
+export function startOfLocalDay(day: string, zone: TimeZone): number {
+  return localToInstant(dayNumber(day) * MS_PER_DAY, zone);
 }
 
 /** Number of days in [fromDay, toDay). */
