@@ -109,7 +109,7 @@ export class HistoryChart {
       ? [x, energyWh.map((/** @type {number} */ wh) => Math.round((wh * HOUR_MS) / bucketMs)), buckets.map((/** @type {any} */ b) => b.peakW)]
       : [x, energyWh.map((/** @type {number} */ wh) => wh / 1000)];
     const series = power
-      ? [{}, { label: t('dash.power'), stroke: '#4fd1c5', fill: 'rgba(79, 209, 197, 0.15)', width: 2, value: (/** @type {any} */ _u, /** @type {number} */ v) => formatPower(v) }, { label: 'peak', stroke: '#d29922', width: 1, dash: [4, 4], value: (/** @type {any} */ _u, /** @type {number} */ v) => formatPower(v) }]
+      ? [{}, { label: t('dash.power'), stroke: '#4fd1c5', fill: 'rgba(79, 209, 197, 0.15)', width: 2, value: (/** @type {any} */ _u, /** @type {number} */ v) => formatPower(v) }, { label: t('dash.peak'), stroke: '#d29922', width: 1, dash: [4, 4], value: (/** @type {any} */ _u, /** @type {number} */ v) => formatPower(v) }]
       : [{}, { label: t('dash.energy'), stroke: '#58a6ff', fill: 'rgba(88, 166, 255, 0.35)', paths: uPlot.paths.bars({ size: [0.8, 40] }), value: (/** @type {any} */ _u, /** @type {number} */ v) => formatEnergy(v * 1000) }];
     this.destroy();
     this.container.replaceChildren();
@@ -121,7 +121,11 @@ export class HistoryChart {
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         series: [{ value: (/** @type {any} */ _u, /** @type {number} */ v) => (v == null ? '–' : formatDateTime(v * 1000)) }, ...series.slice(1)],
-        axes: [axis, { ...axis, size: 60, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) => ticks.map((v) => (power ? formatPower(v) : formatEnergy(v * 1000, { digits: 1 }))) }],
+        axes: [
+          // Tick labels in the locale and the campus zone: hours over a day, dates beyond.
+          { ...axis, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) => ticks.map((ts) => (this.range === '24h' ? formatDateTime(ts * 1000, 'time').slice(0, 5) : formatDateTime(ts * 1000, 'day'))) },
+          { ...axis, size: 60, values: (/** @type {any} */ _u, /** @type {number[]} */ ticks) => ticks.map((v) => (power ? formatPower(v) : formatEnergy(v * 1000, { digits: 1 }))) },
+        ],
         scales: { x: { time: true } },
       },
       data,

@@ -3,7 +3,7 @@
 // dormitory) keeps the state, power, balances and circuits current. Every word goes through
 // i18n.js (zh-CN / en), times in the campus time zone.
 import { api, ApiError, clearSession, connectLive, el, loadSession, login, parseYuan } from './client.js';
-import { formatDateTime, formatMoney, formatNumber, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
+import { campusDay, formatDateTime, formatDay, formatEnergy, formatMoney, formatNumber, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
 import common from './locales/common.js';
 import student from './locales/student.js';
 
@@ -13,7 +13,12 @@ const $ = (id) => document.getElementById(id);
 const CIRCUIT_ORDER = ['lighting', 'socket', 'ac'];
 const PURSES = ['electricity', 'water'];
 
-const page = { dormitory: null, live: null, liveState: null, ledger: [], message: null };
+const LEDGER_PAGE_SIZE = 20;
+const USAGE_DAYS = 14;
+/** uPlot, served by this server from node_modules (never a CDN). */
+const UPLOT_URL = '/vendor/uplot/uPlot.esm.js';
+
+const page = { dormitory: null, live: null, liveState: null, ledger: [], ledgerPage: 1, ledgerTotal: 0, usage: null, usageError: null, notifications: [], unread: 0, message: null, chart: null, refreshTimer: 0 };
 
 function showLogin(messageKey) {
   if (page.live) page.live.close();
@@ -58,6 +63,12 @@ $('logout').addEventListener('click', () => {
 });
 
 $('refresh').addEventListener('click', () => void loadRoom());
+$('ledger-prev').addEventListener('click', () => void loadLedger(page.ledgerPage - 1));
+$('ledger-next').addEventListener('click', () => void loadLedger(page.ledgerPage + 1));
+$('notifications-read').addEventListener('click', async () => {
+  await api('POST', '/api/notifications/read-all', {}).catch(() => undefined);
+  await loadNotifications();
+});
 
 // Online recharge (docs/payments.md): the server answers the provider's pay URL; the credit
 // arrives on the live feed when the provider's signed notification reaches the server.
@@ -109,11 +120,11 @@ async function loadRoom() {
       message('student.noRoom');
       return;
     }
-    const [detail, ledger] = await Promise.all([api('GET', `/api/dormitories/${encodeURIComponent(own.id)}`), api('GET', `/api/dormitories/${encodeURIComponent(own.id)}/ledger?pageSize=20`)]);
+    const detail = await api('GET', `/api/dormitories/${encodeURIComponent(own.id)}`);
     if (detail.timeZone) setTimeZone(detail.timeZone);
     page.dormitory = detail;
-    page.ledger = ledger.items;
     render();
+    await Promise.all([loadLedger(page.ledgerPage), loadUsage(), loadNotifications()]);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       clearSession();
@@ -123,6 +134,47 @@ async function loadRoom() {
     $('room-message').hidden = false;
     $('room-message').textContent = error.message;
   }
+}
+
+/** The room's REST view again (days left, quota), keeping the live state. */
+async function loadDetail() {
+  if (!page.dormitory) return;
+  page.dormitory = await api('GET', `/api/dormitories/${encodeURIComponent(page.dormitory.id)}`);
+  render();
+}
+
+async function loadLedger(pageNumber) {
+  if (!page.dormitory) return;
+  const pages = Math.max(1, Math.ceil(page.ledgerTotal / LEDGER_PAGE_SIZE));
+  const wanted = Math.min(Math.max(1, pageNumber), page.ledgerTotal ? pages : pageNumber);
+  const ledger = await api('GET', `/api/dormitories/${encodeURIComponent(page.dormitory.id)}/ledger?page=${wanted}&pageSize=${LEDGER_PAGE_SIZE}`);
+  page.ledger = ledger.items;
+  page.ledgerTotal = ledger.total;
+  page.ledgerPage = wanted;
+  renderLedger();
+}
+
+async function loadUsage() {
+  try {
+    page.usage = await api('GET', `/api/me/usage?days=${USAGE_DAYS}`);
+    page.usageError = null;
+  } catch (error) {
+    page.usage = null;
+    page.usageError = error.message;
+  }
+  renderUsage();
+}
+
+async function loadNotifications() {
+  try {
+    const [list, unread] = await Promise.all([api('GET', '/api/notifications?pageSize=10'), api('GET', '/api/notifications/unread-count')]);
+    page.notifications = list.items;
+    page.unread = unread.unread;
+  } catch {
+    page.notifications = [];
+    page.unread = 0;
+  }
+  renderNotifications();
 }
 
 /** Everything from the last REST answer and live state; run again on a language switch. */
@@ -140,7 +192,8 @@ function render() {
     $('room-power').textContent = t('student.powerNow', { power: formatPower(live.powerW) });
     $('room-live').textContent = live.online ? t('student.live') : t('student.meterOffline');
   }
-  renderLedger(page.ledger);
+  renderLedger();
+  renderQuota();
   if (page.message) message(page.message);
 }
 
@@ -182,35 +235,184 @@ function renderCircuits(circuits) {
   );
 }
 
-function renderLedger(items) {
+/**
+ * Entries in the order given, with each run of free-quota usage (consumption charged 0.00) of
+ * one purse on one campus day folded into one row: a room inside its quota makes a reading
+ * every quarter hour, and a page of "0.00" rows tells the student nothing.
+ */
+export function groupLedger(items) {
+  const rows = [];
+  for (const entry of items) {
+    const free = entry.kind === 'consumption_charge' && entry.amount === 0;
+    const day = campusDay(entry.occurredAt);
+    const last = rows[rows.length - 1];
+    if (free && last && last.group && last.day === day && last.purse === entry.purse) {
+      last.count++;
+      last.usage += entry.usage || 0;
+      continue;
+    }
+    rows.push(free ? { group: true, day, purse: entry.purse, count: 1, usage: entry.usage || 0, balanceAfter: entry.balanceAfter, id: entry.id } : entry);
+  }
+  return rows;
+}
+
+function renderLedger() {
+  const rows = groupLedger(page.ledger);
   $('ledger').replaceChildren(
-    ...items.map((entry) =>
-      el(
-        'li',
-        { class: 'ledger-entry', dataset: { kind: entry.kind } },
-        el('div', {}, el('strong', {}, t(`ledger.${entry.kind}`)), el('span', { class: 'muted small' }, ` ${t(`purse.${entry.purse}`)}`), el('div', { class: 'muted small' }, formatDateTime(entry.occurredAt))),
-        el(
-          'div',
-          { class: 'ledger-amounts' },
-          el('strong', { class: entry.amount < 0 ? 'debit' : 'credit' }, formatMoney(entry.amount, { signed: true })),
-          el('span', { class: 'muted small' }, t('student.balanceAfter', { amount: formatMoney(entry.balanceAfter) })),
-        ),
-      ),
+    ...rows.map((row) =>
+      row.group
+        ? el(
+            'li',
+            { class: 'ledger-entry ledger-group', dataset: { kind: 'free_usage', day: row.day } },
+            el('div', {}, el('strong', {}, t('student.freeUsage')), el('span', { class: 'muted small' }, ` ${t(`purse.${row.purse}`)}`), el('div', { class: 'muted small' }, formatDay(row.day))),
+            el(
+              'div',
+              { class: 'ledger-amounts' },
+              el('strong', { class: 'muted' }, t('student.freeUsageDetail', { count: row.count, energy: row.purse === 'water' ? `${formatNumber(row.usage)} L` : formatEnergy(row.usage) })),
+              el('span', { class: 'muted small' }, t('student.balanceAfter', { amount: formatMoney(row.balanceAfter) })),
+            ),
+          )
+        : el(
+            'li',
+            { class: 'ledger-entry', dataset: { kind: row.kind } },
+            el('div', {}, el('strong', {}, t(`ledger.${row.kind}`)), el('span', { class: 'muted small' }, ` ${t(`purse.${row.purse}`)}`), el('div', { class: 'muted small' }, formatDateTime(row.occurredAt))),
+            el(
+              'div',
+              { class: 'ledger-amounts' },
+              el('strong', { class: row.amount < 0 ? 'debit' : 'credit' }, formatMoney(row.amount, { signed: true })),
+              el('span', { class: 'muted small' }, t('student.balanceAfter', { amount: formatMoney(row.balanceAfter) })),
+            ),
+          ),
     ),
   );
-  if (items.length === 0) $('ledger').append(el('li', { class: 'muted' }, t('student.noActivity')));
+  if (rows.length === 0) $('ledger').append(el('li', { class: 'muted' }, t('student.noActivity')));
+  const pages = Math.max(1, Math.ceil(page.ledgerTotal / LEDGER_PAGE_SIZE));
+  $('ledger-page').textContent = t('common.pageOf', { page: page.ledgerPage, pages });
+  $('ledger-prev').disabled = page.ledgerPage <= 1;
+  $('ledger-next').disabled = page.ledgerPage >= pages;
+}
+
+/** The free quota left in its period (GET /api/dormitories/:id `quota`), for a purse with a policy. */
+function renderQuota() {
+  const quota = page.dormitory && page.dormitory.quota;
+  for (const purse of PURSES) {
+    const q = quota && quota[purse];
+    $(`quota-${purse}`).textContent = q && q.policyId ? t('student.quotaLeftWh', { amount: purse === 'water' ? `${formatNumber(q.remaining)} L` : formatEnergy(q.remaining, { digits: 1 }) }) : '';
+  }
+}
+
+function renderUsage() {
+  const usage = page.usage;
+  const note = $('usage-note');
+  note.hidden = !page.usageError;
+  note.textContent = page.usageError ? t('student.usageUnavailable', { message: page.usageError }) : '';
+  const days = usage ? usage.days : [];
+  $('usage-table').tBodies[0].replaceChildren(
+    ...[...days].reverse().map((d) =>
+      el('tr', { dataset: { day: campusDay(d.start) } }, el('td', {}, formatDateTime(d.start, 'day')), el('td', {}, formatNumber(d.energyWh / 1000, { maximumFractionDigits: 2 })), el('td', {}, formatMoney(d.costFen ?? 0))),
+    ),
+  );
+  const circuits = usage ? usage.circuits : [];
+  const totals = circuits.map((c) => c.energyWh.reduce((sum, wh) => sum + wh, 0));
+  const most = Math.max(1, ...totals);
+  $('usage-circuits').replaceChildren(
+    ...circuits
+      .map((c, i) => ({ c, total: totals[i] }))
+      .sort((a, b) => CIRCUIT_ORDER.indexOf(a.c.kind) - CIRCUIT_ORDER.indexOf(b.c.kind))
+      .map(({ c, total }) =>
+        el(
+          'li',
+          { dataset: { circuit: c.kind } },
+          el('span', { class: 'circuit-name' }, t(`circuit.${c.kind}`)),
+          el('span', { class: 'usage-bar' }, barFill(total / most)),
+          el('span', { class: 'usage-total' }, formatEnergy(total, { digits: 1 })),
+        ),
+      ),
+  );
+  void drawChart(days, circuits);
+}
+
+/** A bar's fill; set through CSSOM, which the page's CSP allows (a style attribute it does not). */
+function barFill(share) {
+  const fill = el('span', { class: 'usage-bar-fill' });
+  fill.style.width = `${Math.round(share * 100)}%`;
+  return fill;
+}
+
+/** kWh per day as bars and each circuit as a line (uPlot); the table above holds the same numbers. */
+async function drawChart(days, circuits) {
+  const box = $('usage-chart');
+  if (days.length === 0) {
+    box.replaceChildren();
+    return;
+  }
+  let uPlot;
+  try {
+    uPlot = (await import(UPLOT_URL)).default;
+  } catch {
+    $('usage-note').hidden = false;
+    $('usage-note').textContent = t('student.chartUnavailable');
+    return;
+  }
+  if (!document.querySelector('link[data-uplot]')) document.head.append(el('link', { rel: 'stylesheet', href: '/vendor/uplot/uPlot.min.css', dataset: { uplot: 'true' } }));
+  if (page.chart) page.chart.destroy();
+  const xs = days.map((d) => Date.parse(d.start) / 1000);
+  const colors = { lighting: '#e3b341', socket: '#4fd1c5', ac: '#a371f7' };
+  const series = [
+    { label: t('student.day'), value: (_u, v) => (v === null ? '–' : formatDateTime(v * 1000, 'day')) },
+    { label: t('student.kwh'), stroke: '#1f6feb', fill: 'rgba(31,111,235,0.35)', paths: uPlot.paths.bars({ size: [0.7] }), value: (_u, v) => (v === null ? '–' : formatNumber(v, { maximumFractionDigits: 2 })) },
+    ...circuits.map((c) => ({ label: t(`circuit.${c.kind}`), stroke: colors[c.kind] || '#8b949e', width: 2, value: (_u, v) => (v === null ? '–' : formatNumber(v, { maximumFractionDigits: 2 })) })),
+  ];
+  const data = [xs, days.map((d) => d.energyWh / 1000), ...circuits.map((c) => c.energyWh.map((wh) => wh / 1000))];
+  const width = Math.max(200, box.clientWidth);
+  page.chart = new uPlot(
+    {
+      width,
+      height: 180,
+      series,
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: '#8b949e', grid: { stroke: '#30363d' }, values: (_u, ticks) => ticks.map((tick) => formatDateTime(tick * 1000, 'day')) },
+        { stroke: '#8b949e', grid: { stroke: '#30363d' }, size: 40 },
+      ],
+      legend: { show: true },
+    },
+    data,
+    box,
+  );
+  box.dataset.drawn = 'true';
+}
+
+function renderNotifications() {
+  const card = $('notifications-card');
+  card.hidden = page.notifications.length === 0;
+  $('notifications-unread').textContent = page.unread > 0 ? String(page.unread) : '';
+  $('notifications-read').hidden = page.unread === 0;
+  $('notifications').replaceChildren(
+    ...page.notifications.map((n) =>
+      el('li', { class: n.readAt ? 'notification' : 'notification unread', dataset: { kind: n.kind } }, el('div', {}, n.message), el('div', { class: 'muted small' }, formatDateTime(n.createdAt))),
+    ),
+  );
 }
 
 /** Live updates: the server sends only this student's dormitory. */
 function onLive(dormitories) {
   const own = page.dormitory && dormitories.find((d) => d.id === page.dormitory.id);
   if (!own) return;
+  const before = page.liveState ? page.liveState.balance : page.dormitory.balance;
   page.liveState = own;
   render();
+  // Money moved (a recharge paid, a charge posted): the ledger and usage follow, at most once a second.
+  if (before && (before.electricity !== own.balance.electricity || before.water !== own.balance.water)) {
+    window.clearTimeout(page.refreshTimer);
+    page.refreshTimer = window.setTimeout(() => void Promise.all([loadLedger(1), loadUsage(), loadDetail()]), 1000);
+  }
 }
 
 onLocaleChange(() => {
   render();
+  renderUsage();
+  renderNotifications();
   if (!$('login-error').hidden && !$('login-error').textContent) setLoginError(null);
 });
 

@@ -55,6 +55,7 @@ import { Metrics } from './metrics/metrics.ts';
 import { ensureAdmin, type AdminCredentials } from './services/bootstrap-admin.ts';
 import { gatewayCredentialValid, issueGatewayCredential } from './services/gateway-credential.service.ts';
 import displayTokenRoutes from './http/display-token.routes.ts';
+import studentUsageRoutes from './http/student-usage.routes.ts';
 import gatewayCredentialRoutes from './http/gateway-credential.routes.ts';
 import { isDatabaseEmpty, seedDemoCampus, type DemoCampusShape } from './services/demo-campus.seed.ts';
 import { describeCampusFromDatabase, simulatedClockStartMs } from './simulator/campus-description.repository.ts';
@@ -216,6 +217,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
     await http.register(displayTokenRoutes, { context });
+    await http.register(studentUsageRoutes, { context });
     await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);

@@ -8,6 +8,8 @@ import { hashPassword, scryptCost } from '../../src/domain/password.ts';
 import authPlugin from '../../src/http/auth.plugin.ts';
 import dashboardPlugin from '../../src/http/dashboard.plugin.ts';
 import displayTokenRoutes from '../../src/http/display-token.routes.ts';
+import notificationRoutes from '../../src/http/notification.routes.ts';
+import studentUsageRoutes from '../../src/http/student-usage.routes.ts';
 import dormitoryRoutes from '../../src/http/dormitory.routes.ts';
 import errorHandler, { frameworkErrors } from '../../src/http/error-handler.plugin.ts';
 import inputGuard from '../../src/http/input-guard.plugin.ts';
@@ -75,6 +77,8 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
     await app.register(sessionRoutes, { context });
     await app.register(userRoutes, { context });
     await app.register(displayTokenRoutes, { context });
+    await app.register(notificationRoutes, { context });
+    await app.register(studentUsageRoutes, { context });
     await app.register(liveWebSocket, { feed, context, ...options.live });
     if (options.dashboard) await app.register(dashboardPlugin);
   };

@@ -124,6 +124,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'POST /api/display-tokens': ['admin'],
   'GET /api/display-tokens': ['admin'],
   'DELETE /api/display-tokens/{id}': ['admin'],
+  // A student's own room by day (issue 12): the session names the room.
+  'GET /api/me/usage': ['student'],
 };
 const PUBLIC_MUTATIONS = new Set(['POST /api/auth/login', 'POST /api/payments/{provider}/webhook', 'POST /api/payments/sandbox/pay/{reference}/confirm']);
 /**
