@@ -126,6 +126,18 @@ interface PurseBilling {
   pricing: MeterTariff | null;
   readonly meters: Map<string, { pending: PendingCharge | null; position: RegisterPosition }>;
   firstAt: number | null;
+  /**
+   * Clock ms added to the first posting interval after spawn (0 afterwards): each dormitory's own
+   * phase, so the rooms of a campus that booted together do not all post in the same second.
+   */
+  phaseMs: number;
+}
+
+/** A dormitory's posting phase, a fraction of the interval in [0, 1) taken from its id (FNV-1a): spread, and the same at every boot. */
+export function postingPhase(dormitoryId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < dormitoryId.length; i++) hash = Math.imul(hash ^ dormitoryId.charCodeAt(i), 0x01000193) >>> 0;
+  return hash / 2 ** 32;
 }
 
 interface CircuitEntry extends CircuitLiveState {
@@ -350,6 +362,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     }
     book.meters.clear();
     book.firstAt = null;
+    book.phaseMs = 0;
   }
 
   /**
@@ -418,7 +431,8 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             charged(state, msg.purse, price(state, msg.purse, msg.meterId, msg.measured), msg.decodedAtNs);
             const firstAt = state.billing[msg.purse].firstAt;
             // An opening is posted at once (its cursor, and a quota grant); charges every postingIntervalMs.
-            if (msg.measured.usage === 0 || (firstAt !== null && msg.measured.toMs - firstAt >= deps.postingIntervalMs)) post(state, msg.purse);
+            // The first interval after spawn is longer by the dormitory's phase (never shorter: nothing posts earlier than before).
+            if (msg.measured.usage === 0 || (firstAt !== null && msg.measured.toMs - firstAt >= deps.postingIntervalMs + state.billing[msg.purse].phaseMs)) post(state, msg.purse);
           }
           return settle(state, false);
         }
@@ -580,6 +594,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
       initialStateFunc: (ctx) => {
         const self = ctx.self as Ref<DormitoryMsg>;
         const control = props.control ?? EMPTY_CONTROL_SNAPSHOT;
+        const phaseMs = Math.floor(deps.postingIntervalMs * postingPhase(props.id));
         const state: DormitoryActorState = {
           balance: { ...props.balance },
           policy: props.policy,
@@ -601,8 +616,8 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           flushes: new Map(),
           flushSeq: 0,
           billing: {
-            electricity: { state: props.billing?.electricity ?? null, pricing: props.meters.find((m) => m.kind === 'electric')?.pricing ?? null, meters: new Map(), firstAt: null },
-            water: { state: props.billing?.water ?? null, pricing: props.meters.find((m) => m.kind === 'water')?.pricing ?? null, meters: new Map(), firstAt: null },
+            electricity: { state: props.billing?.electricity ?? null, pricing: props.meters.find((m) => m.kind === 'electric')?.pricing ?? null, meters: new Map(), firstAt: null, phaseMs },
+            water: { state: props.billing?.water ?? null, pricing: props.meters.find((m) => m.kind === 'water')?.pricing ?? null, meters: new Map(), firstAt: null, phaseMs },
           },
           quotaGeneration: 0,
           self,

@@ -7,14 +7,27 @@ import type { CircuitMsg } from './circuit.actor.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
 
+/**
+ * A meter's one queued reading. While a reading for a meter waits in its mailbox, a newer one
+ * replaces it here instead of queueing behind it (registers are cumulative: the newer reading
+ * bills everything the older one would have; only an intermediate power sample is skipped), so
+ * under overload a meter's mailbox holds at most one reading and memory stays flat. Counted in
+ * `campus_readings_coalesced_total`.
+ */
+export interface ReadingSlot {
+  queued: boolean;
+  /** The newest reading while queued; null before the first. */
+  reading: MeterReading | null;
+  decodedAtNs: bigint;
+}
+
 /** What a gateway forwards to a meter actor. */
 export type MeterInbound =
-  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint }
+  | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint; readonly slot?: ReadingSlot }
   | { readonly type: 'OnlineChanged'; readonly online: boolean; readonly at: number };
 
 export type GatewayMsg =
   | { readonly type: 'ReadingArrived'; readonly reading: MeterReading; readonly decodedAtNs: bigint; readonly receivedAt: number }
-  | { readonly type: 'MeterStatusChanged'; readonly unitAddress: string; readonly online: boolean }
   | { readonly type: 'GatewayStatusChanged'; readonly online: boolean }
   | { readonly type: 'FrameRejected'; readonly reason: string; readonly unitAddress?: string | undefined }
   | { readonly type: 'AttachMeter'; readonly endpoint: MeterEndpoint; readonly dormitoryId: string; readonly meter: Ref<MeterInbound> }
@@ -68,10 +81,18 @@ interface PendingCommand {
   readonly replyTo: Ref<CircuitMsg>;
 }
 
+interface AttachedMeter {
+  readonly endpoint: MeterEndpoint;
+  readonly dormitoryId: string;
+  readonly ref: Ref<MeterInbound>;
+  /** Its one queued reading (see ReadingSlot). */
+  readonly slot: ReadingSlot;
+}
+
 interface GatewayState {
   readonly driver: GatewayDriver;
   /** Direct references: a reading never passes through a parent with many children. */
-  readonly meters: Map<string, { endpoint: MeterEndpoint; dormitoryId: string; ref: Ref<MeterInbound> }>;
+  readonly meters: Map<string, AttachedMeter>;
   online: boolean | null;
   readonly pending: Map<string, PendingCommand>;
   driverStarted: boolean;
@@ -87,10 +108,42 @@ interface GatewayState {
  */
 export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: ActorDeps): Ref<GatewayMsg> {
   const log = deps.log.child({ gateway: props.gatewayId });
+  /**
+   * The attached meters: the actor's state holds this very map and is its only writer
+   * (AttachMeter / DetachMeter); the driver's listener reads it to hand each reading straight
+   * to its meter actor. The gateway is a relay on that path, and a relay through its mailbox
+   * would cost every reading one more hop and queue a cut command behind a gateway's readings.
+   */
+  const meters: GatewayState['meters'] = new Map();
+  /** A reading for its meter, its sample time bounded by the server's receive time (time comes from the server). */
+  const relay = (meter: AttachedMeter, reading: MeterReading, decodedAtNs: bigint, receivedAt: number) => {
+    const bounded = boundSampleTime(reading.at, receivedAt);
+    if (bounded.skew !== 'none') {
+      deps.metrics.sampleClockSkew.inc({ protocol: props.protocol, direction: bounded.skew });
+      log.warn({ unitAddress: reading.unitAddress, ts: reading.at, receivedAt }, `sample time ${bounded.skew === 'future' ? 'ahead of' : 'far behind'} the server's receive time; clamped`);
+    }
+    const slot = meter.slot;
+    const latest = bounded.at === reading.at ? reading : { ...reading, at: bounded.at };
+    slot.reading = latest;
+    slot.decodedAtNs = decodedAtNs;
+    if (slot.queued) {
+      deps.metrics.readingsCoalesced.inc();
+      return;
+    }
+    slot.queued = true;
+    dispatch(meter.ref, { type: 'ReadingArrived', reading: latest, decodedAtNs, slot });
+  };
   const listener: GatewayDriverListener = {
     // The server's receive time, on the injected clock, taken as the driver hands the frame over.
-    reading: (reading, decodedAtNs) => dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs, receivedAt: deps.clock.now() }),
-    meterStatus: (unitAddress, online) => dispatch(self, { type: 'MeterStatusChanged', unitAddress, online }),
+    reading: (reading, decodedAtNs) => {
+      const meter = meters.get(reading.unitAddress);
+      if (meter) relay(meter, reading, decodedAtNs, deps.clock.now());
+      else dispatch(self, { type: 'ReadingArrived', reading, decodedAtNs, receivedAt: deps.clock.now() }); // counted there
+    },
+    meterStatus: (unitAddress, online) => {
+      const meter = meters.get(unitAddress);
+      if (meter) dispatch(meter.ref, { type: 'OnlineChanged', online, at: deps.clock.now() });
+    },
     gatewayStatus: (online) => dispatch(self, { type: 'GatewayStatusChanged', online }),
     commandSent: (commandId) => dispatch(self, { type: 'CommandSent', commandId }),
     commandResult: (commandId, outcome, detail) => dispatch(self, { type: 'CommandCompleted', commandId, outcome, detail }),
@@ -139,19 +192,8 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
             rejected(state, 'unknown_unit', msg.reading.unitAddress, 'no meter attached at this unit address');
             return state;
           }
-          // Time comes from the server: the sample's own time is bounded by its receive time.
-          const bounded = boundSampleTime(msg.reading.at, msg.receivedAt);
-          if (bounded.skew !== 'none') {
-            deps.metrics.sampleClockSkew.inc({ protocol: props.protocol, direction: bounded.skew });
-            log.warn({ unitAddress: msg.reading.unitAddress, ts: msg.reading.at, receivedAt: msg.receivedAt }, `sample time ${bounded.skew === 'future' ? 'ahead of' : 'far behind'} the server's receive time; clamped`);
-          }
-          const reading = bounded.at === msg.reading.at ? msg.reading : { ...msg.reading, at: bounded.at };
-          dispatch(meter.ref, { type: 'ReadingArrived', reading, decodedAtNs: msg.decodedAtNs });
-          return state;
-        }
-        case 'MeterStatusChanged': {
-          const meter = state.meters.get(msg.unitAddress);
-          if (meter) dispatch(meter.ref, { type: 'OnlineChanged', online: msg.online, at: deps.clock.now() });
+          // Attached after the listener looked (the listener relays directly when it is attached).
+          relay(meter, msg.reading, msg.decodedAtNs, msg.receivedAt);
           return state;
         }
         case 'GatewayStatusChanged': {
@@ -187,7 +229,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           rejected(state, msg.reason.split(':')[0]!.slice(0, 40), msg.unitAddress, msg.reason);
           return state;
         case 'AttachMeter':
-          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, dormitoryId: msg.dormitoryId, ref: msg.meter });
+          state.meters.set(msg.endpoint.unitAddress, { endpoint: msg.endpoint, dormitoryId: msg.dormitoryId, ref: msg.meter, slot: { queued: false, reading: null, decodedAtNs: 0n } });
           // Before the driver starts, the meters are handed over once, on StartDriver.
           if (state.driverStarted) driver.setMeters([...state.meters.values()].map((m) => m.endpoint));
           return state;
@@ -241,7 +283,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
     },
     actorName('gateway', props.gatewayId),
     {
-      initialState: { driver, meters: new Map(), online: null, pending: new Map(), driverStarted: props.deferStart !== true, rejections: { count: 0, byReason: new Map(), loggedAt: -Infinity } },
+      initialState: { driver, meters, online: null, pending: new Map(), driverStarted: props.deferStart !== true, rejections: { count: 0, byReason: new Map(), loggedAt: -Infinity } },
       onCrash: resumeOnCrash(deps, 'gateway'),
       afterStop: (state) => {
         if (state.online) deps.metrics.gatewaysOnline.dec();

@@ -352,9 +352,15 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     parent,
     persisted((state, msg) => {
       switch (msg.type) {
-        case 'ReadingArrived':
+        case 'ReadingArrived': {
+          // The gateway's slot holds the newest reading of this meter (newer ones replaced the one sent).
+          const slot = msg.slot;
+          const reading = slot?.reading ?? msg.reading;
+          const decodedAtNs = slot ? slot.decodedAtNs : msg.decodedAtNs;
+          if (slot) slot.queued = false;
           if (state.retired) return state;
-          return handleReading(state, msg.reading, msg.decodedAtNs);
+          return handleReading(state, reading, decodedAtNs);
+        }
         case 'OnlineChanged':
           if (state.online !== msg.online) {
             state.online = msg.online;

@@ -15,7 +15,7 @@ const CommandBody = Type.Object(
   {
     circuit: Type.Union([Type.Literal('lighting'), Type.Literal('socket'), Type.Literal('ac'), Type.Literal('all')]),
     action: Type.Union([Type.Literal('cut'), Type.Literal('restore')]),
-    reason: Type.String({ minLength: 1, maxLength: 500 }),
+    reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S', description: 'why (kept in the audit log); not blank' }),
   },
   { additionalProperties: false },
 );

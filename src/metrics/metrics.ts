@@ -9,6 +9,7 @@ import { ProcessUsage } from './process-usage.ts';
 export class Metrics {
   readonly registry = new Registry();
   readonly readingsHandled = new Counter({ name: 'campus_readings_handled_total', help: 'Meter readings handled by meter actors', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly readingsCoalesced = new Counter({ name: 'campus_readings_coalesced_total', help: 'Readings that replaced an older reading of the same meter still waiting in its mailbox (overload shed: the register is cumulative, an intermediate sample is skipped)', registers: [this.registry] });
   readonly framesRejected = new Counter({ name: 'campus_frames_rejected_total', help: 'Malformed frames or payloads counted and dropped', labelNames: ['protocol', 'reason'] as const, registers: [this.registry] });
   readonly sampleClockSkew = new Counter({ name: 'campus_sample_clock_skew_total', help: 'Samples whose timestamp lay outside the skew window around the server receive time (their time was clamped)', labelNames: ['protocol', 'direction'] as const, registers: [this.registry] });
   readonly commands = new Counter({ name: 'campus_commands_total', help: 'Supply commands by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });

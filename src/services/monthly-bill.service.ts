@@ -153,7 +153,11 @@ export function watchMonthlyBills(deps: { db: Kysely<Database>; clock: Clock; fl
       if (runs.length) deps.onBilled?.(runs);
       waitMs = Math.max(1, Math.min(maxWaitMs, (await nextDueAt(deps.db)) - deps.clock.now()));
     })()
-      .catch(deps.onError)
+      .catch((error: unknown) => {
+        // A failed run (a dormitory too busy to flush, the database away) is retried soon, not at the next month end.
+        waitMs = Math.min(maxWaitMs, 60_000);
+        deps.onError(error);
+      })
       .finally(() => {
         if (!stopped) cancel = deps.clock.schedule(waitMs, tick);
         deps.onChecked?.();

@@ -271,3 +271,82 @@ t.test('the oracle can tell a wrong price: a gap priced at its end is caught', a
   t.equal(expected, 353, '1 h day (56.8) + 8 h valley (240) + 1 h day (56.8) = 353.6 fen');
   t.not(expected, 568, 'the whole night at the closing reading\'s day rate would be 568 fen');
 });
+
+// ---------- every daylight saving switch of 2025-2030, in zones with awkward rules ----------
+
+/** Offset of `zone` at `ms` as Intl names it ('GMT+5:45'), the oracle's own reading (not ZoneRules). */
+const offsetNames = new Map<string, Intl.DateTimeFormat>();
+function offsetName(ms: number, zone: string): string {
+  let format = offsetNames.get(zone);
+  if (!format) offsetNames.set(zone, (format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'shortOffset' })));
+  return format.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')!.value;
+}
+/** Every instant (to the minute) in [from, to) where the zone's offset changes: a 6-hour scan, bisected to the minute. */
+function switchesOf(zone: string, from: number, to: number): number[] {
+  const out: number[] = [];
+  const STEP = 6 * 3_600_000;
+  for (let lo = from; lo < to; lo += STEP) {
+    let a = lo;
+    let b = lo + STEP;
+    if (offsetName(a, zone) === offsetName(b, zone)) continue;
+    while (b - a > MINUTE) {
+      const mid = a + Math.floor((b - a) / 2 / MINUTE) * MINUTE;
+      if (offsetName(mid, zone) === offsetName(a, zone)) a = mid;
+      else b = mid;
+    }
+    out.push(b);
+  }
+  return out;
+}
+/**
+ * Santiago (midnight skipped in September, repeated in April), Havana (its autumn switch repeats
+ * the midnight that begins 1 November 2026), Cairo (midnight skipped), Chatham (+12:45/+13:45),
+ * St John's (-3:30/-2:30), Lord Howe (a 30-minute switch), Berlin, New York; Kolkata and Kathmandu
+ * (+5:30, +5:45, no switch) by name.
+ */
+const DST_ZONES = ['America/Santiago', 'America/Havana', 'Africa/Cairo', 'Pacific/Chatham', 'America/St_Johns', 'Australia/Lord_Howe', 'Europe/Berlin', 'America/New_York'];
+const zoneSwitches = DST_ZONES.flatMap((zone) => switchesOf(zone, Date.parse('2025-01-01T00:00:00Z'), Date.parse('2031-01-01T00:00:00Z')).map((at) => ({ zone, at })));
+/** Time-of-use cuts near the hours a switch skips or repeats (local 23:00-04:00), or anywhere. */
+const nearSwitchCut = fc.oneof(fc.constantFrom(0, 15, 30, 45, 60, 90, 120, 150, 165, 180, 210, 1380, 1410, 1425), fc.integer({ min: 0, max: 1439 }));
+const dstTariffArb: fc.Arbitrary<TariffSpec> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ cuts: fc.uniqueArray(nearSwitchCut, { minLength: 1, maxLength: 5 }), rates: fc.array(rateArb, { minLength: 5, maxLength: 5 }) }).map((x): TariffSpec => ({ kind: 'tou', ...x })) },
+  { weight: 1, arbitrary: tariffArb },
+);
+/** A start shortly before a switch (seconds to a day and a half), so short polls and long outages straddle it. */
+const dstCaseArb = fc.oneof(
+  fc.tuple(fc.constantFrom(...zoneSwitches), fc.oneof(fc.integer({ min: 0, max: 20 * MINUTE }), fc.integer({ min: 0, max: 36 * 3_600_000 }))).map(([s, before]) => ({ zone: s.zone, start: s.at - before })),
+  fc.tuple(fc.constantFrom('Asia/Kolkata', 'Asia/Kathmandu'), fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2030-01-01T00:00:00Z') })).map(([zone, start]) => ({ zone, start })),
+);
+const DST_RUNS = Number(process.env.ZONE_PROPERTY_RUNS ?? 300);
+
+t.test('every switch of 2025-2030 in eight DST zones: billing equals the minute-by-minute pricing', async (t) => {
+  t.ok(zoneSwitches.length >= 80, `${zoneSwitches.length} switches found by the oracle's own scan`);
+  t.ok(zoneSwitches.some((s) => s.zone === 'America/Havana' && s.at === Date.parse('2026-11-01T05:00:00Z')), "Havana repeats 1 November 2026's first hour");
+  fc.assert(
+    fc.property(dstTariffArb, fc.option(fc.integer({ min: 0, max: 100_000 }), { nil: null }), dstCaseArb, fc.integer({ min: 0, max: 1_000_000_000 }), fc.array(stepArb, { minLength: 1, maxLength: 6 }), (spec, allowance, { zone, start }, opening, steps) => {
+      const readings = [{ at: start, register: opening }];
+      for (const step of steps) {
+        const previous = readings[readings.length - 1]!;
+        readings.push({ at: previous.at + step.gap, register: previous.register + Math.floor((plausibleMax(step.gap) * step.perMille) / 1000) });
+      }
+      const pricing: MeterTariff = { schedule: singleVersion(engineTariffOf(spec)), quota: allowance === null ? null : { allowance }, zone: zoneOf(zone) };
+      let cursor: BillingCursor | null = null;
+      let amount = 0;
+      let freeUsed = 0;
+      for (const reading of readings) {
+        const outcome = billRegister(cursor, reading.register, reading.at, pricing, ELECTRIC_LIMITS);
+        if (outcome.kind === 'charged') {
+          amount += outcome.charge.amount;
+          freeUsed += outcome.charge.freeUsed;
+        } else if (outcome.kind !== 'opened' && outcome.kind !== 'idle') throw new Error(`a plausible advance was refused: ${JSON.stringify(outcome)}`);
+        cursor = outcome.cursor;
+      }
+      const expected = oracle(spec, allowance, zone, readings);
+      if (amount !== Number(expected.micro / 1_000_000n)) throw new Error(`${zone} from ${new Date(start).toISOString()}: charged ${amount} fen, oracle ${expected.micro / 1_000_000n} fen`);
+      if (freeUsed !== expected.freeUsed) throw new Error(`${zone}: free ${freeUsed}, oracle ${expected.freeUsed}`);
+      if (BigInt(cursor!.billing.carryMicro) !== expected.micro % 1_000_000n) throw new Error(`${zone}: carry ${cursor!.billing.carryMicro}, oracle ${expected.micro % 1_000_000n}`);
+    }),
+    { numRuns: DST_RUNS },
+  );
+  t.pass(`${DST_RUNS} generated register sequences around switches agree with the oracle`);
+});

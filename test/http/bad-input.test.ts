@@ -31,6 +31,7 @@ const CASES: readonly Case[] = [
   { name: 'ledger page=1e18', method: 'GET', url: '/api/dormitories/A-101/ledger?page=1e18', status: 400, code: 'VALIDATION_FAILED', field: 'page' },
   { name: 'alarms page=Infinity', method: 'GET', url: '/api/alarms?page=Infinity', status: 400, code: 'VALIDATION_FAILED', field: 'page' },
   { name: 'commands pageSize=1e18', method: 'GET', url: '/api/dormitories/A-101/commands?pageSize=1e18', status: 400, code: 'VALIDATION_FAILED', field: 'pageSize' },
+  { name: 'a blank command reason (Cut all)', method: 'POST', url: '/api/dormitories/A-101/commands', payload: { circuit: 'all', action: 'cut', reason: '   ' }, status: 400, code: 'VALIDATION_FAILED', field: 'reason' },
   { name: 'alarm release without a reason', method: 'POST', url: '/api/alarms/1/release', payload: {}, status: 400, code: 'VALIDATION_FAILED', field: 'reason' },
   { name: 'alarm id 1e19', method: 'POST', url: '/api/alarms/1e19/release', status: 400, code: 'VALIDATION_FAILED', field: 'id' },
   { name: 'unknown buildingId on a gateway', method: 'POST', url: '/api/gateways', payload: { id: 'GW-X', campusId: 'demo', buildingId: 'nope', protocol: 'mqtt', address: 'GW-X' }, status: 422, code: 'REFERENCE_NOT_FOUND', field: 'buildingId' },
