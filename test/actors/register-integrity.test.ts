@@ -106,6 +106,8 @@ t.test('billing stays exact and physical against gaps, forged clocks, jumps, swa
 
   // ---- a tariff invalid at boot: a loud critical alarm, billing held, nothing billed free ----
   await t.test('a tariff found invalid at boot', async (t) => {
+    // The boot alarm is written by the alarm store on its own time: wait for its row, then count.
+    await waitFor('the tariff_invalid alarm stored', async () => (await alarms('M-2', 'tariff_invalid')).length > 0, 10_000, 20);
     const raised = await alarms('M-2', 'tariff_invalid');
     t.equal(raised.length, 1, 'one alarm for the meter the broken tariff should price');
     t.equal(raised[0]?.severity, 'critical', 'it is critical');
