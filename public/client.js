@@ -108,6 +108,13 @@ export const STATE_LABELS = {
 /** The purse a state is about (the tile shows that purse's balance); electricity otherwise. */
 export const STATE_PURSE = { low_balance_water: 'water', overdraft_water: 'water', cut_water_arrears: 'water' };
 
+/** What a room's tile shows of its live state on every screen (map, wall): state colour, online, alarm dot. */
+export function markTile(tile, state) {
+  tile.dataset.state = state.state;
+  tile.dataset.online = String(state.online);
+  tile.classList.toggle('has-alarm', state.activeAlarms > 0);
+}
+
 export const CIRCUIT_LABELS = { lighting: 'Lighting', socket: 'Sockets', ac: 'Air conditioner' };
 
 /** A reference for a recharge: random, so a retry of the same form submission stays idempotent. */

@@ -3,7 +3,7 @@
 // map is built once per snapshot and each diff updates only the tiles that changed. Every word
 // goes through i18n.js (public/locales/dashboard.js); times are in the campus time zone.
 import { AlarmsPanel } from './alarms-panel.js';
-import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, newReference, parseYuan, STATE_LABELS, STATE_PURSE } from './client.js';
+import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSession, login, markTile, newReference, parseYuan, STATE_LABELS, STATE_PURSE } from './client.js';
 import { confirmWithReason } from './confirm-dialog.js';
 import { formatDateTime, formatMoney, formatNumber, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
 import common from './locales/common.js';
@@ -272,9 +272,7 @@ function tileFor(state) {
  * and they are few, and the alarm dot.
  */
 function updateTile(tile, state) {
-  tile.dataset.state = state.state;
-  tile.dataset.online = String(state.online);
-  tile.classList.toggle('has-alarm', state.activeAlarms > 0);
+  markTile(tile, state);
   const purse = STATE_PURSE[state.state] || 'electricity';
   // The purse that runs out first, where the feed has an estimate for it.
   let soonest = null;

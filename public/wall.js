@@ -2,7 +2,7 @@
 // with a display token (never a session: /wall#token=...), shows one building per page with
 // every room visible at any resolution from 1366x768 to 3840x2160, rotates through the
 // buildings, runs an alarm ticker, and reconnects by itself when the server restarts.
-import { connectLive, el, STATE_LABELS, STATE_PURSE } from './client.js';
+import { connectLive, el, markTile, STATE_LABELS, STATE_PURSE } from './client.js';
 import { formatDateTime, formatMoney, formatPower, initI18n, onLocaleChange, setLocale, setTimeZone, t } from './i18n.js';
 import common from './locales/common.js';
 import wall from './locales/wall.js';
@@ -164,9 +164,7 @@ function tileFor(state) {
 }
 
 function updateTile(tile, state) {
-  tile.dataset.state = state.state;
-  tile.dataset.online = String(state.online);
-  tile.classList.toggle('has-alarm', state.activeAlarms > 0);
+  markTile(tile, state);
   tile.title = `${state.id} · ${t(`state.${state.state}`)}`;
   tile.children[0].textContent = state.room;
   tile.children[1].textContent = formatMoney(state.balance[STATE_PURSE[state.state] || 'electricity']);
