@@ -1,3 +1,4 @@
+import { zoneKeyOf } from '../domain/local-time.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
@@ -338,8 +339,10 @@ export class CampusRuntime {
 
   /**
    * A campus's settings changed: its running dormitories take the new arrears policy and
-   * linkage at once (re-assessed against their balances); when the campus's UTC offset moved
-   * (a new time zone) they are rebuilt, since schedules, months and days follow it.
+   * linkage at once (re-assessed against their balances); when the campus's zone changed they
+   * are rebuilt, since schedules, months and days follow it: by the zone's name, not its offset
+   * now (Asia/Shanghai to Asia/Hong_Kong keeps +08:00 today and differs in other years; Europe/Berlin
+   * to Europe/Paris differs in history), so future switches follow the new zone's rules.
    */
   async campusSettingsChanged(campusId: string): Promise<void> {
     const ids = [...this.directory.dormitories.values()].filter((e) => e.topology.campusId === campusId).map((e) => e.topology.id);
@@ -350,7 +353,7 @@ export class CampusRuntime {
     for (const dormitory of topology.dormitories) {
       const entry = this.directory.dormitories.get(dormitory.id);
       if (!entry) continue;
-      if (entry.offsetMinutes !== policy.utcOffsetMinutes) {
+      if (entry.zoneKey !== zoneKeyOf(policy.zone)) {
         await this.reloadDormitory(dormitory.id);
         continue;
       }

@@ -1,3 +1,4 @@
+import { zoneKeyOf } from '../domain/local-time.ts';
 import type { CampusPolicyTopology, DormitoryTopology, GatewayTopology } from '../db/topology.repository.ts';
 import type { ControlSnapshot } from '../domain/control-state.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
@@ -15,8 +16,8 @@ import { dispatch, spawnActor, stop, type Ref } from './nact.ts';
  * thousands of children (nact copies the child map per message), handle a message.
  */
 export class ActorDirectory {
-  /** `offsetMinutes`: the campus UTC offset the dormitory was spawned with (its schedule and months follow it). */
-  readonly dormitories = new Map<string, { readonly ref: Ref<DormitoryMsg>; topology: DormitoryTopology; readonly offsetMinutes: number }>();
+  /** `zoneKey`: the campus zone the dormitory was spawned with (its schedule, days and months follow it; `zoneKeyOf`). */
+  readonly dormitories = new Map<string, { readonly ref: Ref<DormitoryMsg>; topology: DormitoryTopology; readonly zoneKey: string }>();
   readonly gateways = new Map<string, { ref: Ref<GatewayMsg>; topology: GatewayTopology }>();
 }
 
@@ -118,7 +119,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               meters,
               rules: msg.dormitory.rules,
               holidayOff: msg.dormitory.holidayOff,
-              utcOffsetMinutes: msg.policy.utcOffsetMinutes,
+              zone: msg.policy.zone,
               ledger: props.ledger,
               live: props.live,
               control: msg.control,
@@ -127,7 +128,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
             },
             deps,
           );
-          props.directory.dormitories.set(msg.dormitory.id, { ref, topology: msg.dormitory, offsetMinutes: msg.policy.utcOffsetMinutes });
+          props.directory.dormitories.set(msg.dormitory.id, { ref, topology: msg.dormitory, zoneKey: zoneKeyOf(msg.policy.zone) });
           reply(msg.replyTo, true, 'dormitory started');
           return state;
         }

@@ -1,3 +1,4 @@
+import type { TimeZone } from '../domain/local-time.ts';
 import { randomUUID } from 'node:crypto';
 import type { CircuitSample, SupplyAction, SupplyTarget } from '../domain/reading.ts';
 import { evaluateAcStandby, initialAcStandbyState, type AcStandbyState } from '../domain/rules/ac-standby.ts';
@@ -67,7 +68,8 @@ export interface CircuitProps {
   /** The lighting phase at spawn (low-current mode applies while the lights are off). */
   readonly lightsOn?: boolean;
   readonly rules: RuleBook;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone: reclose day counts follow its local days. */
+  readonly zone: TimeZone;
 }
 
 /** The safety rules' own states (docs/rules.md): pure values, advanced on every sample. */
@@ -154,7 +156,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
         audit('circuit.cut', { reason, detail: verdict.detail });
         let next: CircuitState = { ...state, reasons, lastFailureAt: null };
         if (reason === 'malignant_load' || reason === 'overload') {
-          const reclosed = evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'tripped', reason, at: deps.clock.now(), utcOffsetMinutes: props.utcOffsetMinutes });
+          const reclosed = evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'tripped', reason, at: deps.clock.now(), zone: props.zone });
           next = { ...next, ruleStates: { ...next.ruleStates, reclose: reclosed.state } };
           if (reclosed.verdict.action === 'alarm') {
             alarm('lockout', 'critical', `${reason}: ${reclosed.verdict.detail}`, verdict.evidence ?? []);
@@ -292,12 +294,12 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
         }
         case 'RecloseDue': {
           const now = deps.clock.now();
-          const result = evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'tick', at: now, utcOffsetMinutes: props.utcOffsetMinutes });
+          const result = evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'tick', at: now, zone: props.zone });
           return report(reconcile(step(state, result, 'reclose'), undefined, 'system'));
         }
         case 'OperatorRelease': {
           const now = deps.clock.now();
-          let next = step(state, evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'releasedByOperator', at: now, utcOffsetMinutes: props.utcOffsetMinutes }), 'reclose');
+          let next = step(state, evaluateReclosePolicy(state.rules.reclose, state.ruleStates.reclose, { type: 'releasedByOperator', at: now, zone: props.zone }), 'reclose');
           if (kind === 'socket') next = step(next, evaluateLowCurrent(next.rules.lowCurrent, next.ruleStates.lowCurrent, { type: 'releasedByOperator', at: now }), 'lowCurrent');
           if (kind === 'ac') next = step(next, evaluateAcStandby(next.rules.acStandby, next.ruleStates.acStandby, { type: 'operatorAllowed', at: now }), 'acStandby');
           // Tamper holds until an operator has looked at the meter.

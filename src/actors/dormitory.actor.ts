@@ -105,7 +105,8 @@ export interface DormitoryProps {
   readonly meters: readonly Omit<MeterProps, 'dormitory' | 'ledger'>[];
   readonly rules: RuleBook;
   readonly holidayOff: boolean;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone: the lighting schedule, the holiday calendar and quota days follow its wall clock. */
+  readonly zone: TimeZone;
   readonly ledger: Ref<LedgerMsg>;
   readonly live: Ref<LiveMsg>;
   /** Control state restored at boot or on a reload, applied before any actor acts. */
@@ -195,7 +196,7 @@ const LIVE_PUSH_MS = 1000;
 
 const purseOf = (kind: 'electric' | 'water'): Purse => (kind === 'electric' ? 'electricity' : 'water');
 /** The zone a purse is billed in (its tariff's campus zone). */
-const zoneOf = (book: PurseBilling, fixedOffsetMinutes: number): TimeZone => book.pricing?.zone ?? fixedOffsetMinutes;
+const zoneOf = (book: PurseBilling, campusZone: TimeZone): TimeZone => book.pricing?.zone ?? campusZone;
 
 /**
  * `dormitory:<id>`: the account. Holds both purses' live balances (charges arrive from its
@@ -294,7 +295,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     const now = deps.clock.now();
     const result = evaluateLightingSchedule(state.rules.lightingSchedule, state.lighting, {
       at: now,
-      utcOffsetMinutes: props.utcOffsetMinutes,
+      zone: props.zone,
       calendar: state.rules.calendar,
       override: state.rules.lightingOverride,
       holidayOff: props.holidayOff,
@@ -388,7 +389,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     if (ends.length === 0 || !self) return;
     const dueAt = Math.min(...(['electricity', 'water'] as const).flatMap((p) => {
       const end = state.billing[p].state?.quotaUntil;
-      return end ? [startOfLocalDay(end, zoneOf(state.billing[p], props.utcOffsetMinutes))] : [];
+      return end ? [startOfLocalDay(end, zoneOf(state.billing[p], props.zone))] : [];
     }));
     const delay = Math.min(Math.max(1, dueAt - deps.clock.now()), 86_400_000);
     deps.clock.schedule(delay, () => dispatch(self, { type: 'QuotaExpiryDue', generation }));
@@ -400,7 +401,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     for (const purse of ['electricity', 'water'] as const) {
       const book = state.billing[purse];
       if (!book.state) continue;
-      const move = moveQuota(book.state, book.pricing?.quota ?? null, now, zoneOf(book, props.utcOffsetMinutes), false);
+      const move = moveQuota(book.state, book.pricing?.quota ?? null, now, zoneOf(book, props.zone), false);
       if (move.lapsed.length > 0) postQuota(state, purse, move, now);
       else book.state = move.state;
     }
@@ -558,7 +559,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           book.pricing = { ...book.pricing, quota: { ...quota, occupants: msg.occupants } };
           const now = deps.clock.now();
-          const move = moveQuota(book.state ?? initialBillingState(now, null, zoneOf(book, props.utcOffsetMinutes)), book.pricing.quota, now, zoneOf(book, props.utcOffsetMinutes), true);
+          const move = moveQuota(book.state ?? initialBillingState(now, null, zoneOf(book, props.zone)), book.pricing.quota, now, zoneOf(book, props.zone), true);
           if (move.granted > 0 || move.lapsed.length > 0) {
             postQuota(state, msg.purse, move, now, msg.operator);
             armQuotaExpiry(state);

@@ -1,4 +1,3 @@
-import { offsetAt } from '../domain/local-time.ts';
 import type { Purse } from '../db/database.ts';
 import { CIRCUIT_KINDS, type CircuitSample, type ElectricReading, type MeterReading, type SupplyTarget, type WaterReading } from '../domain/reading.ts';
 import { admitUsage, type UsageWindow } from '../domain/usage-window.ts';
@@ -282,7 +281,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
     if (verdict.action === 'cut') {
       for (const circuit of state.circuits.values()) dispatch(circuit, { type: 'ImposeCut', target: 'all', reason, active: true, requestedBy: 'system', causedAtNs: decodedAtNs });
       if (reason === 'overload') {
-        const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'tripped', reason, at: deps.clock.now(), utcOffsetMinutes: offsetAt(state.pricing.zone, deps.clock.now()) });
+        const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'tripped', reason, at: deps.clock.now(), zone: state.pricing.zone });
         state.reclose = result.state;
         if (result.verdict.action === 'alarm') meterVerdict(state, { ...result.verdict, action: 'alarm' }, undefined);
         if (result.state.recloseAt !== null && state.self) {
@@ -386,7 +385,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
         case 'OperatorRelease': {
           for (const [target, circuit] of state.circuits) if (msg.circuit === null || msg.circuit === target) dispatch(circuit, msg);
           if (msg.circuit === null) {
-            const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'releasedByOperator', at: deps.clock.now(), utcOffsetMinutes: offsetAt(state.pricing.zone, deps.clock.now()) });
+            const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'releasedByOperator', at: deps.clock.now(), zone: state.pricing.zone });
             state.reclose = result.state;
             meterVerdict(state, result.verdict, undefined);
             meterVerdict(state, { action: 'restore', reason: 'tamper', detail: `released by ${msg.operator}` }, undefined);
@@ -394,7 +393,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
           return state;
         }
         case 'RecloseDue': {
-          const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'tick', at: deps.clock.now(), utcOffsetMinutes: offsetAt(state.pricing.zone, deps.clock.now()) });
+          const result = evaluateReclosePolicy(state.rules.reclose, state.reclose, { type: 'tick', at: deps.clock.now(), zone: state.pricing.zone });
           state.reclose = result.state;
           meterVerdict(state, result.verdict, undefined);
           return state;
@@ -434,7 +433,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
                 ledger: props.ledger,
                 dormitory: props.dormitory,
                 rules: props.rules,
-                utcOffsetMinutes: offsetAt(props.pricing.zone, deps.clock.now()),
+                zone: props.pricing.zone,
                 initialReasons: props.boot?.circuits.get(target)?.reasons ?? [],
                 saved: props.boot?.circuits.get(target)?.saved,
                 lightsOn: props.boot?.lightsOn ?? true,

@@ -3,19 +3,23 @@ import type { KindSums } from '../domain/reports/monthly-bill.ts';
 import type { MoneyColumns } from '../domain/reports/reconciliation.ts';
 import type { BillPeriodRow, BillShareRow, Purse, SettlementPolicy } from './database.ts';
 import type { Executor } from './executor.ts';
+import { campusZoneReader } from '../domain/campus-settings.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 
 /** A campus as billing sees it: its clock, its settlement policy, and when its ledger begins. */
 export interface CampusToBill {
   readonly id: string;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone: its months begin at local midnight under the zone's rules. */
+  readonly zone: TimeZone;
   readonly settlementPolicy: SettlementPolicy;
 }
 
 const ofCampus = (campusId: string) => sql<boolean>`d.building_id in (select b.id from buildings b where b.campus_id = ${campusId})`;
 
 export async function campusesToBill(db: Executor): Promise<CampusToBill[]> {
-  const rows = await db.selectFrom('campuses as c').select(['c.id', 'c.utc_offset_minutes', 'c.settings']).orderBy('c.id').execute();
-  return rows.map((r) => ({ id: r.id, utcOffsetMinutes: r.utc_offset_minutes, settlementPolicy: r.settings.settlement === 'none' ? 'none' : 'per-share' }));
+  const rows = await db.selectFrom('campuses as c').select(['c.id', 'c.utc_offset_minutes', 'c.time_zone', 'c.settings']).orderBy('c.id').execute();
+  const zoneOf = campusZoneReader();
+  return rows.map((r) => ({ id: r.id, zone: zoneOf(r), settlementPolicy: r.settings.settlement === 'none' ? 'none' : 'per-share' }));
 }
 
 /** When the campus's ledger begins; null when it has no entry (nothing to bill). */

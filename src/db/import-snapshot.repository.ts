@@ -1,5 +1,7 @@
 import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
+import { campusZoneReader } from '../domain/campus-settings.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 
 export interface StudentPlacement {
   readonly id: string;
@@ -9,7 +11,8 @@ export interface StudentPlacement {
 export interface RoomOccupancy {
   readonly id: string;
   readonly capacity: number;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone (the room's today). */
+  readonly zone: TimeZone;
   readonly takenBeds: (number | null)[];
 }
 
@@ -33,15 +36,16 @@ export async function loadImportSnapshot(db: Executor, studentIds: readonly stri
   const wanted = new Set(roomIds);
   for (const s of students) if (s.stay) wanted.add(s.stay.dormitoryId);
   const rooms = new Map<string, RoomOccupancy>();
+  const zoneOf = campusZoneReader();
   for (const ids of chunks([...wanted], 5000)) {
     const rows = await db
       .selectFrom('dormitories as d')
       .innerJoin('buildings as b', 'b.id', 'd.building_id')
       .innerJoin('campuses as c', 'c.id', 'b.campus_id')
-      .select(['d.id', 'd.capacity', 'c.utc_offset_minutes'])
+      .select(['d.id', 'd.capacity', 'c.utc_offset_minutes', 'c.time_zone'])
       .where('d.id', 'in', ids)
       .execute();
-    for (const r of rows) rooms.set(r.id, { id: r.id, capacity: r.capacity, utcOffsetMinutes: r.utc_offset_minutes, takenBeds: [] });
+    for (const r of rows) rooms.set(r.id, { id: r.id, capacity: r.capacity, zone: zoneOf(r), takenBeds: [] });
     const stays = await db.selectFrom('occupancies').select(['dormitory_id', 'bed']).where('dormitory_id', 'in', ids).where('to_day', 'is', null).execute();
     for (const s of stays) rooms.get(s.dormitory_id)?.takenBeds.push(s.bed);
   }

@@ -1,6 +1,8 @@
 import type { SettlementPolicy } from './database.ts';
 import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
+import { campusZoneOf, campusZoneReader } from '../domain/campus-settings.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 
 /** One stay of a student in a dormitory: [fromDay, toDay) in local days. Never deleted. */
 export interface Occupancy {
@@ -52,7 +54,8 @@ export interface RoomForOccupancy {
   readonly id: string;
   readonly capacity: number;
   readonly campusId: string;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone: its local days (check-in dates, settlement days) follow it. */
+  readonly zone: TimeZone;
   readonly settlementPolicy: SettlementPolicy;
 }
 
@@ -67,14 +70,14 @@ export async function lockRoom(db: Executor, dormitoryId: string): Promise<RoomF
   const campus = await db
     .selectFrom('buildings as b')
     .innerJoin('campuses as c', 'c.id', 'b.campus_id')
-    .select(['c.id', 'c.utc_offset_minutes', 'c.settings'])
+    .select(['c.id', 'c.utc_offset_minutes', 'c.time_zone', 'c.settings'])
     .where('b.id', '=', locked.building_id)
     .executeTakeFirstOrThrow();
   return {
     id: locked.id,
     capacity: locked.capacity,
     campusId: campus.id,
-    utcOffsetMinutes: campus.utc_offset_minutes,
+    zone: campusZoneOf(campus),
     settlementPolicy: campus.settings.settlement === 'none' ? 'none' : 'per-share',
   };
 }
@@ -151,17 +154,18 @@ export async function occupancyHistory(db: Executor, filter: { dormitoryId?: str
 export async function lockRoomsInOrder(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, RoomForOccupancy>> {
   const rooms = new Map<string, RoomForOccupancy>();
   const sorted = [...new Set(dormitoryIds)].sort();
+  const zoneOf = campusZoneReader();
   for (const ids of chunks(sorted, 5000)) {
     await db.selectFrom('dormitories').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
     const rows = await db
       .selectFrom('dormitories as d')
       .innerJoin('buildings as b', 'b.id', 'd.building_id')
       .innerJoin('campuses as c', 'c.id', 'b.campus_id')
-      .select(['d.id', 'd.capacity', 'c.id as campus_id', 'c.utc_offset_minutes', 'c.settings'])
+      .select(['d.id', 'd.capacity', 'c.id as campus_id', 'c.utc_offset_minutes', 'c.time_zone', 'c.settings'])
       .where('d.id', 'in', ids)
       .execute();
     for (const r of rows) {
-      rooms.set(r.id, { id: r.id, capacity: r.capacity, campusId: r.campus_id, utcOffsetMinutes: r.utc_offset_minutes, settlementPolicy: r.settings.settlement === 'none' ? 'none' : 'per-share' });
+      rooms.set(r.id, { id: r.id, capacity: r.capacity, campusId: r.campus_id, zone: zoneOf(r), settlementPolicy: r.settings.settlement === 'none' ? 'none' : 'per-share' });
     }
   }
   return rooms;

@@ -1,11 +1,14 @@
 import { sql } from 'kysely';
 import type { BalanceSum, MovementSum } from '../domain/reports/reconciliation.ts';
 import type { Executor } from './executor.ts';
+import { campusZoneReader, timeZoneNameOf } from '../domain/campus-settings.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 
-/** A campus and its fixed UTC offset: its days are the report's days. */
-export async function campusesForReports(db: Executor): Promise<{ id: string; utcOffsetMinutes: number }[]> {
-  const rows = await db.selectFrom('campuses').select(['id', 'utc_offset_minutes']).orderBy('id').execute();
-  return rows.map((r) => ({ id: r.id, utcOffsetMinutes: r.utc_offset_minutes }));
+/** A campus and its zone: its local days are the report's days. */
+export async function campusesForReports(db: Executor): Promise<{ id: string; zone: TimeZone; timeZone: string }[]> {
+  const rows = await db.selectFrom('campuses').select(['id', 'utc_offset_minutes', 'time_zone']).orderBy('id').execute();
+  const zoneOf = campusZoneReader();
+  return rows.map((r) => ({ id: r.id, zone: zoneOf(r), timeZone: timeZoneNameOf(r) }));
 }
 
 const ledgerOfCampus = (db: Executor, campusId: string) =>

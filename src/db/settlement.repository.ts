@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { Purse, SettlementPolicy } from './database.ts';
 import type { Executor } from './executor.ts';
 import type { SettlementVerdict } from '../domain/settlement/settlement.ts';
+import { dayFromNumber, dayNumber, daysBetween, startOfLocalDay } from '../domain/settlement/local-day.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 
 /** One local day of a room's shared ledger entries (docs/settlement.md). */
 export interface RoomDayTotals {
@@ -11,32 +13,36 @@ export interface RoomDayTotals {
 }
 
 /**
- * The room's shared entries of one purse in [from, to), summed per local day: every entry
- * except recharges that name a payer (those are the payer's own) and the entries settlements
- * made (those close a stay that was settled). Days are cut at local midnight of the campus.
+ * The room's shared entries of one purse on local days [fromDay, toDay), summed per local day:
+ * every entry except recharges that name a payer (those are the payer's own) and the entries
+ * settlements made (those close a stay that was settled). Days are cut at the campus's local
+ * midnights from its zone's rules (a day of 23 or 25 hours is one day): the midnights are
+ * computed here and handed to PostgreSQL as one ordered array, and `width_bucket` numbers the
+ * day an entry falls in (1 = fromDay), so the database's own time-zone data plays no part.
  */
-export async function roomDays(db: Executor, dormitoryId: string, purse: Purse, from: Date, to: Date, utcOffsetMinutes: number): Promise<RoomDayTotals[]> {
-  if (!Number.isInteger(utcOffsetMinutes)) throw new RangeError(`utcOffsetMinutes must be an integer, got ${utcOffsetMinutes}`);
-  // A literal (not a parameter), so GROUP BY sees the same expression as the select list.
-  const day = sql<string>`to_char((le.occurred_at at time zone 'UTC') + make_interval(mins => ${sql.lit(utcOffsetMinutes)}), 'YYYY-MM-DD')`;
+export async function roomDays(db: Executor, dormitoryId: string, purse: Purse, fromDay: string, toDay: string, zone: TimeZone): Promise<RoomDayTotals[]> {
+  const count = daysBetween(fromDay, toDay);
+  if (count <= 0) return [];
+  const midnights = Array.from({ length: count + 1 }, (_, i) => new Date(startOfLocalDay(dayFromNumber(dayNumber(fromDay) + i), zone)));
+  const thresholds = `{${midnights.map((m) => m.toISOString()).join(',')}}`;
   const rows = await db
     .selectFrom('ledger_entries as le')
     .leftJoin('recharges as r', 'r.ledger_entry_id', 'le.id')
     .select([
-      day.as('day'),
+      sql<number>`width_bucket(le.occurred_at, ${thresholds}::timestamptz[])`.as('bucket'),
       sql<number>`coalesce(sum(case when le.kind = 'consumption_charge' then le.amount else 0 end), 0)`.as('consumption'),
       sql<number>`coalesce(sum(case when le.kind = 'consumption_charge' then 0 else le.amount end), 0)`.as('shared'),
     ])
     .where('le.dormitory_id', '=', dormitoryId)
     .where('le.purse', '=', purse)
-    .where('le.occurred_at', '>=', from)
-    .where('le.occurred_at', '<', to)
+    .where('le.occurred_at', '>=', midnights[0]!)
+    .where('le.occurred_at', '<', midnights[count]!)
     .where('r.payer_student_number', 'is', null)
     .where(sql<boolean>`le.details->>'settlementId' is null`)
-    .groupBy(day)
-    .orderBy(day)
+    .groupBy(sql`1`)
+    .orderBy(sql`1`)
     .execute();
-  return rows.map((r) => ({ day: r.day, consumptionFen: Number(r.consumption), sharedCreditFen: Number(r.shared) }));
+  return rows.map((r) => ({ day: dayFromNumber(dayNumber(fromDay) + Number(r.bucket) - 1), consumptionFen: Number(r.consumption), sharedCreditFen: Number(r.shared) }));
 }
 
 /** The student's own recharges into this purse during the stay. */

@@ -1,5 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { CostSlice, UsageSlice } from '../domain/reports/usage-buckets.ts';
+import type { CellGrid, CostSlice, UsageSlice } from '../domain/reports/usage-buckets.ts';
+import { campusZoneOf, timeZoneNameOf } from '../domain/campus-settings.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 import type { Executor } from './executor.ts';
 
 /** What a consumption statistic covers (docs/reports.md). */
@@ -10,30 +12,32 @@ export type UsageScope =
   | { readonly kind: 'dormitory'; readonly dormitoryId: string }
   | { readonly kind: 'circuit'; readonly circuitId: string };
 
-/** A scope that exists: its campus's UTC offset, and for a circuit its meter and channel. */
+/** A scope that exists: its campus's zone, and for a circuit its meter and channel. */
 export interface ResolvedUsageScope {
-  readonly utcOffsetMinutes: number;
+  readonly zone: TimeZone;
+  /** The zone's IANA name (what the report shows). */
+  readonly timeZone: string;
   readonly circuit: { readonly meterId: string; readonly channel: string } | null;
 }
 
-/** The scope's campus offset, or null when the scope names nothing (a floor with no dormitory is nothing). */
+/** The scope's campus zone, or null when the scope names nothing (a floor with no dormitory is nothing). */
 export async function resolveUsageScope(db: Executor, scope: UsageScope): Promise<ResolvedUsageScope | null> {
   const campuses = db.selectFrom('campuses as c');
   switch (scope.kind) {
     case 'campus': {
-      const row = await campuses.select('c.utc_offset_minutes').where('c.id', '=', scope.campusId).executeTakeFirst();
-      return row ? { utcOffsetMinutes: row.utc_offset_minutes, circuit: null } : null;
+      const row = await campuses.select(['c.utc_offset_minutes', 'c.time_zone']).where('c.id', '=', scope.campusId).executeTakeFirst();
+      return row ? { ...zoneOfRow(row), circuit: null } : null;
     }
     case 'building': {
-      const row = await campuses.innerJoin('buildings as b', 'b.campus_id', 'c.id').select('c.utc_offset_minutes').where('b.id', '=', scope.buildingId).executeTakeFirst();
-      return row ? { utcOffsetMinutes: row.utc_offset_minutes, circuit: null } : null;
+      const row = await campuses.innerJoin('buildings as b', 'b.campus_id', 'c.id').select(['c.utc_offset_minutes', 'c.time_zone']).where('b.id', '=', scope.buildingId).executeTakeFirst();
+      return row ? { ...zoneOfRow(row), circuit: null } : null;
     }
     case 'floor':
     case 'dormitory': {
-      let q = campuses.innerJoin('buildings as b', 'b.campus_id', 'c.id').innerJoin('dormitories as d', 'd.building_id', 'b.id').select('c.utc_offset_minutes');
+      let q = campuses.innerJoin('buildings as b', 'b.campus_id', 'c.id').innerJoin('dormitories as d', 'd.building_id', 'b.id').select(['c.utc_offset_minutes', 'c.time_zone']);
       q = scope.kind === 'floor' ? q.where('b.id', '=', scope.buildingId).where('d.floor', '=', scope.floor) : q.where('d.id', '=', scope.dormitoryId);
       const row = await q.limit(1).executeTakeFirst();
-      return row ? { utcOffsetMinutes: row.utc_offset_minutes, circuit: null } : null;
+      return row ? { ...zoneOfRow(row), circuit: null } : null;
     }
     case 'circuit': {
       const row = await campuses
@@ -41,19 +45,18 @@ export async function resolveUsageScope(db: Executor, scope: UsageScope): Promis
         .innerJoin('dormitories as d', 'd.building_id', 'b.id')
         .innerJoin('meters as m', 'm.dormitory_id', 'd.id')
         .innerJoin('circuits as k', 'k.meter_id', 'm.id')
-        .select(['c.utc_offset_minutes', 'm.id as meter_id', 'k.kind'])
+        .select(['c.utc_offset_minutes', 'c.time_zone', 'm.id as meter_id', 'k.kind'])
         .where('k.id', '=', scope.circuitId)
         .executeTakeFirst();
-      return row ? { utcOffsetMinutes: row.utc_offset_minutes, circuit: { meterId: row.meter_id, channel: row.kind } } : null;
+      return row ? { ...zoneOfRow(row), circuit: { meterId: row.meter_id, channel: row.kind } } : null;
     }
   }
 }
 
-/** How rows are grouped in SQL: fixed buckets of `sizeMs` on the campus clock (`shiftMs` = its UTC offset). */
-export interface SliceGrid {
-  readonly sizeMs: number;
-  readonly shiftMs: number;
-}
+const zoneOfRow = (row: { time_zone: string | null; utc_offset_minutes: number }) => ({ zone: campusZoneOf(row), timeZone: timeZoneNameOf(row) });
+
+/** How rows are grouped in SQL: fixed cells of `sizeMs`, shifted by `shiftMs` (src/domain/reports/usage-buckets.ts). */
+export type SliceGrid = CellGrid;
 
 /** Epoch ms of the grid cell containing `column` (a timestamptz). */
 function cellOf(column: RawBuilder<unknown>, grid: SliceGrid): RawBuilder<number> {

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_ARREARS_POLICY, parseArrearsPolicy } from './arrears.ts';
 import { validateSemesters, type Semester } from './quota.ts';
+import { ZoneRules, type TimeZone } from './local-time.ts';
 
 export type SettlementPolicyName = 'per-share' | 'none';
 
@@ -39,6 +40,30 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * The zone a campus row's days, months and wall-clock times follow: the rules of its IANA zone, or
+ * (a campus stored before zones, with no `time_zone`) its fixed minute offset.
+ */
+export function campusZoneOf(row: { time_zone: string | null; utc_offset_minutes: number }): TimeZone {
+  return row.time_zone !== null && isTimeZone(row.time_zone) ? new ZoneRules(row.time_zone) : row.utc_offset_minutes;
+}
+
+/** The IANA name of a campus row's zone (a fixed offset as its Etc/GMT zone). */
+export function timeZoneNameOf(row: { time_zone: string | null; utc_offset_minutes: number }): string {
+  return row.time_zone ?? fixedOffsetZone(row.utc_offset_minutes);
+}
+
+/** `campusZoneOf` with one rules object per zone name, for reading many rows at once (the rules memoize offsets). */
+export function campusZoneReader(): (row: { time_zone: string | null; utc_offset_minutes: number }) => TimeZone {
+  const seen = new Map<string, TimeZone>();
+  return (row) => {
+    const key = row.time_zone ?? `offset:${row.utc_offset_minutes}`;
+    let zone = seen.get(key);
+    if (zone === undefined) seen.set(key, (zone = campusZoneOf(row)));
+    return zone;
+  };
+}
+
 /** The zone's offset from UTC at `at`, in minutes (east positive). */
 export function zoneOffsetMinutes(zone: string, at: number): number {
   const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(at));
@@ -56,7 +81,7 @@ export function campusSettingsOf(row: { settings: Record<string, unknown>; time_
     overdraftLimit: arrears.overdraftLimit,
     restoreThreshold: arrears.restoreThreshold,
     waterArrearsCutsElectricity: linkage !== false,
-    timeZone: row.time_zone ?? fixedOffsetZone(row.utc_offset_minutes),
+    timeZone: timeZoneNameOf(row),
     settlement: row.settings.settlement === 'none' ? 'none' : 'per-share',
     semesters: semestersStored(row.settings.semesters),
   };

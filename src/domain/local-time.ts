@@ -75,6 +75,11 @@ const OFFSET_SLOT_MS = 15 * MS_PER_MINUTE;
 /** A campus's time zone: a fixed offset in minutes east of UTC, or an IANA zone's rules. */
 export type TimeZone = number | ZoneRules;
 
+/** A zone's identity: its IANA name, or `UTC+480` style for a fixed offset in minutes. */
+export function zoneKeyOf(zone: TimeZone): string {
+  return typeof zone === 'number' ? `UTC${zone >= 0 ? '+' : ''}${zone}` : zone.name;
+}
+
 /** The zone's offset from UTC at `at`, minutes east. */
 export function offsetAt(zone: TimeZone, at: number): number {
   if (typeof zone !== 'number') return zone.offsetAt(at);
@@ -123,6 +128,22 @@ export function localToInstant(localMs: number, zone: TimeZone): number {
   const earliest = localMs - rules.offsetAt(localMs + MS_PER_DAY) * MS_PER_MINUTE;
   const latest = localMs - rules.offsetAt(localMs - MS_PER_DAY) * MS_PER_MINUTE;
   return offsetTransitions(zone, earliest - OFFSET_SLOT_MS, latest + OFFSET_SLOT_MS)[0] ?? latest;
+}
+
+/**
+ * The local wall time (written as UTC ms) an instant acts on, for schedules of wall-clock times:
+ * `at + offset`, except in the second pass of a repeated hour (autumn), which keeps the wall time
+ * at the end of the first pass (the fold's end less 1 ms). So the wall clock a schedule reads
+ * never runs backwards: a time in the repeated hour acts once, at its first occurrence, and a
+ * time in the skipped hour (spring) is passed at the switch, the first instant after it.
+ */
+export function wallClockMs(at: number, zone: TimeZone): number {
+  const local = at + offsetAt(zone, at) * MS_PER_MINUTE;
+  if (typeof zone === 'number') return local;
+  const instants = instantsOfWallTime(local, zone);
+  if (instants.length < 2 || instants[0]! >= at) return local;
+  const switchAt = offsetTransitions(zone, instants[0]!, at + 1).at(-1) ?? at;
+  return switchAt + zone.offsetAt(switchAt - 1) * MS_PER_MINUTE - 1;
 }
 
 export function toLocalTime(at: number, zone: TimeZone): LocalTime {

@@ -30,7 +30,7 @@ const Columns = {
 const Purse = Type.Union([Type.Literal('electricity'), Type.Literal('water')]);
 const Reconciliation = Type.Object({
   date: Type.String(),
-  campuses: Type.Array(Type.Object({ campus: Type.String(), utcOffsetMinutes: Type.Integer(), from: Type.String(), to: Type.String() })),
+  campuses: Type.Array(Type.Object({ campus: Type.String(), timeZone: Type.String(), utcOffsetMinutes: Type.Integer({ description: 'the offset at `from`' }), from: Type.String(), to: Type.String() })),
   lines: Type.Array(Type.Object({ campus: Type.String(), building: Type.String(), purse: Purse, ...Columns })),
   channels: Type.Array(Type.Object({ campus: Type.String(), building: Type.String(), purse: Purse, channel: Type.String(), amount: Money, count: Type.Integer() })),
   channelTotals: Type.Array(Type.Object({ channel: Type.String({ description: 'cash, card, campus_card, online (entered by the office) or online:<provider>' }), purse: Purse, amount: Money, count: Type.Integer() })),
@@ -56,7 +56,8 @@ const Usage = Type.Object({
   interval: Type.String(),
   from: Type.String({ description: "the first bucket's start" }),
   to: Type.String({ description: "the last bucket's end" }),
-  utcOffsetMinutes: Type.Integer({ description: "the campus's UTC offset the buckets are cut on" }),
+  timeZone: Type.String({ description: "the campus's IANA zone the buckets are cut on" }),
+  utcOffsetMinutes: Type.Integer({ description: "the zone's UTC offset at `from` (it changes across a daylight saving switch)" }),
   buckets: Type.Array(
     Type.Object({
       start: Type.String(),

@@ -46,7 +46,7 @@ export async function checkInBatch(
   const studentSettled = await lastClosedDays(trx, { studentIds: [...registered] });
   const stays = rows.map((r) => {
     const room = rooms.get(r.dormitoryId)!;
-    const day = r.date ?? localDayOf(now, room.utcOffsetMinutes);
+    const day = r.date ?? localDayOf(now, room.zone);
     const settledRoom = roomSettled.get(room.id);
     if (settledRoom !== undefined && day < settledRoom) {
       throw new ImportRowFailed({ row: r.row, field: 'date', message: `dormitory ${room.id} is settled up to ${settledRoom}: a stay cannot begin before that day` });

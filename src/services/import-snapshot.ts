@@ -12,6 +12,6 @@ export async function importSnapshotOf(db: Executor, clock: Clock, rows: ImportR
   const now = clock.now();
   return {
     students: new Map(loaded.students.map((s) => [s.id, { stay: s.stay }])),
-    rooms: new Map(loaded.rooms.map((r) => [r.id, { capacity: r.capacity, takenBeds: r.takenBeds, today: localDayOf(now, r.utcOffsetMinutes) }])),
+    rooms: new Map(loaded.rooms.map((r) => [r.id, { capacity: r.capacity, takenBeds: r.takenBeds, today: localDayOf(now, r.zone) }])),
   };
 }

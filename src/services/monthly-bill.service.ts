@@ -26,8 +26,8 @@ export type FlushBilling = (dormitoryIds: readonly string[]) => Promise<void>;
 
 /** Writes the bills of one campus month in one repeatable-read snapshot; returns how many it wrote (or found written). */
 export async function generateMonthBills(db: Kysely<Database>, campus: CampusToBill, month: string, at: Date): Promise<number> {
-  const from = new Date(startOfLocalMonth(month, campus.utcOffsetMinutes));
-  const to = new Date(startOfLocalMonth(nextMonth(month), campus.utcOffsetMinutes));
+  const from = new Date(startOfLocalMonth(month, campus.zone));
+  const to = new Date(startOfLocalMonth(nextMonth(month), campus.zone));
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
@@ -43,7 +43,7 @@ export async function generateMonthBills(db: Kysely<Database>, campus: CampusToB
         for (const purse of PURSES) {
           const key = billKey(dormitory.id, purse);
           const moved = sums.get(key);
-          const shares = stays.length === 0 ? [] : await sharesOf(trx, campus, month, dormitory.id, purse, stays, contributions, from, to);
+          const shares = stays.length === 0 ? [] : await sharesOf(trx, campus, month, dormitory.id, purse, stays, contributions);
           bills.push({
             month,
             dormitoryId: dormitory.id,
@@ -77,10 +77,8 @@ async function sharesOf(
   purse: Purse,
   stays: readonly { id: number; studentId: string; fromDay: string; toDay: string | null }[],
   contributions: ReadonlyMap<string, number>,
-  from: Date,
-  to: Date,
 ): Promise<BillShareRow[]> {
-  const days = await roomDays(trx, dormitoryId, purse, from, to, campus.utcOffsetMinutes);
+  const days = await roomDays(trx, dormitoryId, purse, firstDayOf(month), firstDayOf(nextMonth(month)), campus.zone);
   const own = new Map(stays.map((s) => [s.id, contributions.get(billKey(String(s.id), purse)) ?? 0]));
   const student = new Map(stays.map((s) => [s.id, s.studentId]));
   return occupantShares(month, campus.settlementPolicy, stays.map((s) => ({ occupancyId: s.id, fromDay: s.fromDay, toDay: s.toDay })), days, own).map((s) => ({ studentId: student.get(s.occupancyId) ?? '', ...s }));
@@ -104,7 +102,7 @@ export async function generateDueBills(db: Kysely<Database>, now: number, flush:
     const done = await billedMonths(db, campus.id);
     const first = await firstUnbilledMonth(db, campus, done);
     if (first === null) continue;
-    const last = lastEndedMonth(now - BILL_GRACE_MS, campus.utcOffsetMinutes);
+    const last = lastEndedMonth(now - BILL_GRACE_MS, campus.zone);
     const due = monthsThrough(first, last).filter((m) => !done.has(m));
     if (due.length === 0) continue;
     if (flush) {
@@ -121,7 +119,7 @@ async function firstUnbilledMonth(db: Executor, campus: CampusToBill, done: Read
   const latest = [...done].sort().at(-1);
   if (latest !== undefined) return nextMonth(latest);
   const at = await firstEntryAt(db, campus.id);
-  return at === null ? null : localMonthKey(at.getTime(), campus.utcOffsetMinutes);
+  return at === null ? null : localMonthKey(at.getTime(), campus.zone);
 }
 
 /**
@@ -132,7 +130,7 @@ async function nextDueAt(db: Executor): Promise<number> {
   let next = Number.POSITIVE_INFINITY;
   for (const campus of await campusesToBill(db)) {
     const first = await firstUnbilledMonth(db, campus, await billedMonths(db, campus.id));
-    if (first !== null) next = Math.min(next, startOfLocalMonth(nextMonth(first), campus.utcOffsetMinutes) + BILL_GRACE_MS);
+    if (first !== null) next = Math.min(next, startOfLocalMonth(nextMonth(first), campus.zone) + BILL_GRACE_MS);
   }
   return next;
 }

@@ -71,7 +71,7 @@ async function lockRooms(trx: Executor, ids: readonly { id: string; field?: stri
   return rooms;
 }
 
-const today = (deps: OccupancyDeps, room: RoomForOccupancy) => localDayOf(deps.clock.now(), room.utcOffsetMinutes);
+const today = (deps: OccupancyDeps, room: RoomForOccupancy) => localDayOf(deps.clock.now(), room.zone);
 
 /** A day for a stay to begin or end in this room: a real day, not in the future, not inside settled history. */
 async function checkDay(trx: Executor, deps: OccupancyDeps, room: RoomForOccupancy, day: string, studentId: string, notBefore?: string): Promise<void> {

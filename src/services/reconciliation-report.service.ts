@@ -3,7 +3,8 @@ import type { Database } from '../db/database.ts';
 import { balancesBefore, campusesForReports, movementsBetween, rechargesByChannel } from '../db/reconciliation.repository.ts';
 import { channelOf, type PurseName } from '../domain/reports/ledger-kinds.ts';
 import { reconcileDay, totalOf, type ReconciliationLine } from '../domain/reports/reconciliation.ts';
-import { isLocalDay, startOfLocalDay } from '../domain/settlement/local-day.ts';
+import { dayFromNumber, dayNumber, isLocalDay, startOfLocalDay } from '../domain/settlement/local-day.ts';
+import { offsetAt } from '../domain/local-time.ts';
 import { DomainError } from '../errors.ts';
 
 export interface ChannelLine {
@@ -26,8 +27,8 @@ export type PurseTotal = { readonly purse: PurseName } & ReturnType<typeof total
 
 export interface ReconciliationReport {
   readonly date: string;
-  /** Each campus's day in UTC: [from, to) on its own time zone. */
-  readonly campuses: readonly { readonly campus: string; readonly utcOffsetMinutes: number; readonly from: string; readonly to: string }[];
+  /** Each campus's day in UTC: [from, to) between its local midnights (23 or 25 hours on a daylight saving switch); the offset is the one at `from`. */
+  readonly campuses: readonly { readonly campus: string; readonly timeZone: string; readonly utcOffsetMinutes: number; readonly from: string; readonly to: string }[];
   readonly lines: readonly ReconciliationLine[];
   readonly channels: readonly ChannelLine[];
   /** The day's recharges by channel across every campus: what finance compares with the bank statement. */
@@ -36,8 +37,6 @@ export interface ReconciliationReport {
   /** Every line ties out, and every line's recharges equal its channels' sum. */
   readonly tiesOut: boolean;
 }
-
-const MS_PER_DAY = 86_400_000;
 
 /**
  * The daily reconciliation of `date` (a local calendar day on each campus's time zone), read
@@ -54,9 +53,9 @@ export async function reconciliationReport(db: Kysely<Database>, date: string): 
       const lines: ReconciliationLine[] = [];
       const channels: ChannelLine[] = [];
       for (const campus of await campusesForReports(trx)) {
-        const from = new Date(startOfLocalDay(date, campus.utcOffsetMinutes));
-        const to = new Date(from.getTime() + MS_PER_DAY);
-        campuses.push({ campus: campus.id, utcOffsetMinutes: campus.utcOffsetMinutes, from: from.toISOString(), to: to.toISOString() });
+        const from = new Date(startOfLocalDay(date, campus.zone));
+        const to = new Date(startOfLocalDay(dayFromNumber(dayNumber(date) + 1), campus.zone));
+        campuses.push({ campus: campus.id, timeZone: campus.timeZone, utcOffsetMinutes: offsetAt(campus.zone, from.getTime()), from: from.toISOString(), to: to.toISOString() });
         lines.push(...reconcileDay(await balancesBefore(trx, campus.id, from), await movementsBetween(trx, campus.id, from, to), await balancesBefore(trx, campus.id, to)));
         const byChannel = new Map<string, { campus: string; building: string; purse: PurseName; channel: string; amount: number; count: number }>();
         for (const sum of await rechargesByChannel(trx, campus.id, from, to)) {

@@ -4,7 +4,6 @@ import { appendAudit } from '../db/audit.repository.ts';
 import { appendPostings } from '../db/ledger.repository.ts';
 import { staysOverlapping, type Occupancy, type RoomForOccupancy } from '../db/occupancy.repository.ts';
 import { contributionsOf, insertSettlement, linkSettlementEntry, roomDays, type SettlementRecord } from '../db/settlement.repository.ts';
-import { startOfLocalDay } from '../domain/settlement/local-day.ts';
 import { settleStay } from '../domain/settlement/settlement.ts';
 import { enqueueFor } from '../db/notification.repository.ts';
 import { settlementMessage } from '../domain/notifications/announcement.ts';
@@ -36,13 +35,11 @@ export async function settleClosedStay(
   const { stay, room } = input;
   if (stay.toDay === null) throw new Error(`stay ${stay.id} is still open`);
   const leaver = { occupancyId: stay.id, fromDay: stay.fromDay, toDay: stay.toDay };
-  const from = new Date(startOfLocalDay(stay.fromDay, room.utcOffsetMinutes));
-  const to = new Date(startOfLocalDay(stay.toDay, room.utcOffsetMinutes));
   const stays = (await staysOverlapping(trx, stay.dormitoryId, stay.fromDay, stay.toDay)).map((s) => ({ occupancyId: s.id, fromDay: s.fromDay, toDay: s.toDay }));
   const settlements: SettlementRecord[] = [];
   const balanceChanges: BalanceChange[] = [];
   for (const purse of PURSES) {
-    const days = await roomDays(trx, stay.dormitoryId, purse, from, to, room.utcOffsetMinutes);
+    const days = await roomDays(trx, stay.dormitoryId, purse, stay.fromDay, stay.toDay, room.zone);
     const contributionsFen = await contributionsOf(trx, stay.id, purse);
     const verdict = settleStay({ policy: room.settlementPolicy, leaver, stays, days, contributionsFen });
     let record = await insertSettlement(trx, {

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.ts';
 import type { Executor } from '../db/executor.ts';
 import { chargeSlices, resolveUsageScope, usageSlices, type UsageScope } from '../db/usage.repository.ts';
-import { MS_PER_DAY, MS_PER_MINUTE } from '../domain/local-time.ts';
-import { bucketStart, bucketStarts, foldBuckets, nextBucketStart, type UsageBucket, type UsageInterval } from '../domain/reports/usage-buckets.ts';
+import { MS_PER_DAY, offsetAt, type TimeZone } from '../domain/local-time.ts';
+import { bucketStart, bucketStarts, cellGridFor, foldBuckets, nextBucketStart, type UsageBucket, type UsageInterval } from '../domain/reports/usage-buckets.ts';
 import { DomainError } from '../errors.ts';
 import { reportRange } from './report-range.ts';
 
@@ -20,6 +20,9 @@ export interface UsageReport {
   /** The first bucket's start and the last one's end (the asked range widened to whole buckets). */
   readonly from: string;
   readonly to: string;
+  /** The campus's IANA zone the buckets are cut on (a day is 23 or 25 hours on a daylight saving switch). */
+  readonly timeZone: string;
+  /** The zone's UTC offset at `from` (minutes east); it may change inside the range. */
   readonly utcOffsetMinutes: number;
   readonly buckets: readonly UsageBucket[];
 }
@@ -66,14 +69,14 @@ export async function usageReport(db: Executor, clock: Clock, query: UsageQuery)
   const { from, to } = reportRange(query, clock, MS_PER_DAY);
   const resolved = await resolveUsageScope(db, scope);
   if (!resolved) throw new DomainError('NOT_FOUND', `${query.scope} ${query.id} does not exist`, 'id');
-  const offset = resolved.utcOffsetMinutes;
-  const starts = bucketStarts(from, to, interval, offset, MAX_USAGE_BUCKETS);
+  const zone: TimeZone = resolved.zone;
+  const starts = bucketStarts(from, to, interval, zone, MAX_USAGE_BUCKETS);
   if (!starts) throw new DomainError('VALIDATION_FAILED', `at most ${MAX_USAGE_BUCKETS} buckets: a shorter range or a longer interval`, 'interval');
-  const first = bucketStart(from, interval, offset);
-  const last = bucketStart(to - 1, interval, offset);
-  const end = nextBucketStart(last, interval, offset);
-  // Grouped in SQL on the bucket itself, or on the local day for months (folded here).
-  const grid = { sizeMs: interval === 'month' ? MS_PER_DAY : nextBucketStart(first, interval, offset) - first, shiftMs: offset * MS_PER_MINUTE };
+  const first = bucketStart(from, interval, zone);
+  const last = bucketStart(to - 1, interval, zone);
+  const end = nextBucketStart(last, interval, zone);
+  // Grouped in SQL on the coarsest fixed cells that never straddle a bucket (folded here).
+  const grid = cellGridFor(starts, end);
   const usage = await usageSlices(db, scope, resolved.circuit, new Date(first), new Date(end), grid);
   const costs = scope.kind === 'circuit' ? null : await chargeSlices(db, scope, new Date(first), new Date(end), grid);
   return {
@@ -82,7 +85,8 @@ export async function usageReport(db: Executor, clock: Clock, query: UsageQuery)
     interval,
     from: new Date(first).toISOString(),
     to: new Date(end).toISOString(),
-    utcOffsetMinutes: offset,
+    timeZone: resolved.timeZone,
+    utcOffsetMinutes: offsetAt(zone, first),
     buckets: foldBuckets(starts, end, usage, costs),
   };
 }

@@ -58,7 +58,7 @@ t.test('campuses and buildings over REST, settings live', async (t) => {
   const tokyo = await api('PATCH', '/api/campuses/north/settings', { timeZone: 'Asia/Tokyo' });
   t.equal(tokyo.json().timeZone, 'Asia/Tokyo');
   t.equal((await db.selectFrom('campuses').select('utc_offset_minutes').where('id', '=', 'north').executeTakeFirstOrThrow()).utc_offset_minutes, 540, "the campus's offset follows its zone");
-  t.equal(app.runtime.directory.dormitories.get('N-101')?.offsetMinutes, 540, 'the running dormitory was rebuilt in the new zone');
+  t.equal(app.runtime.directory.dormitories.get('N-101')?.zoneKey, 'Asia/Tokyo', 'the running dormitory was rebuilt in the new zone');
   t.equal(await live(), 'normal', 'and kept its state');
   const audits = await db.selectFrom('audit_log').select('action').where('target_type', 'in', ['campus', 'building']).orderBy('id').execute();
   t.same(audits.map((a) => a.action), ['campus.create', 'building.create', 'building.update', 'campus.update', 'campus.settings', 'campus.settings'], 'every change audited');

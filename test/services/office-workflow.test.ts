@@ -7,61 +7,11 @@ import { reconcile } from '../../src/services/reconcile.service.ts';
 import { quietRules, waitFor } from '../helpers/live-app.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
+import { expectedEquity as oracle, type LedgerEntryView as Entry, type SettlementView as Settlement } from '../helpers/settlement-oracle.ts';
 
 const HOUR = 3_600_000;
 const at = (local: string) => Date.parse(`${local}+08:00`);
 const localDay = (iso: string) => new Date(Date.parse(iso) + 8 * HOUR).toISOString().slice(0, 10);
-
-interface Entry {
-  id: number;
-  purse: 'electricity' | 'water';
-  kind: string;
-  amount: number;
-  occurredAt: string;
-  details: Record<string, unknown>;
-}
-interface Settlement {
-  studentId: string;
-  purse: string;
-  direction: string;
-  amountFen: number;
-  equityFen: number;
-  contributionsFen: number;
-  ledgerEntryId: number | null;
-}
-
-/**
- * The expected share, computed here from the ledger as the REST API shows it, without
- * src/domain: entries that name a payer belong to the payer, settlement entries to the settled
- * stay, everything else is split per local day among the stays present (occupancy-id order),
- * the odd fen going to positions (dayNumber + k) mod n (docs/settlement.md).
- */
-function expectedEquity(entries: readonly Entry[], purse: string, stays: readonly { student: string; from: string; to: string | null }[], student: string, contributions: number): number {
-  const byDay = new Map<string, number>();
-  for (const e of entries) {
-    if (e.purse !== purse || e.details.payerStudentId !== undefined || e.details.settlementId !== undefined) continue;
-    const day = localDay(e.occurredAt);
-    byDay.set(day, (byDay.get(day) ?? 0) + (e.kind === 'consumption_charge' ? e.amount : 0));
-    byDay.set(`${day}/shared`, (byDay.get(`${day}/shared`) ?? 0) + (e.kind === 'consumption_charge' ? 0 : e.amount));
-  }
-  const own = stays.find((s) => s.student === student)!;
-  let equity = contributions;
-  for (const [key, total] of byDay) {
-    const day = key.slice(0, 10);
-    if (day < own.from || (own.to !== null && day >= own.to)) continue;
-    const here = stays.filter((s) => s.from <= day && (s.to === null || day < s.to));
-    const n = here.length;
-    const position = here.indexOf(own);
-    const dayNumber = Date.parse(`${day}T00:00:00Z`) / 86_400_000;
-    const magnitude = Math.abs(total);
-    const base = Math.floor(magnitude / n);
-    const extra = [];
-    for (let k = 0; k < magnitude - base * n; k++) extra.push((dayNumber + k) % n);
-    const share = base + (extra.includes(position) ? 1 : 0);
-    equity += total < 0 ? -share : share;
-  }
-  return equity;
-}
 
 t.test('the office workflow over REST: users, students, check-in, recharge, consume, restart, exchange, check-out, settled to the fen', async (t) => {
   const database = await createTestDatabase();
@@ -178,7 +128,7 @@ t.test('the office workflow over REST: users, students, check-in, recharge, cons
   const s1Stays = stayView.map((s) => (s.student === 'S1' ? { ...s, to: '2026-12-03' } : s));
   for (const purse of ['electricity', 'water'] as const) {
     const contributions = recharges.filter(([, p, , s]) => p === purse && s === 'S1').reduce((sum, [, , amount]) => sum + amount, 0);
-    const expected = expectedEquity(entriesBefore, purse, s1Stays, 'S1', contributions);
+    const expected = oracle(entriesBefore, purse, s1Stays, 'S1', contributions, localDay);
     const settled = s1Settlements.find((s) => s.purse === purse)!;
     t.equal(settled.equityFen, expected, `S1 ${purse}: equity ${settled.equityFen} fen = the independent computation`);
     t.equal(settled.amountFen, Math.abs(expected), `S1 ${purse}: amount`);
@@ -207,7 +157,7 @@ t.test('the office workflow over REST: users, students, check-in, recharge, cons
   let moved = { electricity: 0, water: 0 };
   for (const purse of ['electricity', 'water'] as const) {
     const contributions = recharges.filter(([, p, , s]) => p === purse && s === 'S2').reduce((sum, [, , amount]) => sum + amount, 0);
-    const expected = expectedEquity(entriesBeforeOut, purse, s2Stays, 'S2', contributions);
+    const expected = oracle(entriesBeforeOut, purse, s2Stays, 'S2', contributions, localDay);
     const settled = s2Settlements.find((s) => s.purse === purse)!;
     t.equal(settled.equityFen, expected, `S2 ${purse}: equity ${settled.equityFen} fen = the independent computation`);
     t.equal(settled.contributionsFen, contributions, `S2 ${purse}: contributions survived the restart`);

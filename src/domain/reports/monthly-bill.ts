@@ -1,5 +1,5 @@
-import { MS_PER_MINUTE } from '../local-time.ts';
-import { dayFromNumber } from '../settlement/local-day.ts';
+import type { TimeZone } from '../local-time.ts';
+import { localDayOf, startOfLocalDay } from '../settlement/local-day.ts';
 import { settleStay, type RoomDay, type SettlementPolicy, type Stay } from '../settlement/settlement.ts';
 import type { LedgerEntryKindName } from './ledger-kinds.ts';
 import { columnOf, type Column, type MoneyColumns } from './reconciliation.ts';
@@ -15,10 +15,9 @@ export function isBillMonth(value: unknown): value is string {
   return typeof value === 'string' && MONTH.test(value);
 }
 
-/** The instant local month `month` ('YYYY-MM') begins. */
-export function startOfLocalMonth(month: string, utcOffsetMinutes: number): number {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return Date.UTC(y, m - 1, 1) - utcOffsetMinutes * MS_PER_MINUTE;
+/** The instant local month `month` ('YYYY-MM') begins: its first local midnight under the zone's rules. */
+export function startOfLocalMonth(month: string, zone: TimeZone): number {
+  return startOfLocalDay(`${month}-01`, zone);
 }
 
 export function nextMonth(month: string): string {
@@ -80,8 +79,8 @@ export function occupantShares(month: string, policy: SettlementPolicy, stays: r
 export const monthOfDay = (day: string): string => day.slice(0, 7);
 
 /** The last local month that has ended by `at`. */
-export function lastEndedMonth(at: number, utcOffsetMinutes: number): string {
-  const today = dayFromNumber(Math.floor((at + utcOffsetMinutes * MS_PER_MINUTE) / 86_400_000));
+export function lastEndedMonth(at: number, zone: TimeZone): string {
+  const today = localDayOf(at, zone);
   const current = monthOfDay(today);
   const [y, m] = current.split('-').map(Number) as [number, number];
   return m === 1 ? `${String(y - 1).padStart(4, '0')}-12` : `${String(y).padStart(4, '0')}-${String(m - 1).padStart(2, '0')}`;

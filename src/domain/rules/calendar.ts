@@ -2,12 +2,13 @@
  * The campus calendar: semesters and holidays as ranges of local dates, and the integer
  * day arithmetic the schedule rules share (no Date, no Intl).
  *
- * A local day is counted from 1970-01-01 in local time: day = floor((at + offset) / 1 day).
+ * A local day is counted from 1970-01-01 in local time: day = floor(wall clock / 1 day), the wall
+ * clock from the campus's zone (`wallClockMs`, daylight saving followed; a day may last 23 or 25 h).
  * A day is a holiday when it lies in a holiday range, or when semesters are configured and
  * it lies in none of them (the vacation between two semesters). Ranges are inclusive at
  * both ends and start / end at local midnight.
  */
-import { MAX_UTC_OFFSET_MINUTES, MS_PER_DAY, MS_PER_MINUTE } from '../local-time.ts';
+import { localToInstant, MAX_UTC_OFFSET_MINUTES, MS_PER_DAY, wallClockMs, type TimeZone } from '../local-time.ts';
 import {
   InvalidField,
   checkArray,
@@ -35,13 +36,13 @@ export const DEFAULT_CALENDAR_CONFIG: CalendarConfig = deepFreeze({ semesters: [
 
 export const MAX_CALENDAR_RANGES = 64;
 
-export function localDayOf(at: number, utcOffsetMinutes: number): number {
-  return Math.floor((at + utcOffsetMinutes * MS_PER_MINUTE) / MS_PER_DAY);
+export function localDayOf(at: number, zone: TimeZone): number {
+  return Math.floor(wallClockMs(at, zone) / MS_PER_DAY);
 }
 
-/** Epoch ms of local midnight starting `day`. */
-export function localDayStartAt(day: number, utcOffsetMinutes: number): number {
-  return day * MS_PER_DAY - utcOffsetMinutes * MS_PER_MINUTE;
+/** Epoch ms of local midnight starting `day` (the first instant of the day where a switch skips midnight). */
+export function localDayStartAt(day: number, zone: TimeZone): number {
+  return localToInstant(day * MS_PER_DAY, zone);
 }
 
 /** 0 = Sunday .. 6 = Saturday (1970-01-01 was a Thursday). */

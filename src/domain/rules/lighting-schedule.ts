@@ -8,7 +8,7 @@
  * midnight. Periods are half-open: at exactly `lightsOff` the lights are off, at exactly
  * `lightsOn` they are on again.
  */
-import { formatClockMinutes, MS_PER_DAY, MS_PER_MINUTE, parseClockMinutes } from '../local-time.ts';
+import { formatClockMinutes, localToInstant, MS_PER_DAY, MS_PER_MINUTE, parseClockMinutes, toLocalTime, wallClockMs, type TimeZone } from '../local-time.ts';
 import {
   isHoliday,
   localDayOf,
@@ -138,10 +138,10 @@ function lightsOnAt(
   schedule: LightingScheduleConfig,
   override: LightingOverride | null,
   at: number,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): boolean {
   if (override !== null && at < override.untilAt) return override.lightsOn;
-  return scheduledLightsOn(schedule, at + utcOffsetMinutes * MS_PER_MINUTE);
+  return scheduledLightsOn(schedule, wallClockMs(at, zone));
 }
 
 export function lightingPhase(
@@ -149,27 +149,28 @@ export function lightingPhase(
   calendar: CalendarConfig,
   override: LightingOverride | null,
   at: number,
-  utcOffsetMinutes: number,
+  zone: TimeZone,
 ): LightingPhase {
-  const offsetMs = utcOffsetMinutes * MS_PER_MINUTE;
-  const lightsOn = lightsOnAt(schedule, override, at, utcOffsetMinutes);
-  const holiday = isHoliday(calendar, localDayOf(at, utcOffsetMinutes));
+  const lightsOn = lightsOnAt(schedule, override, at, zone);
+  const holiday = isHoliday(calendar, localDayOf(at, zone));
   const horizon = at + PHASE_HORIZON_MS;
   // Walk the candidate instants (schedule boundaries, calendar midnights, override expiry)
   // until one actually changes the phase.
   let t = at;
   for (;;) {
     let next = horizon;
-    const boundary = nextScheduleBoundary(schedule, t + offsetMs);
-    if (boundary !== null) next = Math.min(next, boundary - offsetMs);
-    const calendarDay = nextCalendarBoundaryDay(calendar, localDayOf(t, utcOffsetMinutes));
-    if (calendarDay !== null) next = Math.min(next, localDayStartAt(calendarDay, utcOffsetMinutes));
+    // Wall times become instants by the zone's rules: one in the skipped hour at the switch,
+    // one in the repeated hour at its first occurrence (the wall clock never runs back).
+    const boundary = nextScheduleBoundary(schedule, wallClockMs(t, zone));
+    if (boundary !== null) next = Math.min(next, Math.max(t + 1, localToInstant(boundary, zone)));
+    const calendarDay = nextCalendarBoundaryDay(calendar, localDayOf(t, zone));
+    if (calendarDay !== null) next = Math.min(next, Math.max(t + 1, localDayStartAt(calendarDay, zone)));
     if (override !== null && override.untilAt > t) next = Math.min(next, override.untilAt);
     if (next >= horizon) return { lightsOn, holiday, nextChangeAt: horizon };
     t = next;
     if (
-      lightsOnAt(schedule, override, t, utcOffsetMinutes) !== lightsOn ||
-      isHoliday(calendar, localDayOf(t, utcOffsetMinutes)) !== holiday
+      lightsOnAt(schedule, override, t, zone) !== lightsOn ||
+      isHoliday(calendar, localDayOf(t, zone)) !== holiday
     ) {
       return { lightsOn, holiday, nextChangeAt: t };
     }
@@ -198,7 +199,8 @@ export function initialLightingScheduleState(): LightingScheduleState {
 
 export interface LightingScheduleInput {
   readonly at: number;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone: the schedule's times are its wall-clock times (daylight saving followed). */
+  readonly zone: TimeZone;
   /** The campus calendar (configured per campus, not per building). */
   readonly calendar: CalendarConfig;
   readonly override: LightingOverride | null;
@@ -222,13 +224,13 @@ export function evaluateLightingSchedule(
   state: LightingScheduleState,
   input: LightingScheduleInput,
 ): LightingScheduleResult {
-  const { at, utcOffsetMinutes, override } = input;
-  const phase = lightingPhase(config, input.calendar, override, at, utcOffsetMinutes);
+  const { at, zone, override } = input;
+  const phase = lightingPhase(config, input.calendar, override, at, zone);
   const wanted: Exclude<LightingSupply, 'unknown'> =
     input.holidayOff && phase.holiday ? 'holiday' : phase.lightsOn ? 'on' : 'lights_off';
   if (wanted === state.supply) return { state, verdict: NO_VERDICT, phase };
   const overridden = override !== null && at < override.untilAt;
-  const until = formatLocalClock(lightsChangeAt(config, input, phase), utcOffsetMinutes);
+  const until = formatLocalClock(lightsChangeAt(config, input, phase), zone);
   switch (wanted) {
     case 'holiday':
       return { state: STATES.holiday, verdict: actionVerdict('cut', 'holiday', 'holiday: supply off'), phase };
@@ -259,16 +261,15 @@ export function evaluateLightingSchedule(
 function lightsChangeAt(config: LightingScheduleConfig, input: LightingScheduleInput, phase: LightingPhase): number {
   let t = phase.nextChangeAt;
   for (let i = 0; i < 16 && t < input.at + PHASE_HORIZON_MS; i++) {
-    const next = lightingPhase(config, input.calendar, input.override, t, input.utcOffsetMinutes);
+    const next = lightingPhase(config, input.calendar, input.override, t, input.zone);
     if (next.lightsOn !== phase.lightsOn) return t;
     t = next.nextChangeAt;
   }
   return t;
 }
 
-function formatLocalClock(at: number, utcOffsetMinutes: number): string {
-  const localMinute = Math.floor((at + utcOffsetMinutes * MS_PER_MINUTE) / MS_PER_MINUTE);
-  return formatClockMinutes(((localMinute % MINUTES_PER_DAY) + MINUTES_PER_DAY) % MINUTES_PER_DAY);
+function formatLocalClock(at: number, zone: TimeZone): string {
+  return formatClockMinutes(Math.floor(toLocalTime(at, zone).msOfDay / MS_PER_MINUTE));
 }
 
 export function validateLightingScheduleConfig(value: unknown): ConfigValidation<LightingScheduleConfig> {

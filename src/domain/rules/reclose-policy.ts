@@ -10,7 +10,8 @@
  * cooldown is over (the actor schedules a timer for `state.recloseAt`) and 'alarm' on
  * lock-out.
  */
-import { MS_PER_DAY, MS_PER_MINUTE } from '../local-time.ts';
+import type { TimeZone } from '../local-time.ts';
+import { localDayOf } from './calendar.ts';
 import { deepFreeze, readNumber, readObject, validated, type ConfigValidation } from './config-validation.ts';
 import { NO_VERDICT, actionVerdict, type CutReason, type RuleResult } from './rule-verdict.ts';
 
@@ -51,7 +52,8 @@ export function initialReclosePolicyState(): ReclosePolicyState {
 
 export interface ReclosePolicyInstant {
   readonly at: number;
-  readonly utcOffsetMinutes: number;
+  /** The campus's zone: "today" for the daily count is its local day. */
+  readonly zone: TimeZone;
 }
 
 export type ReclosePolicyInput =
@@ -61,7 +63,7 @@ export type ReclosePolicyInput =
   | (ReclosePolicyInstant & { readonly type: 'releasedByOperator' });
 
 function localDay(input: ReclosePolicyInstant): number {
-  return Math.floor((input.at + input.utcOffsetMinutes * MS_PER_MINUTE) / MS_PER_DAY);
+  return localDayOf(input.at, input.zone);
 }
 
 function usedOn(state: ReclosePolicyState, day: number): number {

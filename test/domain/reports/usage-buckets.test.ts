@@ -1,5 +1,6 @@
 import t from 'tap';
-import { bucketStart, bucketStarts, foldBuckets, nextBucketStart, type UsageInterval } from '../../../src/domain/reports/usage-buckets.ts';
+import { bucketStart, bucketStarts, cellGridFor, foldBuckets, nextBucketStart, type UsageInterval } from '../../../src/domain/reports/usage-buckets.ts';
+import { ZoneRules } from '../../../src/domain/local-time.ts';
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -50,4 +51,24 @@ t.test('slices fold into their buckets: sums, and the highest peak', async (t) =
     'each slice in the bucket it starts in; outside the range left out',
   );
   t.same(foldBuckets([0], 100, [{ at: 0, energyWh: 1, peakW: 1, waterL: 0 }], null)[0], { start: '1970-01-01T00:00:00.000Z', energyWh: 1, costFen: null, peakW: 1, waterL: null, waterCostFen: null }, 'no money (a circuit): null, not zero');
+});
+
+t.test('Europe/Berlin: days of 23 and 25 hours, months from local midnight, and the SQL grid that fits', async (t) => {
+  const berlin = new ZoneRules('Europe/Berlin');
+  const iso = (at: number) => new Date(at).toISOString();
+  t.equal(iso(bucketStart(ms('2026-10-25T12:00:00Z'), 'day', berlin)), '2026-10-24T22:00:00.000Z', 'the 25th began at midnight CEST');
+  t.equal(iso(nextBucketStart(ms('2026-10-24T22:00:00Z'), 'day', berlin)), '2026-10-25T23:00:00.000Z', 'and lasted 25 hours');
+  t.equal(iso(nextBucketStart(ms('2026-03-28T23:00:00Z'), 'day', berlin)), '2026-03-29T22:00:00.000Z', '2026-03-29 lasted 23 hours');
+  t.equal(iso(bucketStart(ms('2026-11-15T00:00:00Z'), 'month', berlin)), '2026-10-31T23:00:00.000Z', 'November begins at midnight CET');
+  t.equal(iso(bucketStart(ms('2026-10-25T01:30:00Z'), 'hour', berlin)), '2026-10-25T01:00:00.000Z', 'the second 02:00 hour is an hour of its own');
+  t.equal(iso(nextBucketStart(ms('2026-10-25T00:00:00Z'), 'hour', berlin)), '2026-10-25T01:00:00.000Z', 'after the first');
+  const days = bucketStarts(ms('2026-10-24T12:00:00Z'), ms('2026-10-26T12:00:00Z'), 'day', berlin, 10)!;
+  t.same(days.map(iso), ['2026-10-23T22:00:00.000Z', '2026-10-24T22:00:00.000Z', '2026-10-25T23:00:00.000Z'], 'three local days');
+  const end = nextBucketStart(days.at(-1)!, 'day', berlin);
+  t.same(cellGridFor(days, end), { sizeMs: 3_600_000, shiftMs: 0 }, 'across the switch only hour cells fit every midnight');
+  const winter = bucketStarts(ms('2026-12-01T12:00:00Z'), ms('2026-12-05T12:00:00Z'), 'day', berlin, 10)!;
+  t.same(cellGridFor(winter, nextBucketStart(winter.at(-1)!, 'day', berlin)), { sizeMs: 86_400_000, shiftMs: 3_600_000 }, 'without a switch, day cells on the local midnight');
+  const lordHowe = new ZoneRules('Australia/Lord_Howe');
+  const lh = bucketStarts(ms('2026-04-03T12:00:00Z'), ms('2026-04-06T12:00:00Z'), 'day', lordHowe, 10)!;
+  t.equal(cellGridFor(lh, nextBucketStart(lh.at(-1)!, 'day', lordHowe)).sizeMs, 900_000, "Lord Howe's half-hour switch needs quarter-hour cells");
 });

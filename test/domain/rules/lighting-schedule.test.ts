@@ -15,6 +15,7 @@ import {
 } from '../../../src/domain/rules/lighting-schedule.ts';
 import type { ActionVerdict } from '../../../src/domain/rules/rule-verdict.ts';
 import { local, UTC_PLUS_8 } from './samples.ts';
+import { ZoneRules } from '../../../src/domain/local-time.ts';
 
 // 2025-03-10 is a Monday.
 const NO_CALENDAR = DEFAULT_CALENDAR_CONFIG;
@@ -208,7 +209,7 @@ t.test('evaluateLightingSchedule: verdicts only on changes, holiday-off wins', a
   for (const [name, at, holidayOff, override, action, reason, detail] of steps) {
     const result = evaluateLightingSchedule(DEFAULT_LIGHTING_SCHEDULE_CONFIG, state, {
       at,
-      utcOffsetMinutes: UTC_PLUS_8,
+      zone: UTC_PLUS_8,
       calendar: LABOUR_DAY,
       override,
       holidayOff,
@@ -224,7 +225,7 @@ t.test('evaluateLightingSchedule: verdicts only on changes, holiday-off wins', a
   }
   const notFlagged = evaluateLightingSchedule(DEFAULT_LIGHTING_SCHEDULE_CONFIG, initialLightingScheduleState(), {
     at: local(2025, 5, 3, 12),
-    utcOffsetMinutes: UTC_PLUS_8,
+    zone: UTC_PLUS_8,
     calendar: LABOUR_DAY,
     override: null,
     holidayOff: false,
@@ -256,4 +257,55 @@ t.test('validateLightingScheduleConfig', async (t) => {
     const result = validateLightingScheduleConfig(input);
     t.equal(result.ok ? '(ok)' : result.field, field, JSON.stringify(input));
   }
+});
+
+t.test('Europe/Berlin switch days: the schedule reads the wall clock of the zone', async (t) => {
+  const berlin = new ZoneRules('Europe/Berlin');
+  const utc = (iso: string) => Date.parse(`${iso}Z`);
+  const phase = (config: LightingScheduleConfig, at: number) => lightingPhase(config, NO_CALENDAR, null, at, berlin);
+  // 23:00 lights-off, 06:00 on, every night: 23:00 local is 21:00Z in summer, 22:00Z in winter.
+  const nightly = schedule(Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, { lightsOff: '23:00', lightsOn: '06:00' }])));
+  // Autumn: Sunday 2026-10-25 03:00 CEST -> 02:00 CET (01:00Z).
+  t.equal(new Date(phase(nightly, utc('2026-10-24T12:00')).nextChangeAt).toISOString(), '2026-10-24T21:00:00.000Z', 'Saturday before the switch: off at 23:00 CEST');
+  t.equal(new Date(phase(nightly, utc('2026-10-24T21:00')).nextChangeAt).toISOString(), '2026-10-25T05:00:00.000Z', 'on again at 06:00 CET, after the 25-hour night');
+  t.equal(new Date(phase(nightly, utc('2026-10-25T12:00')).nextChangeAt).toISOString(), '2026-10-25T22:00:00.000Z', 'Sunday after the switch: off at 23:00 CET');
+  // Spring: Sunday 2026-03-29 02:00 CET -> 03:00 CEST (01:00Z).
+  t.equal(new Date(phase(nightly, utc('2026-03-28T12:00')).nextChangeAt).toISOString(), '2026-03-28T22:00:00.000Z', 'Saturday before: off at 23:00 CET');
+  t.equal(new Date(phase(nightly, utc('2026-03-28T22:00')).nextChangeAt).toISOString(), '2026-03-29T04:00:00.000Z', 'on at 06:00 CEST, after the 23-hour night');
+  t.equal(new Date(phase(nightly, utc('2026-03-29T12:00')).nextChangeAt).toISOString(), '2026-03-29T21:00:00.000Z', 'Sunday after: off at 23:00 CEST');
+
+  // A lights-on in the skipped hour (02:30 on 2026-03-29) acts at the switch, the first instant after it.
+  const skipped = schedule({ saturday: { lightsOff: '23:00', lightsOn: '02:30' } });
+  const spring = phase(skipped, utc('2026-03-28T22:00'));
+  t.equal(spring.lightsOn, false, 'lights off on Saturday night');
+  t.equal(new Date(spring.nextChangeAt).toISOString(), '2026-03-29T01:00:00.000Z', '02:30 does not exist: on at 03:00 CEST');
+  t.equal(phase(skipped, utc('2026-03-29T00:59')).lightsOn, false, '01:59 CET: still off');
+  t.equal(phase(skipped, utc('2026-03-29T01:00')).lightsOn, true, '03:00 CEST: on');
+
+  // A lights-on in the repeated hour (02:30 on 2026-10-25) acts once, at its first occurrence.
+  const repeated = schedule({ saturday: { lightsOff: '23:00', lightsOn: '02:30' } });
+  const autumn = phase(repeated, utc('2026-10-24T21:00'));
+  t.equal(new Date(autumn.nextChangeAt).toISOString(), '2026-10-25T00:30:00.000Z', 'on at the first 02:30 (CEST)');
+  for (const at of ['2026-10-25T00:30', '2026-10-25T00:59', '2026-10-25T01:00', '2026-10-25T01:15', '2026-10-25T01:45', '2026-10-25T02:00']) {
+    t.equal(phase(repeated, utc(at)).lightsOn, true, `${at}Z: on (the second pass of 02:00-03:00 does not turn them off again)`);
+  }
+  const afterFirst = phase(repeated, utc('2026-10-25T00:30'));
+  t.equal(new Date(afterFirst.nextChangeAt).toISOString(), '2026-10-25T22:30:00.000Z', "the next change is Sunday's lights-off (the default 23:30, CET)");
+  // A lights-off in the repeated hour also acts once.
+  const offInFold = schedule({ saturday: { lightsOff: '02:30', lightsOn: '05:00' } });
+  const first = phase(offInFold, utc('2026-10-24T23:00'));
+  t.equal(new Date(first.nextChangeAt).toISOString(), '2026-10-25T00:30:00.000Z', 'off at the first 02:30 (CEST)');
+  t.equal(phase(offInFold, utc('2026-10-25T01:10')).lightsOn, false, 'second pass through 02:10: still off');
+  t.equal(new Date(phase(offInFold, utc('2026-10-25T00:30')).nextChangeAt).toISOString(), '2026-10-25T04:00:00.000Z', 'on at 05:00 CET: the only change after it');
+  const verdict = evaluateLightingSchedule(nightly, initialLightingScheduleState(), { at: utc('2026-10-24T21:00'), zone: berlin, calendar: NO_CALENDAR, override: null, holidayOff: false });
+  t.match((verdict.verdict as ActionVerdict).detail, /until 06:00/, 'the verdict names the local time');
+});
+
+t.test('holiday midnights follow the zone across a switch', async (t) => {
+  const berlin = new ZoneRules('Europe/Berlin');
+  const calendar: CalendarConfig = { semesters: [], holidays: [{ name: 'autumn break', from: '2026-10-26', to: '2026-10-26' }] };
+  const none = schedule({ sunday: null, monday: null, tuesday: null, wednesday: null, thursday: null, friday: null, saturday: null });
+  const before = lightingPhase(none, calendar, null, Date.parse('2026-10-25T12:00:00Z'), berlin);
+  t.equal(new Date(before.nextChangeAt).toISOString(), '2026-10-25T23:00:00.000Z', 'the holiday begins at midnight CET (23:00Z), not 22:00Z');
+  t.equal(lightingPhase(none, calendar, null, Date.parse('2026-10-25T22:30:00Z'), berlin).holiday, false, '23:30 CET on the 25th is not the holiday');
 });

@@ -11,9 +11,9 @@ import {
 import type { ActionVerdict } from '../../../src/domain/rules/rule-verdict.ts';
 import { local, run, UTC_PLUS_8 } from './samples.ts';
 
-const trip = (at: number): ReclosePolicyInput => ({ type: 'tripped', at, utcOffsetMinutes: UTC_PLUS_8, reason: 'malignant_load' });
-const tick = (at: number): ReclosePolicyInput => ({ type: 'tick', at, utcOffsetMinutes: UTC_PLUS_8 });
-const release = (at: number): ReclosePolicyInput => ({ type: 'releasedByOperator', at, utcOffsetMinutes: UTC_PLUS_8 });
+const trip = (at: number): ReclosePolicyInput => ({ type: 'tripped', at, zone: UTC_PLUS_8, reason: 'malignant_load' });
+const tick = (at: number): ReclosePolicyInput => ({ type: 'tick', at, zone: UTC_PLUS_8 });
+const release = (at: number): ReclosePolicyInput => ({ type: 'releasedByOperator', at, zone: UTC_PLUS_8 });
 const feed = (inputs: readonly ReclosePolicyInput[], config: ReclosePolicyConfig = DEFAULT_RECLOSE_POLICY_CONFIG, state: ReclosePolicyState = initialReclosePolicyState()) =>
   run(evaluateReclosePolicy, config, state, inputs);
 const summary = (verdicts: ReturnType<typeof feed>['verdicts']) =>
@@ -61,7 +61,7 @@ t.test('the count resets at local midnight; a lock-out does not', async (t) => {
   // Local midnight, not UTC midnight: 07:01 in UTC+8 is 23:01 UTC of the day before.
   const early = [...tripAndReclose(local(2025, 3, 10, 7)), ...tripAndReclose(local(2025, 3, 10, 12)), ...tripAndReclose(local(2025, 3, 10, 18))];
   t.equal(feed([...early, trip(local(2025, 3, 10, 23, 30))]).state.phase, 'locked', 'UTC+8: three recloses on Mar 10');
-  const utc = (input: ReclosePolicyInput): ReclosePolicyInput => ({ ...input, utcOffsetMinutes: 0 });
+  const utc = (input: ReclosePolicyInput): ReclosePolicyInput => ({ ...input, zone: 0 });
   const inUtc = feed([...early, trip(local(2025, 3, 10, 23, 30))].map(utc));
   t.equal(inUtc.state.phase, 'cooling', 'UTC: the first reclose was on Mar 9');
 });
