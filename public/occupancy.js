@@ -111,7 +111,7 @@ function render() {
 onLocaleChange(render);
 
 // Opened from a student's record: /occupancy.html?action=check-out&student=2026101
-const params = new URL(window.location.href).searchParams;
+const params = new window.URL(window.location.href).searchParams;
 choose(params.get('action') || 'check-in');
 const student = params.get('student');
 if (student) for (const action of ACTIONS) $(`form-${action}`).elements.namedItem('studentId').value = student;

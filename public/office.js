@@ -229,7 +229,7 @@ export function campusMidnight(day) {
 
 /** A query string from the given values, leaving out empty ones. */
 export function query(/** @type {Record<string, string | number | undefined>} */ values) {
-  const params = new URLSearchParams();
+  const params = new window.URLSearchParams();
   for (const [key, value] of Object.entries(values)) if (value !== undefined && value !== '') params.set(key, String(value));
   return params.toString();
 }

@@ -61,7 +61,7 @@ async function load() {
 
 async function open(/** @type {string} */ id) {
   view.detail = await api('GET', `/api/students/${encodeURIComponent(id)}`);
-  const url = new URL(window.location.href);
+  const url = new window.URL(window.location.href);
   url.searchParams.set('student', id);
   window.history.replaceState(null, '', url);
   renderDetail();
@@ -127,6 +127,6 @@ onLocaleChange(() => {
   renderDetail();
 });
 
-const initial = new URL(window.location.href).searchParams.get('student');
+const initial = new window.URL(window.location.href).searchParams.get('student');
 await load();
 if (initial) await open(initial);

@@ -150,5 +150,5 @@ onLocaleChange(() => {
 });
 
 await load();
-const wanted = new URL(window.location.href).searchParams.get('tariff');
+const wanted = new window.URL(window.location.href).searchParams.get('tariff');
 if (wanted || view.tariffs.length > 0) select(wanted ?? view.tariffs[0].id);
