@@ -9,7 +9,8 @@ import { enqueueFor } from '../../src/db/notification.repository.ts';
 import type { Announcement } from '../../src/domain/notifications/announcement.ts';
 import { channelsOf } from '../../src/services/notification-service.ts';
 import { NotificationDispatcher } from '../../src/services/notification-dispatcher.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { dispatcherOptions, notificationCampus } from '../helpers/notification-campus.ts';
+import type { TestDatabase } from '../helpers/test-database.ts';
 
 /**
  * The e-mail channel (issue 11, docs/notifications.md) against a real SMTP peer (smtp-server,
@@ -29,16 +30,7 @@ interface Mail {
   readonly raw: string;
 }
 
-async function campus(t: Test): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
-  await db.insertInto('dormitories').values({ id: 'd1', building_id: 'b', floor: 1, room: 'd1' }).execute();
-  await db.insertInto('occupants').values([{ student_number: 'S1', name: 'S1', email: 'li.lei@students.example' }, { student_number: 'S2', name: 'S2' }]).execute();
-  return database;
-}
+const campus = (t: Test) => notificationCampus(t, [{ student_number: 'S1', name: 'S1', email: 'li.lei@students.example' }, { student_number: 'S2', name: 'S2' }]);
 
 const note = (kind: Announcement['kind'], message: string): Announcement => ({ dormitoryId: 'd1', kind, audience: 'students', message, details: {}, at: new Date(START) });
 
@@ -93,18 +85,7 @@ function body(raw: string): string {
 function dispatcherFor(database: TestDatabase, clock: SimulatedClock, port: number): NotificationDispatcher {
   const config = loadConfig({ NOTIFY_SMTP_URL: `smtp://mailer:${encodeURIComponent('p@ss word')}@127.0.0.1:${port}`, NOTIFY_EMAIL_FROM: FROM });
   const channels = channelsOf(config, database.db, log);
-  return new NotificationDispatcher({
-    db: database.db,
-    clock,
-    log,
-    channels,
-    utcOffsetMinutes: 480,
-    quietHours: null,
-    throttle: { max: 100, windowMs: 3_600_000 },
-    backoff: { baseMs: 30_000, maxMs: 3_600_000 },
-    maxAttempts: 10,
-    pollMs: 10_000,
-  });
+  return new NotificationDispatcher(dispatcherOptions(database, clock, { channels }));
 }
 
 t.test('a notification is e-mailed to the student with the right recipient, subject and body', async (t) => {
