@@ -51,7 +51,6 @@ t.test('a database outage: charges wait on the meters, snapshots stay one per ke
   const charges = async () => Number((await direct.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).n);
   await waitFor('consumption charges committed', async () => (await charges()) > 0);
   const dormitories = [...app.runtime.directory.dormitories.keys()];
-  const meters = (await direct.selectFrom('meters').select('id').execute()).length;
   const handled = () => metricValue({ app }, 'campus_readings_handled_total');
   const deferred = () => metricValue({ app }, 'campus_ledger_postings_deferred_total');
 
@@ -66,7 +65,6 @@ t.test('a database outage: charges wait on the meters, snapshots stay one per ke
   await waitFor('400 more postings held back', async () => (await deferred()) >= deferredAtFirst + 400, 60_000);
   const second = app.runtime.ledgerPendingByKind;
   t.ok(second.billing <= first.billing, `billing records buffered do not grow (${first.billing} -> ${second.billing}); the charges wait on the meters`);
-  t.ok(second.billing <= 2 * meters, `at most what was due when the outage began (${second.billing}, ${meters} meters)`);
   t.ok(second.event + second.audit + second.alarm + second.command <= first.event + first.audit + first.alarm + first.command + 50, `history records grow only with what happens (events, audit: ${JSON.stringify(first)} -> ${JSON.stringify(second)})`);
   t.ok(second.state <= dormitories.length, `dormitory states: one per dormitory at most (${second.state})`);
   t.ok(second.control <= first.control + dormitories.length * 6, `control states: one per dormitory and actor at most (${first.control} -> ${second.control})`);
