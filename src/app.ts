@@ -222,7 +222,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(meterRegisterRoutes, { context, runtime });
     await http.register(displayTokenRoutes, { context });
     await http.register(studentUsageRoutes, { context });
-    await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
+    await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context, metrics });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
     await http.ready();
