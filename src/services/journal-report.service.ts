@@ -3,7 +3,6 @@ import type { Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { alarmJournalPage, moneyJournalPage, type AlarmJournalFilter, type AlarmJournalRow, type CampusWindow, type JournalKey, type MoneyJournalKind, type MoneyJournalRow } from '../db/journal.repository.ts';
 import { campusesForReports } from '../db/reconciliation.repository.ts';
-import { MS_PER_DAY } from '../domain/local-time.ts';
 import { dayFromNumber, dayNumber, daysBetween, isLocalDay, localDayOf, startOfLocalDay } from '../domain/settlement/local-day.ts';
 import { DomainError } from '../errors.ts';
 import { decodeCursor, everyRow, keysetPage, type ReportPage } from './report-pages.ts';
@@ -45,12 +44,12 @@ export async function localDayWindows(db: Executor, clock: Clock, range: DayRang
   checkDay(range.from, 'from');
   checkDay(range.to, 'to');
   return (await campusesForReports(db)).map((c) => {
-    const to = range.to ?? localDayOf(clock.now(), c.utcOffsetMinutes);
+    const to = range.to ?? localDayOf(clock.now(), c.zone);
     const from = range.from ?? dayFromNumber(dayNumber(to) - (DEFAULT_DAYS - 1));
     const days = daysBetween(from, to) + 1;
     if (days < 1) throw new DomainError('VALIDATION_FAILED', 'to must be on or after from', 'to');
     if (days > MAX_JOURNAL_DAYS) throw new DomainError('VALIDATION_FAILED', `a journal covers at most ${MAX_JOURNAL_DAYS} days`, 'to');
-    return { campusId: c.id, from: new Date(startOfLocalDay(from, c.utcOffsetMinutes)), to: new Date(startOfLocalDay(to, c.utcOffsetMinutes) + MS_PER_DAY) };
+    return { campusId: c.id, from: new Date(startOfLocalDay(from, c.zone)), to: new Date(startOfLocalDay(dayFromNumber(dayNumber(to) + 1), c.zone)) };
   });
 }
 
