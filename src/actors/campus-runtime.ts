@@ -11,7 +11,7 @@ import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-dr
 import type { DormitoryLiveState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
-import type { DormitoryFlushed, ManualCommandAccepted, PurseStates, QuotaIssued } from './dormitory.actor.ts';
+import type { DormitoryFlushed, ManualCommandAccepted, PurseStates, QuotaIssueAudit, QuotaIssued } from './dormitory.actor.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import type { MeterView } from './meter.actor.ts';
 import type { GatewayView } from './gateway.actor.ts';
@@ -228,10 +228,10 @@ export class CampusRuntime {
    * Issues a purse's free quota for the current period to a running dormitory (idempotent per
    * period); undefined when it does not run. The caller commits the ledger (`commitLedger`).
    */
-  async issueQuota(id: string, purse: Purse, occupants: number, operator: string): Promise<QuotaIssued | undefined> {
+  async issueQuota(id: string, purse: Purse, occupants: number, operator: string, audit?: QuotaIssueAudit): Promise<QuotaIssued | undefined> {
     const entry = this.directory.dormitories.get(id);
     if (!entry) return undefined;
-    return this.ask<QuotaIssued>(entry.ref, (replyTo) => ({ type: 'IssueQuota', purse, occupants, operator, replyTo }), 30_000);
+    return this.ask<QuotaIssued>(entry.ref, (replyTo) => ({ type: 'IssueQuota', purse, occupants, operator, ...(audit ? { audit } : {}), replyTo }), 30_000);
   }
 
   /** The occupants of these rooms changed: their running dormitories learn how many live there now. */

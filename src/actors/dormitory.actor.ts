@@ -59,10 +59,19 @@ export type DormitoryMsg =
    * The office issues the purse's quota for the period now (idempotent per period): granted,
    * handed to the ledger after the purse's pending charges, answered. The caller commits the ledger.
    */
-  | { readonly type: 'IssueQuota'; readonly purse: Purse; readonly occupants: number; readonly operator: string; readonly replyTo: Ref<QuotaIssued> }
+  /** `audit`: the issuance's audit row for this room, written with the grant (its outcome added). */
+  | { readonly type: 'IssueQuota'; readonly purse: Purse; readonly occupants: number; readonly operator: string; readonly audit?: QuotaIssueAudit; readonly replyTo: Ref<QuotaIssued> }
   | { readonly type: 'QuotaExpiryDue'; readonly generation: number }
   /** Each purse's billing state as the dormitory holds it now (quota granted, used, left). */
   | { readonly type: 'GetPurseStates'; readonly replyTo: Ref<PurseStates> };
+
+/** The audit row of an issuance, less what only the grant knows (units, period). */
+export interface QuotaIssueAudit {
+  readonly action: string;
+  readonly targetType: string;
+  readonly targetId: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
 
 export interface QuotaIssued {
   readonly type: 'QuotaIssued';
@@ -370,14 +379,22 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
    * Hands the ledger a quota move of the purse (a grant the office issued, a lapse at a period's
    * end) after the purse's pending charges, so the state committed with it covers them.
    */
-  function postQuota(state: DormitoryActorState, purse: Purse, move: QuotaMove, at: number, issuedBy?: string): void {
+  function postQuota(state: DormitoryActorState, purse: Purse, move: QuotaMove, at: number, issuedBy?: string, audit?: QuotaIssueAudit): void {
     const book = state.billing[purse];
     post(state, purse);
     book.state = move.state;
     const pending = { amount: 0, usage: 0, freeUsed: 0, fromRegister: 0, toRegister: 0, firstAt: at, lastAt: at, quotaGranted: move.granted, quotaLapsed: move.lapsed, parts: {} };
     dispatch(props.ledger, {
       type: 'Billed',
-      record: { meterId: null, dormitoryId: props.id, purse, pending, cursor: { register: 0, readAt: at, billing: move.state }, ...(issuedBy ? { issuedBy } : {}) },
+      record: {
+        meterId: null,
+        dormitoryId: props.id,
+        purse,
+        pending,
+        cursor: { register: 0, readAt: at, billing: move.state },
+        ...(issuedBy ? { issuedBy } : {}),
+        ...(audit && issuedBy ? { audit: { operator: issuedBy, action: audit.action, targetType: audit.targetType, targetId: audit.targetId, details: { ...audit.details, dormitoryId: props.id, purse, granted: move.granted, lapsed: move.lapsed.reduce((sum, l) => sum + l.units, 0), period: { from: move.state.quotaFrom ?? null, until: move.state.quotaUntil ?? null } } } } : {}),
+      },
     });
   }
 
@@ -566,7 +583,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           const now = deps.clock.now();
           const move = moveQuota(book.state ?? initialBillingState(now, null, zoneOf(book, props.zone)), book.pricing.quota, now, zoneOf(book, props.zone), true);
           if (move.granted > 0 || move.lapsed.length > 0) {
-            postQuota(state, msg.purse, move, now, msg.operator);
+            postQuota(state, msg.purse, move, now, msg.operator, msg.audit);
             armQuotaExpiry(state);
           }
           dispatch(msg.replyTo, { type: 'QuotaIssued', granted: move.granted, hasPolicy: true, state: book.state });

@@ -29,6 +29,8 @@ export interface BillingRecord {
   readonly tariffId?: string | null;
   /** The operator who issued the quota of a purse record. */
   readonly issuedBy?: string;
+  /** The audit row of the operator action behind this record (a quota issuance): written in the same transaction as the record, never apart from it. */
+  readonly audit?: AuditRecord;
 }
 
 export interface CommandRecord {
@@ -727,7 +729,8 @@ export class LedgerWriter implements LedgerPressure {
     }
     await upsertControlStates(trx, [...batch.controls.values()]);
     if (batch.states.size) await updateDormitoryStates(trx, batch.states);
-    for (const slice of chunks(batch.audit)) {
+    const audits = [...batch.billing.flatMap((r) => (r.audit ? [r.audit] : [])), ...batch.audit];
+    for (const slice of chunks(audits)) {
       await trx
         .insertInto('audit_log')
         .values(slice.map((r) => ({ operator: r.operator, action: r.action, target_type: r.targetType, target_id: r.targetId, details: JSON.stringify(r.details ?? {}) })))

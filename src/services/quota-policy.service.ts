@@ -5,12 +5,13 @@ import { assignQuotaPolicy, dormitoriesWithPolicy, dormitoryQuotaRows, findQuota
 import { quotaHoldingOf, type BillingState } from '../domain/tariff.ts';
 import { selectDormitories, type DormitorySelector } from '../db/tariff.repository.ts';
 import { DomainError } from '../errors.ts';
+import type { QuotaIssueAudit } from '../actors/dormitory.actor.ts';
 
 /** What quota changes need of the running actors (CampusRuntime). */
 export interface QuotaRuntime {
   reloadDormitory(id: string): Promise<boolean>;
-  /** Grants the purse's current period to a running dormitory (undefined: it does not run). */
-  issueQuota(id: string, purse: Purse, occupants: number, operator: string): Promise<{ granted: number; hasPolicy: boolean; state: BillingState | null } | undefined>;
+  /** Grants the purse's current period to a running dormitory (undefined: it does not run); `audit` is written with the grant. */
+  issueQuota(id: string, purse: Purse, occupants: number, operator: string, audit?: QuotaIssueAudit): Promise<{ granted: number; hasPolicy: boolean; state: BillingState | null } | undefined>;
   /** Waits until everything handed to the ledger is committed. */
   commitLedger(): Promise<void>;
 }
@@ -87,7 +88,9 @@ export async function assignQuotaPolicyTo(deps: QuotaDeps, id: string, selector:
  * Batch issuance: grants the policy's current period now to the dormitories of the scope that
  * have this policy for its purse (per occupant: the occupants present now), idempotent per
  * period (a purse already granted this period gets nothing more). Each grant is a `quota_grant`
- * ledger entry committed with the purse's state before the answer; audited with the outcome.
+ * ledger entry committed with the purse's state before the answer, and its `quota_policy.issue`
+ * audit row (the room, the units, the period) in the same transaction: a grant never exists
+ * without its audit. The run as a whole (scope and outcome) is `quota_policy.issue_run`, after.
  */
 export async function issueQuotaTo(deps: QuotaDeps, id: string, selector: DormitorySelector, operator: string): Promise<{ policyId: string; purse: Purse; issued: QuotaIssuance[]; notAssigned: string[]; notRunning: string[] }> {
   const policy = await findQuotaPolicy(deps.db, id);
@@ -104,7 +107,7 @@ export async function issueQuotaTo(deps: QuotaDeps, id: string, selector: Dormit
   const notRunning: string[] = [];
   for (const dormitoryId of assigned) {
     const count = occupants.get(dormitoryId) ?? 0;
-    const result = await deps.runtime.issueQuota(dormitoryId, policy.purse, count, operator);
+    const result = await deps.runtime.issueQuota(dormitoryId, policy.purse, count, operator, { action: 'quota_policy.issue', targetType: 'quota_policy', targetId: id, details: { selector, occupants: count } });
     if (!result) {
       notRunning.push(dormitoryId);
       continue;
@@ -116,7 +119,7 @@ export async function issueQuotaTo(deps: QuotaDeps, id: string, selector: Dormit
   const granted = issued.filter((i) => i.granted > 0);
   await appendAudit(deps.db, {
     operator,
-    action: 'quota_policy.issue',
+    action: 'quota_policy.issue_run',
     targetType: 'quota_policy',
     targetId: id,
     details: { purse: policy.purse, selector, granted: granted.length, units: granted.reduce((sum, i) => sum + i.granted, 0), alreadyIssued: issued.length - granted.length, notAssigned: notAssigned.length, notRunning },

@@ -62,6 +62,11 @@ t.test('per-occupant semester quota: batch issuance, use before money, expiry, r
   }
   const issued = await call('POST', '/api/quota-policies/sem/issue', { building: 'B' });
   t.same(issued.body, { policyId: 'sem', purse: 'electricity', issued: [{ dormitoryId: 'D-1', granted: 2 * PER_STUDENT, occupants: 2, period: { from: '2026-09-01', until: '2026-10-01' } }], notAssigned: ['D-2'], notRunning: [] }, '2 occupants x 10 kWh, committed before the answer');
+  const issueAudits = await db.selectFrom('audit_log').select(['action', 'target_id', 'details']).where('action', 'like', 'quota_policy.issue%').orderBy('id').execute();
+  t.match(issueAudits, [
+    { action: 'quota_policy.issue', target_id: 'sem', details: { dormitoryId: 'D-1', purse: 'electricity', granted: 2 * PER_STUDENT, occupants: 2, period: { from: '2026-09-01', until: '2026-10-01' } } },
+    { action: 'quota_policy.issue_run', target_id: 'sem', details: { granted: 1, units: 2 * PER_STUDENT } },
+  ], "the room's grant is audited (written with the grant, by the ledger writer), then the run");
   const again = await call('POST', '/api/quota-policies/sem/issue', { building: 'B' });
   t.equal((again.body.issued as { granted: number }[])[0]!.granted, 0, 'issuing again in the same semester grants nothing');
   t.same((await entries('quota_grant')).map((g) => [g.amount, g.usage, g.details.period]), [[0, 2 * PER_STUDENT, { from: '2026-09-01', until: '2026-10-01' }]], 'one grant in the ledger, amount 0, with its period');
