@@ -91,6 +91,7 @@ function showDashboard(session) {
   $('login-view').hidden = true;
   $('dashboard-view').hidden = false;
   $('operator').textContent = `${session.username || ''} · ${session.role}`;
+  $('users-link').hidden = session.role !== 'admin';
   buildStateCounts();
   view.chart ??= new HistoryChart($('history-chart'));
   startLive();

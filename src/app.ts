@@ -31,6 +31,7 @@ import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
 import billRoutes from './http/bill.routes.ts';
+import journalRoutes from './http/journal.routes.ts';
 import rankingRoutes from './http/ranking.routes.ts';
 import reportRoutes from './http/report.routes.ts';
 import paymentRoutes from './http/payment.routes.ts';
@@ -193,6 +194,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(approvalRoutes, { context, credits });
     await http.register(reportRoutes, { context });
     await http.register(rankingRoutes, { context });
+    await http.register(journalRoutes, { context });
     await http.register(billRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });
@@ -218,7 +220,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(meterRegisterRoutes, { context, runtime });
     await http.register(displayTokenRoutes, { context });
     await http.register(studentUsageRoutes, { context });
-    await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context });
+    await http.register(liveWebSocket, { feed: runtime.live, jobs: importJobs, context, metrics });
     if (simulator) await http.register(simulatorRoutes, { runtime: simulator });
     await http.register(dashboardPlugin);
     await http.ready();

@@ -24,7 +24,8 @@ export interface RestCampus {
 
 export class RestClient {
   calls = 0;
-  private token = '';
+  /** The bearer token of the last login (the live-feed clients use it too). */
+  token = '';
   constructor(readonly baseUrl: string) {}
 
   async login(username: string, password: string): Promise<void> {

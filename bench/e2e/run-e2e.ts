@@ -9,6 +9,7 @@ import pg from 'pg';
 import { bucketPercentile, histogramDelta } from '../metric-reader.ts';
 import { distribution, round, sleep } from '../stats.ts';
 import type { FromGenerator, GeneratorReport, ToGenerator } from './generator-protocol.ts';
+import type { FromLiveClients, LiveClientsReport, ToLiveClients } from './live-clients-protocol.ts';
 import { UsageMeter, startServer, type ServerProcess } from './processes.ts';
 import { createCampusOverRest, RestClient, seedRooms } from './rest-campus.ts';
 import { Scrape } from './scrape.ts';
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     'no-restart': { type: 'boolean', default: false },
     rooms: { type: 'string', default: 'rest' },
     'cpu-prof': { type: 'boolean', default: false },
+    'ws-clients': { type: 'string', default: '0' },
   },
 });
 
@@ -50,6 +52,8 @@ const metersPerGateway = Number(args['meters-per-gateway']);
 const probeCount = Number(args.probes);
 const restart = !args['no-restart'];
 const roomsBy = args.rooms === 'seed' ? 'seed' : 'rest';
+const wsClients = Number(args['ws-clients']);
+if (!Number.isSafeInteger(wsClients) || wsClients < 0) throw new Error('--ws-clients must be a whole number (0: none)');
 
 const loadAverage = () => loadavg().map((x) => round(x, 2));
 const log = (line: string) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -91,44 +95,55 @@ async function freshDatabase(): Promise<{ env: Record<string, string>; drop: () 
   return { kind: 'PGlite', env: { DATA_DIR: dataDir }, drop: () => rm(dataDir, { recursive: true, force: true }) };
 }
 
-class Generator {
-  private readonly child = fork(path.join(import.meta.dirname, 'generator.ts'), [], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  private waiting: ((message: FromGenerator) => void)[] = [];
-  readonly pid = this.child.pid;
+/** A bench process of its own (`fork`, IPC): every request answered by one message, in order. */
+class Forked<To extends { readonly type: string }, From> {
+  private readonly child;
+  private waiting: ((message: From) => void)[] = [];
+  readonly pid;
 
-  constructor() {
+  constructor(script: string) {
+    this.child = fork(path.join(import.meta.dirname, script), [], { execArgv: ['--import=tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.pid = this.child.pid;
     this.child.on('message', (message) => {
       const waiter = this.waiting.shift();
-      waiter?.(message as FromGenerator);
+      waiter?.(message as From);
     });
   }
 
-  private next(): Promise<FromGenerator> {
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  send(message: ToGenerator): void {
+  send(message: To): void {
     this.child.send(message);
   }
 
-  async ask<T extends FromGenerator>(message: ToGenerator): Promise<T> {
-    const answer = this.next();
+  async ask<T extends From>(message: To): Promise<T> {
+    const answer = new Promise<From>((resolve) => this.waiting.push(resolve));
     this.send(message);
     return (await answer) as T;
   }
 
-  async start(message: Extract<ToGenerator, { type: 'start' }>): Promise<void> {
-    await this.ask(message);
+  async stop(message: To): Promise<void> {
+    await Promise.race([this.ask(message), sleep(10_000)]);
+    this.child.kill();
+  }
+}
+
+class Generator extends Forked<ToGenerator, FromGenerator> {
+  constructor() {
+    super('generator.ts');
   }
 
   report(): Promise<GeneratorReport> {
     return this.ask<GeneratorReport>({ type: 'report' });
   }
+}
 
-  async stop(): Promise<void> {
-    const stopped = this.ask({ type: 'stop' });
-    await Promise.race([stopped, sleep(10_000)]);
-    this.child.kill();
+/** `--ws-clients N`: N live-feed clients and one stalled client (bench/e2e/live-clients.ts). */
+class LiveClients extends Forked<ToLiveClients, FromLiveClients> {
+  constructor() {
+    super('live-clients.ts');
+  }
+
+  report(): Promise<LiveClientsReport> {
+    return this.ask<LiveClientsReport>({ type: 'report' });
   }
 }
 
@@ -190,7 +205,7 @@ async function main(): Promise<void> {
     generator = new Generator();
     generatorUsage = new UsageMeter(() => generator?.pid);
     const connectStarted = performance.now();
-    await generator.start({ type: 'start', url: brokerUrl, topicPrefix, gateways: campus.gateways, publishIntervalMs: 1000, metersPerMessage: 32 });
+    await generator.ask({ type: 'start', url: brokerUrl, topicPrefix, gateways: campus.gateways, publishIntervalMs: 1000, metersPerMessage: 32 });
     const online = await untilAllOnline(api, meters, 120_000);
     report.firstConnect = { secondsToAllOnline: round((performance.now() - connectStarted) / 1000, 1), metersOnline: online };
     log(`generator connected; ${online}/${meters} meters online after ${(report.firstConnect as { secondsToAllOnline: number }).secondsToAllOnline} s`);
@@ -198,8 +213,19 @@ async function main(): Promise<void> {
     // ---- steady window with probes ----
     await sleep(5_000); // settle after the connect burst
     const probes = [...campus.probes];
-    report.steady = await window(api, generator, serverUsage, generatorUsage, steadySeconds, probes.splice(0, probeCount));
+    let live: LiveClients | undefined;
+    if (wsClients > 0) {
+      live = new LiveClients();
+      const liveAt = performance.now();
+      const started = await live.ask<Extract<FromLiveClients, { type: 'started' }>>({ type: 'start', wsUrl: url.replace(/^http/, 'ws'), token: api.token, clients: wsClients });
+      report.liveClients = { requested: wsClients, opened: started.open, secondsToOpen: round((performance.now() - liveAt) / 1000, 1), scope: 'campus', stalledClients: 1 };
+      log(`live feed: ${started.open}/${wsClients} clients open (and one stalled)`);
+      await sleep(2_000);
+    }
+    report.steady = await window(api, generator, serverUsage, generatorUsage, steadySeconds, probes.splice(0, probeCount), live);
     log(`steady: ${JSON.stringify(report.steady)}`);
+    // The live clients watch the steady window only (a restart closes them; they do not reconnect).
+    await live?.stop({ type: 'stop' });
 
     if (restart) {
       // ---- restart under load ----
@@ -232,7 +258,7 @@ async function main(): Promise<void> {
     }
 
     // ---- stop ----
-    await generator.stop();
+    await generator.stop({ type: 'stop' });
     generator = undefined;
     const stopAt = performance.now();
     server.child.kill('SIGTERM');
@@ -242,7 +268,7 @@ async function main(): Promise<void> {
     server = undefined;
   } finally {
     clearInterval(sampler);
-    await generator?.stop().catch(() => undefined);
+    await generator?.stop({ type: 'stop' }).catch(() => undefined);
     if (server) {
       server.child.kill('SIGTERM');
       await Promise.race([server.exited, sleep(15_000)]);
@@ -271,10 +297,11 @@ async function untilAllOnline(api: RestClient, expected: number, timeoutMs: numb
 }
 
 /** A measured window: offered and handled rates, server and broker-side latencies, lag, CPU and RSS. */
-async function window(api: RestClient, generator: Generator, server: UsageMeter, gen: UsageMeter, seconds: number, probes: readonly { gatewayId: string; unit: string }[]) {
+async function window(api: RestClient, generator: Generator, server: UsageMeter, gen: UsageMeter, seconds: number, probes: readonly { gatewayId: string; unit: string }[], live?: LiveClients) {
   const loadAtStart = loadAverage();
   const before = new Scrape(await api.metrics());
   await generator.report(); // resets its counters' window
+  await live?.report();
   const genBefore = await generator.report();
   const serverFrom = server.samples.length;
   const genFrom = gen.samples.length;
@@ -288,6 +315,7 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
   const elapsedS = (performance.now() - started) / 1000;
   const after = new Scrape(await api.metrics());
   const genAfter = await generator.report();
+  const liveAfter = await live?.report();
   const commands = histogramDelta(before.histogram('campus_reading_to_command_seconds'), after.histogram('campus_reading_to_command_seconds'));
   const lag = histogramDelta(before.histogram('campus_event_loop_lag_seconds'), after.histogram('campus_event_loop_lag_seconds'));
   const ms = (s: number | null) => (s === null ? null : round(s * 1000, 2));
@@ -305,6 +333,25 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     ledgerCommitSecondsMean: round((after.total('campus_ledger_commit_seconds_sum') - before.total('campus_ledger_commit_seconds_sum')) / Math.max(1, after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count')), 3),
     server: server.summary(serverFrom),
     generator: gen.summary(genFrom),
+    ...(liveAfter ? { liveFeed: liveFeedSummary(liveAfter, elapsedS, before, after) } : {}),
+  };
+}
+
+/** What the live-feed clients saw in a window, and what the server says it dropped. */
+function liveFeedSummary(live: LiveClientsReport, elapsedS: number, before: Scrape, after: Scrape) {
+  const dropped = (reason: string) => after.total('campus_live_clients_dropped_total', reason) - before.total('campus_live_clients_dropped_total', reason);
+  const sorted = [...live.latencyMs].sort((a, b) => a - b);
+  const at = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : null);
+  return {
+    clientsOpen: live.open,
+    clientsClosed: live.closed,
+    closeCodes: live.closeCodes,
+    serverClientsGauge: after.total('campus_live_clients'),
+    diffsPerClientPerSecond: round(live.messages / Math.max(1, live.open) / elapsedS, 1),
+    mibPerSecondAllClients: round(live.bytes / 1_048_576 / elapsedS, 1),
+    readingToClientMs: { sampledClients: live.sampledClients, samples: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: sorted.at(-1) ?? null },
+    droppedByServer: { stalled: dropped('stalled'), bufferLimit: dropped('buffer_limit'), keepalive: dropped('keepalive') },
+    stalledClientNotReadingForMs: live.stalledSinceMs,
   };
 }
 

@@ -14,6 +14,8 @@ export interface ActorDeps {
   readonly commandRetryMs: number;
   /** Identifies this node in command ids. */
   readonly nodeId: string;
+  /** The ledger's backpressure (set by CampusRuntime): while engaged, periodic charge postings wait. */
+  readonly ledgerPressure?: { readonly backpressure: boolean };
 }
 
 /**

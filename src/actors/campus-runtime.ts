@@ -80,7 +80,7 @@ export class CampusRuntime {
     // nact reads a system name only from an object argument (its typings say string).
     const startNamed = start as unknown as (options: { name: string }) => Ref<unknown>;
     this.system = startNamed({ name: `campus-${this.options.deps.nodeId}-${Math.random().toString(36).slice(2, 8)}` });
-    const deps = this.options.deps;
+    const deps: ActorDeps = { ...this.options.deps, ledgerPressure: this.writer };
     this.ledger = spawnLedger(this.system, deps, this.writer);
     const live = spawnLive(this.system, deps, this.live);
     this.campus = spawnCampus(
@@ -189,6 +189,11 @@ export class CampusRuntime {
   /** The group committer's state: /health reports `degraded` while it waits for the database. */
   get ledgerStatus(): LedgerWriterStatus {
     return this.writer.status;
+  }
+
+  /** What the group committer holds, by kind (tests, and campus_ledger_pending_items). */
+  get ledgerPendingByKind(): ReturnType<LedgerWriter['pendingByKind']> {
+    return this.writer.pendingByKind();
   }
 
   /** A committed ledger entry changed a purse (a recharge credits, a settlement refund debits): the live balance follows. */

@@ -432,7 +432,12 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             const firstAt = state.billing[msg.purse].firstAt;
             // An opening is posted at once (its cursor, and a quota grant); charges every postingIntervalMs.
             // The first interval after spawn is longer by the dormitory's phase (never shorter: nothing posts earlier than before).
-            if (msg.measured.usage === 0 || (firstAt !== null && msg.measured.toMs - firstAt >= deps.postingIntervalMs + state.billing[msg.purse].phaseMs)) post(state, msg.purse);
+            if (msg.measured.usage === 0 || (firstAt !== null && msg.measured.toMs - firstAt >= deps.postingIntervalMs + state.billing[msg.purse].phaseMs)) {
+              // Under ledger backpressure (database away) the charge stays pending here, one per
+              // meter, growing in place; the first reading after the release posts it whole.
+              if (deps.ledgerPressure?.backpressure) deps.metrics.ledgerPostingsDeferred.inc();
+              else post(state, msg.purse);
+            }
           }
           return settle(state, false);
         }

@@ -207,6 +207,17 @@ export interface LedgerWriterStatus {
   readonly lastError: string | undefined;
   /** Items parked in ledger_dead_letters since start. */
   readonly deadLetters: number;
+  /** Dormitories are asked to hold their charges (the database is away, or `maxPendingItems` is reached). */
+  readonly backpressure: boolean;
+}
+
+/**
+ * What the dormitories look at before they hand their periodic charges to the ledger: while it
+ * is engaged they keep accumulating each meter's pending charge in place (one per meter) and
+ * post it once it is released, so an outage grows no queue of postings.
+ */
+export interface LedgerPressure {
+  readonly backpressure: boolean;
 }
 
 export interface LedgerWriterOptions {
@@ -220,7 +231,17 @@ export interface LedgerWriterOptions {
   readonly alarmsChanged?: (dormitoryIds: ReadonlySet<string>) => void;
   /** How long close() keeps retrying a database that is away before it reports what it could not write. Default 10 000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Above this many buffered items backpressure is engaged even while commits succeed (they are
+   * slower than the items arrive). Default 50 000.
+   */
+  readonly maxPendingItems?: number;
+  /** Items at most in one transaction: a larger backlog (after an outage) commits in slices, each a turn of its own. Default 2 000. */
+  readonly maxCommitItems?: number;
 }
+
+const DEFAULT_MAX_PENDING_ITEMS = 50_000;
+const DEFAULT_MAX_COMMIT_ITEMS = 2_000;
 
 /**
  * The group committer behind the `ledger` actor. Items are buffered in memory and written in
@@ -236,7 +257,7 @@ export interface LedgerWriterOptions {
  *   halves until the bad item is alone; every good half commits, the bad item goes to
  *   `ledger_dead_letters` with its error and an alarm, and nothing else waits for it.
  */
-export class LedgerWriter {
+export class LedgerWriter implements LedgerPressure {
   private batch: Batch = emptyBatch();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -245,14 +266,33 @@ export class LedgerWriter {
   private deadLetters = 0;
   private closed = false;
 
-  constructor(private readonly options: LedgerWriterOptions) {}
+  private readonly maxPendingItems: number;
+  private readonly maxCommitItems: number;
 
+  constructor(private readonly options: LedgerWriterOptions) {
+    this.maxPendingItems = options.maxPendingItems ?? DEFAULT_MAX_PENDING_ITEMS;
+    this.maxCommitItems = Math.max(1, options.maxCommitItems ?? DEFAULT_MAX_COMMIT_ITEMS);
+    options.metrics.ledgerPending.source = () => ({ pending: this.pending, pendingByKind: this.pendingByKind(), backpressure: this.backpressure });
+  }
+
+  /** Items buffered and not yet committed (the slice being committed not counted). */
   get pending(): number {
     return sizeOf(this.batch);
   }
 
+  /** Engaged while the database is away or the buffer is over `maxPendingItems` (see LedgerPressure). */
+  get backpressure(): boolean {
+    return this.retryDelayMs > 0 || sizeOf(this.batch) >= this.maxPendingItems;
+  }
+
   get status(): LedgerWriterStatus {
-    return { pending: this.pending, waitingForDatabase: this.retryDelayMs > 0, lastError: this.lastError, deadLetters: this.deadLetters };
+    return { pending: this.pending, waitingForDatabase: this.retryDelayMs > 0, lastError: this.lastError, deadLetters: this.deadLetters, backpressure: this.backpressure };
+  }
+
+  /** Buffered items by kind: what an outage holds in memory (`campus_ledger_pending_items{kind}`). */
+  pendingByKind(): Record<LedgerItem['kind'], number> {
+    const b = this.batch;
+    return { billing: b.billing.length, command: b.commands.size, alarm: b.alarms.length, clearance: b.clearances.length, event: b.events.length, interval: b.intervals.size, control: b.controls.size, state: b.states.size, audit: b.audit.length };
   }
 
   addBilling(record: BillingRecord): void {
@@ -308,9 +348,12 @@ export class LedgerWriter {
    */
   async flushNow(): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (sizeOf(this.batch) === 0) return;
-    await this.runFlush();
-    if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) throw new Error(`ledger commit failed; batch kept for retry (${this.lastError ?? 'unknown error'})`);
+    // What is buffered now commits in this many slices (taken from the front; newer items queue behind).
+    for (let slices = Math.ceil(sizeOf(this.batch) / this.maxCommitItems); slices > 0 && sizeOf(this.batch) > 0; slices--) {
+      await this.runFlush();
+      if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) throw new Error(`ledger commit failed; batch kept for retry (${this.lastError ?? 'unknown error'})`);
+      while (this.flushing) await this.flushing;
+    }
   }
 
   /**
@@ -361,9 +404,16 @@ export class LedgerWriter {
 
   private runFlush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    const batch = this.batch;
+    let batch = this.batch;
     if (sizeOf(batch) === 0) return Promise.resolve();
-    this.batch = emptyBatch();
+    if (sizeOf(batch) > this.maxCommitItems) {
+      // A backlog commits in slices, in the order one transaction would have written them:
+      // each slice is a transaction and a turn of its own, so no commit holds the thread (PGlite)
+      // or the connection for long. Items that arrive meanwhile go behind the rest.
+      const items = itemsOf(batch);
+      batch = batchOf(items.slice(0, this.maxCommitItems));
+      this.batch = batchOf(items.slice(this.maxCommitItems));
+    } else this.batch = emptyBatch();
     this.flushing = this.commitOrIsolate(batch).finally(() => {
       this.flushing = undefined;
       if (sizeOf(this.batch) > 0 && !this.closed) this.scheduled();

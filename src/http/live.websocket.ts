@@ -7,6 +7,7 @@ import type { AppContext } from '../app-context.ts';
 import { listBuildings } from '../db/campus.repository.ts';
 import { findSessionOperator, findSessionOperators, type Operator } from '../db/operator.repository.ts';
 import type { JobFeed } from '../live/job-feed.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
 import { buildingTimeZone } from '../services/campus.service.ts';
 import { displayTokenHash, liveDisplayTokens } from '../services/display-token.service.ts';
@@ -18,7 +19,9 @@ import { tokenHash } from './auth.plugin.ts';
  * diffs. A slow client never gets an unbounded queue: while its socket buffer is above the
  * high-water mark, changes only mark dormitory ids dirty, and once it drains it gets the
  * latest state of the dirty ones in one message. Per client the server holds at most one dirty
- * id per dormitory in its scope, so a client always ends at the latest state.
+ * id per dormitory in its scope, so a client always ends at the latest state. A client that stays
+ * above the mark for `stallTimeoutMs` (it stopped reading), or whose buffer passes
+ * `maxBufferedBytes`, is terminated and counted: a stalled client costs no growing memory.
  */
 
 export interface LiveWebSocketOptions {
@@ -30,7 +33,16 @@ export interface LiveWebSocketOptions {
   readonly highWaterMarkBytes?: number;
   /** Keepalive ping interval; a client that misses a whole interval is dropped. Default 30 s. */
   readonly pingIntervalMs?: number;
+  /** A client above the high-water mark this long without draining below it is dropped. Default 15 s. */
+  readonly stallTimeoutMs?: number;
+  /** A client whose buffer passes this (a snapshot and a job end on top of the mark) is dropped at once. Default 32 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Where dropped clients are counted (`campus_live_clients_dropped_total`) and open ones gauged. */
+  readonly metrics?: Pick<Metrics, 'liveClientsDropped' | 'liveClients'>;
 }
+
+/** Why the server dropped a live client. */
+export type LiveClientDropReason = 'stalled' | 'buffer_limit' | 'keepalive';
 
 export interface LiveClientStats {
   readonly id: number;
@@ -51,6 +63,8 @@ export interface LiveWebSocketStats {
   /** Diff payloads serialised: once per scope per feed call, not once per client. */
   readonly diffSerialisations: number;
   readonly feedCalls: number;
+  /** Clients the server dropped, by reason (since start). */
+  readonly dropped: Readonly<Record<LiveClientDropReason, number>>;
 }
 
 declare module 'fastify' {
@@ -73,6 +87,8 @@ export const LIVE_SUBPROTOCOL = 'campus-live';
 
 const DEFAULT_HIGH_WATER_MARK_BYTES = 1_048_576;
 const DEFAULT_PING_INTERVAL_MS = 30_000;
+const DEFAULT_STALL_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1_048_576;
 
 const Query = Type.Object(
   {
@@ -108,6 +124,8 @@ interface LiveClient {
   /** Dormitory ids whose latest state this client has not been sent yet. */
   readonly dirty: Set<string>;
   alive: boolean;
+  /** Wall-clock ms since when its buffer has been above the high-water mark; undefined while below. */
+  slowSince: number | undefined;
   messagesSent: number;
   diffsHeld: number;
 }
@@ -141,12 +159,21 @@ function subprotocolValue(request: FastifyRequest, prefix: string): string | und
   return undefined;
 }
 
-const diffMessage = (dormitories: readonly DormitoryLiveState[]): string => JSON.stringify({ type: 'diff', dormitories });
+/**
+ * A text frame's payload encoded once: `ws` turns a string into a new Buffer on every `send`, so
+ * a diff for a thousand clients is serialised and UTF-8 encoded once and the same bytes are
+ * written to every socket (sent with `binary: false`, still a text frame).
+ */
+const encodeMessage = (message: object): Buffer => Buffer.from(JSON.stringify(message));
+const diffMessage = (dormitories: readonly DormitoryLiveState[]): Buffer => encodeMessage({ type: 'diff', dormitories });
 
 async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketOptions): Promise<void> {
   const { feed, context } = options;
   const highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES;
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const metrics = options.metrics;
   // Clients send nothing but pongs; a small frame limit keeps a hostile client cheap.
   if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: 4096 } });
 
@@ -158,18 +185,42 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   let nextClientId = 1;
   let diffSerialisations = 0;
   let feedCalls = 0;
+  const dropped: Record<LiveClientDropReason, number> = { stalled: 0, buffer_limit: 0, keepalive: 0 };
+  metrics?.liveClients.reset();
 
-  const send = (client: LiveClient, payload: string): void => {
+  /** Terminates the socket (a close frame would queue behind the bytes it never reads) and counts why. */
+  const drop = (client: LiveClient, reason: LiveClientDropReason): void => {
+    if (clients.delete(client)) metrics?.liveClients.dec();
+    dropped[reason]++;
+    metrics?.liveClientsDropped.inc({ reason });
+    client.socket.terminate();
+  };
+
+  const send = (client: LiveClient, payload: Buffer): void => {
     client.messagesSent++;
     // The callback fires once the frame has left the process buffer: the moment to check
     // whether a slow client has drained.
-    client.socket.send(payload, (error) => {
+    client.socket.send(payload, { binary: false }, (error) => {
       if (!error) flushIfDrained(client);
     });
+    if (client.socket.bufferedAmount > maxBufferedBytes) drop(client, 'buffer_limit');
   };
 
   const isSlow = (client: LiveClient): boolean => client.socket.bufferedAmount > highWaterMarkBytes;
 
+  /**
+   * Whether the client is above the mark; drops it (and answers true) once it has been above
+   * for `stallTimeoutMs` in a row: a client that stopped reading is not kept at the mark forever.
+   */
+  function slowOrStalled(client: LiveClient, now: number): boolean {
+    if (!isSlow(client)) {
+      client.slowSince = undefined;
+      return false;
+    }
+    client.slowSince ??= now;
+    if (now - client.slowSince >= stallTimeoutMs) drop(client, 'stalled');
+    return true;
+  }
   /** Sends the latest state of the client's dirty dormitories once its buffer is below the mark. */
   function flushIfDrained(client: LiveClient): void {
     if (client.dirty.size === 0 || isSlow(client) || client.socket.readyState !== client.socket.OPEN) return;
@@ -197,7 +248,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       if (group) group.push(state);
       else byBuilding.set(state.building, [state]);
     }
-    const payloads = new Map<string, string>();
+    const payloads = new Map<string, Buffer>();
     const relevant = (scope: Scope): readonly DormitoryLiveState[] => {
       switch (scope.kind) {
         case 'campus':
@@ -211,11 +262,12 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       }
     };
 
+    const now = Date.now(); // wall time, as the keepalive: it is about TCP peers
     for (const client of clients) {
       if (client.socket.readyState !== client.socket.OPEN) continue;
       const states = relevant(client.scope);
       if (states.length === 0) continue;
-      if (isSlow(client)) {
+      if (slowOrStalled(client, now)) {
         client.diffsHeld++;
         for (const state of states) client.dirty.add(state.id);
         continue;
@@ -260,13 +312,13 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         const credential = client.credential;
         if (credential.kind === 'display') {
           if (walls.has(credential.tokenHash)) continue;
-          clients.delete(client);
+          if (clients.delete(client)) metrics?.liveClients.dec();
           client.socket.close(LIVE_CLOSE_CODES.unauthenticated, DISPLAY_REVOKED_REASON);
           continue;
         }
         const operator = valid.get(credential.tokenHash);
         if (operator && operator.role === credential.role && operator.dormitoryId === credential.dormitoryId) continue;
-        clients.delete(client);
+        if (clients.delete(client)) metrics?.liveClients.dec();
         client.socket.close(LIVE_CLOSE_CODES.unauthenticated, SESSION_ENDED_REASON);
       }
     })()
@@ -285,11 +337,13 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   // campus, and a simulated clock at 3600x must not ping browsers 3600 times faster. The tick
   // also retries flushing slow clients in case no send callback was left to do it.
   const keepalive = setInterval(() => {
+    const now = Date.now();
     for (const client of clients) {
       if (!client.alive) {
-        client.socket.terminate();
+        drop(client, 'keepalive');
         continue;
       }
+      if (slowOrStalled(client, now) && !clients.has(client)) continue;
       client.alive = false;
       client.socket.ping();
       flushIfDrained(client);
@@ -302,11 +356,11 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   // staff client that is not slow; a slow one misses intermediate progress, never the end
   // (GET /api/jobs/:id has it too).
   const unsubscribeJobs = options.jobs?.subscribe((job) => {
-    let payload: string | undefined;
+    let payload: Buffer | undefined;
     for (const client of clients) {
       if (client.scope.kind === 'dormitory' || client.credential.kind === 'display' || client.socket.readyState !== client.socket.OPEN) continue;
       if (isSlow(client) && job.state !== 'done' && job.state !== 'failed') continue;
-      payload ??= JSON.stringify({ type: 'job', job });
+      payload ??= encodeMessage({ type: 'job', job });
       send(client, payload);
     }
   });
@@ -319,6 +373,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     unsubscribeJobs?.();
     for (const client of clients) client.socket.terminate();
     clients.clear();
+    metrics?.liveClients.reset();
   });
 
   app.decorate('liveWebSocketStats', (): LiveWebSocketStats => ({
@@ -334,6 +389,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     })),
     diffSerialisations,
     feedCalls,
+    dropped: { ...dropped },
   }));
 
   app.get(
@@ -401,6 +457,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         scopeKey: scopeKeyOf(scope),
         dirty: new Set(),
         alive: true,
+        slowSince: undefined,
         messagesSent: 0,
         diffsHeld: 0,
       };
@@ -417,15 +474,16 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
           break;
       }
       clients.add(client);
+      metrics?.liveClients.inc();
       socket.on('pong', () => {
         client.alive = true;
       });
       socket.on('close', () => {
-        clients.delete(client);
+        if (clients.delete(client)) metrics?.liveClients.dec();
       });
       // Anything a client sends is ignored: the feed is one-way.
       // A wall display also gets the building names and the campus time zone it cannot ask REST for.
-      send(client, JSON.stringify({ type: 'snapshot', scope: client.scopeKey, dormitories: snapshot, ...(display ? { display: { name: display.name, ...display.context } } : {}) }));
+      send(client, encodeMessage({ type: 'snapshot', scope: client.scopeKey, dormitories: snapshot, ...(display ? { display: { name: display.name, ...display.context } } : {}) }));
     },
   );
 }

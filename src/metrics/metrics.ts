@@ -2,6 +2,40 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EventLoopLag } from './event-loop-lag.ts';
 import { ProcessUsage } from './process-usage.ts';
 
+/** What the ledger writer holds, read at each scrape. */
+export interface LedgerPendingSource {
+  readonly pending: number;
+  readonly pendingByKind: Readonly<Record<string, number>>;
+  readonly backpressure: boolean;
+}
+
+/** `campus_ledger_pending_items{kind}` and `campus_ledger_backpressure`, from the writer's own counts. */
+class LedgerPendingGauges {
+  source: (() => LedgerPendingSource) | undefined;
+
+  constructor(registry: Registry) {
+    const read = () => this.source?.();
+    new Gauge({
+      name: 'campus_ledger_pending_items',
+      help: 'Items buffered in the ledger writer, not yet committed, by kind (snapshots (control, state) are one per key; billing is held on the meters under backpressure)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(read()?.pendingByKind ?? {})) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'campus_ledger_backpressure',
+      help: '1 while the ledger asks dormitories to hold their charge postings (database away, or too many items buffered)',
+      registers: [registry],
+      collect() {
+        this.set(read()?.backpressure ? 1 : 0);
+      },
+    });
+  }
+}
+
 /**
  * The process's metrics, one registry per app (no prom-client globals), rendered in the
  * Prometheus text format at GET /api/metrics.
@@ -29,6 +63,11 @@ export class Metrics {
   readonly billingAnomalies = new Counter({ name: 'campus_register_anomalies_total', help: 'Register readings that went backwards or jumped implausibly (billed nothing)', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly gatewaysOnline = new Gauge({ name: 'campus_gateways_online', help: 'Gateways currently online', registers: [this.registry] });
   readonly metersOnline = new Gauge({ name: 'campus_meters_online', help: 'Meters whose actor last heard from them within the offline limit', registers: [this.registry] });
+  /** Buffered ledger items; the writer sets `source` (read at each scrape). */
+  readonly ledgerPending = new LedgerPendingGauges(this.registry);
+  readonly ledgerPostingsDeferred = new Counter({ name: 'campus_ledger_postings_deferred_total', help: 'Periodic charge postings a dormitory held back under ledger backpressure (the charge stays pending on its meter and is posted once released)', registers: [this.registry] });
+  readonly liveClients = new Gauge({ name: 'campus_live_clients', help: 'WebSocket clients of the live feed (/ws/live) now open', registers: [this.registry] });
+  readonly liveClientsDropped = new Counter({ name: 'campus_live_clients_dropped_total', help: 'Live feed clients the server terminated: stalled (above the send high-water mark too long), buffer_limit, keepalive (no pong)', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly alarmsRaised = new Counter({ name: 'campus_alarms_raised_total', help: 'Alarms raised', labelNames: ['kind'] as const, registers: [this.registry] });
 
   /** Event-loop lag; sampled only between `startSampling()` and `stopSampling()` (the app's start and stop). */

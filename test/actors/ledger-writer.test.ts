@@ -22,7 +22,7 @@ t.test('one group commit of 6,000 meters stays under PostgreSQL\'s 65,535 bind p
     await db.insertInto('meters').values(slice.map((id) => ({ id: `m-${id}`, dormitory_id: id, kind: 'electric' as const, profile: 'campus-1in3out', gateway_id: 'g', unit_address: id }))).execute();
   }
   const metrics = new Metrics();
-  const writer = new LedgerWriter({ db, log: pino({ level: 'silent' }), metrics, flushMs: 60_000, batchSize: 100_000 });
+  const writer = new LedgerWriter({ db, log: pino({ level: 'silent' }), metrics, flushMs: 60_000, batchSize: 100_000, maxCommitItems: 100_000 });
   const at = Date.parse('2026-10-01T00:00:00Z');
   for (const id of ids) {
     writer.addBilling({

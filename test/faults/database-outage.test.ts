@@ -1,15 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import pino from 'pino';
 import t from 'tap';
-import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { openDatabase } from '../../src/db/connect.ts';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
-import { liveAppEnv, quietRules, waitFor } from '../helpers/live-app.ts';
+import { quietRules, waitFor } from '../helpers/live-app.ts';
+import { proxiedPostgresApp } from '../helpers/proxied-postgres-app.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * Issue 9, faults: PostgreSQL dropping the app's connections must not end the process, and a
@@ -21,23 +15,8 @@ import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 const databaseUrl = process.env.DATABASE_URL;
 
 t.test('the app survives terminated backends and a database outage; the ledger commits in order when it returns', { skip: databaseUrl ? false : 'needs DATABASE_URL (a real PostgreSQL)' }, async (t) => {
-  const target = new URL(databaseUrl!);
-  const schemaDb = await createTestDatabase(); // a fresh, migrated schema; its own direct connection reads the truth
-  t.teardown(() => schemaDb.close());
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  t.teardown(() => proxy.close());
-  const proxied = new URL(databaseUrl!);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String(proxy.port);
-  const applicationName = `edge-outage-${randomBytes(4).toString('hex')}`;
   let connectionErrors = 0;
-  const handle = await openDatabase({ databaseUrl: proxied.toString(), dataDir: '', schema: schemaDb.schema, applicationName, poolSize: 5, onConnectionError: () => connectionErrors++ });
-  const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...liveAppEnv() });
-  const app = await buildApp(config, { database: handle, seedDemo: true, commandRetryMs: 2000, logger: pino({ level: 'silent' }) });
-  t.teardown(async () => {
-    await app.stop();
-    await handle.close();
-  });
+  const { app, proxy, direct, applicationName } = await proxiedPostgresApp(t, { commandRetryMs: 2000, onConnectionError: () => connectionErrors++, name: 'edge-outage' });
   await app.start();
   const login = await app.http.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
   const admin = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
@@ -46,7 +25,6 @@ t.test('the app survives terminated backends and a database outage; the ledger c
   t.equal((await app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/malignantLoad', headers: admin, payload: { config: { mode: 'trip' } } })).statusCode, 200, 'malignant-load detection on');
   t.equal((await app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/reclose', headers: admin, payload: { config: { cooldownSeconds: 3600, maxReclosesPerDay: 0 } } })).statusCode, 200, 'no reclose');
 
-  const direct = schemaDb.db;
   const entries = async () => Number((await direct.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).n);
   const health = () => app.http.inject({ method: 'GET', url: '/health' });
   await waitFor('consumption charges committed', async () => (await entries()) > 0);

@@ -26,6 +26,15 @@ const hostileText = fc.oneof({ weight: 2, arbitrary: fc.string({ unit: 'binary',
 const plausibleText = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KNOWN_IDS) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$/) });
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 
+/** A day or an instant of 2026 for a string the schema shapes as one (reports' ranges), so plausible input passes validation. */
+const someDay = fc.date({ min: new Date('2026-01-01T00:00:00Z'), max: new Date('2026-12-31T00:00:00Z'), noInvalidDate: true });
+const DAY_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+function plausibleShapedText(schema: JsonSchema): fc.Arbitrary<string> | undefined {
+  if (schema.format === 'date-time') return someDay.map((d) => d.toISOString());
+  if (schema.pattern === DAY_PATTERN) return someDay.map((d) => d.toISOString().slice(0, 10));
+  return undefined;
+}
+
 /**
  * Values for a schema. Plausible: what the schema allows (known ids, numbers in range), to get
  * past validation into the handler and the database. Hostile: anything, with the edge cases
@@ -43,7 +52,7 @@ function valueFor(schema: JsonSchema | undefined, plausible: boolean, depth = 0)
     const max = typeof schema.maximum === 'number' ? Math.min(schema.maximum, 1e9) : 1e6;
     const inRange = fc.integer({ min: Math.ceil(min), max: Math.max(Math.ceil(min), Math.floor(max)) });
     shaped = plausible ? fc.oneof(inRange, fc.constant(Math.max(Math.ceil(min), 1))) : fc.oneof(inRange, fc.constantFrom(...HOSTILE_NUMBERS));
-  } else if (schema.type === 'string') shaped = plausible ? plausibleText : fc.oneof(hostileText, plausibleText);
+  } else if (schema.type === 'string') shaped = plausible ? (plausibleShapedText(schema) ?? plausibleText) : fc.oneof(hostileText, plausibleText);
   else if (schema.type === 'boolean') shaped = fc.boolean();
   else if (schema.type === 'array') shaped = fc.array(valueFor(schema.items as JsonSchema | undefined, plausible, depth + 1), { maxLength: 4 });
   else if (schema.type === 'object' || schema.properties) {

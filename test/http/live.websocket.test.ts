@@ -1,6 +1,7 @@
 import t from 'tap';
 import { WebSocket } from 'ws';
 import type { DormitoryLiveState } from '../../src/live/live-feed.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
 import { cutAll } from '../helpers/fake-live-feed.ts';
 import { startLiveTestServer } from '../helpers/live-test-server.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
@@ -15,15 +16,18 @@ interface LiveMessage {
 function connect(url: string, protocols?: string[]) {
   const ws = new WebSocket(url, protocols);
   const messages: LiveMessage[] = [];
+  /** Every frame as received, to compare clients byte for byte. */
+  const raw: string[] = [];
   const latest = new Map<string, DormitoryLiveState>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('error', () => undefined);
   ws.on('message', (data) => {
-    const message = JSON.parse(String(data)) as LiveMessage;
+    raw.push(String(data));
+    const message = JSON.parse(raw[raw.length - 1]!) as LiveMessage;
     messages.push(message);
     for (const d of message.dormitories) latest.set(d.id, d);
   });
-  return { ws, messages, latest, closed };
+  return { ws, messages, raw, latest, closed };
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -188,6 +192,49 @@ t.test('a slow client is never queued without bound and ends at the latest state
   fast.ws.close();
 });
 
+t.test('a stalled client is dropped with a metric; every other client gets the same bytes of each diff', async (t) => {
+  const highWaterMarkBytes = 64 * 1024;
+  const metrics = new Metrics();
+  // A stall of 300 ms (wall time: the socket's, not the campus clock) instead of 15 s.
+  const server = await startLiveTestServer(t, { live: { highWaterMarkBytes, stallTimeoutMs: 300, metrics } });
+  const token = await server.token('admin', ADMIN_PASSWORD);
+  const readers = [0, 1, 2].map(() => connect(`${server.wsUrl}/ws/live?token=${token}`));
+  const stalled = connect(`${server.wsUrl}/ws/live?token=${token}`);
+  await waitFor(() => [...readers, stalled].every((c) => c.messages.length === 1), 'the snapshots');
+  const stalledId = server.app.liveWebSocketStats().clients.at(-1)!.id;
+  const gauge = async () => (await metrics.registry.getSingleMetricAsString('campus_live_clients')).split('\n').at(-1);
+  t.equal(await gauge(), 'campus_live_clients 4', 'four open clients gauged');
+
+  // The stalled client stops reading for good; the feed keeps changing every dormitory.
+  stalled.ws.pause();
+  const serialisedBefore = server.app.liveWebSocketStats().diffSerialisations;
+  const fullDiffBytes = JSON.stringify({ type: 'diff', dormitories: server.feed.snapshot() }).length;
+  let rounds = 0;
+  let maxBuffered = 0;
+  while (server.app.liveWebSocketStats().dropped.stalled === 0 && rounds < 30_000) {
+    rounds++;
+    server.feed.push(server.feed.snapshot().map((d) => ({ ...d, powerW: rounds, lastReadingAt: rounds })));
+    const own = server.app.liveWebSocketStats().clients.find((c) => c.id === stalledId);
+    if (own) maxBuffered = Math.max(maxBuffered, own.bufferedAmount);
+    await new Promise((resolve) => (rounds % 50 === 0 ? setTimeout(resolve, 5) : setImmediate(resolve)));
+  }
+  const stats = server.app.liveWebSocketStats();
+  t.same(stats.dropped, { stalled: 1, buffer_limit: 0, keepalive: 0 }, `the stalled client was dropped after ${rounds} rounds`);
+  t.notOk(stats.clients.some((c) => c.id === stalledId), 'and forgotten');
+  t.ok(maxBuffered <= highWaterMarkBytes + 2 * fullDiffBytes, `its buffer never grew past the mark and a diff (max ${maxBuffered} bytes, one diff ${fullDiffBytes})`);
+  t.match(await metrics.registry.getSingleMetricAsString('campus_live_clients_dropped_total'), /campus_live_clients_dropped_total\{reason="stalled"\} 1/);
+  t.equal(await gauge(), 'campus_live_clients 3');
+  t.equal(stats.diffSerialisations - serialisedBefore, rounds, 'one serialisation per diff for all clients of the campus scope');
+  stalled.ws.resume();
+  t.equal((await stalled.closed).code, 1006, 'terminated: the client sees an abnormal close');
+
+  await waitFor(() => readers.every((c) => c.raw.length === rounds + 1), 'every diff at every reading client');
+  t.ok(readers.every((c) => c.raw.every((frame, i) => frame === readers[0]!.raw[i])), 'the three reading clients got byte-identical frames');
+  t.equal(readers[0]!.messages.at(-1)!.dormitories.length, 200);
+  t.ok(readers[0]!.messages.at(-1)!.dormitories.every((d) => d.powerW === rounds), 'ending at the last state');
+  for (const reader of readers) reader.ws.close();
+});
+
 t.test('keepalive: a client that stops answering pings is dropped, a live one stays', async (t) => {
   // 400 ms between pings: the live client answers from this same process, and a 50 ms interval
   // dropped it too on a busy machine (both clients gone, 'one client left' never seen).
@@ -205,5 +252,6 @@ t.test('keepalive: a client that stops answering pings is dropped, a live one st
   t.same(server.app.liveWebSocketStats().clients.map((c) => c.scope), ['building:BA'], 'the live client answered its pings and stays');
   silent.ws.resume();
   t.equal((await silent.closed).code, 1006, 'the dropped client sees an abnormal close');
+  t.equal(server.app.liveWebSocketStats().dropped.keepalive, 1, 'counted as dropped by the keepalive');
   live.ws.close();
 });

@@ -36,6 +36,11 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/reports/zero-use': STAFF,
   'GET /api/reports/arrears': MONEY,
   'GET /api/reports/bills': MONEY,
+  // Journals: finance reads the money, the control room reads it too (it never credits it) and the alarm history.
+  'GET /api/reports/journals/recharges': STAFF,
+  'GET /api/reports/journals/refunds': STAFF,
+  'GET /api/reports/journals/adjustments': STAFF,
+  'GET /api/reports/journals/alarms': STAFF,
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],

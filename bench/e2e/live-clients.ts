@@ -1,0 +1,125 @@
+import { WebSocket } from 'ws';
+import type { FromLiveClients, ToLiveClients } from './live-clients-protocol.ts';
+
+/**
+ * The e2e bench's live-feed clients, in their own process (`fork`ed by bench/e2e/run-e2e.ts): N
+ * WebSocket clients on the campus feed, as control-room screens are, and one stalled client that
+ * takes its snapshot and then never reads again (the server must drop it, not buffer for it).
+ * Every client reads every frame; about 20 of them (spread over the connection order, since the
+ * server writes to clients in that order) also parse each diff and time reading -> client.
+ */
+
+interface DormitoryDiff {
+  readonly id: string;
+  readonly lastReadingAt: number | null;
+}
+
+const SAMPLED = 20;
+const sockets: WebSocket[] = [];
+let open = 0;
+let closed = 0;
+const closeCodes: Record<string, number> = {};
+let messages = 0;
+let bytes = 0;
+let latencyMs: number[] = [];
+let sampledClients = 0;
+let stalled: { socket: WebSocket; pausedAt: number | undefined } | undefined;
+
+const send = (message: FromLiveClients) => process.send?.(message);
+
+function openClient(wsUrl: string, token: string, sampled: boolean): Promise<WebSocket> {
+  const socket = new WebSocket(`${wsUrl}/ws/live`, ['campus-live', `bearer.${token}`]);
+  const seen = new Map<string, number>();
+  let first = true;
+  socket.on('error', () => undefined);
+  socket.on('message', (data: Buffer) => {
+    const arrivedAt = Date.now();
+    if (first) {
+      first = false; // the snapshot: not a diff
+      return;
+    }
+    messages++;
+    bytes += data.length;
+    if (!sampled) return;
+    const message = JSON.parse(data.toString()) as { type: string; dormitories?: readonly DormitoryDiff[] };
+    if (message.type !== 'diff' || !message.dormitories) return;
+    for (const d of message.dormitories) {
+      if (d.lastReadingAt === null) continue;
+      const previous = seen.get(d.id);
+      if (previous !== undefined && d.lastReadingAt > previous) latencyMs.push(arrivedAt - d.lastReadingAt);
+      seen.set(d.id, d.lastReadingAt);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => {
+      open++;
+      socket.once('close', (code) => {
+        open--;
+        closed++;
+        closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+      });
+      resolve(socket);
+    });
+    socket.once('unexpected-response', (_request, response) => reject(new Error(`live client: HTTP ${response.statusCode}`)));
+  });
+}
+
+async function start(wsUrl: string, token: string, clients: number): Promise<void> {
+  const every = Math.max(1, Math.floor(clients / SAMPLED));
+  // Opened 50 at a time: a thousand upgrades at once is a connection storm, not the steady state.
+  for (let i = 0; i < clients; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, clients - i) }, (_, k) => {
+        const sampled = (i + k) % every === 0;
+        if (sampled) sampledClients++;
+        return openClient(wsUrl, token, sampled);
+      }),
+    );
+    sockets.push(...batch);
+  }
+  const socket = new WebSocket(`${wsUrl}/ws/live`, ['campus-live', `bearer.${token}`]);
+  const own: NonNullable<typeof stalled> = { socket, pausedAt: undefined };
+  stalled = own;
+  socket.on('error', () => undefined);
+  socket.once('message', () => {
+    socket.pause(); // reads nothing more, answers no ping: the kernel buffers fill, then the server's
+    own.pausedAt = Date.now();
+  });
+}
+
+process.on('message', (raw) => {
+  const message = raw as ToLiveClients;
+  switch (message.type) {
+    case 'start':
+      void start(message.wsUrl, message.token, message.clients).then(
+        () => send({ type: 'started', open }),
+        (error: unknown) => {
+          console.error(`live clients: ${String(error)}`);
+          send({ type: 'started', open });
+        },
+      );
+      break;
+    case 'report': {
+      send({
+        type: 'report',
+        open,
+        closed,
+        closeCodes: { ...closeCodes },
+        messages,
+        bytes,
+        latencyMs,
+        sampledClients,
+        stalledSinceMs: stalled?.pausedAt === undefined ? null : Date.now() - stalled.pausedAt,
+      });
+      messages = 0;
+      bytes = 0;
+      latencyMs = [];
+      break;
+    }
+    case 'stop':
+      for (const socket of sockets) socket.terminate();
+      stalled?.socket.terminate();
+      send({ type: 'stopped' });
+      break;
+  }
+});
