@@ -31,6 +31,7 @@ import openApiPlugin from './http/openapi.plugin.ts';
 import rechargeRoutes, { type LiveBalances } from './http/recharge.routes.ts';
 import moneyOperationRoutes from './http/money-operation.routes.ts';
 import billRoutes from './http/bill.routes.ts';
+import auditRoutes from './http/audit.routes.ts';
 import journalRoutes from './http/journal.routes.ts';
 import rankingRoutes from './http/ranking.routes.ts';
 import reportRoutes from './http/report.routes.ts';
@@ -195,6 +196,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(reportRoutes, { context });
     await http.register(rankingRoutes, { context });
     await http.register(journalRoutes, { context });
+    await http.register(auditRoutes, { context });
     await http.register(billRoutes, { context });
     await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
     await http.register(commandRoutes, { context, runtime });

@@ -61,6 +61,9 @@ export interface Config {
   /** Notifications (docs/notifications.md): webhook URL (off when unset) and its HMAC secret. */
   readonly notifyWebhookUrl: string | undefined;
   readonly notifyWebhookSecret: string | undefined;
+  /** E-mail (docs/notifications.md): `smtp://` or `smtps://` URL, credentials in it (off when unset), and the From address. */
+  readonly notifySmtpUrl: string | undefined;
+  readonly notifyEmailFrom: string | undefined;
   /** 'sandbox' logs SMS instead of sending them; 'off' (default) has no SMS channel. */
   readonly notifySms: 'off' | 'sandbox';
   /** Campus local quiet hours, "22:00-07:00" (default) or "off". */
@@ -137,6 +140,14 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
+/** The From address, required with NOTIFY_SMTP_URL: `name@host` or `Display Name <name@host>`. */
+function emailFrom(env: Env): string | undefined {
+  const from = env.NOTIFY_EMAIL_FROM || undefined;
+  if (env.NOTIFY_SMTP_URL && from === undefined) throw new ConfigError('NOTIFY_EMAIL_FROM', 'is required with NOTIFY_SMTP_URL');
+  if (from !== undefined && !/^([^<>\r\n]*<)?[^\s@<>]+@[^\s@<>]+>?$/.test(from)) throw new ConfigError('NOTIFY_EMAIL_FROM', 'must be an e-mail address (name@host or "Name <name@host>")');
+  return from;
+}
+
 function topicPrefix(env: Env): string {
   const raw = env.MQTT_TOPIC_PREFIX || 'campus';
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(raw)) throw new ConfigError('MQTT_TOPIC_PREFIX', 'may contain only letters, digits, _ and - (levels separated by /)');
@@ -197,6 +208,8 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 20_000, 1, 200_000),
     notifyWebhookUrl: url(env, 'NOTIFY_WEBHOOK_URL', ['http:', 'https:']),
     notifyWebhookSecret: env.NOTIFY_WEBHOOK_SECRET || undefined,
+    notifySmtpUrl: url(env, 'NOTIFY_SMTP_URL', ['smtp:', 'smtps:']),
+    notifyEmailFrom: emailFrom(env),
     notifySms: env.NOTIFY_SMS === 'sandbox' ? 'sandbox' : 'off',
     notifyQuietHours: env.NOTIFY_QUIET_HOURS || '22:00-07:00',
     notifyThrottlePerHour: integer(env, 'NOTIFY_THROTTLE_PER_HOUR', 10, 1, 10_000),

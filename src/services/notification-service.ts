@@ -5,6 +5,7 @@ import { ConfigError, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { parseQuietHours } from '../domain/notifications/delivery-policy.ts';
 import type { NotificationChannel } from './notification-channels/channel.ts';
+import { EmailChannel, smtpTransport } from './notification-channels/email.channel.ts';
 import { LoggingSmsSandbox, SmsChannel } from './notification-channels/sms.channel.ts';
 import { WebhookChannel } from './notification-channels/webhook.channel.ts';
 import { NotificationDispatcher } from './notification-dispatcher.ts';
@@ -18,6 +19,10 @@ export function channelsOf(config: Config, db: Kysely<Database>, log: Logger): N
   if (config.notifyWebhookUrl) {
     if (!config.notifyWebhookSecret) throw new ConfigError('NOTIFY_WEBHOOK_SECRET', 'is required with NOTIFY_WEBHOOK_URL');
     channels.push(new WebhookChannel({ url: config.notifyWebhookUrl, secret: config.notifyWebhookSecret }));
+  }
+  if (config.notifySmtpUrl) {
+    if (!config.notifyEmailFrom) throw new ConfigError('NOTIFY_EMAIL_FROM', 'is required with NOTIFY_SMTP_URL');
+    channels.push(new EmailChannel(db, smtpTransport(config.notifySmtpUrl), config.notifyEmailFrom));
   }
   if (config.notifySms === 'sandbox') channels.push(new SmsChannel(db, new LoggingSmsSandbox(log)));
   return channels;

@@ -17,8 +17,8 @@ export function encodeCursor(key: unknown): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
-/** The key inside a cursor, checked by `guard`; a 400 naming `after` when it is not one of ours. */
-export function decodeCursor<K>(cursor: string | undefined, guard: (value: unknown) => value is K): K | null {
+/** The key inside a cursor, checked by `guard`; a 400 naming `field` (default `after`) when it is not one of ours. */
+export function decodeCursor<K>(cursor: string | undefined, guard: (value: unknown) => value is K, field = 'after'): K | null {
   if (cursor === undefined) return null;
   let value: unknown;
   try {
@@ -26,7 +26,7 @@ export function decodeCursor<K>(cursor: string | undefined, guard: (value: unkno
   } catch {
     value = undefined;
   }
-  if (!guard(value)) throw new DomainError('VALIDATION_FAILED', 'after is not a cursor this report gave', 'after');
+  if (!guard(value)) throw new DomainError('VALIDATION_FAILED', `${field} is not a cursor this report gave`, field);
   return value;
 }
 

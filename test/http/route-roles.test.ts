@@ -41,6 +41,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   'GET /api/reports/journals/refunds': STAFF,
   'GET /api/reports/journals/adjustments': STAFF,
   'GET /api/reports/journals/alarms': STAFF,
+  // The audit log oversees every staff role and holds security records: admins only (docs/reports.md).
+  'GET /api/audit': ['admin'],
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],

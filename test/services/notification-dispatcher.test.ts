@@ -8,8 +8,8 @@ import type { Announcement } from '../../src/domain/notifications/announcement.t
 import { backoffMs, parseQuietHours, quietUntil } from '../../src/domain/notifications/delivery-policy.ts';
 import { LoggingSmsSandbox, SmsChannel } from '../../src/services/notification-channels/sms.channel.ts';
 import { SIGNATURE_HEADER, signWebhookBody, WebhookChannel } from '../../src/services/notification-channels/webhook.channel.ts';
-import { NotificationDispatcher, type DispatcherOptions } from '../../src/services/notification-dispatcher.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { NotificationDispatcher } from '../../src/services/notification-dispatcher.ts';
+import { dispatcherOptions, notificationCampus } from '../helpers/notification-campus.ts';
 
 /**
  * The dispatcher (issue 11, docs/notifications.md): a notification survives its channel being
@@ -20,34 +20,11 @@ const START = Date.parse('2026-10-01T04:00:00Z'); // 12:00 in UTC+8
 const SECRET = 'test-webhook-secret';
 const log = pino({ level: 'silent' });
 
-async function campus(t: Test): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
-  await db.insertInto('dormitories').values({ id: 'd1', building_id: 'b', floor: 1, room: 'd1' }).execute();
-  await db.insertInto('occupants').values([{ student_number: 'S1', name: 'S1', phone: '13900000001' }, { student_number: 'S2', name: 'S2' }]).execute();
-  return database;
-}
+const campus = (t: Test) => notificationCampus(t, [{ student_number: 'S1', name: 'S1', phone: '13900000001' }, { student_number: 'S2', name: 'S2' }]);
 
 const note = (kind: Announcement['kind'], message: string, at = START): Announcement => ({ dormitoryId: 'd1', kind, audience: 'students', message, details: { n: message }, at: new Date(at) });
 
-function options(database: TestDatabase, clock: SimulatedClock, overrides: Partial<DispatcherOptions>): DispatcherOptions {
-  return {
-    db: database.db,
-    clock,
-    log,
-    channels: [],
-    utcOffsetMinutes: 480,
-    quietHours: null,
-    throttle: { max: 100, windowMs: 3_600_000 },
-    backoff: { baseMs: 30_000, maxMs: 3_600_000 },
-    maxAttempts: 10,
-    pollMs: 10_000,
-    ...overrides,
-  };
-}
+const options = dispatcherOptions;
 
 interface Received {
   readonly raw: string;
