@@ -15,7 +15,8 @@
  *    `bin/campus-prepaid.js` starts the compiled CLI;
  * 2. runs each compiled test file with `node --enable-source-maps` (tap's `t` runs standalone: it
  *    prints TAP and its own counts), N at a time, each in its own process group, with tap's
- *    timeout (TAP_TIMEOUT, 420 s as in .taprc) and a hard kill 60 s after it;
+ *    timeout (TAP_TIMEOUT, 420 s as in .taprc) and a hard kill 60 s after it, the longest first
+ *    (by the times of earlier runs, kept in .tap/test-times.json);
  * 3. prints TAP as `tap -R tap` does (each file a subtest named by its source path, so
  *    `test/x.test.ts` in the output is the file to rerun), then `# { total, pass, fail }` over all
  *    files, and exits 1 if any file failed; removes the folder.
@@ -24,7 +25,7 @@
  * source through tsx with tap's own runner (`.taprc`).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout, clearTimeout } from 'node:timers';
@@ -36,6 +37,8 @@ const runDir = path.join(root, 'build', `run-${process.pid}`);
 const LINKED = ['public', 'docs', 'deploy', 'node_modules', 'test-artifacts'];
 const TIMEOUT_SECONDS = Number(process.env.TAP_TIMEOUT ?? 420);
 const COUNT_KEYS = ['total', 'pass', 'fail', 'todo', 'skip'];
+/** Each file's wall time in the last run that ran it (not in git): the next run starts the longest first. */
+const TIMES_FILE = path.join(root, '.tap', 'test-times.json');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -170,13 +173,38 @@ function stop(signal) {
   process.exit(signal === 'SIGINT' ? 130 : 143);
 }
 
-const queue = [...files];
+/**
+ * Longest first, so the last minutes of a run are not one long file alone: by the times of earlier
+ * runs here; with none (a fresh clone), the browser tests first (they are among the longest), then
+ * the rest in name order. Files never timed go before those that were.
+ */
+function readTimes() {
+  try {
+    return JSON.parse(readFileSync(TIMES_FILE, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+const times = readTimes();
+const weight = (file) => times[file] ?? (file.includes('.browser.') ? Number.MAX_SAFE_INTEGER : Number.MAX_SAFE_INTEGER - 1);
+const queue = [...files].sort((a, b) => weight(b) - weight(a) || a.localeCompare(b));
+const timed = {};
 await Promise.all(
   Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) report(await runFile(file));
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      const result = await runFile(file);
+      timed[file] = Math.round(result.ms);
+      report(result);
+    }
   }),
 );
 clean();
+try {
+  mkdirSync(path.dirname(TIMES_FILE), { recursive: true });
+  writeFileSync(TIMES_FILE, JSON.stringify({ ...readTimes(), ...timed }, null, 1));
+} catch (error) {
+  console.log(`# could not keep the file times: ${error.message}`);
+}
 console.log(`1..${reported}`);
 const shown = COUNT_KEYS.filter((key) => key === 'total' || key === 'pass' || totals[key] > 0).map((key) => `${key}: ${totals[key]}`);
 console.log(`# { ${shown.join(', ')} }`);
