@@ -1,8 +1,10 @@
 // The control room's alarm panel: human titles, date and time in the campus time zone,
 // severity, filters (state, kind, building) and server-side paging; acknowledge (seen, still
 // active) apart from release (with a reason, audited); one gateway outage is one row with its
-// rooms; a beep for each new critical alarm, which the operator can mute.
+// rooms; a beep for each new critical alarm, which the operator can mute. Titles and messages
+// are said in the page's language from each alarm's kind and fields (alarm-text.js).
 import { AlarmSound } from './alarm-sound.js';
+import { ALARM_KINDS, alarmMessage, alarmTitle } from './alarm-text.js';
 import { api, ApiError, el } from './client.js';
 import { confirmWithReason } from './confirm-dialog.js';
 import { formatDateTime, hasMessage, t } from './i18n.js';
@@ -11,9 +13,6 @@ const PAGE_SIZE = 20;
 const POLL_MS = 15_000;
 /** Rooms listed on a gateway outage's row before "+N". */
 const ROOMS_SHOWN = 12;
-
-/** The kinds the server raises (src/actors, src/domain/rules), for the kind filter. */
-export const ALARM_KINDS = ['malignant_load', 'overload', 'low_current', 'ac_standby', 'tamper', 'lockout', 'gateway_offline', 'register_jump', 'register_backwards', 'ledger_dead_letter', 'lights_off', 'holiday'];
 
 /** The filter's states: the server's three, with "active" split by acknowledgement. */
 const STATE_QUERIES = {
@@ -26,14 +25,6 @@ const STATE_QUERIES = {
 };
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
-/** A human title for an alarm kind: the dictionary's, else the code made readable. */
-export function alarmTitle(/** @type {string} */ kind) {
-  const key = `alarm.kind.${kind}`;
-  if (hasMessage(key)) return t(key);
-  const words = String(kind || 'alarm').replace(/_/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
 
 export class AlarmsPanel {
   /**
@@ -226,7 +217,7 @@ export class AlarmsPanel {
         el('time', { class: 'alarm-time muted small', datetime: alarm.raisedAt }, formatDateTime(alarm.raisedAt)),
       ),
       el('div', { class: 'alarm-rooms' }, where),
-      el('p', { class: 'alarm-message' }, alarm.message || ''),
+      el('p', { class: 'alarm-message' }, alarmMessage(alarm)),
       status ? el('p', { class: 'alarm-status muted small' }, status) : null,
       alarm.state === 'active'
         ? el(

@@ -151,9 +151,10 @@ const sessionProtocol = () => {
  * The live feed (/ws/live). The token travels as a subprotocol (`bearer.<session token>`, or a
  * wall's `display.<token>` through `credential`) so it stays out of URLs and logs. Reconnects
  * with backoff up to `maxRetryMs`; a 4401 close means the session (or display token) is gone.
- * `onJob` (staff only) receives Excel batch progress: `{"type":"job"}` messages (docs/imports.md).
+ * `onJob` (staff only) receives Excel batch progress: `{"type":"job"}` messages (docs/imports.md);
+ * `onAlarms` (wall displays) the active critical alarms of its scope: `{"type":"alarms"}`.
  */
-export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthorized, onJob, credential = sessionProtocol, maxRetryMs = 15_000 }) {
+export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthorized, onJob, onAlarms, credential = sessionProtocol, maxRetryMs = 15_000 }) {
   let socket = null;
   let closed = false;
   let retryMs = 1000;
@@ -183,6 +184,7 @@ export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthor
       if (message.type === 'snapshot') onSnapshot(message.dormitories, message);
       else if (message.type === 'diff') onDiff(message.dormitories);
       else if (message.type === 'job' && onJob) onJob(message.job);
+      else if (message.type === 'alarms' && onAlarms) onAlarms(message.alarms);
     });
     socket.addEventListener('close', (event) => {
       socket = null;

@@ -7,11 +7,12 @@ import { api, ApiError, CIRCUIT_LABELS, clearSession, connectLive, el, loadSessi
 import { confirmWithReason } from './confirm-dialog.js';
 import { formatDateTime, formatMoney, formatNumber, formatPower, initI18n, onLocaleChange, setTimeZone, t } from './i18n.js';
 import common from './locales/common.js';
+import alarms from './locales/alarms.js';
 import dashboard from './locales/dashboard.js';
 import { HistoryChart, renderRoomHistory } from './history-chart.js';
 import { RoomSearch } from './room-search.js';
 
-initI18n(common, dashboard);
+initI18n(common, alarms, dashboard);
 
 const STATES = Object.keys(STATE_LABELS);
 const CIRCUIT_KINDS = Object.keys(CIRCUIT_LABELS);

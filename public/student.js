@@ -18,7 +18,7 @@ const USAGE_DAYS = 14;
 /** uPlot, served by this server from node_modules (never a CDN). */
 const UPLOT_URL = '/vendor/uplot/uPlot.esm.js';
 
-const page = { dormitory: null, live: null, liveState: null, ledger: [], ledgerPage: 1, ledgerTotal: 0, usage: null, usageError: null, notifications: [], unread: 0, message: null, chart: null, refreshTimer: 0 };
+const page = { dormitory: null, live: null, liveState: null, ledger: [], ledgerPage: 1, ledgerCursors: [null], ledgerNext: null, usage: null, usageError: null, notifications: [], unread: 0, message: null, chart: null, refreshTimer: 0 };
 
 function showLogin(messageKey) {
   if (page.live) page.live.close();
@@ -64,7 +64,12 @@ $('logout').addEventListener('click', () => {
 
 $('refresh').addEventListener('click', () => void loadRoom());
 $('ledger-prev').addEventListener('click', () => void loadLedger(page.ledgerPage - 1));
-$('ledger-next').addEventListener('click', () => void loadLedger(page.ledgerPage + 1));
+$('ledger-next').addEventListener('click', () => {
+  // The next page starts below this page's last row (keyset): its cursor is kept for "previous".
+  if (page.ledgerNext === null) return;
+  page.ledgerCursors[page.ledgerPage] = page.ledgerNext;
+  void loadLedger(page.ledgerPage + 1);
+});
 $('notifications-read').addEventListener('click', async () => {
   await api('POST', '/api/notifications/read-all', {}).catch(() => undefined);
   await loadNotifications();
@@ -143,14 +148,20 @@ async function loadDetail() {
   render();
 }
 
+/**
+ * A page of the room's ledger as the server folds it (`fold=free-usage-by-day`: a day's free-quota
+ * usage of a purse is one row), paged by keyset: page N starts below the last row of page N-1
+ * (`ledgerCursors[N-1]`, the server's `next`), so a page is always a full page of rows.
+ */
 async function loadLedger(pageNumber) {
   if (!page.dormitory) return;
-  const pages = Math.max(1, Math.ceil(page.ledgerTotal / LEDGER_PAGE_SIZE));
-  const wanted = Math.min(Math.max(1, pageNumber), page.ledgerTotal ? pages : pageNumber);
-  const ledger = await api('GET', `/api/dormitories/${encodeURIComponent(page.dormitory.id)}/ledger?page=${wanted}&pageSize=${LEDGER_PAGE_SIZE}`);
+  const wanted = Math.min(Math.max(1, pageNumber), page.ledgerCursors.length);
+  const before = page.ledgerCursors[wanted - 1];
+  const ledger = await api('GET', `/api/dormitories/${encodeURIComponent(page.dormitory.id)}/ledger?fold=free-usage-by-day&pageSize=${LEDGER_PAGE_SIZE}${before ? `&before=${before}` : ''}`);
   page.ledger = ledger.items;
-  page.ledgerTotal = ledger.total;
+  page.ledgerNext = ledger.next;
   page.ledgerPage = wanted;
+  page.ledgerCursors.length = wanted;
   renderLedger();
 }
 
@@ -235,40 +246,19 @@ function renderCircuits(circuits) {
   );
 }
 
-/**
- * Entries in the order given, with each run of free-quota usage (consumption charged 0.00) of
- * one purse on one campus day folded into one row: a room inside its quota makes a reading
- * every quarter hour, and a page of "0.00" rows tells the student nothing.
- */
-export function groupLedger(items) {
-  const rows = [];
-  for (const entry of items) {
-    const free = entry.kind === 'consumption_charge' && entry.amount === 0;
-    const day = campusDay(entry.occurredAt);
-    const last = rows[rows.length - 1];
-    if (free && last && last.group && last.day === day && last.purse === entry.purse) {
-      last.count++;
-      last.usage += entry.usage || 0;
-      continue;
-    }
-    rows.push(free ? { group: true, day, purse: entry.purse, count: 1, usage: entry.usage || 0, balanceAfter: entry.balanceAfter, id: entry.id } : entry);
-  }
-  return rows;
-}
-
 function renderLedger() {
-  const rows = groupLedger(page.ledger);
+  const rows = page.ledger;
   $('ledger').replaceChildren(
     ...rows.map((row) =>
-      row.group
+      row.fold
         ? el(
             'li',
-            { class: 'ledger-entry ledger-group', dataset: { kind: 'free_usage', day: row.day } },
-            el('div', {}, el('strong', {}, t('student.freeUsage')), el('span', { class: 'muted small' }, ` ${t(`purse.${row.purse}`)}`), el('div', { class: 'muted small' }, formatDay(row.day))),
+            { class: 'ledger-entry ledger-group', dataset: { kind: 'free_usage', day: row.fold.day } },
+            el('div', {}, el('strong', {}, t('student.freeUsage')), el('span', { class: 'muted small' }, ` ${t(`purse.${row.purse}`)}`), el('div', { class: 'muted small' }, formatDay(row.fold.day))),
             el(
               'div',
               { class: 'ledger-amounts' },
-              el('strong', { class: 'muted' }, t('student.freeUsageDetail', { count: row.count, energy: row.purse === 'water' ? `${formatNumber(row.usage)} L` : formatEnergy(row.usage) })),
+              el('strong', { class: 'muted' }, t('student.freeUsageDetail', { count: row.fold.entries, energy: row.purse === 'water' ? `${formatNumber(row.usage ?? 0)} L` : formatEnergy(row.usage ?? 0) })),
               el('span', { class: 'muted small' }, t('student.balanceAfter', { amount: formatMoney(row.balanceAfter) })),
             ),
           )
@@ -286,10 +276,9 @@ function renderLedger() {
     ),
   );
   if (rows.length === 0) $('ledger').append(el('li', { class: 'muted' }, t('student.noActivity')));
-  const pages = Math.max(1, Math.ceil(page.ledgerTotal / LEDGER_PAGE_SIZE));
-  $('ledger-page').textContent = t('common.pageOf', { page: page.ledgerPage, pages });
+  $('ledger-page').textContent = t('common.page', { page: page.ledgerPage });
   $('ledger-prev').disabled = page.ledgerPage <= 1;
-  $('ledger-next').disabled = page.ledgerPage >= pages;
+  $('ledger-next').disabled = page.ledgerNext === null;
 }
 
 /** The free quota left in its period (GET /api/dormitories/:id `quota`), for a purse with a policy. */

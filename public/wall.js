@@ -4,10 +4,12 @@
 // buildings, runs an alarm ticker, and reconnects by itself when the server restarts.
 import { connectLive, el, markTile, STATE_LABELS, STATE_PURSE } from './client.js';
 import { formatDateTime, formatMoney, formatPower, initI18n, onLocaleChange, setLocale, setTimeZone, t } from './i18n.js';
+import { alarmTitle } from './alarm-text.js';
+import alarms from './locales/alarms.js';
 import common from './locales/common.js';
 import wall from './locales/wall.js';
 
-initI18n(common, wall);
+initI18n(common, alarms, wall);
 
 const TOKEN_KEY = 'campus-prepaid.display-token';
 /** Every state, in the legend's order (their words come from locales/common.js). */
@@ -34,6 +36,8 @@ const view = {
   blocked: null,
   queued: false,
   tickerKey: '',
+  /** The active critical alarms of this screen's scope, newest first, from the feed. */
+  alarms: [],
 };
 
 /** The token from the address's fragment (kept, then removed from the address bar), else the stored one. */
@@ -101,6 +105,10 @@ else {
     },
     onUnauthorized() {
       block('wall.revoked');
+    },
+    onAlarms(list) {
+      view.alarms = Array.isArray(list) ? list : [];
+      renderTicker();
     },
   });
 }
@@ -210,32 +218,37 @@ function renderSummary() {
   renderTicker();
 }
 
-/** Rooms with active alarms or cut/overdrawn, campus-wide, worst first; rebuilt only when it changes. */
+/**
+ * The ticker: the active critical alarms of this screen (where, what, when; titled in the page's
+ * language from their kind), then the rooms cut or overdrawn; it scrolls round when there are
+ * any, and is rebuilt only when what it says changes.
+ */
 function renderTicker() {
-  const items = [...view.dorms.values()]
-    .filter((d) => d.activeAlarms > 0 || TICKER_STATES.has(d.state))
-    .sort((a, b) => b.activeAlarms - a.activeAlarms || a.id.localeCompare(b.id, 'en', { numeric: true }));
-  const key = `${document.documentElement.lang}|${items.map((d) => `${d.id}:${d.state}:${d.activeAlarms}`).join(',')}`;
+  const rooms = [...view.dorms.values()].filter((d) => TICKER_STATES.has(d.state)).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+  const key = `${document.documentElement.lang}|${view.alarms.map((a) => a.id).join(',')}|${rooms.map((d) => `${d.id}:${d.state}`).join(',')}`;
   if (key === view.tickerKey) return;
   view.tickerKey = key;
   const track = $('ticker-track');
-  if (items.length === 0) {
+  if (view.alarms.length === 0 && rooms.length === 0) {
     track.replaceChildren(el('span', { class: 'ticker-item muted' }, t('wall.noAlarms')));
     track.classList.remove('moving');
     return;
   }
-  const entry = (d) =>
+  const where = (alarm) => alarm.dormitoryId || (alarm.gatewayId ? t('wall.gateway', { gateway: alarm.gatewayId }) : alarm.rooms.join(' ')) || t('wall.campus');
+  const alarmEntry = (alarm) =>
     el(
       'span',
-      { class: 'ticker-item', dataset: { dormitoryId: d.id, state: d.state } },
-      el('span', { class: 'swatch' }),
-      el('strong', {}, d.id),
-      ` ${t(`state.${d.state}`)}`,
-      d.activeAlarms > 0 ? ` · ${t('wall.alarmCount', { count: d.activeAlarms })}` : '',
+      { class: 'ticker-item ticker-alarm', dataset: { alarmId: String(alarm.id), kind: alarm.kind, dormitoryId: alarm.dormitoryId || '' } },
+      el('span', { class: 'alarm-mark', 'aria-hidden': 'true' }, '●'),
+      el('strong', { class: 'ticker-room' }, where(alarm)),
+      el('span', { class: 'ticker-title' }, alarmTitle(alarm.kind)),
+      el('time', { class: 'ticker-time', datetime: alarm.raisedAt }, formatDateTime(alarm.raisedAt)),
     );
+  const roomEntry = (d) => el('span', { class: 'ticker-item', dataset: { dormitoryId: d.id, state: d.state } }, el('span', { class: 'swatch' }), el('strong', {}, d.id), ` ${t(`state.${d.state}`)}`);
+  const run = () => [...view.alarms.map(alarmEntry), ...rooms.map(roomEntry)];
   // Two copies side by side scroll as one endless band; the speed follows its length.
-  track.replaceChildren(el('div', { class: 'ticker-run' }, items.map(entry)), el('div', { class: 'ticker-run', 'aria-hidden': 'true' }, items.map(entry)));
-  track.style.setProperty('--ticker-seconds', String(Math.max(20, items.length * 4)));
+  track.replaceChildren(el('div', { class: 'ticker-run' }, run()), el('div', { class: 'ticker-run', 'aria-hidden': 'true' }, run()));
+  track.style.setProperty('--ticker-seconds', String(Math.max(20, (view.alarms.length + rooms.length) * 5)));
   track.classList.add('moving');
 }
 

@@ -2,7 +2,7 @@
  * `npm run test:soak -- [--runs N] [--hog] [-j N] [--top K] [FILE ...]`
  *
  * Runs the whole suite (or the given test files) N times in a row, exactly as `npm test` does
- * (tap with the repo's .taprc; DATABASE_URL / MQTT_URL pass through), and reports each run's
+ * (scripts/test.js: compiled once, each file run by node; DATABASE_URL / MQTT_URL pass through), and reports each run's
  * result, its failed files and wall time, then the slowest files over all runs. `--hog` keeps
  * one core busy with a spinning node process for the whole soak (the "busy machine" of issue
  * 14). Each run's TAP output is kept in the log directory it prints. Exits 1 if any run failed.
@@ -39,13 +39,13 @@ export function parseTapFiles(output: string): FileResult[] {
   return files;
 }
 
-/** The children a signal to the soak must take down with it (tap runs in its own process group, with its test files). */
+/** The children a signal to the soak must take down with it (the runner is in its own process group; it kills its test files' groups on SIGTERM). */
 const running = new Set<ChildProcess>();
 
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null) return;
   try {
-    process.kill(-child.pid, 'SIGTERM'); // the whole group: npx, tap and every test file it started
+    process.kill(-child.pid, 'SIGTERM'); // the runner, which takes every test file it started down with it
   } catch {
     child.kill('SIGTERM');
   }
@@ -61,8 +61,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 function runSuite(run: number, jobs: string | undefined, files: readonly string[], logFile: string): Promise<RunResult> {
   const started = performance.now();
-  const args = ['tap', '-R', 'tap', ...(jobs ? ['-j', jobs] : []), ...files];
-  const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const args = ['scripts/test.js', ...(jobs ? ['-j', jobs] : []), ...files];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   running.add(child);
   const log = createWriteStream(logFile);
   let output = '';

@@ -51,7 +51,9 @@ const afterRestartSeconds = Number(args['after-restart-seconds']);
 const metersPerGateway = Number(args['meters-per-gateway']);
 const probeCount = Number(args.probes);
 const restart = !args['no-restart'];
-const roomsBy = args.rooms === 'seed' ? 'seed' : 'rest';
+const ROOMS = ['rest', 'rest-per-meter', 'seed'] as const;
+const roomsBy = ROOMS.find((r) => r === args.rooms);
+if (!roomsBy) throw new Error(`--rooms must be one of ${ROOMS.join(', ')}`);
 const wsClients = Number(args['ws-clients']);
 if (!Number.isSafeInteger(wsClients) || wsClients < 0) throw new Error('--ws-clients must be a whole number (0: none)');
 
@@ -183,8 +185,14 @@ async function main(): Promise<void> {
     let api = new RestClient(url);
     await api.login('admin', ADMIN_PASSWORD);
     log(`server at ${url} on ${database.kind}; creating ${meters} meters (rooms by ${roomsBy})`);
-    const campus = await createCampusOverRest(api, meters, metersPerGateway, probeCount + (restart ? 10 : 0), roomsBy === 'rest' ? 'rest' : 'later');
-    report.campusOverRest = { rooms: roomsBy, restCalls: campus.restCalls, seconds: campus.seconds, callsPerSecond: round(campus.restCalls / campus.seconds) };
+    const campus = await createCampusOverRest(api, meters, metersPerGateway, probeCount + (restart ? 10 : 0), roomsBy === 'seed' ? 'later' : roomsBy);
+    report.campusOverRest = {
+      rooms: roomsBy,
+      restCalls: campus.restCalls,
+      seconds: campus.seconds,
+      callsPerSecond: round(campus.restCalls / campus.seconds),
+      ...(roomsBy === 'seed' ? {} : { roomSeconds: campus.roomSeconds, roomsPerSecond: round(meters / Math.max(0.1, campus.roomSeconds), 1), loadAverage: loadAverage() }),
+    };
     log(`campus created: ${campus.restCalls} REST calls in ${campus.seconds} s`);
     if (roomsBy === 'seed') {
       server.child.kill('SIGTERM');

@@ -1,5 +1,5 @@
-// The control room's words (public/index.html and its modules). Alarm titles are keyed by the
-// server's alarm kind (`alarm.kind.<kind>`); a kind without one is shown by its code, humanised.
+// The control room's words (public/index.html and its modules). Alarm titles and messages are in
+// locales/alarms.js (shared with the wall).
 
 /** @type {import('../i18n.js').Dictionary} */
 export default {
@@ -122,23 +122,6 @@ export default {
     'alarms.mute': 'Sound on',
     'alarms.muted': 'Muted',
     'alarms.actionFailed': '{action} failed: {message}',
-    'severity.info': 'info',
-    'severity.warning': 'warning',
-    'severity.critical': 'critical',
-    'alarm.kind.malignant_load': 'Illegal appliance (malignant load)',
-    'alarm.kind.overload': 'Overload',
-    'alarm.kind.low_current': 'Low-current limit exceeded',
-    'alarm.kind.ac_standby': 'Air conditioner unplugged or foreign load',
-    'alarm.kind.tamper': 'Meter tampering',
-    'alarm.kind.lockout': 'Locked out after repeated trips',
-    'alarm.kind.lights_off': 'Lights-out schedule',
-    'alarm.kind.holiday': 'Holiday cut',
-    'alarm.kind.gateway_offline': 'Gateway offline',
-    'alarm.kind.register_jump': 'Meter register jumped',
-    'alarm.kind.register_backwards': 'Meter register went backwards',
-    'alarm.kind.ledger_dead_letter': 'Ledger item parked',
-    'alarm.kind.unknown_unit': 'Unknown meter on a gateway',
-    'alarm.kind.command_failed': 'Command failed',
   },
   'zh-CN': {
     'dash.title': '校园预付费 · 监控中心',
@@ -259,22 +242,5 @@ export default {
     'alarms.mute': '声音开',
     'alarms.muted': '已静音',
     'alarms.actionFailed': '{action}失败：{message}',
-    'severity.info': '提示',
-    'severity.warning': '警告',
-    'severity.critical': '严重',
-    'alarm.kind.malignant_load': '违规电器（恶性负载）',
-    'alarm.kind.overload': '过载',
-    'alarm.kind.low_current': '超出小电流限制',
-    'alarm.kind.ac_standby': '空调拔插头或接入其他负载',
-    'alarm.kind.tamper': '电表被打开或篡改',
-    'alarm.kind.lockout': '多次跳闸后锁定',
-    'alarm.kind.lights_off': '熄灯时段',
-    'alarm.kind.holiday': '假期断电',
-    'alarm.kind.gateway_offline': '网关离线',
-    'alarm.kind.register_jump': '电表读数跳变',
-    'alarm.kind.register_backwards': '电表读数倒走',
-    'alarm.kind.ledger_dead_letter': '账务记录挂起',
-    'alarm.kind.unknown_unit': '网关上的未知电表',
-    'alarm.kind.command_failed': '指令失败',
   },
 };

@@ -14,8 +14,9 @@ export default {
     'wall.power': '{power} now',
     'wall.lastUpdate': 'last update {time}',
     'wall.floor': 'F{floor}',
-    'wall.noAlarms': 'No active alarms',
-    'wall.alarmCount': '{count} alarm(s)',
+    'wall.noAlarms': 'No critical alarms',
+    'wall.gateway': 'gateway {gateway}',
+    'wall.campus': 'campus',
     'wall.alarmsTitle': 'Alarms',
   },
   'zh-CN': {
@@ -30,8 +31,9 @@ export default {
     'wall.power': '当前 {power}',
     'wall.lastUpdate': '最后更新 {time}',
     'wall.floor': '{floor} 层',
-    'wall.noAlarms': '无活动报警',
-    'wall.alarmCount': '{count} 个报警',
+    'wall.noAlarms': '无严重报警',
+    'wall.gateway': '网关 {gateway}',
+    'wall.campus': '全校',
     'wall.alarmsTitle': '报警',
   },
 };

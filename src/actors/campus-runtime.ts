@@ -378,9 +378,9 @@ export class CampusRuntime {
   /** Starts (or restarts) a dormitory from the database: used after the API adds or changes one. */
   async reloadDormitory(id: string): Promise<boolean> {
     if (!this.campus) return false;
-    await this.unloadDormitory(id);
-    // The stopped actors' last control states must be committed before they are read back.
-    if (this.ledger) await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
+    // The stopped actors' last control states must be committed before they are read back; a
+    // dormitory that was not running (just created) left none, and waits for no commit.
+    if ((await this.unloadDormitory(id)) && this.ledger) await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     const topology = await loadTopology(this.options.db, [id]);
     const dormitory = topology.dormitories[0];
     if (!dormitory) return false;

@@ -5,12 +5,13 @@ import type { BillingState } from '../domain/tariff.ts';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
 import { findDormitory, listDormitories } from '../db/dormitory.repository.ts';
+import { listFoldedLedger } from '../db/ledger-folded.repository.ts';
 import { listLedger } from '../db/ledger.repository.ts';
 import { DomainError } from '../errors.ts';
 import { buildingTimeZone } from '../services/campus.service.ts';
 import { daysLeftOf } from '../services/days-left.service.ts';
 import { DORMITORY_STATES } from '../live/live-feed.ts';
-import { pagination } from './schema-bounds.ts';
+import { pagination, RowId } from './schema-bounds.ts';
 import { assertCanRead } from './auth.plugin.ts';
 
 const ListQuery = Type.Object(
@@ -27,6 +28,12 @@ const LedgerQuery = Type.Object(
   {
     purse: Type.Optional(Type.Union([Type.Literal('electricity'), Type.Literal('water')])),
     ...pagination(),
+    fold: Type.Optional(
+      Type.Literal('free-usage-by-day', {
+        description: "Fold each campus day's free-quota usage (0.00 consumption entries) of a purse into one row (`fold`); pages by `before` (the answer's `next`; `page` is not used) and has no `total`",
+      }),
+    ),
+    before: Type.Optional(RowId()),
   },
   { additionalProperties: false },
 );
@@ -65,12 +72,16 @@ async function dormitoryRoutes(app: FastifyInstance, options: { context: AppCont
     return { ...dormitory, ...(live ?? {}), daysLeft, timeZone, quota };
   });
 
-  app.get('/api/dormitories/:id/ledger', { preHandler: readers, schema: { tags: ['ledger'], summary: 'Ledger entries of a dormitory, newest first', params: IdParams, querystring: LedgerQuery } }, async (request) => {
+  app.get('/api/dormitories/:id/ledger', { preHandler: readers, schema: { tags: ['ledger'], summary: 'Ledger entries of a dormitory, newest first (paged), or with free-quota usage folded by day (keyset-paged)', params: IdParams, querystring: LedgerQuery } }, async (request) => {
     const { id } = request.params as Static<typeof IdParams>;
     const query = request.query as Static<typeof LedgerQuery>;
     assertCanRead(request.operator, id);
     const dormitory = await findDormitory(db, id);
     if (!dormitory) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
+    if (query.fold) {
+      return listFoldedLedger(db, id, { purse: query.purse, before: query.before, pageSize: query.pageSize ?? 50, timeZone: await buildingTimeZone(db, dormitory.building) });
+    }
+    if (query.before !== undefined) throw new DomainError('VALIDATION_FAILED', 'before pages a folded ledger (fold=free-usage-by-day); use page', 'before');
     return listLedger(db, id, { purse: query.purse, page: query.page ?? 1, pageSize: query.pageSize ?? 50 });
   });
 }

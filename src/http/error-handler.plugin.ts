@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { isConnectionFailure } from '../db/connection-failure.ts';
 import { ActorBusyError, DomainError, fromDatabaseError, type ErrorBody, type ErrorCode } from '../errors.ts';
 
 /** Field path of a schema validation error, e.g. `amount` or `periods.2.from`. */
@@ -30,6 +31,9 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: ErrorCode; field: string }
 /** Status of a client error we have no code for: a generic code of that status. */
 const GENERIC_CODES: Readonly<Record<number, ErrorCode>> = { 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE', 414: 'URI_TOO_LONG', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' };
 
+/** Seconds a client waits before retrying a request the database did not complete. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /** Every error a client sees, as one shape and status (and the headers it needs). Undefined means "ours: 500". */
 export function toClientError(error: unknown): { status: number; body: ErrorBody; headers?: Record<string, string> } | undefined {
   const render = (status: number, code: string, message: string, field?: string) => ({ status, body: { error: { code, message, ...(field ? { field } : {}) } } });
@@ -37,6 +41,8 @@ export function toClientError(error: unknown): { status: number; body: ErrorBody
   if (error instanceof DomainError) return render(error.statusCode, error.code, error.message, error.field);
   const database = fromDatabaseError(error);
   if (database) return render(database.statusCode, database.code, database.message, database.field);
+  // The database away (or a transient conflict): nothing was committed, a retry is the answer.
+  if (isConnectionFailure(error)) return { ...render(503, 'DATABASE_UNAVAILABLE', 'the database did not answer (unreachable, or a transient conflict); retry'), headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } };
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation) {
     const field = fieldOf(fastify as FastifyError);
@@ -73,7 +79,8 @@ export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors'
  * One error handler: coded errors keep their status and field; schema errors become 400
  * VALIDATION_FAILED naming the field; database constraint and data errors are mapped to 4xx
  * in one place (src/errors.ts `fromDatabaseError`); an actor that did not answer in time is 503
- * ACTOR_BUSY with Retry-After (`ActorBusyError`); Fastify's parsing errors get catalogue
+ * ACTOR_BUSY with Retry-After (`ActorBusyError`); a database that is away is 503
+ * DATABASE_UNAVAILABLE with Retry-After (`isConnectionFailure`); Fastify's parsing errors get catalogue
  * codes; anything else is logged with its context and hidden behind a plain 500.
  */
 async function errorHandlerPlugin(app: FastifyInstance): Promise<void> {

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
 import { buildingTimeZone } from '../services/campus.service.ts';
 import { displayTokenHash, liveDisplayTokens } from '../services/display-token.service.ts';
+import { wallAlarms, wallAlarmsMessage } from './wall-alarms.ts';
 import { tokenHash } from './auth.plugin.ts';
 
 /**
@@ -128,6 +129,8 @@ interface LiveClient {
   slowSince: number | undefined;
   messagesSent: number;
   diffsHeld: number;
+  /** A wall display's last `alarms` message: sent again only when it changes. */
+  alarmsSent?: string;
 }
 
 function scopeKeyOf(scope: Scope): string {
@@ -236,7 +239,12 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   const unsubscribe = feed.subscribe((changed) => {
     feedCalls++;
     if (changed.length === 0) return;
-    for (const state of changed) latest.set(state.id, state);
+    let alarmsChanged = false;
+    for (const state of changed) {
+      if (latest.get(state.id)?.activeAlarms !== state.activeAlarms) alarmsChanged = true;
+      latest.set(state.id, state);
+    }
+    if (alarmsChanged) refreshWallAlarms();
     if (clients.size === 0) return;
 
     // Group once per call; serialise lazily once per scope that has a client in it.
@@ -286,6 +294,44 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       send(client, payload);
     }
   });
+
+  /**
+   * Sends each wall display the active critical alarms of its scope (`{"type":"alarms"}`) when
+   * they differ from what it was last sent: after its snapshot, when a room's alarm count moves
+   * in the feed, and on every keepalive tick (an alarm of no room, a release on another node).
+   * One query per scope; one run at a time (a request during a run makes one more run).
+   */
+  let refreshingAlarms: Promise<void> | undefined;
+  let refreshAlarmsAgain = false;
+  function refreshWallAlarms(): void {
+    if (refreshingAlarms) {
+      refreshAlarmsAgain = true;
+      return;
+    }
+    const walls = [...clients].filter((c) => c.credential.kind === 'display');
+    if (walls.length === 0) return;
+    refreshingAlarms = (async () => {
+      const byScope = new Map<string, Promise<string>>();
+      for (const client of walls) {
+        const scope = client.scope;
+        if (!byScope.has(client.scopeKey)) byScope.set(client.scopeKey, wallAlarms(context.db, scope.kind === 'building' ? scope.building : undefined).then(wallAlarmsMessage));
+      }
+      for (const client of walls) {
+        const payload = await byScope.get(client.scopeKey)!;
+        if (payload === client.alarmsSent || client.socket.readyState !== client.socket.OPEN) continue;
+        client.alarmsSent = payload;
+        send(client, Buffer.from(payload));
+      }
+    })()
+      .catch((error: unknown) => context.log.warn({ err: error }, 'live feed: wall alarms could not be read; the next tick retries'))
+      .finally(() => {
+        refreshingAlarms = undefined;
+        if (refreshAlarmsAgain) {
+          refreshAlarmsAgain = false;
+          refreshWallAlarms();
+        }
+      });
+  }
 
   /**
    * Closes (4401) every socket whose session no longer stands: deleted, expired, its user
@@ -349,6 +395,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       flushIfDrained(client);
     }
     checkSessions();
+    refreshWallAlarms();
   }, pingIntervalMs);
   keepalive.unref();
 
@@ -369,6 +416,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     clearInterval(keepalive);
     unsubscribeSessionEndings();
     await checking;
+    await refreshingAlarms;
     unsubscribe();
     unsubscribeJobs?.();
     for (const client of clients) client.socket.terminate();
@@ -484,6 +532,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       // Anything a client sends is ignored: the feed is one-way.
       // A wall display also gets the building names and the campus time zone it cannot ask REST for.
       send(client, encodeMessage({ type: 'snapshot', scope: client.scopeKey, dormitories: snapshot, ...(display ? { display: { name: display.name, ...display.context } } : {}) }));
+      // ...and the critical alarms for its ticker, which it cannot ask REST for either.
+      if (display) refreshWallAlarms();
     },
   );
 }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
 import { arrearsTable, topConsumersTable, zeroUseTable } from '../services/ranking-export.ts';
-import { arrearsReport, everyArrears, everyZeroUse, topConsumersReport, zeroUseReport } from '../services/ranking-report.service.ts';
+import { arrearsReport, everyArrears, everyZeroUse, topConsumersReport, ZERO_USE_MAX_DAYS, zeroUseReport } from '../services/ranking-report.service.ts';
 import { ErrorResponses } from './error-schemas.ts';
 import { Format, sendReport, sendTable } from './report.routes.ts';
 
@@ -20,7 +20,7 @@ const Paging = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'rows in this page (exports carry every row)' })),
 };
 const TopQuery = Type.Object({ ...Range, purse: Type.Optional(Purse), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 20 })), format: Format }, { additionalProperties: false });
-const ZeroUseQuery = Type.Object({ ...Range, ...Paging, format: Format }, { additionalProperties: false });
+const ZeroUseQuery = Type.Object({ ...Range, from: Instant(`default: to minus 7 days; at most ${ZERO_USE_MAX_DAYS} days before to`), ...Paging, format: Format }, { additionalProperties: false });
 const ArrearsQuery = Type.Object({ purse: Type.Optional(Purse), building: Range.building, ...Paging, format: Format }, { additionalProperties: false });
 
 const Place = { dormitoryId: Type.String(), buildingId: Type.String(), floor: Type.Integer(), room: Type.String() };

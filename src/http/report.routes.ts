@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
 import { reconciliationTable } from '../services/reconciliation-export.ts';
-import { reconciliationReport } from '../services/reconciliation-report.service.ts';
+import { reconciliationByCampus, reconciliationReport } from '../services/reconciliation-report.service.ts';
 import { csvStream, xlsxStream, type ReportTable } from '../services/report-export.ts';
 import { usageTable } from '../services/usage-export.ts';
 import { usageReport } from '../services/usage-report.service.ts';
@@ -99,8 +99,8 @@ async function reportRoutes(app: FastifyInstance, options: { context: AppContext
     },
     async (request, reply) => {
       const query = request.query as Static<typeof ReconciliationQuery>;
-      const report = await reconciliationReport(options.context.db, query.date);
-      return sendReport(reply, query.format, report, reconciliationTable, `reconciliation-${report.date}`);
+      if (query.format === 'csv' || query.format === 'xlsx') return sendTable(reply, query.format, reconciliationTable(query.date, reconciliationByCampus(options.context.db, query.date)), `reconciliation-${query.date}`);
+      return reconciliationReport(options.context.db, query.date);
     },
   );
 

@@ -8,6 +8,12 @@ import { reportRange } from './report-range.ts';
 
 /** Ranked lists (docs/reports.md): the top consumers, occupied rooms with zero use, the arrears list. */
 const WEEK_MS = 7 * MS_PER_DAY;
+/**
+ * The longest zero-use range: a year. Each room's test is an index probe over the range, but an
+ * unbounded range (from 1970) asks every room about its whole history and says nothing useful.
+ */
+export const ZERO_USE_MAX_DAYS = 366;
+const ZERO_USE_MAX_MS = ZERO_USE_MAX_DAYS * MS_PER_DAY;
 
 interface RangeQuery {
   readonly from?: string | undefined;
@@ -39,7 +45,7 @@ export interface ZeroUseReport extends ReportPage<ZeroUseRow> {
 
 /** Occupied dormitories (someone stayed throughout [from, to), default the last 7 days) whose meters recorded no electricity: one keyset page. */
 export async function zeroUseReport(db: Executor, clock: Clock, query: RangeQuery & { after?: string | undefined; limit?: number | undefined }): Promise<ZeroUseReport> {
-  const { from, to } = reportRange(query, clock, WEEK_MS);
+  const { from, to } = reportRange(query, clock, WEEK_MS, ZERO_USE_MAX_MS);
   const read = zeroUseReader(db, from, to, query.building);
   const page = await keysetPage(read, decodeCursor(query.after, isDormitoryKey), query.limit ?? 100, (r) => r.dormitoryId);
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...page };
@@ -51,7 +57,7 @@ function zeroUseReader(db: Executor, from: number, to: number, buildingId: strin
 
 /** Every row of the zero-use list, page by page (exports). */
 export function everyZeroUse(db: Executor, clock: Clock, query: RangeQuery): { from: string; to: string; rows: AsyncGenerator<ZeroUseRow> } {
-  const { from, to } = reportRange(query, clock, WEEK_MS);
+  const { from, to } = reportRange(query, clock, WEEK_MS, ZERO_USE_MAX_MS);
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows: everyRow(zeroUseReader(db, from, to, query.building), (r) => r.dormitoryId) };
 }
 

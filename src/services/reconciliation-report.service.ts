@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { Executor } from '../db/executor.ts';
 import { balancesBefore, campusesForReports, movementsBetween, rechargesByChannel } from '../db/reconciliation.repository.ts';
 import { channelOf, type PurseName } from '../domain/reports/ledger-kinds.ts';
 import { reconcileDay, totalOf, type ReconciliationLine } from '../domain/reports/reconciliation.ts';
@@ -38,38 +39,74 @@ export interface ReconciliationReport {
   readonly tiesOut: boolean;
 }
 
+type Campus = Awaited<ReturnType<typeof campusesForReports>>[number];
+
+/** One campus's part of the day: its window, its lines and its channels (sorted), read inside the caller's transaction. */
+export interface CampusDay {
+  readonly window: ReconciliationReport['campuses'][number];
+  readonly lines: readonly ReconciliationLine[];
+  readonly channels: readonly ChannelLine[];
+}
+
+async function reconcileCampus(trx: Executor, campus: Campus, date: string): Promise<CampusDay> {
+  const from = new Date(startOfLocalDay(date, campus.zone));
+  const to = new Date(startOfLocalDay(dayFromNumber(dayNumber(date) + 1), campus.zone)); // 23, 24 or 25 hours later
+  const lines = reconcileDay(await balancesBefore(trx, campus.id, from), await movementsBetween(trx, campus.id, from, to), await balancesBefore(trx, campus.id, to));
+  const byChannel = new Map<string, { campus: string; building: string; purse: PurseName; channel: string; amount: number; count: number }>();
+  for (const sum of await rechargesByChannel(trx, campus.id, from, to)) {
+    const channel = channelOf(sum.method, sum.provider);
+    const key = `${sum.building}\u0000${sum.purse}\u0000${channel}`;
+    const line = byChannel.get(key) ?? { campus: campus.id, building: sum.building, purse: sum.purse, channel, amount: 0, count: 0 };
+    line.amount += sum.amount;
+    line.count += sum.count;
+    byChannel.set(key, line);
+  }
+  const channels = [...byChannel.values()].sort((a, b) => compare(a.building, b.building) || compare(a.purse, b.purse) || compare(a.channel, b.channel));
+  return { window: { campus: campus.id, timeZone: campus.timeZone, utcOffsetMinutes: offsetAt(campus.zone, from.getTime()), from: from.toISOString(), to: to.toISOString() }, lines, channels };
+}
+
+function checkDate(date: string): void {
+  if (!isLocalDay(date)) throw new DomainError('VALIDATION_FAILED', `${date} is not a calendar day (YYYY-MM-DD)`, 'date');
+}
+
 /**
  * The daily reconciliation of `date` (a local calendar day on each campus's time zone), read
  * in one repeatable-read transaction so the opening, the movements and the closing are one
  * snapshot of the ledger: a charge posted meanwhile is in all three reads or in none.
  */
 export async function reconciliationReport(db: Kysely<Database>, date: string): Promise<ReconciliationReport> {
-  if (!isLocalDay(date)) throw new DomainError('VALIDATION_FAILED', `${date} is not a calendar day (YYYY-MM-DD)`, 'date');
+  checkDate(date);
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
-      const campuses = [];
-      const lines: ReconciliationLine[] = [];
-      const channels: ChannelLine[] = [];
-      for (const campus of await campusesForReports(trx)) {
-        const from = new Date(startOfLocalDay(date, campus.zone));
-        const to = new Date(startOfLocalDay(dayFromNumber(dayNumber(date) + 1), campus.zone));
-        campuses.push({ campus: campus.id, timeZone: campus.timeZone, utcOffsetMinutes: offsetAt(campus.zone, from.getTime()), from: from.toISOString(), to: to.toISOString() });
-        lines.push(...reconcileDay(await balancesBefore(trx, campus.id, from), await movementsBetween(trx, campus.id, from, to), await balancesBefore(trx, campus.id, to)));
-        const byChannel = new Map<string, { campus: string; building: string; purse: PurseName; channel: string; amount: number; count: number }>();
-        for (const sum of await rechargesByChannel(trx, campus.id, from, to)) {
-          const channel = channelOf(sum.method, sum.provider);
-          const key = `${sum.building}\u0000${sum.purse}\u0000${channel}`;
-          const line = byChannel.get(key) ?? { campus: campus.id, building: sum.building, purse: sum.purse, channel, amount: 0, count: 0 };
-          line.amount += sum.amount;
-          line.count += sum.count;
-          byChannel.set(key, line);
-        }
-        channels.push(...[...byChannel.values()].sort((a, b) => compare(a.building, b.building) || compare(a.purse, b.purse) || compare(a.channel, b.channel)));
-      }
-      return assemble(date, campuses, lines, channels);
+      const days: CampusDay[] = [];
+      for (const campus of await campusesForReports(trx)) days.push(await reconcileCampus(trx, campus, date));
+      return assemble(
+        date,
+        days.map((d) => d.window),
+        days.flatMap((d) => d.lines),
+        days.flatMap((d) => d.channels),
+      );
     });
+}
+
+/**
+ * The same day for an export, one campus at a time: each campus is read in its own short
+ * repeatable-read transaction (its opening, movements and closing one snapshot, so each of its
+ * lines ties out) and handed on before the next is read, so neither the whole report nor an
+ * open transaction waits on a slow download. The date is checked before anything is read.
+ */
+export function reconciliationByCampus(db: Kysely<Database>, date: string): AsyncGenerator<CampusDay> {
+  checkDate(date);
+  return (async function* () {
+    for (const campus of await campusesForReports(db)) {
+      yield await db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute((trx) => reconcileCampus(trx, campus, date));
+    }
+  })();
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

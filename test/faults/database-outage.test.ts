@@ -61,6 +61,11 @@ t.test('the app survives terminated backends and a database outage; the ledger c
   t.ok(app.runtime.ledgerStatus.pending > 0, `the ledger holds ${app.runtime.ledgerStatus.pending} items`);
   const degradedAgain = (await health()).json<{ ledger: { waitingForDatabase: boolean; pending: number } }>();
   t.match(degradedAgain.ledger, { waitingForDatabase: true }, '/health shows the ledger waiting');
+  const recharge = () => app.http.inject({ method: 'POST', url: '/api/dormitories/A-105/recharges', headers: admin, payload: { amount: 777, purse: 'electricity', method: 'cash', reference: 'outage-recharge' } });
+  const refused = await recharge();
+  t.equal(refused.statusCode, 503, `a recharge while the database is away is a 503, not a 500 (got ${refused.statusCode} ${refused.body.slice(0, 120)})`);
+  t.match(refused.json(), { error: { code: 'DATABASE_UNAVAILABLE' } }, 'coded DATABASE_UNAVAILABLE');
+  t.equal(refused.headers['retry-after'], '5', 'with Retry-After');
 
   // 3. The database returns.
   proxy.up();
@@ -71,6 +76,10 @@ t.test('the app survives terminated backends and a database outage; the ledger c
   t.equal(command?.state, 'confirmed', 'the cut command, requested, sent and confirmed during the outage, ends confirmed (its rows committed in order)');
   const alarm = await direct.selectFrom('alarms').select('kind').where('dormitory_id', '=', 'A-104').where('kind', '=', 'malignant_load').executeTakeFirst();
   t.ok(alarm, 'the malignant-load alarm raised during the outage is committed');
+  t.equal((await recharge()).statusCode, 201, 'the recharge retried after the outage is credited');
+  t.equal((await recharge()).statusCode, 200, 'and its repeat credits nothing');
+  const credited = await direct.selectFrom('ledger_entries').select('amount').where('reference', '=', 'outage-recharge').execute();
+  t.same(credited.map((e) => Number(e.amount)), [777], 'the recharge refused during the outage and retried is credited once');
   t.same((await findBalanceMismatches(direct)).mismatches, [], 'every balance agrees with its ledger');
   t.equal((await direct.selectFrom('ledger_dead_letters').select('id').execute()).length, 0, 'an outage dead-letters nothing');
 });

@@ -30,7 +30,9 @@ let template: Promise<Blob> | undefined;
 async function pgliteTemplate(): Promise<Blob> {
   const key = createHash('sha256');
   key.update(await readFile(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url)));
-  key.update(await readFile(new URL('../../src/db/migrate.ts', import.meta.url)));
+  // The migrator itself: migrate.ts from source, migrate.js in the compiled suite (scripts/test.js).
+  const dbDir = new URL('../../src/db/', import.meta.url);
+  for (const name of (await readdir(dbDir)).filter((file) => /^migrate\.[jt]s$/.test(file))) key.update(await readFile(new URL(name, dbDir)));
   for (const name of (await readdir(MIGRATIONS_DIR)).sort()) key.update(name).update(await readFile(path.join(MIGRATIONS_DIR, name)));
   const file = path.join(tmpdir(), `campus-prepaid-pglite-template-${key.digest('hex').slice(0, 16)}.tar`);
   try {

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import t from 'tap';
 import { sql } from 'kysely';
 import { toClientError } from '../../src/http/error-handler.plugin.ts';
@@ -95,5 +96,14 @@ t.test('every database constraint and data error maps to a 4xx in one place', as
     if (field) t.equal(client?.body.error.field, field, `${what}: names ${field}`);
     t.notMatch(client?.body.error.message ?? '', /insert|select|delete|\$1/i, `${what}: no SQL in the message`);
   }
-  t.equal(toClientError(new Error('connection terminated')), undefined, 'an error that is not the client\'s stays a 500');
+  t.equal(toClientError(new Error('an unforeseen fault')), undefined, 'an error that is not the client\'s stays a 500');
+  // A database that is away is no client's fault either, but the answer is to retry: 503 with Retry-After, not a 500.
+  const refused = await new pg.Client({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 2000 }).connect().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const away = toClientError(refused);
+  t.equal(away?.status, 503, 'a refused database connection is a 503');
+  t.equal(away?.body.error.code, 'DATABASE_UNAVAILABLE', 'coded DATABASE_UNAVAILABLE');
+  t.equal(away?.headers?.['retry-after'], '5', 'with Retry-After');
 });

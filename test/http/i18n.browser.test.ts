@@ -13,6 +13,11 @@ t.test('i18n.js formats money, numbers and campus times in the locale', { skip }
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ locale: 'en-US', timezoneId: 'America/Los_Angeles' });
   const errors = collectErrors(page);
+  // `npm test` runs this file compiled by tsc (rewriteRelativeImportExtensions), which turns the
+  // `import(url)` below into `import(__rewriteRelativeImportExtension(url))` with the helper defined
+  // in this module, not in the page the function is sent to. The URL is absolute (nothing to rewrite),
+  // so the page gets an identity of that name.
+  await page.addInitScript('globalThis.__rewriteRelativeImportExtension = (path) => path;');
   await page.goto(`${server.url}/student.html`);
   const result = await page.evaluate(async (url) => {
     const i18n = await import(url);

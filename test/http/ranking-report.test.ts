@@ -93,6 +93,12 @@ t.test('top consumers and occupied rooms with zero use equal a hand computation 
   const bad = await test.app.http.inject({ method: 'GET', url: `/api/reports/zero-use?after=bm90LW91cnM`, headers: manager });
   t.same([bad.statusCode, bad.json().error?.field], [400, 'after'], 'a cursor the report did not give is a 400 naming after');
   t.equal((await test.app.http.inject({ method: 'GET', url: '/api/reports/top-consumers?limit=0', headers: manager })).json().error?.field, 'limit', 'a limit below 1 names the limit');
+  const longest = await test.app.http.inject({ method: 'GET', url: `/api/reports/zero-use?from=2025-03-01T00:00:00.000Z&to=2026-03-02T00:00:00.000Z`, headers: manager });
+  t.equal(longest.statusCode, 200, 'a range of 366 days is served');
+  for (const format of ['', '&format=csv']) {
+    const tooLong = await test.app.http.inject({ method: 'GET', url: `/api/reports/zero-use?from=2025-03-01T00:00:00.000Z&to=2026-03-02T00:00:00.001Z${format}`, headers: manager });
+    t.same([tooLong.statusCode, tooLong.json().error?.field], [400, 'from'], `a range over 366 days is a 400 naming from (${format || 'json'})`);
+  }
 });
 
 t.test('the arrears list: most owed first, since when each went below zero, page by page', async (t) => {

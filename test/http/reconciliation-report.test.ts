@@ -165,5 +165,7 @@ t.test("the day's reconciliation ties out to the fen against an independent sum 
   const bad = await app.http.inject({ method: 'GET', url: '/api/reports/reconciliation?date=2026-02-30', headers: finance });
   t.equal(bad.statusCode, 400, 'a day that does not exist is a 400');
   t.equal(bad.json().error.field, 'date', 'naming the date');
+  const badExport = await app.http.inject({ method: 'GET', url: '/api/reports/reconciliation?date=2026-02-30&format=csv', headers: finance });
+  t.same([badExport.statusCode, badExport.json().error?.field], [400, 'date'], 'an export of a day that does not exist is a 400 before any byte');
   t.equal((await app.http.inject({ method: 'GET', url: `/api/reports/reconciliation?date=${DAY1}`, headers: await test.as('manager') })).statusCode, 403, 'a manager does not read the reconciliation');
 });

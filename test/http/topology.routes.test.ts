@@ -122,6 +122,21 @@ t.test('topology API: add and remove gateways, dormitories and meters live; erro
   await expectError('removed dormitory', await call('GET', '/api/dormitories/T-901'), 404, 'DORMITORY_NOT_FOUND');
   await expectError('dormitory removed twice', await call('DELETE', '/api/dormitories/T-901'), 404, 'DORMITORY_NOT_FOUND');
 
+  // ---- a dormitory with its meter in one call: one transaction, one actor start ----
+  const inline = { ...meter, id: 'M-T-903', unitAddress: '9' };
+  const withMeter = { id: 'T-903', building: 'BA', floor: 9, room: '903', electricityTariffId: 'tou-residential', meters: [inline] };
+  await expectError('inline meter behind an unknown gateway', await call('POST', '/api/dormitories', { ...withMeter, meters: [{ ...inline, gatewayId: 'GW-NONE' }] }), 404, 'GATEWAY_NOT_FOUND', 'meters/0/gatewayId');
+  await expectError('inline meter with a bad unit', await call('POST', '/api/dormitories', { ...withMeter, meters: [inline, { ...inline, id: 'M-T-903b', unitAddress: '0' }] }), 400, 'VALIDATION_FAILED', 'meters/1/unitAddress');
+  t.notOk(directory.dormitories.has('T-903'), 'a refused inline meter refuses the dormitory whole');
+  t.equal((await db.selectFrom('dormitories').select('id').where('id', '=', 'T-903').execute()).length, 0, 'and writes nothing');
+  t.equal((await call('POST', '/api/dormitories', withMeter)).statusCode, 201, 'dormitory and meter created in one call');
+  t.same(directory.dormitories.get('T-903')?.topology.meters.map((m) => m.meterId), ['M-T-903'], 'the live dormitory holds its meter from its first start');
+  t.equal((await app.runtime.gateway('GW-T1'))?.meters, 1, 'GW-T1 polls it');
+  t.equal((await db.selectFrom('circuits').select('id').where('meter_id', '=', 'M-T-903').execute()).length, 3, 'with its three circuits');
+  await expectError('inline meter on a unit already taken', await call('POST', '/api/dormitories', { ...withMeter, id: 'T-904', room: '904', meters: [{ ...inline, id: 'M-T-904' }] }), 409, 'ALREADY_EXISTS', 'id');
+  t.notOk(directory.dormitories.has('T-904'), 'refused whole: no dormitory T-904');
+  t.equal((await call('DELETE', '/api/dormitories/T-903')).statusCode, 204, 'removed with its meter');
+
   for (const id of ['GW-T1', 'GW-TQ']) {
     t.equal((await call('DELETE', `/api/gateways/${id}`)).statusCode, 204, `${id} removed`);
     t.notOk(directory.gateways.has(id), `the ${id} actor is gone`);
@@ -151,6 +166,9 @@ t.test('topology API: add and remove gateways, dormitories and meters live; erro
       ['admin', 'meter.install', 'dormitory', 'T-901'],
       ['admin', 'meter.remove', 'dormitory', 'T-901'],
       ['manager-1', 'dormitory.delete', 'dormitory', 'T-901'],
+      ['admin', 'dormitory.create', 'dormitory', 'T-903'],
+      ['admin', 'meter.install', 'dormitory', 'T-903'],
+      ['admin', 'dormitory.delete', 'dormitory', 'T-903'],
       ['admin', 'gateway.delete', 'gateway', 'GW-T1'],
       ['admin', 'gateway.delete', 'gateway', 'GW-TQ'],
     ],

@@ -64,13 +64,21 @@ for (const screen of [
     t.equal(await page.evaluate(() => window.localStorage.getItem('campus-prepaid.display-token')), token, 'and kept for the next start of the screen');
     t.equal(await textOf(page, '#wall-building'), 'Building A');
 
-    // Some rooms in trouble: the longest texts a tile shows, and the ticker.
+    // Some rooms in trouble: the longest texts a tile shows, and the ticker. The critical alarms
+    // are stored as the ledger writes them; the feed's alarm counts tell the server to look.
+    const alarm = (dormitory_id: string, kind: string, severity: string, minutesAgo: number) => ({ dormitory_id, meter_id: `M-${dormitory_id}`, gateway_id: null, circuit: null, kind, severity, message: `${kind} (the server's English)`, evidence: JSON.stringify([]), raised_at: new Date(Date.now() - minutesAgo * 60_000) });
+    await server.context.db.insertInto('alarms').values([alarm('A-105', 'tamper', 'critical', 5), alarm('A-105', 'overload', 'warning', 4), alarm('B-310', 'register_jump', 'critical', 3)]).execute();
     server.feed.update('A-105', { state: 'cut_safety', activeAlarms: 2, powerW: 0 });
     server.feed.update('A-520', { state: 'overdraft', balance: { electricity: -123456, water: 2000 }, powerW: 23456 });
     server.feed.update('B-310', { state: 'low_balance', activeAlarms: 1 });
     await page.waitForSelector('.wall-tile[data-dormitory-id="A-105"][data-state="cut_safety"].has-alarm');
-    await page.waitForSelector('#ticker-track .ticker-item[data-dormitory-id="B-310"]');
-    t.match(await textOf(page, '#ticker-track .ticker-item[data-dormitory-id="A-105"]'), screen.locale === 'zh-CN' ? /A-105\s*安全断电 · 2 个报警/ : /A-105\s*Cut: safety · 2 alarm/, 'the ticker names the room, its state and its alarms, campus-wide');
+    await page.waitForSelector('#ticker-track .ticker-alarm[data-dormitory-id="B-310"]');
+    const tamper = '#ticker-track .ticker-alarm[data-kind="tamper"]';
+    t.match(await textOf(page, tamper), screen.locale === 'zh-CN' ? /^●\s*A-105\s*电表被打开或篡改\s*\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}$/ : /^●\s*A-105\s*Meter tampering\s*\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}$/, 'the ticker names a critical alarm: room, title in the locale, date and time, campus-wide');
+    t.equal(await page.locator('#ticker-track .ticker-run:first-child .ticker-alarm').count(), 2, 'the critical alarms only (the warning is the control room’s)');
+    t.match(await textOf(page, '#ticker-track .ticker-run:first-child'), /B-310.*A-105/, 'newest first');
+    t.match(await textOf(page, '#ticker-track .ticker-item[data-state="cut_safety"]'), screen.locale === 'zh-CN' ? /A-105\s*安全断电/ : /A-105\s*Cut: safety/, 'then the rooms cut or overdrawn');
+    t.ok(await page.$('#ticker-track.moving'), 'the band rotates');
     t.equal(await textOf(page, '.wall-tile[data-dormitory-id="A-520"] .wall-tile-balance'), '-¥1,234.56');
 
     const fit = await measure(page);
