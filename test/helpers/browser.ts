@@ -18,10 +18,28 @@ export const browserSkip: false | string = existsSync(CHROMIUM) ? false : `${CHR
 /** The folder screenshots go to: test-artifacts/ at the repository root, or $TEST_ARTIFACTS_DIR. */
 export const ARTIFACTS_DIR = resolve(process.env['TEST_ARTIFACTS_DIR'] ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts'));
 
+/** How long a page's waits (waitForSelector, waitForFunction, click…) may take before they fail. */
+export const BROWSER_WAIT_MS = 120_000;
+
 /** Launches Chromium for one test; closed at the test's teardown. */
 export async function launchBrowser(t: Test): Promise<Browser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   t.teardown(() => browser.close());
+  // Every page's waits get BROWSER_WAIT_MS instead of Playwright's 30 s: in CI the page, the server
+  // and Chromium share two cores with a second suite, typecheck and lint, and a page that reacts
+  // correctly can take longer than 30 s to do so. A wait ends as soon as its condition holds.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const context = await newContext(...args);
+    context.setDefaultTimeout(BROWSER_WAIT_MS);
+    return context;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (...args) => {
+    const page = await newPage(...args);
+    page.context().setDefaultTimeout(BROWSER_WAIT_MS);
+    return page;
+  };
   return browser;
 }
 

@@ -114,6 +114,7 @@ t.test('student page: own balances, circuits, ledger and live updates on a phone
   const opening = server.feed.get('A-103').balance.electricity;
   t.equal(await text(page, '#balance-water'), '¥20.00');
   t.equal(await text(page, '#balance-electricity'), `¥${(opening / 100).toFixed(2)}`);
+  await page.locator('#ledger .ledger-entry').nth(1).waitFor(); // the ledger is fetched after the balances
   t.equal(await page.locator('#ledger .ledger-entry').count(), 2, 'the two opening balances');
   t.equal(await page.locator('#circuits li').count(), 3);
 
