@@ -48,7 +48,7 @@ async function occupancyRoutes(app: FastifyInstance, options: { context: AppCont
     async (request, reply) => {
       const { id } = request.params as Static<typeof DormitoryParams>;
       const body = request.body as Static<typeof CheckInBody>;
-      const change = await runOccupancyChange(db, options.live, [], (trx) => checkIn(trx, deps, { studentId: body.studentId, dormitoryId: id, bed: body.bed, date: body.date, operator: request.operator!.username }));
+      const change = await runOccupancyChange(db, options.live, [id], (trx) => checkIn(trx, deps, { studentId: body.studentId, dormitoryId: id, bed: body.bed, date: body.date, operator: request.operator!.username }));
       return reply.status(201).send(view(change));
     },
   );

@@ -4,6 +4,7 @@ import { appendAudit } from '../db/audit.repository.ts';
 import type { Database } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { loadImportSnapshot } from '../db/import-snapshot.repository.ts';
+import { dormitoriesWithPerOccupantQuota } from '../db/late-quota.repository.ts';
 import { planImport } from '../domain/imports/import-plan.ts';
 import type { ImportRows, RowProblem } from '../domain/imports/import-rows.ts';
 import { DomainError } from '../errors.ts';
@@ -45,13 +46,16 @@ export async function applyImport(
   const { db, clock } = deps;
   const occupancy = { clock };
   const operator = job.operator;
-  let leaving: string[] = [];
+  let flush: string[] = [];
   if (input.kind !== 'check-ins') {
     const snapshot = await loadImportSnapshot(db, input.rows.map((r) => r.studentId), []);
-    leaving = [...new Set(snapshot.students.flatMap((s) => (s.stay ? [s.stay.dormitoryId] : [])))];
+    flush = [...new Set(snapshot.students.flatMap((s) => (s.stay ? [s.stay.dormitoryId] : [])))];
+  } else if (deps.live) {
+    // A late occupant's allowance reads the committed quota of the rooms with a per-occupant policy.
+    flush = await dormitoriesWithPerOccupantQuota(db, input.rows.map((r) => r.dormitoryId));
   }
   let studentsOpened = 0;
-  const changes = await runOccupancyChange(db, deps.live, leaving, async (trx) => {
+  const changes = await runOccupancyChange(db, deps.live, flush, async (trx) => {
     const applied: OccupancyChange[] = [];
     const guarded = async (row: number, apply: () => Promise<OccupancyChange>) => {
       try {
