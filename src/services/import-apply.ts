@@ -4,12 +4,12 @@ import { appendAudit } from '../db/audit.repository.ts';
 import type { Database } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { loadImportSnapshot } from '../db/import-snapshot.repository.ts';
-import { dormitoriesWithPerOccupantQuota } from '../db/late-quota.repository.ts';
 import { planImport } from '../domain/imports/import-plan.ts';
 import type { ImportRows, RowProblem } from '../domain/imports/import-rows.ts';
 import { DomainError } from '../errors.ts';
 import { checkInBatch } from './batch-check-in.ts';
 import { ImportRowFailed } from './import-row-failed.ts';
+import { roomsToFlushBeforeCheckIn } from './late-quota.service.ts';
 import { importSnapshotOf } from './import-snapshot.ts';
 import { checkOut, exchange, runOccupancyChange, type LiveAccounts, type OccupancyChange } from './occupancy.service.ts';
 
@@ -52,7 +52,7 @@ export async function applyImport(
     flush = [...new Set(snapshot.students.flatMap((s) => (s.stay ? [s.stay.dormitoryId] : [])))];
   } else if (deps.live) {
     // A late occupant's allowance reads the committed quota of the rooms with a per-occupant policy.
-    flush = await dormitoriesWithPerOccupantQuota(db, input.rows.map((r) => r.dormitoryId));
+    flush = await roomsToFlushBeforeCheckIn(db, input.rows.map((r) => r.dormitoryId));
   }
   let studentsOpened = 0;
   const changes = await runOccupancyChange(db, deps.live, flush, async (trx) => {

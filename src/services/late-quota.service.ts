@@ -2,7 +2,7 @@ import { appendAudit, type AuditRecord } from '../db/audit.repository.ts';
 import type { Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
-import { lateQuotaGrantsOfStudents, perOccupantPurses, savePurseState, staysSince, type StayDays } from '../db/late-quota.repository.ts';
+import { dormitoriesWithPerOccupantQuota, lateQuotaGrantsOfStudents, perOccupantPurses, savePurseState, staysSince, type StayDays } from '../db/late-quota.repository.ts';
 import { quotaPolicyOf } from '../db/quota-policy.repository.ts';
 import { toLocalTime, type TimeZone } from '../domain/local-time.ts';
 import { proRataAllowance, quotaPeriodAt } from '../domain/quota.ts';
@@ -21,6 +21,15 @@ export interface NewStay {
 export interface LateQuotaGrant extends QuotaTopUp {
   readonly dormitoryId: string;
   readonly purse: Purse;
+}
+
+/**
+ * The rooms among these whose pending billing a check-in must commit first: those with a
+ * per-occupant quota (a late occupant's allowance reads the purse's committed quota). Others
+ * are not flushed, so a check-in elsewhere never waits for the ledger.
+ */
+export function roomsToFlushBeforeCheckIn(db: Executor, dormitoryIds: readonly string[]): Promise<string[]> {
+  return dormitoriesWithPerOccupantQuota(db, dormitoryIds);
 }
 
 /**
