@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (outbox claims on PGlite's single connection).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
