@@ -43,11 +43,9 @@ export class PendingPaymentJob {
     this.stopped = false;
     const tick = () => {
       if (this.stopped) return;
-      void this.runOnce()
-        .catch((error: unknown) => this.options.context.log.warn({ err: error }, 'pending-payment pass failed; retried next interval'))
-        .finally(() => {
-          if (!this.stopped) this.cancel = this.options.context.clock.schedule(this.options.intervalMs, tick);
-        });
+      // The next pass is scheduled first: one per interval whatever a pass takes (a tick during a pass joins it).
+      this.cancel = this.options.context.clock.schedule(this.options.intervalMs, tick);
+      void this.runOnce().catch((error: unknown) => this.options.context.log.warn({ err: error }, 'pending-payment pass failed; retried next interval'));
     };
     this.cancel = this.options.context.clock.schedule(this.options.intervalMs, tick);
   }
@@ -61,12 +59,13 @@ export class PendingPaymentJob {
   /** One pass (one at a time: a call during a pass answers that pass). */
   runOnce(): Promise<PendingPaymentSummary> {
     this.running ??= this.pass()
-      .then((summary) => {
-        for (const resolve of this.waiters.splice(0)) resolve(summary);
-        return summary;
-      })
       .finally(() => {
         this.running = undefined;
+      })
+      .then((summary) => {
+        // After `running` is cleared: a waiter that starts the next pass at once gets a new one.
+        for (const resolve of this.waiters.splice(0)) resolve(summary);
+        return summary;
       });
     return this.running;
   }
