@@ -25,7 +25,7 @@
  * source through tsx with tap's own runner (`.taprc`).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout, clearTimeout } from 'node:timers';
@@ -39,6 +39,14 @@ const TIMEOUT_SECONDS = Number(process.env.TAP_TIMEOUT ?? 420);
 const COUNT_KEYS = ['total', 'pass', 'fail', 'todo', 'skip'];
 /** Each file's wall time in the last run that ran it (not in git): the next run starts the longest first. */
 const TIMES_FILE = path.join(root, '.tap', 'test-times.json');
+/**
+ * TEST_CPU=1 (CI sets it): each file runs under GNU time, which reports the CPU (user + system) of
+ * the file's process and of every child it waited for (servers, CLIs, the browser); the TAP line
+ * gets `cpu=` and the run ends with the files that cost the most CPU. On two cores the suite is
+ * CPU bound, so that, not wall time, says which files make a run long.
+ */
+const GNU_TIME = '/usr/bin/time';
+const measureCpu = process.env.TEST_CPU === '1' && existsSync(GNU_TIME);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -110,7 +118,10 @@ function runFile(file) {
   const started = performance.now();
   const compiledFile = path.join(runDir, file.replace(/\.ts$/, '.js'));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--enable-source-maps', compiledFile], {
+    const cpuFile = path.join(runDir, `${file.replaceAll('/', '_')}.cpu`);
+    const command = [process.execPath, '--enable-source-maps', compiledFile];
+    const [program, ...args] = measureCpu ? [GNU_TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
+    const child = spawn(program, args, {
       cwd: root,
       detached: true, // its own process group: a timeout takes down the servers and browsers it started too
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,9 +141,22 @@ function runFile(file) {
       clearTimeout(hardKill);
       running.delete(child);
       killGroup(child, 'SIGKILL'); // anything it left behind in its group
-      resolve({ file, output, stderr, code, signal, timedOut, ms: performance.now() - started });
+      const rusage = measureCpu ? readCpu(cpuFile) : undefined;
+      resolve({ file, output, stderr, code, signal: signal ?? rusage?.signal ?? null, timedOut, ms: performance.now() - started, cpuSeconds: rusage?.cpuSeconds });
     });
   });
+}
+
+/** GNU time's report: "user sys", after "Command terminated by signal N" when the file was killed. */
+function readCpu(cpuFile) {
+  try {
+    const text = readFileSync(cpuFile, 'utf8');
+    const killed = /terminated by signal (\d+)/.exec(text);
+    const last = text.trim().split('\n').at(-1).split(' ').map(Number);
+    return { cpuSeconds: last.length === 2 && last.every(Number.isFinite) ? last[0] + last[1] : undefined, signal: killed ? `signal ${killed[1]}` : undefined };
+  } catch {
+    return undefined; // killed before time wrote it
+  }
 }
 
 const indent = (text) => text.replace(/\n$/, '').split('\n').map((line) => (line ? `    ${line}` : line)).join('\n');
@@ -141,6 +165,8 @@ compile();
 const files = positionals.length > 0 ? positionals.map((file) => path.relative(root, path.resolve(file))) : allTestFiles();
 const totals = Object.fromEntries(COUNT_KEYS.map((key) => [key, 0]));
 const failedFiles = [];
+/** CPU seconds per file (TEST_CPU=1). */
+const cpuOf = {};
 let reported = 0;
 const suiteStarted = performance.now();
 console.log('TAP version 14');
@@ -160,7 +186,9 @@ function report(result) {
   if (!ok && result.stderr) console.log(indent(`# stderr:\n${result.stderr.split('\n').map((line) => `# ${line}`).join('\n')}`));
   if (result.timedOut) console.log(`    # killed: no exit ${TIMEOUT_SECONDS + 60} s after its start`);
   const why = ok ? '' : ` # exit ${result.code ?? result.signal}${counts ? '' : ', no counts (it died before tap finished)'}`;
-  console.log(`${ok ? 'ok' : 'not ok'} ${++reported} - ${result.file}${ok ? ` # time=${result.ms.toFixed(3)}ms` : why}`);
+  const cpu = result.cpuSeconds === undefined ? '' : ` cpu=${result.cpuSeconds.toFixed(1)}s`;
+  if (result.cpuSeconds !== undefined) cpuOf[result.file] = result.cpuSeconds;
+  console.log(`${ok ? 'ok' : 'not ok'} ${++reported} - ${result.file}${ok ? ` # time=${result.ms.toFixed(3)}ms${cpu}` : why}`);
   if (!ok) console.log('');
 }
 
@@ -209,5 +237,10 @@ console.log(`1..${reported}`);
 const shown = COUNT_KEYS.filter((key) => key === 'total' || key === 'pass' || totals[key] > 0).map((key) => `${key}: ${totals[key]}`);
 console.log(`# { ${shown.join(', ')} }`);
 if (failedFiles.length > 0) console.log(`# failed files: ${failedFiles.join(' ')}`);
+if (measureCpu) {
+  const costly = Object.entries(cpuOf).sort((a, b) => b[1] - a[1]);
+  const sum = costly.reduce((total, [, seconds]) => total + seconds, 0);
+  console.log(`# cpu: ${sum.toFixed(0)} s over ${costly.length} files; the most: ${costly.slice(0, 15).map(([file, seconds]) => `${file} ${seconds.toFixed(1)}`).join(', ')}`);
+}
 console.log(`# time=${(performance.now() - suiteStarted).toFixed(3)}ms`);
 process.exit(failedFiles.length > 0 ? 1 : 0);

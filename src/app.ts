@@ -218,6 +218,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       flushBilling: (ids) => runtime.flushBilling(ids),
       balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
       occupantsChanged: (ids) => runtime.occupantsChanged(ids),
+      quotaGranted: (grant) => runtime.lateQuotaGranted(grant),
     };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });

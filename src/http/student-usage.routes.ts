@@ -13,7 +13,7 @@ const Usage = Type.Object({
   dormitoryId: Type.String(),
   from: Type.String({ format: 'date-time' }),
   to: Type.String({ format: 'date-time' }),
-  utcOffsetMinutes: Type.Integer(),
+  timeZone: Type.String({ description: "the campus's IANA zone the days are cut on" }),
   days: Type.Array(Day),
   circuits: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), energyWh: Type.Array(Type.Integer(), { description: 'Wh per day, aligned with days' }) })),
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import { deliveredSince, dueNotifications, recordDelivery, type OutboxNotification } from '../db/notification.repository.ts';
+import type { TimeZone } from '../domain/local-time.ts';
 import { backoffMs, quietUntil, type QuietHours } from '../domain/notifications/delivery-policy.ts';
 import type { NotificationChannel } from './notification-channels/channel.ts';
 
@@ -11,8 +12,12 @@ export interface DispatcherOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly channels: readonly NotificationChannel[];
-  /** Campus local time for quiet hours. */
-  readonly utcOffsetMinutes: number;
+  /**
+   * The campus's zone quiet hours are judged in (its wall clock, daylight saving included): a zone,
+   * or how to read it (each pass reads it once, so a zone changed in the campus settings applies
+   * from the next pass).
+   */
+  readonly zone: TimeZone | (() => Promise<TimeZone>);
   readonly quietHours: QuietHours | null;
   /** Kinds delivered even in quiet hours (a safety trip cannot wait for the morning). */
   readonly urgentKinds?: ReadonlySet<string>;
@@ -78,8 +83,11 @@ export class NotificationDispatcher {
     const o = this.options;
     const now = o.clock.now();
     const summary: DispatchSummary = { delivered: 0, retried: 0, postponed: 0, failed: 0 };
-    for (const n of await dueNotifications(o.db, new Date(now), o.batchSize ?? 200)) {
-      const waitUntil = await this.heldUntil(n, now);
+    const due = await dueNotifications(o.db, new Date(now), o.batchSize ?? 200);
+    if (due.length === 0) return summary;
+    const zone = typeof o.zone === 'function' ? await o.zone() : o.zone;
+    for (const n of due) {
+      const waitUntil = await this.heldUntil(n, now, zone);
       if (waitUntil !== undefined) {
         await recordDelivery(o.db, n.id, { state: 'postponed', nextAttemptAt: new Date(waitUntil) });
         summary.postponed++;
@@ -118,10 +126,10 @@ export class NotificationDispatcher {
   }
 
   /** Quiet hours (unless urgent) or the recipient's throttle: when the row may go, or undefined for now. */
-  private async heldUntil(n: OutboxNotification, now: number): Promise<number | undefined> {
+  private async heldUntil(n: OutboxNotification, now: number, zone: TimeZone): Promise<number | undefined> {
     const o = this.options;
     if (!o.urgentKinds?.has(n.kind)) {
-      const quiet = quietUntil(now, o.quietHours, o.utcOffsetMinutes);
+      const quiet = quietUntil(now, o.quietHours, zone);
       if (quiet !== undefined) return quiet;
     }
     if ((await deliveredSince(o.db, n.recipient, new Date(now - o.throttle.windowMs))) >= o.throttle.max) return now + Math.ceil(o.throttle.windowMs / o.throttle.max);

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (a SIGKILLed server on a PGlite DATA_DIR and the embedded broker restarts with its cuts).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (group commits on PGlite's single connection (the serialised dialect)).
 import pino from 'pino';
 import t, { type Test } from 'tap';
 import { LedgerWriter, type BillingRecord } from '../../src/actors/ledger-writer.ts';

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (the crash and restart close and reopen a PGlite DATA_DIR (one process per data directory)).
 import t, { type Test } from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
 import type { DatabaseHandle } from '../../src/db/connect.ts';

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (the CLI opens a PGlite DATA_DIR, not DATABASE_URL).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

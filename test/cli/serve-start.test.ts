@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (serve on a PGlite DATA_DIR takes and releases its lock).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (the embedded broker, and the broker-restart test that needs it).
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import type { Test } from 'tap';

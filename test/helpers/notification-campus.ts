@@ -16,14 +16,14 @@ export async function notificationCampus(t: Test, occupants: readonly { student_
   return database;
 }
 
-/** Dispatcher options for tests: UTC+8, no quiet hours, a loose throttle, 30 s backoff base. */
+/** Dispatcher options for tests: a fixed UTC+8 (480 minutes), no quiet hours, a loose throttle, 30 s backoff base. */
 export function dispatcherOptions(database: TestDatabase, clock: SimulatedClock, overrides: Partial<DispatcherOptions>): DispatcherOptions {
   return {
     db: database.db,
     clock,
     log: pino({ level: 'silent' }),
     channels: [],
-    utcOffsetMinutes: 480,
+    zone: 480,
     quietHours: null,
     throttle: { max: 100, windowMs: 3_600_000 },
     backoff: { baseMs: 30_000, maxMs: 3_600_000 },

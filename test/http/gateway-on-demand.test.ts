@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (the app starts its embedded broker on demand).
 import { randomBytes } from 'node:crypto';
 import { connectAsync } from 'mqtt';
 import t from 'tap';

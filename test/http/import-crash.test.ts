@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (a killed import on a PGlite DATA_DIR (one connection, one process)).
 import t, { type Test } from 'tap';
 import { WebSocket } from 'ws';
 import { multipartFile, workbookOf } from '../helpers/import-files.ts';

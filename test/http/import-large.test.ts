@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (10,000 rows in one transaction on PGlite's single connection).
 /**
  * A 10,000-row check-in file, as a logistics office uploads at the start of a year: every
  * student opened with a locked login and checked in, beds unique, progress pushed in order up

@@ -33,9 +33,9 @@ t.test('a student reads their own room’s usage by day and by circuit', async (
   const student = await test.as('student', 'A-103');
   const response = await test.app.http.inject({ method: 'GET', url: '/api/me/usage?days=3', headers: student });
   t.equal(response.statusCode, 200, response.body);
-  const usage = response.json<{ dormitoryId: string; utcOffsetMinutes: number; from: string; to: string; days: { start: string; energyWh: number }[]; circuits: { kind: string; energyWh: number[] }[] }>();
+  const usage = response.json<{ dormitoryId: string; timeZone: string; from: string; to: string; days: { start: string; energyWh: number }[]; circuits: { kind: string; energyWh: number[] }[] }>();
   t.equal(usage.dormitoryId, 'A-103', 'my own room');
-  t.equal(usage.utcOffsetMinutes, 480);
+  t.equal(usage.timeZone, 'Etc/GMT-8', 'the days are cut on the campus’s IANA zone (the demo campus: UTC+8)');
   t.same(
     usage.days.map((d) => [d.start, d.energyWh]),
     [

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (outbox claims on PGlite's single connection).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -9,6 +10,7 @@ import { backoffMs, parseQuietHours, quietUntil } from '../../src/domain/notific
 import { LoggingSmsSandbox, SmsChannel } from '../../src/services/notification-channels/sms.channel.ts';
 import { SIGNATURE_HEADER, signWebhookBody, WebhookChannel } from '../../src/services/notification-channels/webhook.channel.ts';
 import { NotificationDispatcher } from '../../src/services/notification-dispatcher.ts';
+import { quietHoursZone } from '../../src/services/notification-service.ts';
 import { dispatcherOptions, notificationCampus } from '../helpers/notification-campus.ts';
 
 /**
@@ -143,6 +145,34 @@ t.test('quiet hours postpone to their end (urgent kinds excepted); throttling po
   clock.advance(43_200_000);
   t.same(await dispatcher.runOnce(), { delivered: 1, retried: 0, postponed: 0, failed: 0 });
   t.same(seen, ['S2:safety_trip', 'S1:low_balance', 'S2:recharge_arrived'], 'nothing is dropped');
+});
+
+t.test('quiet hours follow the campus’s IANA zone across both daylight saving nights (Europe/Berlin)', async (t) => {
+  const database = await campus(t);
+  await database.db.updateTable('campuses').set({ time_zone: 'Europe/Berlin', utc_offset_minutes: 60 }).where('id', '=', 'c').execute();
+  // 01:30 CET on 29 March 2026, the spring-forward night: quiet until 07:00 CEST = 05:00Z.
+  const spring = Date.parse('2026-03-29T00:30:00Z');
+  const clock = new SimulatedClock(spring, 0);
+  const seen: string[] = [];
+  const channel = { name: 'memory', deliver: async (n: { recipient: string; kind: string }) => (seen.push(`${n.recipient}:${n.kind}`), true) };
+  const dispatcher = new NotificationDispatcher(options(database, clock, { channels: [channel], quietHours: parseQuietHours('22:00-07:00'), zone: quietHoursZone(database.db) }));
+  await enqueueFor(database.db, [{ announcement: note('low_balance', 'low', spring), to: { recipient: 'S1', audience: 'student' } }]);
+  t.same(await dispatcher.runOnce(), { delivered: 0, retried: 0, postponed: 1, failed: 0 }, '01:30 CET is quiet');
+  const pending = async () => new Date((await database.db.selectFrom('notifications').select('next_attempt_at').where('delivery_state', '=', 'pending').executeTakeFirstOrThrow()).next_attempt_at).toISOString();
+  t.equal(await pending(), '2026-03-29T05:00:00.000Z', 'held until 07:00 CEST (a fixed +01:00 would say 06:00Z)');
+  clock.advance(Date.parse('2026-03-29T04:59:00Z') - spring);
+  t.same(await dispatcher.runOnce(), { delivered: 0, retried: 0, postponed: 0, failed: 0 }, '06:59 CEST: not due yet');
+  clock.advance(60_000);
+  t.same(await dispatcher.runOnce(), { delivered: 1, retried: 0, postponed: 0, failed: 0 }, '07:00 CEST: delivered');
+  // 06:00 CET on 25 October 2026, after the fall-back: still quiet until 07:00 CET = 06:00Z.
+  const autumn = Date.parse('2026-10-25T05:00:00Z');
+  clock.advance(autumn - clock.now());
+  await enqueueFor(database.db, [{ announcement: note('low_balance', 'again', autumn), to: { recipient: 'S1', audience: 'student' } }]);
+  t.same(await dispatcher.runOnce(), { delivered: 0, retried: 0, postponed: 1, failed: 0 }, '06:00 CET is quiet (a fixed +02:00 would call it 07:00)');
+  t.equal(await pending(), '2026-10-25T06:00:00.000Z', 'held until 07:00 CET');
+  clock.advance(3_600_000);
+  t.same(await dispatcher.runOnce(), { delivered: 1, retried: 0, postponed: 0, failed: 0 });
+  t.same(seen, ['S1:low_balance', 'S1:low_balance'], 'both delivered once, after the quiet hours');
 });
 
 t.test('backoff and quiet-hours arithmetic', async (t) => {

@@ -1,3 +1,4 @@
+// CI: also on PGlite + the embedded broker (the demo's simulator publishing through an embedded broker, as npm start does).
 import { randomUUID } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import t, { type Test } from 'tap';

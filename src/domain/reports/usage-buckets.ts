@@ -49,6 +49,15 @@ export function nextBucketStart(start: number, interval: UsageInterval, zone: Ti
   }
 }
 
+/**
+ * The start of the last `days` local days up to `at` (the day of `at` included): local midnight
+ * `days - 1` days before today, counted in calendar days of the zone (not 24-hour steps, which
+ * a 23-hour spring day would make one day too many).
+ */
+export function lastDaysStart(at: number, days: number, zone: TimeZone): number {
+  return startOfLocalDay(dayFromNumber(dayNumber(localDayOf(at, zone)) - Math.max(0, days - 1)), zone);
+}
+
 /** The bucket starts covering [from, to): from the bucket containing `from` to the last one starting before `to`. */
 export function bucketStarts(from: number, to: number, interval: UsageInterval, zone: TimeZone, max: number): number[] | null {
   const starts: number[] = [];

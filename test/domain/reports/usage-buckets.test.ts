@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bucketStart, bucketStarts, cellGridFor, foldBuckets, nextBucketStart, type UsageInterval } from '../../../src/domain/reports/usage-buckets.ts';
+import { bucketStart, bucketStarts, cellGridFor, foldBuckets, lastDaysStart, nextBucketStart, type UsageInterval } from '../../../src/domain/reports/usage-buckets.ts';
 import { ZoneRules } from '../../../src/domain/local-time.ts';
 
 const ms = (iso: string) => Date.parse(iso);
@@ -25,6 +25,18 @@ t.test('bucket starts are cut on the campus clock', async (t) => {
   }
   t.same(bucketStarts(ms('2026-01-15T00:00:00Z'), ms('2026-03-01T00:00:00Z'), 'month', 480, 12)?.map((x) => new Date(x).toISOString()), ['2025-12-31T16:00:00.000Z', '2026-01-31T16:00:00.000Z', '2026-02-28T16:00:00.000Z'], 'January, February and March (local) cover mid-January to 08:00 local on 1 March');
   t.equal(bucketStarts(0, 86_400_000 * 2, '15m', 0, 100), null, 'more buckets than allowed: refused');
+});
+
+t.test('a student’s last days start at local midnight, counted in calendar days of the zone (DST nights included)', async (t) => {
+  const berlin = new ZoneRules('Europe/Berlin');
+  const iso = (at: number) => new Date(at).toISOString();
+  // 00:30 CEST on 30 March 2026: 29 March (spring forward) lasted 23 hours. Three days: 28, 29, 30 March.
+  t.equal(iso(lastDaysStart(ms('2026-03-29T22:30:00Z'), 3, berlin)), '2026-03-27T23:00:00.000Z', 'from 28 March 00:00 CET (two 24-hour steps back would reach 27 March)');
+  t.equal(iso(lastDaysStart(ms('2026-03-29T22:30:00Z'), 1, berlin)), '2026-03-29T22:00:00.000Z', 'one day: today from 00:00 CEST');
+  // 23:30 CET on 25 October 2026: the day lasted 25 hours; two days are 24 and 25 October.
+  t.equal(iso(lastDaysStart(ms('2026-10-25T22:30:00Z'), 2, berlin)), '2026-10-23T22:00:00.000Z', 'from 24 October 00:00 CEST');
+  t.equal(iso(lastDaysStart(ms('2026-10-25T22:30:00Z'), 1, berlin)), '2026-10-24T22:00:00.000Z', '25 October began at 00:00 CEST');
+  t.equal(iso(lastDaysStart(ms('2026-11-30T15:59:00Z'), 14, 480)), '2026-11-16T16:00:00.000Z', 'a fixed UTC+8: 14 days, today included');
 });
 
 t.test('slices fold into their buckets: sums, and the highest peak', async (t) => {
