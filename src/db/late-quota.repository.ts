@@ -142,3 +142,21 @@ export async function savePurseState(trx: Executor, dormitoryId: string, purse: 
     .onConflict((oc) => oc.columns(['dormitory_id', 'purse']).doUpdateSet((eb) => ({ billing_state: eb.ref('excluded.billing_state'), updated_at: eb.ref('excluded.updated_at') })))
     .execute();
 }
+
+/** A stay open in a room now. */
+export interface OpenStay {
+  readonly id: number;
+  readonly studentId: string;
+  readonly dormitoryId: string;
+  readonly fromDay: string;
+}
+
+/** The stays open now in these rooms (the occupants a per-occupant grant counts). */
+export async function openStaysInRooms(db: Executor, dormitoryIds: readonly string[]): Promise<OpenStay[]> {
+  const out: OpenStay[] = [];
+  for (const ids of chunks([...new Set(dormitoryIds)], 5000)) {
+    const rows = await db.selectFrom('occupancies').select(['id', 'student_number', 'dormitory_id', 'from_day']).where('dormitory_id', 'in', ids).where('to_day', 'is', null).orderBy('id').execute();
+    out.push(...rows.map((r) => ({ id: r.id, studentId: r.student_number, dormitoryId: r.dormitory_id, fromDay: r.from_day })));
+  }
+  return out;
+}

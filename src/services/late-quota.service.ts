@@ -2,7 +2,8 @@ import { appendAudit, type AuditRecord } from '../db/audit.repository.ts';
 import type { Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
-import { dormitoriesWithPerOccupantQuota, lateQuotaGrantsOfStudents, perOccupantPurses, savePurseState, staysSince, type StayDays } from '../db/late-quota.repository.ts';
+import { dormitoriesWithPerOccupantQuota, lateQuotaGrantsOfStudents, openStaysInRooms, perOccupantPurses, savePurseState, staysSince, type StayDays } from '../db/late-quota.repository.ts';
+import { lockRoomsInOrder } from '../db/occupancy.repository.ts';
 import { quotaPolicyOf } from '../db/quota-policy.repository.ts';
 import { toLocalTime, type TimeZone } from '../domain/local-time.ts';
 import { proRataAllowance, quotaPeriodAt } from '../domain/quota.ts';
@@ -96,4 +97,27 @@ export async function grantLateQuota(trx: Executor, now: number, stays: readonly
   }
   await appendAudit(trx, audits);
   return grants;
+}
+
+/**
+ * After a batch issuance granted these rooms their period with the occupants it counted (their
+ * stays' ids), the students whose check-in committed meanwhile: counted by the issuance they were
+ * not, and their check-in read the purse before it held the period, so it granted them nothing.
+ * Locks the rooms (a check-in still running ends first; one after this reads the period and
+ * grants itself) and grants each such open stay its late share (grantLateQuota: once per student
+ * and period, nothing for an exchange). The caller tells the running dormitories after the commit.
+ */
+export async function grantCheckInsMissedByIssuance(trx: Executor, now: number, counted: ReadonlyMap<string, ReadonlySet<number>>, operator: string): Promise<LateQuotaGrant[]> {
+  if (counted.size === 0) return [];
+  const rooms = await lockRoomsInOrder(trx, [...counted.keys()]);
+  const missed = (await openStaysInRooms(trx, [...counted.keys()])).filter((s) => !counted.get(s.dormitoryId)?.has(s.id));
+  return grantLateQuota(
+    trx,
+    now,
+    missed.flatMap((s) => {
+      const room = rooms.get(s.dormitoryId);
+      return room ? [{ occupancyId: s.id, studentId: s.studentId, dormitoryId: s.dormitoryId, fromDay: s.fromDay, zone: room.zone }] : [];
+    }),
+    operator,
+  );
 }

@@ -1,11 +1,14 @@
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../db/audit.repository.ts';
 import type { Database, Purse } from '../db/database.ts';
-import { assignQuotaPolicy, dormitoriesWithPolicy, dormitoryQuotaRows, findQuotaPolicy, insertQuotaPolicy, occupantCounts, type QuotaPolicyRow } from '../db/quota-policy.repository.ts';
+import { assignQuotaPolicy, dormitoriesWithPolicy, dormitoryQuotaRows, findQuotaPolicy, insertQuotaPolicy, type QuotaPolicyRow } from '../db/quota-policy.repository.ts';
 import { quotaHoldingOf, type BillingState } from '../domain/tariff.ts';
 import { selectDormitories, type DormitorySelector } from '../db/tariff.repository.ts';
 import { DomainError } from '../errors.ts';
 import type { QuotaIssueAudit } from '../actors/dormitory.actor.ts';
+import type { Clock } from '../clock.ts';
+import { openStaysInRooms } from '../db/late-quota.repository.ts';
+import { grantCheckInsMissedByIssuance, type LateQuotaGrant } from './late-quota.service.ts';
 
 /** What quota changes need of the running actors (CampusRuntime). */
 export interface QuotaRuntime {
@@ -14,6 +17,8 @@ export interface QuotaRuntime {
   issueQuota(id: string, purse: Purse, occupants: number, operator: string, audit?: QuotaIssueAudit): Promise<{ granted: number; hasPolicy: boolean; state: BillingState | null } | undefined>;
   /** Waits until everything handed to the ledger is committed. */
   commitLedger(): Promise<void>;
+  /** A late occupant's allowance was committed: the running dormitory adds it. */
+  lateQuotaGranted(grant: LateQuotaGrant): void;
 }
 
 /** One dormitory's outcome of a batch issuance. */
@@ -49,6 +54,7 @@ export function purseQuotaView(policyId: string | null, state: BillingState | nu
 export interface QuotaDeps {
   readonly db: Kysely<Database>;
   readonly runtime: QuotaRuntime;
+  readonly clock: Clock;
 }
 
 export async function createQuotaPolicy(deps: QuotaDeps, policy: QuotaPolicyRow, operator: string): Promise<QuotaPolicyRow> {
@@ -102,19 +108,26 @@ export async function issueQuotaTo(deps: QuotaDeps, id: string, selector: Dormit
   }
   if (inScope.length === 0) throw new DomainError('DORMITORY_NOT_FOUND', 'no dormitory matches the scope', 'building');
   const assigned = await dormitoriesWithPolicy(deps.db, id, policy.purse, inScope);
-  const occupants = await occupantCounts(deps.db, assigned);
+  const staysOf = new Map<string, Set<number>>();
+  for (const s of await openStaysInRooms(deps.db, assigned)) staysOf.set(s.dormitoryId, (staysOf.get(s.dormitoryId) ?? new Set()).add(s.id));
   const issued: QuotaIssuance[] = [];
   const notRunning: string[] = [];
+  const counted = new Map<string, Set<number>>();
   for (const dormitoryId of assigned) {
-    const count = occupants.get(dormitoryId) ?? 0;
+    const stays = staysOf.get(dormitoryId) ?? new Set<number>();
+    const count = stays.size;
     const result = await deps.runtime.issueQuota(dormitoryId, policy.purse, count, operator, { action: 'quota_policy.issue', targetType: 'quota_policy', targetId: id, details: { selector, occupants: count } });
     if (!result) {
       notRunning.push(dormitoryId);
       continue;
     }
     issued.push({ dormitoryId, granted: result.granted, occupants: count, period: purseQuotaView(id, result.state).period });
+    if (result.granted > 0 && policy.basis === 'per-occupant') counted.set(dormitoryId, stays);
   }
   await deps.runtime.commitLedger();
+  // A check-in that committed after the count but read the purse before this grant: neither counted it.
+  const missed = await deps.db.transaction().execute((trx) => grantCheckInsMissedByIssuance(trx, deps.clock.now(), counted, operator));
+  for (const grant of missed) deps.runtime.lateQuotaGranted(grant);
   const notAssigned = inScope.filter((d) => !assigned.includes(d));
   const granted = issued.filter((i) => i.granted > 0);
   await appendAudit(deps.db, {
