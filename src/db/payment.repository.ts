@@ -57,12 +57,12 @@ export async function findPayment(db: Executor, reference: string): Promise<Paym
 }
 
 /** A pending payment leaves `pending` once: paid (with its recharge), failed, or closed at the provider or by expiry. */
-export async function completePayment(db: Executor, id: number, outcome: { state: 'paid' | 'failed' | 'closed'; transactionId: string | null; rechargeId: number | null; at: Date }): Promise<void> {
+export async function completePayment(db: Executor, id: number, outcome: { state: 'paid' | 'failed' | 'closed'; transactionId: string | null; rechargeId: number | null; at: Date }, from: 'pending' | 'failed' | 'closed' = 'pending'): Promise<void> {
   await db
     .updateTable('payments')
     .set({ state: outcome.state, provider_transaction_id: outcome.transactionId, recharge_id: outcome.rechargeId, completed_at: outcome.at, next_query_at: null })
     .where('id', '=', id)
-    .where('state', '=', 'pending')
+    .where('state', '=', from)
     .execute();
 }
 

@@ -60,7 +60,8 @@ export type SettleOutcome = 'credited' | 'failed' | 'closed' | 'duplicate';
  * query, the pending-payment job), concurrently, twice, or across a restart: in one
  * transaction the payment row is locked, its amount must be the provider's (else nothing is
  * written: 409 PAYMENT_AMOUNT_MISMATCH, audited and logged as an error), a payment no longer
- * pending settles nothing, and a paid one becomes a recharge under the payment's reference
+ * pending settles nothing (except a paid report for one we closed or saw fail: the money was
+ * paid, so it is credited as below and audited `payment.paid_after_close`), and a paid one becomes a recharge under the payment's reference
  * (idempotent like every recharge) in the same transaction as the row's change to `paid`.
  * `first` runs first in that transaction (the webhook records its notification id there):
  * false means "seen before", and nothing more happens.
@@ -81,7 +82,10 @@ export async function settlePayment(
       if (report.amountFen !== null && payment.amount !== report.amountFen) {
         throw new DomainError('PAYMENT_AMOUNT_MISMATCH', `payment ${payment.reference} is for ${payment.amount} fen, the provider says ${report.amountFen}`);
       }
-      if (payment.state !== 'pending') return { outcome: 'duplicate' as const };
+      // Paid after we closed it (our expiry ran on our clock, the provider's differs) or after a failure: the money was
+      // paid, so it is credited like a pending one, and audited for finance. Anything else about a settled payment is a duplicate.
+      const paidAfterClose = report.outcome === 'paid' && (payment.state === 'closed' || payment.state === 'failed') ? payment.state : null;
+      if (payment.state !== 'pending' && !paidAfterClose) return { outcome: 'duplicate' as const };
       if (report.outcome !== 'paid') {
         await completePayment(trx, payment.id, { state: report.outcome, transactionId: report.transactionId, rechargeId: null, at });
         await appendAudit(trx, { operator: `payment:${providerName}`, action: `payment.${report.outcome}`, targetType: 'dormitory', targetId: payment.dormitoryId, details: { reference: payment.reference, ...report.via } });
@@ -101,7 +105,12 @@ export async function settlePayment(
         provider: providerName,
       };
       const credited = await creditInTransaction(trx, at, command, { transactionId: report.transactionId, ...report.via });
-      await completePayment(trx, payment.id, { state: 'paid', transactionId: report.transactionId, rechargeId: credited.recharge.id, at });
+      await completePayment(trx, payment.id, { state: 'paid', transactionId: report.transactionId, rechargeId: credited.recharge.id, at }, paidAfterClose ?? 'pending');
+      if (paidAfterClose) {
+        const details = { reference: payment.reference, previousState: paidAfterClose, amount: payment.amount, transactionId: report.transactionId, rechargeId: credited.recharge.id, ...report.via };
+        await appendAudit(trx, { operator: `payment:${providerName}`, action: 'payment.paid_after_close', targetType: 'dormitory', targetId: payment.dormitoryId, details });
+        context.log.warn({ provider: providerName, ...details }, 'a payment closed here was paid at the provider: credited');
+      }
       return { outcome: 'credited' as const, command, credited };
     });
   } catch (error) {
