@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { chunks } from '../db/chunks.ts';
 import { isConnectionFailure } from '../db/connection-failure.ts';
 import type { Database, Purse } from '../db/database.ts';
+import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
@@ -452,10 +453,17 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
         this.aheadKeys = keys;
         const started = performance.now();
         try {
-          await this.options.db.transaction().execute(async (trx) => {
-            await upsertControlStates(trx, [...controls.values()].filter((r) => this.isNewestControl(r)));
-            await insertRequestedCommands(trx, commands);
-          });
+          const newest = [...controls.values()].filter((r) => this.isNewestControl(r));
+          // One statement needs no transaction of its own (a round trip less, each way: PGlite runs them on the main thread).
+          if (newest.length === 0 || commands.length === 0) {
+            await upsertControlStates(this.options.db, newest);
+            await insertRequestedCommands(this.options.db, commands);
+          } else {
+            await this.options.db.transaction().execute(async (trx) => {
+              await upsertControlStates(trx, newest);
+              await insertRequestedCommands(trx, commands);
+            });
+          }
           this.options.metrics.writeAheadSeconds.observe((performance.now() - started) / 1000);
           for (const request of group) request.settle('committed');
         } catch (error) {
@@ -895,8 +903,8 @@ function commandRow(c: CommandRecord) {
 }
 
 /** A write-ahead's command rows: inserted, never updated (the group commit owns the lifecycle after 'requested'). */
-async function insertRequestedCommands(trx: Transaction<Database>, commands: readonly CommandRecord[]): Promise<void> {
-  for (const slice of chunks(commands)) await trx.insertInto('commands').values(slice.map(commandRow)).onConflict((oc) => oc.column('id').doNothing()).execute();
+async function insertRequestedCommands(db: Executor, commands: readonly CommandRecord[]): Promise<void> {
+  for (const slice of chunks(commands)) await db.insertInto('commands').values(slice.map(commandRow)).onConflict((oc) => oc.column('id').doNothing()).execute();
 }
 
 function halves<T>(items: readonly T[]): T[][] {

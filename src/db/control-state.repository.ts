@@ -9,9 +9,7 @@ import {
   type DormitoryControlState,
   type MeterControlState,
 } from '../domain/control-state.ts';
-import type { Transaction } from 'kysely';
 import { chunks } from './chunks.ts';
-import type { Database } from './database.ts';
 import type { Executor } from './executor.ts';
 import { manualCutsOf } from './manual-cut.repository.ts';
 
@@ -29,7 +27,7 @@ export interface ControlStateRecord {
   readonly seq?: number;
 }
 
-export async function upsertControlStates(trx: Transaction<Database>, records: readonly ControlStateRecord[]): Promise<void> {
+export async function upsertControlStates(trx: Executor, records: readonly ControlStateRecord[]): Promise<void> {
   for (const slice of chunks(records)) {
     await trx
       .insertInto('control_states')
