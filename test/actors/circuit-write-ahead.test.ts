@@ -96,7 +96,7 @@ t.test('a trip is written ahead, readings meanwhile send nothing more, the cut g
   sampled(h, 100, at);
   sampled(h, 1800, at + 1000);
   sampled(h, 1800, at + 2000); // the trip
-  let view = await h.settled();
+  const view = await h.settled();
   t.same(view.cutReasons, ['malignant_load'], 'tripped');
   t.equal(h.writes.length, 1, 'one write-ahead');
   const entry = h.writes[0]!;
