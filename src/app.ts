@@ -37,6 +37,7 @@ import rankingRoutes from './http/ranking.routes.ts';
 import reportRoutes from './http/report.routes.ts';
 import paymentRoutes from './http/payment.routes.ts';
 import { PaymentProviders } from './services/payments/payment-providers.ts';
+import { PendingPaymentJob } from './services/pending-payment-job.ts';
 import ruleRoutes from './http/rule.routes.ts';
 import sessionRoutes from './http/session.routes.ts';
 import simulatorRoutes from './http/simulator.routes.ts';
@@ -87,6 +88,8 @@ export interface App {
   readonly runtime: CampusRuntime;
   /** Excel batch jobs (POST /api/imports/*). */
   readonly imports: ImportJobs;
+  /** The pending-payment job (docs/payments.md); undefined when no provider is enabled or PAYMENT_QUERY_AFTER_MINUTES=0. */
+  readonly pendingPayments: PendingPaymentJob | undefined;
   /** The MQTT broker the drivers use, once started (MQTT_URL, or the embedded broker's ephemeral address). */
   readonly mqttUrl: string | undefined;
   /** Set when the in-process simulator runs (config.simulate). */
@@ -198,7 +201,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(journalRoutes, { context });
     await http.register(auditRoutes, { context });
     await http.register(billRoutes, { context });
-    await http.register(paymentRoutes, { context, providers: new PaymentProviders(config.paymentProviders), credits });
+    const paymentProviders = new PaymentProviders(config.paymentProviders, { db: database.db, clock });
+    await http.register(paymentRoutes, { context, providers: paymentProviders, credits });
     await http.register(commandRoutes, { context, runtime });
     await http.register(notificationRoutes, { context });
     await http.register(alarmRoutes, { context, releases: { alarmReleased: (alarm, operator) => runtime.alarmReleased(alarm, operator) } });
@@ -214,6 +218,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       flushBilling: (ids) => runtime.flushBilling(ids),
       balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
       occupantsChanged: (ids) => runtime.occupantsChanged(ids),
+      quotaGranted: (grant) => runtime.lateQuotaGranted(grant),
     };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
@@ -232,6 +237,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let notifications: NotificationDispatcher | undefined;
     let stopDaysLeft: (() => void) | undefined;
     let stopBills: (() => Promise<void>) | undefined;
+    // Payments whose notification never came are asked about at their provider (PAYMENT_QUERY_AFTER_MINUTES, 0: off).
+    const pendingPayments =
+      paymentProviders.names.length > 0 && config.paymentQueryAfterMinutes > 0
+        ? new PendingPaymentJob({
+            context: { ...context, log: log.child({ component: 'pending-payments' }) },
+            providers: paymentProviders,
+            listener: credits,
+            afterMs: config.paymentQueryAfterMinutes * 60_000,
+            intervalMs: config.paymentQueryIntervalSeconds * 1000,
+            batchSize: config.paymentQueryBatch,
+            backoff: { baseMs: config.paymentQueryIntervalSeconds * 1000, maxMs: 3_600_000 },
+          })
+        : undefined;
     const app: App = {
       http,
       metricsHttp,
@@ -240,6 +258,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       metrics,
       runtime,
       imports: importJobs,
+      pendingPayments,
       simulator,
       get mqttUrl() {
         return sessions.brokerUrlInUse;
@@ -255,6 +274,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           log.info(booted, 'actor tree booted');
           notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
           notifications.start();
+          pendingPayments?.start();
           stopDaysLeft = watchDaysLeft(
             { db: database.db, clock, onError: (error) => log.warn({ err: error }, 'days-left check failed'), onEstimates: (estimates) => runtime.daysLeftEstimated(estimates) },
             config.daysLeftAlertDays,
@@ -284,6 +304,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           stopDaysLeft?.();
           await stopBills?.();
           await notifications?.stop();
+          await pendingPayments?.stop();
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();

@@ -28,6 +28,14 @@ export interface Config {
   readonly paymentProviders: readonly PaymentProviderConfig[];
   /** A notification signed further than this from the server's time is refused. */
   readonly webhookToleranceSeconds: number;
+  /**
+   * The pending-payment job (docs/payments.md): a payment pending longer than this many minutes
+   * is queried at its provider (0: the job is off); one pass every `paymentQueryIntervalSeconds`
+   * asks about at most `paymentQueryBatch` payments.
+   */
+  readonly paymentQueryAfterMinutes: number;
+  readonly paymentQueryIntervalSeconds: number;
+  readonly paymentQueryBatch: number;
   readonly nodeId: string;
   readonly pollIntervalMs: number;
   /** Run the simulated demo campus in-process. */
@@ -81,6 +89,9 @@ export type PaymentProviderName = (typeof PAYMENT_PROVIDER_NAMES)[number];
 export interface PaymentProviderConfig {
   readonly name: PaymentProviderName;
   readonly secret: string;
+  /** WeChat Pay: the merchant id (WECHAT_MCHID) and the merchant API's base URL (WECHAT_API_URL). */
+  readonly merchantId?: string;
+  readonly apiBaseUrl?: string;
 }
 
 function paymentProviders(env: Env, sharedSecret: string | undefined): PaymentProviderConfig[] {
@@ -94,6 +105,11 @@ function paymentProviders(env: Env, sharedSecret: string | undefined): PaymentPr
     const secret = env[variable] || sharedSecret;
     if (secret === undefined) throw new ConfigError(variable, `payment provider ${name} is enabled: set ${variable} or WEBHOOK_SECRET (a stable secret, at least 16 characters)`);
     if (secret.length < 16) throw new ConfigError(variable, 'must be at least 16 characters');
+    if (name === 'wechat') {
+      const merchantId = env.WECHAT_MCHID ?? '';
+      if (!/^[0-9A-Za-z_-]{1,32}$/.test(merchantId)) throw new ConfigError('WECHAT_MCHID', 'payment provider wechat is enabled: set the merchant id (mchid) its API calls name');
+      return { name: 'wechat', secret, merchantId, apiBaseUrl: url(env, 'WECHAT_API_URL', ['https:', 'http:']) ?? 'https://api.mch.weixin.qq.com' };
+    }
     return { name: name as PaymentProviderName, secret };
   });
 }
@@ -187,6 +203,9 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     webhookSecretGenerated: webhookSecret === undefined,
     paymentProviders: paymentProviders(env, webhookSecret),
     webhookToleranceSeconds: integer(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 86_400),
+    paymentQueryAfterMinutes: integer(env, 'PAYMENT_QUERY_AFTER_MINUTES', 5, 0, 1440),
+    paymentQueryIntervalSeconds: integer(env, 'PAYMENT_QUERY_INTERVAL_SECONDS', 60, 1, 86_400),
+    paymentQueryBatch: integer(env, 'PAYMENT_QUERY_BATCH', 50, 1, 10_000),
     nodeId: env.NODE_ID || `node-${randomBytes(4).toString('hex')}`,
     pollIntervalMs: integer(env, 'POLL_INTERVAL_MS', 1000, 50, 3_600_000),
     simulate: bool(env, 'SIMULATE', false),

@@ -2,10 +2,12 @@
 
 export type ToLiveClients =
   /**
-   * Open `clients` WebSocket clients on `/ws/live` (campus scope) with the bearer `token`, plus
-   * one more that reads its snapshot and then stops reading (`ws.pause()`: the stalled client).
+   * Open `clients` WebSocket clients on `/ws/live` with the bearer `token`, plus one more that
+   * reads its snapshot and then stops reading (`ws.pause()`: the stalled client). With
+   * `buildings`, client i watches building i mod their count (a wall display per building);
+   * without, every client watches the campus.
    */
-  | { readonly type: 'start'; readonly wsUrl: string; readonly token: string; readonly clients: number }
+  | { readonly type: 'start'; readonly wsUrl: string; readonly token: string; readonly clients: number; readonly buildings: readonly string[] }
   | { readonly type: 'report' }
   | { readonly type: 'stop' };
 

@@ -27,8 +27,8 @@ let stalled: { socket: WebSocket; pausedAt: number | undefined } | undefined;
 
 const send = (message: FromLiveClients) => process.send?.(message);
 
-function openClient(wsUrl: string, token: string, sampled: boolean): Promise<WebSocket> {
-  const socket = new WebSocket(`${wsUrl}/ws/live`, ['campus-live', `bearer.${token}`]);
+function openClient(wsUrl: string, token: string, sampled: boolean, building: string | undefined): Promise<WebSocket> {
+  const socket = new WebSocket(`${wsUrl}/ws/live${building === undefined ? '' : `?building=${encodeURIComponent(building)}`}`, ['campus-live', `bearer.${token}`]);
   const seen = new Map<string, number>();
   let first = true;
   socket.on('error', () => undefined);
@@ -64,7 +64,7 @@ function openClient(wsUrl: string, token: string, sampled: boolean): Promise<Web
   });
 }
 
-async function start(wsUrl: string, token: string, clients: number): Promise<void> {
+async function start(wsUrl: string, token: string, clients: number, buildings: readonly string[]): Promise<void> {
   const every = Math.max(1, Math.floor(clients / SAMPLED));
   // Opened 50 at a time: a thousand upgrades at once is a connection storm, not the steady state.
   for (let i = 0; i < clients; i += 50) {
@@ -72,7 +72,7 @@ async function start(wsUrl: string, token: string, clients: number): Promise<voi
       Array.from({ length: Math.min(50, clients - i) }, (_, k) => {
         const sampled = (i + k) % every === 0;
         if (sampled) sampledClients++;
-        return openClient(wsUrl, token, sampled);
+        return openClient(wsUrl, token, sampled, buildings.length > 0 ? buildings[(i + k) % buildings.length] : undefined);
       }),
     );
     sockets.push(...batch);
@@ -91,7 +91,7 @@ process.on('message', (raw) => {
   const message = raw as ToLiveClients;
   switch (message.type) {
     case 'start':
-      void start(message.wsUrl, message.token, message.clients).then(
+      void start(message.wsUrl, message.token, message.clients, message.buildings).then(
         () => send({ type: 'started', open }),
         (error: unknown) => {
           console.error(`live clients: ${String(error)}`);

@@ -4,6 +4,11 @@ import type { GeneratorGateway } from './generator-protocol.ts';
 export const E2E_CAMPUS = 'e2e';
 const TARIFF = 'e2e-flat';
 const ROOMS_PER_BUILDING = 500;
+
+/** The ids of the buildings a campus of `meters` rooms has (buildings of 500 rooms). */
+export function buildingIdsFor(meters: number): string[] {
+  return Array.from({ length: Math.ceil(meters / ROOMS_PER_BUILDING) }, (_, b) => `B-${pad(b + 1, 2)}`);
+}
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 /** Rules that stay out of the way of a steady benign load (as the tests' QUIET_RULES). */

@@ -11,7 +11,7 @@ import { distribution, round, sleep } from '../stats.ts';
 import type { FromGenerator, GeneratorReport, ToGenerator } from './generator-protocol.ts';
 import type { FromLiveClients, LiveClientsReport, ToLiveClients } from './live-clients-protocol.ts';
 import { UsageMeter, startServer, type ServerProcess } from './processes.ts';
-import { createCampusOverRest, RestClient, seedRooms } from './rest-campus.ts';
+import { buildingIdsFor, createCampusOverRest, RestClient, seedRooms } from './rest-campus.ts';
 import { Scrape } from './scrape.ts';
 
 /**
@@ -40,6 +40,7 @@ const { values: args } = parseArgs({
     rooms: { type: 'string', default: 'rest' },
     'cpu-prof': { type: 'boolean', default: false },
     'ws-clients': { type: 'string', default: '0' },
+    'ws-scope': { type: 'string', default: 'campus' },
   },
 });
 
@@ -56,6 +57,8 @@ const roomsBy = ROOMS.find((r) => r === args.rooms);
 if (!roomsBy) throw new Error(`--rooms must be one of ${ROOMS.join(', ')}`);
 const wsClients = Number(args['ws-clients']);
 if (!Number.isSafeInteger(wsClients) || wsClients < 0) throw new Error('--ws-clients must be a whole number (0: none)');
+const wsScope = args['ws-scope'];
+if (wsScope !== 'campus' && wsScope !== 'building') throw new Error('--ws-scope must be campus or building');
 
 const loadAverage = () => loadavg().map((x) => round(x, 2));
 const log = (line: string) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -225,8 +228,9 @@ async function main(): Promise<void> {
     if (wsClients > 0) {
       live = new LiveClients();
       const liveAt = performance.now();
-      const started = await live.ask<Extract<FromLiveClients, { type: 'started' }>>({ type: 'start', wsUrl: url.replace(/^http/, 'ws'), token: api.token, clients: wsClients });
-      report.liveClients = { requested: wsClients, opened: started.open, secondsToOpen: round((performance.now() - liveAt) / 1000, 1), scope: 'campus', stalledClients: 1 };
+      const buildings = wsScope === 'building' ? buildingIdsFor(meters) : [];
+      const started = await live.ask<Extract<FromLiveClients, { type: 'started' }>>({ type: 'start', wsUrl: url.replace(/^http/, 'ws'), token: api.token, clients: wsClients, buildings });
+      report.liveClients = { requested: wsClients, opened: started.open, secondsToOpen: round((performance.now() - liveAt) / 1000, 1), scope: wsScope, buildings: buildings.length, stalledClients: 1 };
       log(`live feed: ${started.open}/${wsClients} clients open (and one stalled)`);
       await sleep(2_000);
     }

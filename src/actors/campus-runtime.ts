@@ -1,3 +1,4 @@
+import type { LateQuotaGrant } from '../services/late-quota.service.ts';
 import { zoneKeyOf } from '../domain/local-time.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Purse } from '../db/database.ts';
@@ -232,6 +233,12 @@ export class CampusRuntime {
     const entry = this.directory.dormitories.get(id);
     if (!entry) return undefined;
     return this.ask<QuotaIssued>(entry.ref, (replyTo) => ({ type: 'IssueQuota', purse, occupants, operator, ...(audit ? { audit } : {}), replyTo }), 30_000);
+  }
+
+  /** A late occupant's allowance was committed (late-quota.service.ts): the running dormitory adds it to its purse's quota. */
+  lateQuotaGranted(grant: LateQuotaGrant): void {
+    const entry = this.directory.dormitories.get(grant.dormitoryId);
+    if (entry) dispatch(entry.ref, { type: 'QuotaToppedUp', purse: grant.purse, topUp: { studentId: grant.studentId, periodFrom: grant.periodFrom, units: grant.units } });
   }
 
   /** The occupants of these rooms changed: their running dormitories learn how many live there now. */

@@ -13,7 +13,7 @@ import type { LiveMsg } from './live.actor.ts';
 import type { CircuitReported, MeterOnlineChanged, MeterReported, MeterResolved } from './messages.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import { accumulateCharge, chargeMeasured, type Measured, type MeterTariff, type PendingCharge, type RegisterPosition } from '../domain/register-billing.ts';
-import { initialBillingState, moveQuota, type BillingState, type QuotaMove } from '../domain/tariff.ts';
+import { applyQuotaTopUp, initialBillingState, moveQuota, type BillingState, type QuotaMove, type QuotaTopUp } from '../domain/tariff.ts';
 import { startOfLocalDay } from '../domain/settlement/local-day.ts';
 import type { TimeZone } from '../domain/local-time.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
@@ -62,6 +62,8 @@ export type DormitoryMsg =
   /** `audit`: the issuance's audit row for this room, written with the grant (its outcome added). */
   | { readonly type: 'IssueQuota'; readonly purse: Purse; readonly occupants: number; readonly operator: string; readonly audit?: QuotaIssueAudit; readonly replyTo: Ref<QuotaIssued> }
   | { readonly type: 'QuotaExpiryDue'; readonly generation: number }
+  /** A late occupant's allowance, already in the ledger and the committed state: added to the purse's quota once (applyQuotaTopUp). */
+  | { readonly type: 'QuotaToppedUp'; readonly purse: Purse; readonly topUp: QuotaTopUp }
   /** Each purse's billing state as the dormitory holds it now (quota granted, used, left). */
   | { readonly type: 'GetPurseStates'; readonly replyTo: Ref<PurseStates> };
 
@@ -587,6 +589,17 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             armQuotaExpiry(state);
           }
           dispatch(msg.replyTo, { type: 'QuotaIssued', granted: move.granted, hasPolicy: true, state: book.state });
+          return state;
+        }
+        case 'QuotaToppedUp': {
+          const book = state.billing[msg.purse];
+          const next = book.state ? applyQuotaTopUp(book.state, msg.topUp) : null;
+          if (next) {
+            book.state = next;
+            // The state is committed again (what the transaction wrote, plus the charges priced since).
+            const now = deps.clock.now();
+            dispatch(props.ledger, { type: 'Billed', record: { meterId: null, dormitoryId: props.id, purse: msg.purse, pending: null, cursor: { register: 0, readAt: now, billing: next } } });
+          }
           return state;
         }
         case 'QuotaExpiryDue':

@@ -245,7 +245,8 @@ export type ApprovalOperation = 'recharge' | MoneyOperationKind;
 
 export type MoneyOperationKind = 'refund' | 'adjustment';
 
-export type PaymentState = 'pending' | 'paid' | 'failed';
+/** `closed`: the provider closed it, or it expired unpaid (docs/payments.md). */
+export type PaymentState = 'pending' | 'paid' | 'failed' | 'closed';
 
 /** An online payment a student started at a provider (docs/payments.md). */
 export interface PaymentsTable {
@@ -262,6 +263,19 @@ export interface PaymentsTable {
   recharge_id: number | null;
   created_at: Timestamp;
   completed_at: Timestamp | null;
+  /** The pending-payment job: times the provider was asked, when to ask next, the last failed ask. */
+  query_attempts: ColumnType<number, number | undefined, number>;
+  next_query_at: Timestamp | null;
+  last_query_error: string | null;
+}
+
+/** The sandbox provider's own record of what its pay page confirmed (its query answers from it). */
+export interface SandboxSettlementsTable {
+  reference: string;
+  status: 'paid' | 'failed';
+  amount: number;
+  transaction_id: string;
+  settled_at: Timestamp;
 }
 
 /** A signed provider notification seen once: a replay of its id credits nothing. */
@@ -581,6 +595,7 @@ export interface Database {
   money_operations: MoneyOperationsTable;
   payments: PaymentsTable;
   payment_notifications: PaymentNotificationsTable;
+  sandbox_settlements: SandboxSettlementsTable;
   commands: CommandsTable;
   alarms: AlarmsTable;
   events: EventsTable;

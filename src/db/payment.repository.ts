@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { PaymentState, Purse } from './database.ts';
 import type { Executor } from './executor.ts';
 
@@ -13,10 +14,12 @@ export interface PaymentRecord {
   readonly rechargeId: number | null;
   readonly createdAt: string;
   readonly completedAt: string | null;
+  /** Times the pending-payment job asked the provider about it. */
+  readonly queryAttempts: number;
 }
 
-const COLUMNS = ['id', 'provider', 'reference', 'student_number', 'dormitory_id', 'purse', 'amount', 'state', 'recharge_id', 'created_at', 'completed_at'] as const;
-type Row = { id: number; provider: string; reference: string; student_number: string; dormitory_id: string; purse: Purse; amount: number; state: PaymentState; recharge_id: number | null; created_at: Date; completed_at: Date | null };
+const COLUMNS = ['id', 'provider', 'reference', 'student_number', 'dormitory_id', 'purse', 'amount', 'state', 'recharge_id', 'created_at', 'completed_at', 'query_attempts'] as const;
+type Row = { id: number; provider: string; reference: string; student_number: string; dormitory_id: string; purse: Purse; amount: number; state: PaymentState; recharge_id: number | null; created_at: Date; completed_at: Date | null; query_attempts: number };
 
 const toPayment = (r: Row): PaymentRecord => ({
   id: r.id,
@@ -30,6 +33,7 @@ const toPayment = (r: Row): PaymentRecord => ({
   rechargeId: r.recharge_id,
   createdAt: new Date(r.created_at).toISOString(),
   completedAt: r.completed_at ? new Date(r.completed_at).toISOString() : null,
+  queryAttempts: r.query_attempts,
 });
 
 export async function insertPayment(db: Executor, input: { provider: string; reference: string; studentId: string; dormitoryId: string; purse: Purse; amount: number; createdAt: Date }): Promise<PaymentRecord> {
@@ -52,10 +56,11 @@ export async function findPayment(db: Executor, reference: string): Promise<Paym
   return row ? toPayment(row) : undefined;
 }
 
-export async function completePayment(db: Executor, id: number, outcome: { state: 'paid' | 'failed'; transactionId: string; rechargeId: number | null; at: Date }): Promise<void> {
+/** A pending payment leaves `pending` once: paid (with its recharge), failed, or closed at the provider or by expiry. */
+export async function completePayment(db: Executor, id: number, outcome: { state: 'paid' | 'failed' | 'closed'; transactionId: string | null; rechargeId: number | null; at: Date }): Promise<void> {
   await db
     .updateTable('payments')
-    .set({ state: outcome.state, provider_transaction_id: outcome.transactionId, recharge_id: outcome.rechargeId, completed_at: outcome.at })
+    .set({ state: outcome.state, provider_transaction_id: outcome.transactionId, recharge_id: outcome.rechargeId, completed_at: outcome.at, next_query_at: null })
     .where('id', '=', id)
     .where('state', '=', 'pending')
     .execute();
@@ -70,4 +75,32 @@ export async function recordNotification(db: Executor, input: { provider: string
     .returning('notification_id')
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * Pending payments the pending-payment job asks about now: created before `createdBefore`, and
+ * due (never asked, or their backoff has passed), the longest waiting first, at most `limit`.
+ */
+export async function pendingPaymentsDue(db: Executor, input: { createdBefore: Date; now: Date; limit: number }): Promise<PaymentRecord[]> {
+  const rows = await db
+    .selectFrom('payments')
+    .select(COLUMNS)
+    .where('state', '=', 'pending')
+    .where('created_at', '<=', input.createdBefore)
+    .where((eb) => eb.or([eb('next_query_at', 'is', null), eb('next_query_at', '<=', input.now)]))
+    .orderBy(sql`coalesce(next_query_at, created_at)`)
+    .orderBy('id')
+    .limit(input.limit)
+    .execute();
+  return rows.map(toPayment);
+}
+
+/** The job asked and the payment is still pending (or the ask failed): when to ask again, and why it failed. */
+export async function recordPaymentQuery(db: Executor, id: number, input: { nextQueryAt: Date; error: string | null }): Promise<void> {
+  await db
+    .updateTable('payments')
+    .set((eb) => ({ query_attempts: eb('query_attempts', '+', 1), next_query_at: input.nextQueryAt, last_query_error: input.error }))
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
 }

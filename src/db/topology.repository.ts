@@ -3,7 +3,7 @@ import type { SupplyTarget } from '../domain/reading.ts';
 import type { BillingCursor, MeterTariff } from '../domain/register-billing.ts';
 import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM } from '../domain/register-hold.ts';
 import { singleVersion, type TariffSchedule } from '../domain/gap-pricing.ts';
-import type { BillingState, FreeQuotaPolicy } from '../domain/tariff.ts';
+import { applyQuotaTopUp, type BillingState, type FreeQuotaPolicy } from '../domain/tariff.ts';
 import { resolveRuleBook, type RuleBook } from '../domain/rules/rule-book.ts';
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
@@ -11,6 +11,7 @@ import { loadTariffs } from './tariff.repository.ts';
 import { ZoneRules, type TimeZone } from '../domain/local-time.ts';
 import { isTimeZone } from '../domain/campus-settings.ts';
 import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
+import { lateQuotaGrantsOfDormitories } from './late-quota.repository.ts';
 
 /** Everything the actor tree boots from, read in a handful of queries. */
 export interface GatewayTopology {
@@ -146,7 +147,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
     const row = quotaId ? quotas.get(quotaId) : undefined;
     return row ? quotaPolicyOf(row, campuses.get(campusId)?.settings ?? {}, occupants.get(dormitoryId) ?? 0) : null;
   };
-  const [meters, accounts, cursors, holds, purseStates] = ids.length
+  const [meters, accounts, cursors, holds, purseStates, lateGrants] = ids.length
     ? await Promise.all([
         db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
         db.selectFrom('accounts').select(['dormitory_id', 'purse', 'balance']).where('dormitory_id', 'in', ids).execute(),
@@ -158,9 +159,19 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
           .execute(),
         db.selectFrom('alarms').select(['meter_id', 'kind']).where('dormitory_id', 'in', ids).where('state', '=', 'active').where('kind', 'in', HOLD_ALARM_KINDS).execute(),
         db.selectFrom('purse_billing_states').select(['dormitory_id', 'purse', 'billing_state']).where('dormitory_id', 'in', ids).execute(),
+        lateQuotaGrantsOfDormitories(db, ids),
       ])
-    : [[], [], [], [], []];
+    : [[], [], [], [], [], []];
   const purseStateOf = new Map(purseStates.map((p) => [`${p.dormitory_id}|${p.purse}`, p.billing_state as BillingState]));
+  // A late occupant's allowance is committed with the purse's state, but a dormitory running at
+  // the time may have committed its own state after it (before it learnt of it): the ledger
+  // says what was granted, and each is added once (the state lists the students it holds).
+  for (const g of lateGrants) {
+    const key = `${g.dormitoryId}|${g.purse}`;
+    const state = purseStateOf.get(key);
+    const next = state ? applyQuotaTopUp(state, g) : null;
+    if (next) purseStateOf.set(key, next);
+  }
   const holdsOf = new Map<string, string[]>();
   for (const h of holds) if (h.meter_id) holdsOf.set(h.meter_id, [...(holdsOf.get(h.meter_id) ?? []), h.kind]);
   const cursorOf = new Map(cursors.map((c) => [c.meter_id, { register: c.register, readAt: new Date(c.read_at).getTime(), billing: c.billing_state as BillingState }]));

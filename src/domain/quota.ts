@@ -143,6 +143,27 @@ export function rollQuota(policy: FreeQuotaPolicy | null, holding: QuotaHolding,
   return { holding: { quotaFrom, quotaUntil, freeGranted, freeRemaining, freeLapsed }, granted, lapsed, lapsedPeriod, grantedPeriod };
 }
 
+/**
+ * A late occupant's share of a per-occupant allowance: the student moved in on `day` after the
+ * period [from, until) was granted, so they get the allowance times the days left in the period
+ * (`day` included) over the period's days, rounded down to whole base units (never more than
+ * the allowance; a day before the period counts as its first day, a day at or after its end
+ * gets nothing). Local calendar days, so a 23- or 25-hour day of a daylight saving switch is one day.
+ */
+export function proRataAllowance(allowance: number, period: { readonly from: string; readonly until: string }, day: string): number {
+  const days = dayIndex(period.until) - dayIndex(period.from);
+  if (days <= 0 || allowance <= 0) return 0;
+  const left = Math.min(days, Math.max(0, dayIndex(period.until) - dayIndex(day < period.from ? period.from : day)));
+  // Integer arithmetic: allowances are at most 2^31 and periods a few hundred days, far below 2^53.
+  return Math.floor((allowance * left) / days);
+}
+
+/** Days since 1970-01-01 of a local day 'YYYY-MM-DD' (calendar arithmetic, no time zone). */
+function dayIndex(day: string): number {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return Math.round(Date.UTC(y, m - 1, d) / 86_400_000);
+}
+
 export type SemestersCheck = { ok: true; semesters: Semester[] } | { ok: false; field: string; message: string };
 
 const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;

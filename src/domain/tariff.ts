@@ -104,6 +104,29 @@ export interface BillingState {
   quotaUntil?: string;
   freeGranted?: number;
   freeLapsed?: number;
+  /**
+   * Students whose late-check-in allowance (`applyQuotaTopUp`) is included in `freeGranted` of the
+   * period [quotaFrom, quotaUntil): each is added once; a new period starts with none.
+   */
+  quotaTopUps?: string[];
+}
+
+/** A late occupant's pro rata allowance for the purse's period starting `periodFrom` (src/services/late-quota.service.ts). */
+export interface QuotaTopUp {
+  readonly studentId: string;
+  readonly periodFrom: string;
+  readonly units: number;
+}
+
+/**
+ * Adds a late occupant's allowance to the quota the purse holds: only to the period it was
+ * granted for, and once per student (the state lists the students added), so applying it again
+ * (live, then at a reload that reads the ledger) changes nothing. null: nothing to add.
+ */
+export function applyQuotaTopUp(state: BillingState, topUp: QuotaTopUp): BillingState | null {
+  const holding = quotaHoldingOf(state);
+  if (holding.quotaFrom !== topUp.periodFrom || topUp.units <= 0 || (state.quotaTopUps ?? []).includes(topUp.studentId)) return null;
+  return { ...withHolding(state, { ...holding, freeGranted: holding.freeGranted + topUp.units, freeRemaining: holding.freeRemaining + topUp.units }), quotaTopUps: [...(state.quotaTopUps ?? []), topUp.studentId] };
 }
 
 export interface ChargePart {
@@ -146,8 +169,12 @@ export function quotaHoldingOf(state: BillingState): QuotaHolding {
   return { quotaFrom: period.from, quotaUntil: period.until, freeGranted: state.freeGranted ?? state.freeRemaining, freeRemaining: state.freeRemaining, freeLapsed: state.freeLapsed ?? 0 };
 }
 
-function withHolding(state: BillingState, holding: QuotaHolding): BillingState {
-  return { ...state, quotaFrom: holding.quotaFrom, quotaUntil: holding.quotaUntil, freeGranted: holding.freeGranted, freeRemaining: holding.freeRemaining, freeLapsed: holding.freeLapsed };
+/** `state` holding `holding`; the late occupants `previous` listed stay listed while its period is held. */
+function withHolding(state: BillingState, holding: QuotaHolding, previous: BillingState = state): BillingState {
+  const { quotaTopUps: _listed, ...rest } = state;
+  const next: BillingState = { ...rest, quotaFrom: holding.quotaFrom, quotaUntil: holding.quotaUntil, freeGranted: holding.freeGranted, freeRemaining: holding.freeRemaining, freeLapsed: holding.freeLapsed };
+  if (previous.quotaTopUps !== undefined && quotaHoldingOf(previous).quotaFrom === holding.quotaFrom) next.quotaTopUps = previous.quotaTopUps;
+  return next;
 }
 
 const lapsesOf = (roll: QuotaRoll): QuotaLapse[] => (roll.lapsedPeriod && roll.lapsed > 0 ? [{ ...roll.lapsedPeriod, units: roll.lapsed }] : []);
@@ -248,7 +275,7 @@ export function chargeUsage(
     freeUsed,
     billedUsage,
     parts,
-    state: withHolding({ monthKey: month, monthUsage: newMonthUsage, freeRemaining: 0, carryMicro }, { ...roll.holding, freeRemaining: freeRemaining - freeUsed }),
+    state: withHolding({ monthKey: month, monthUsage: newMonthUsage, freeRemaining: 0, carryMicro }, { ...roll.holding, freeRemaining: freeRemaining - freeUsed }, state),
     quotaGranted: roll.granted,
     quotaLapsed: lapsesOf(roll),
   };

@@ -6,6 +6,7 @@ import { findDormitory } from '../db/dormitory.repository.ts';
 import { occupancyHistory, openOccupancyOf } from '../db/occupancy.repository.ts';
 import { listSettlements } from '../db/settlement.repository.ts';
 import { DomainError } from '../errors.ts';
+import { roomsToFlushBeforeCheckIn } from '../services/late-quota.service.ts';
 import { checkIn, checkOut, exchange, runOccupancyChange, swap, type LiveAccounts, type OccupancyChange } from '../services/occupancy.service.ts';
 import { assertCanRead } from './auth.plugin.ts';
 import { ErrorResponses } from './error-schemas.ts';
@@ -48,7 +49,8 @@ async function occupancyRoutes(app: FastifyInstance, options: { context: AppCont
     async (request, reply) => {
       const { id } = request.params as Static<typeof DormitoryParams>;
       const body = request.body as Static<typeof CheckInBody>;
-      const change = await runOccupancyChange(db, options.live, [], (trx) => checkIn(trx, deps, { studentId: body.studentId, dormitoryId: id, bed: body.bed, date: body.date, operator: request.operator!.username }));
+      const flush = options.live ? await roomsToFlushBeforeCheckIn(db, [id]) : [];
+      const change = await runOccupancyChange(db, options.live, flush, (trx) => checkIn(trx, deps, { studentId: body.studentId, dormitoryId: id, bed: body.bed, date: body.date, operator: request.operator!.username }));
       return reply.status(201).send(view(change));
     },
   );

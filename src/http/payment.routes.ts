@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type, type Static } from 'typebox';
 import type { AppContext } from '../app-context.ts';
+import type { PaymentState } from '../db/database.ts';
 import { findPayment } from '../db/payment.repository.ts';
 import { DomainError } from '../errors.ts';
-import { receiveNotification, startPayment } from '../services/payment.service.ts';
+import { queryPayment, receiveNotification, startPayment } from '../services/payment.service.ts';
 import type { PaymentProviders } from '../services/payments/payment-providers.ts';
 import type { CreditListener } from '../services/recharge.service.ts';
-import { ErrorResponses } from './error-schemas.ts';
+import { ErrorResponses, ErrorSchema } from './error-schemas.ts';
 
 const StartBody = Type.Object(
   {
@@ -24,15 +24,23 @@ const Payment = Type.Object({
   dormitoryId: Type.String(),
   purse: Type.String(),
   amount: Type.Integer(),
-  state: Type.Union([Type.Literal('pending'), Type.Literal('paid'), Type.Literal('failed')]),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('paid'), Type.Literal('failed'), Type.Literal('closed')], { description: 'closed: closed at the provider, or expired unpaid' }),
   rechargeId: Type.Union([Type.Integer(), Type.Null()]),
 });
 const Started = Type.Object({ ...Payment.properties, payUrl: Type.String({ description: "where the student pays (sandbox: this server's confirm page)" }) });
 const ProviderParams = Type.Object({ provider: Type.String({ minLength: 1, maxLength: 32 }) });
 const ReferenceParams = Type.Object({ reference: Type.String({ minLength: 1, maxLength: 128 }) });
+const Queried = Type.Object({
+  ...Payment.properties,
+  providerState: Type.Union([Type.Literal('paid'), Type.Literal('pending'), Type.Literal('closed')], { description: 'what the provider answered' }),
+});
+const ConfirmQuery = Type.Object(
+  { notify: Type.Optional(Type.Boolean({ default: true, description: 'demo: false plays a notification lost on its way (the sandbox settles, the webhook is never called)' })) },
+  { additionalProperties: false },
+);
 const WebhookBody = Type.String({ maxLength: 65_536, description: "the provider's notification exactly as sent: its signature covers these bytes" });
 
-const view = (p: { reference: string; provider: string; dormitoryId: string; purse: string; amount: number; state: 'pending' | 'paid' | 'failed'; rechargeId: number | null }) => ({
+const view = (p: { reference: string; provider: string; dormitoryId: string; purse: string; amount: number; state: PaymentState; rechargeId: number | null }) => ({
   reference: p.reference,
   provider: p.provider,
   dormitoryId: p.dormitoryId,
@@ -76,6 +84,24 @@ async function paymentRoutes(app: FastifyInstance, options: { context: AppContex
       const payment = await findPayment(context.db, reference);
       if (!payment || payment.studentId !== request.operator!.username) throw new DomainError('PAYMENT_NOT_FOUND', `you have no payment ${reference}`);
       return view(payment);
+    },
+  );
+
+  app.post(
+    '/api/payments/:reference/query',
+    {
+      preHandler: app.requireRole('finance', 'admin'),
+      schema: {
+        tags: ['payments'],
+        summary: "Ask the payment's provider for its state (a notification that never came); a paid payment is credited once, whatever the webhook does",
+        params: ReferenceParams,
+        response: { 200: Queried, ...ErrorResponses, '5xx': ErrorSchema },
+      },
+    },
+    async (request) => {
+      const { reference } = request.params as Static<typeof ReferenceParams>;
+      const queried = await queryPayment(context, providers, reference, { listener: options.credits, by: { operator: request.operator!.username } });
+      return { ...view(queried.payment), providerState: queried.answer };
     },
   );
 
@@ -136,15 +162,19 @@ async function paymentRoutes(app: FastifyInstance, options: { context: AppContex
           tags: ['payments'],
           summary: 'The sandbox pays (demo only): sends a signed notification to the webhook, as a real provider would',
           params: ReferenceParams,
+          querystring: ConfirmQuery,
           response: { 200: Payment, ...ErrorResponses },
         },
       },
       async (request) => {
         const { sandbox, payment } = await sandboxPayment((request.params as Static<typeof ReferenceParams>).reference);
         if (payment.state === 'pending') {
-          const body = JSON.stringify({ id: randomUUID(), reference: payment.reference, amount: payment.amount, status: 'paid', transactionId: `sandbox-${randomUUID()}` });
-          const delivered = await app.inject({ method: 'POST', url: '/api/payments/sandbox/webhook', headers: { 'content-type': 'application/json', ...sandbox.sign(body, context.clock.now()) }, payload: body });
-          if (delivered.statusCode !== 200) request.log.warn({ status: delivered.statusCode, body: delivered.body }, 'the sandbox notification was refused');
+          // The sandbox settles on its side first (its query answers from that), then notifies.
+          const notification = await sandbox.confirm({ reference: payment.reference, amountFen: payment.amount, createdAtMs: Date.parse(payment.createdAt) }, context.clock.now());
+          if ((request.query as Static<typeof ConfirmQuery>).notify !== false) {
+            const delivered = await app.inject({ method: 'POST', url: '/api/payments/sandbox/webhook', headers: { 'content-type': 'application/json', ...notification.headers }, payload: notification.body });
+            if (delivered.statusCode !== 200) request.log.warn({ status: delivered.statusCode, body: delivered.body }, 'the sandbox notification was refused');
+          }
         }
         return view((await findPayment(context.db, payment.reference))!);
       },

@@ -8,6 +8,7 @@ import { planImport } from '../domain/imports/import-plan.ts';
 import type { CheckInRow } from '../domain/imports/import-rows.ts';
 import { localDayOf } from '../domain/settlement/local-day.ts';
 import { ImportRowFailed } from './import-row-failed.ts';
+import { grantLateQuota, type LateQuotaGrant } from './late-quota.service.ts';
 import { importSnapshotOf } from './import-snapshot.ts';
 import type { OccupancyChange, OccupancyDeps } from './occupancy.service.ts';
 import { LOCKED_LOGIN_HASH } from './student.service.ts';
@@ -81,6 +82,14 @@ export async function checkInBatch(
     );
     for (const o of opened) changes.push({ student: o.studentId, closed: null, opened: o, settlements: [], balanceChanges: [] });
     progress(changes.length);
+  }
+  // Late occupants of rooms whose per-occupant quota was already granted this period: set-wise, as single check-ins.
+  const openedStays = changes.map((c) => ({ occupancyId: c.opened!.id, studentId: c.student, dormitoryId: c.opened!.dormitoryId, fromDay: c.opened!.fromDay, zone: rooms.get(c.opened!.dormitoryId)!.zone }));
+  const grants = await grantLateQuota(trx, now, openedStays, operator);
+  if (grants.length > 0) {
+    const grantsOf = new Map<string, LateQuotaGrant[]>();
+    for (const g of grants) grantsOf.set(g.studentId, [...(grantsOf.get(g.studentId) ?? []), g]);
+    for (const [i, c] of changes.entries()) if (grantsOf.has(c.student)) changes[i] = { ...c, quotaGrants: grantsOf.get(c.student)! };
   }
   return { changes, studentsOpened: students.length };
 }

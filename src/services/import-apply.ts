@@ -9,6 +9,7 @@ import type { ImportRows, RowProblem } from '../domain/imports/import-rows.ts';
 import { DomainError } from '../errors.ts';
 import { checkInBatch } from './batch-check-in.ts';
 import { ImportRowFailed } from './import-row-failed.ts';
+import { roomsToFlushBeforeCheckIn } from './late-quota.service.ts';
 import { importSnapshotOf } from './import-snapshot.ts';
 import { checkOut, exchange, runOccupancyChange, type LiveAccounts, type OccupancyChange } from './occupancy.service.ts';
 
@@ -45,13 +46,16 @@ export async function applyImport(
   const { db, clock } = deps;
   const occupancy = { clock };
   const operator = job.operator;
-  let leaving: string[] = [];
+  let flush: string[] = [];
   if (input.kind !== 'check-ins') {
     const snapshot = await loadImportSnapshot(db, input.rows.map((r) => r.studentId), []);
-    leaving = [...new Set(snapshot.students.flatMap((s) => (s.stay ? [s.stay.dormitoryId] : [])))];
+    flush = [...new Set(snapshot.students.flatMap((s) => (s.stay ? [s.stay.dormitoryId] : [])))];
+  } else if (deps.live) {
+    // A late occupant's allowance reads the committed quota of the rooms with a per-occupant policy.
+    flush = await roomsToFlushBeforeCheckIn(db, input.rows.map((r) => r.dormitoryId));
   }
   let studentsOpened = 0;
-  const changes = await runOccupancyChange(db, deps.live, leaving, async (trx) => {
+  const changes = await runOccupancyChange(db, deps.live, flush, async (trx) => {
     const applied: OccupancyChange[] = [];
     const guarded = async (row: number, apply: () => Promise<OccupancyChange>) => {
       try {

@@ -17,6 +17,7 @@ import type { SettlementRecord } from '../db/settlement.repository.ts';
 import { lockStudent, placeStudent, type StudentRecord } from '../db/student.repository.ts';
 import { isLocalDay, localDayOf } from '../domain/settlement/local-day.ts';
 import { DomainError } from '../errors.ts';
+import { grantLateQuota, type LateQuotaGrant } from './late-quota.service.ts';
 import { settleClosedStay, type BalanceChange } from './settlement.service.ts';
 
 /**
@@ -40,6 +41,8 @@ export interface OccupancyChange {
   readonly opened: Occupancy | null;
   readonly settlements: readonly SettlementRecord[];
   readonly balanceChanges: readonly BalanceChange[];
+  /** Late occupants' pro rata free quota granted with the change (late-quota.service.ts); absent: none. */
+  readonly quotaGrants?: readonly LateQuotaGrant[];
 }
 
 /** What the live actor tree offers the office: flush before settling, apply after commit. */
@@ -48,6 +51,8 @@ export interface LiveAccounts {
   balanceChanged(change: BalanceChange): void;
   /** Rooms whose occupants changed (a per-occupant quota grants by the count at grant time). */
   occupantsChanged?(dormitoryIds: readonly string[]): Promise<void>;
+  /** A late occupant's allowance was committed: the running dormitory adds it to the purse's quota. */
+  quotaGranted?(grant: LateQuotaGrant): void;
 }
 
 async function studentOrThrow(trx: Executor, id: string, field: string): Promise<StudentRecord> {
@@ -147,7 +152,8 @@ export async function checkIn(
   await checkDay(trx, deps, room, day, command.studentId);
   const opened = await enter(trx, deps, command.studentId, room, command.bed, day, command.operator);
   await audit(trx, command.operator, 'occupancy.check_in', room.id, { studentId: command.studentId, occupancyId: opened.id, bed: opened.bed, date: day });
-  return { student: command.studentId, closed: null, opened, settlements: [], balanceChanges: [] };
+  const quotaGrants = await grantLateQuota(trx, deps.clock.now(), [{ occupancyId: opened.id, studentId: command.studentId, dormitoryId: room.id, fromDay: day, zone: room.zone }], command.operator);
+  return { student: command.studentId, closed: null, opened, settlements: [], balanceChanges: [], quotaGrants };
 }
 
 export async function checkOut(
@@ -182,7 +188,9 @@ export async function exchange(
   const left = await leave(trx, deps, stay, from, day, 'exchange', command.operator);
   const opened = await enter(trx, deps, command.studentId, to, command.bed, today(deps, to), command.operator);
   await audit(trx, command.operator, 'occupancy.exchange', from.id, { studentId: command.studentId, to: to.id, closed: stay.id, opened: opened.id, bed: opened.bed, settlements: left.settlements.map((s) => s.id) });
-  return { student: command.studentId, closed: left.closed, opened, settlements: left.settlements, balanceChanges: left.balanceChanges };
+  // The stay just closed was open this period: the rule grants nothing (what the old room was granted stays there).
+  const quotaGrants = await grantLateQuota(trx, deps.clock.now(), [{ occupancyId: opened.id, studentId: command.studentId, dormitoryId: to.id, fromDay: opened.fromDay, zone: to.zone }], command.operator);
+  return { student: command.studentId, closed: left.closed, opened, settlements: left.settlements, balanceChanges: left.balanceChanges, quotaGrants };
 }
 
 /** Two students in different rooms trade places (and beds) today; both are settled. */
@@ -221,19 +229,22 @@ export async function swap(
 
 /**
  * Runs one office change the way the REST routes (and anything else outside a batch) do:
- * flush the pending billing of the rooms a student leaves, apply the change in one
- * transaction, then tell the live dormitory actors about the money that moved.
+ * flush the pending billing of the rooms to flush (the rooms a student leaves: settlement reads
+ * the ledger; the rooms with a per-occupant quota a student enters: a late occupant's allowance
+ * reads the purse's committed quota), apply the change in one transaction, then tell the live
+ * dormitory actors about the money that moved and the quota granted.
  */
 export async function runOccupancyChange<T extends OccupancyChange | OccupancyChange[]>(
   db: Kysely<Database>,
   live: LiveAccounts | undefined,
-  leavingDormitoryIds: readonly string[],
+  flushDormitoryIds: readonly string[],
   change: (trx: Executor) => Promise<T>,
 ): Promise<T> {
-  if (live && leavingDormitoryIds.length > 0) await live.flushBilling(leavingDormitoryIds);
+  if (live && flushDormitoryIds.length > 0) await live.flushBilling(flushDormitoryIds);
   const result = await db.transaction().execute(change);
   const changes = Array.isArray(result) ? result : [result];
   if (live) for (const c of changes) for (const b of c.balanceChanges) live.balanceChanged(b);
+  if (live?.quotaGranted) for (const c of changes) for (const g of c.quotaGrants ?? []) live.quotaGranted(g);
   const rooms = changes.flatMap((c) => [c.closed?.dormitoryId, c.opened?.dormitoryId]).filter((id): id is string => id !== undefined);
   if (live?.occupantsChanged && rooms.length > 0) await live.occupantsChanged(rooms);
   return result;

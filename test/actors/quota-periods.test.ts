@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
 import { reconcile } from '../../src/services/reconcile.service.ts';
-import { createForgedMeters } from '../helpers/forged-meters.ts';
+import { createForgedMeters, seedFlatCampus } from '../helpers/forged-meters.ts';
 import { waitFor } from '../helpers/live-app.ts';
 
 /**
@@ -21,10 +21,7 @@ t.test('per-occupant semester quota: batch issuance, use before money, expiry, r
   const { database, clock } = test;
   const db = database.db;
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('campuses').values({ id: 'c', name: 'Campus', utc_offset_minutes: 480, time_zone: 'Asia/Shanghai' }).execute();
-    await trx.insertInto('buildings').values({ id: 'B', campus_id: 'c', name: 'B', floors: 1 }).execute();
-    await trx.insertInto('tariffs').values({ id: 'flat', name: 'Flat', purse: 'electricity', definition: JSON.stringify({ kind: 'single', rate: RATE }) }).execute();
-    await trx.insertInto('gateways').values({ id: 'GW', campus_id: 'c', building_id: 'B', protocol: 'mqtt', address: 'GW' }).execute();
+    await seedFlatCampus(trx, RATE);
     await trx.insertInto('dormitories').values([
       { id: 'D-1', building_id: 'B', floor: 1, room: '101', electricity_tariff_id: 'flat', capacity: 4 },
       { id: 'D-2', building_id: 'B', floor: 1, room: '102', electricity_tariff_id: 'flat', capacity: 4 },

@@ -4,9 +4,9 @@
  */
 import t from 'tap';
 import { chargeAcrossSpan } from '../../src/domain/gap-pricing.ts';
-import { grantSize, quotaPeriodAt, rollQuota, validateSemesters, type FreeQuotaPolicy } from '../../src/domain/quota.ts';
+import { grantSize, proRataAllowance, quotaPeriodAt, rollQuota, validateSemesters, type FreeQuotaPolicy } from '../../src/domain/quota.ts';
 import { toLocalTime } from '../../src/domain/local-time.ts';
-import { chargeUsage, initialBillingState, moveQuota, quotaHoldingOf, type BillingState, type Tariff } from '../../src/domain/tariff.ts';
+import { applyQuotaTopUp, chargeUsage, initialBillingState, moveQuota, quotaHoldingOf, type BillingState, type Tariff } from '../../src/domain/tariff.ts';
 
 const CN = 480;
 const at = (local: string) => Date.parse(`${local}+08:00`);
@@ -46,6 +46,30 @@ t.test('a per-occupant grant is made with the occupants present, once per period
   const four = moveQuota(three.state, policy(4), at('2026-10-03T08:00:00'), CN, true);
   t.equal(four.granted, 0, 'issuing again in October grants nothing (idempotent per period), a fourth student or not');
   t.same(four.state, three.state, 'the state is unchanged');
+});
+
+t.test('a late occupant: the allowance pro rata to the days left, rounded down', async (t) => {
+  const november = { from: '2026-11-01', until: '2026-12-01' };
+  t.equal(proRataAllowance(10_000, november, '2026-11-11'), 6_666, 'day 11 of 30: 20 days left (11..30), 10,000 x 20 / 30 = 6,666.67, down to 6,666');
+  t.equal(proRataAllowance(3_000, november, '2026-11-11'), 2_000, '3,000 x 20 / 30 = 2,000 exactly');
+  t.equal(proRataAllowance(10_000, november, '2026-11-01'), 10_000, 'the first day: all of it');
+  t.equal(proRataAllowance(10_000, november, '2026-10-20'), 10_000, 'a stay begun before the period counts from its first day');
+  t.equal(proRataAllowance(10_000, november, '2026-11-30'), 333, 'the last day: 1/30, 333.33 down to 333');
+  t.equal(proRataAllowance(10_000, november, '2026-12-01'), 0, 'after the period: nothing');
+  t.equal(proRataAllowance(29, { from: '2027-02-01', until: '2027-03-01' }, '2027-02-15'), 14, 'February 2027 has 28 days: 29 x 14 / 28 = 14.5, down to 14');
+  t.equal(proRataAllowance(100_000, { from: '2026-03-01', until: '2026-04-01' }, '2026-03-29'), 9_677, "a month with a daylight saving switch still has 31 calendar days: 100,000 x 3 / 31 = 9,677.4");
+});
+
+t.test('a late top-up adds to the period held, once per student', async (t) => {
+  const granted = moveQuota(emptyState('2026-11-01T08:00:00'), { allowance: 10_000, basis: 'per-occupant', occupants: 1 }, at('2026-11-01T08:00:00'), CN, true).state;
+  const topped = applyQuotaTopUp(granted, { studentId: 'S2', periodFrom: '2026-11-01', units: 6_666 });
+  t.match(topped, { quotaFrom: '2026-11-01', freeGranted: 16_666, freeRemaining: 16_666, quotaTopUps: ['S2'] });
+  t.equal(applyQuotaTopUp(topped!, { studentId: 'S2', periodFrom: '2026-11-01', units: 6_666 }), null, 'the same student again: nothing');
+  t.equal(applyQuotaTopUp(granted, { studentId: 'S3', periodFrom: '2026-10-01', units: 6_666 }), null, 'another period than the one held: nothing');
+  const used = chargeUsage(single, { allowance: 10_000, basis: 'per-occupant', occupants: 2 }, topped!, 1_000, at('2026-11-20T08:00:00'), CN);
+  t.same(used.state.quotaTopUps, ['S2'], 'a charge in the period keeps the list');
+  const december = chargeUsage(single, { allowance: 10_000, basis: 'per-occupant', occupants: 2 }, used.state, 1_000, at('2026-12-02T08:00:00'), CN);
+  t.same([december.quotaLapsed[0]?.units, december.quotaGranted, december.state.quotaTopUps], [15_666, 20_000, undefined], 'the late units lapse with November; December starts with no late students');
 });
 
 t.test('quota is used before money and lapses at its period end', async (t) => {

@@ -1,3 +1,4 @@
+import type { Executor } from '../../src/db/executor.ts';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import type { Test } from 'tap';
@@ -79,4 +80,12 @@ export async function createForgedMeters(t: Test, startAt: number): Promise<Forg
       await app.runtime.flush();
     },
   };
+}
+
+/** Campus `c` (Asia/Shanghai, UTC+8) with building `B`, its MQTT gateway `GW` and a single-rate electricity tariff `flat` (milli-fen per kWh). */
+export async function seedFlatCampus(db: Executor, rate: number): Promise<void> {
+  await db.insertInto('campuses').values({ id: 'c', name: 'Campus', utc_offset_minutes: 480, time_zone: 'Asia/Shanghai' }).execute();
+  await db.insertInto('buildings').values({ id: 'B', campus_id: 'c', name: 'B', floors: 1 }).execute();
+  await db.insertInto('tariffs').values({ id: 'flat', name: 'Flat', purse: 'electricity', definition: JSON.stringify({ kind: 'single', rate }) }).execute();
+  await db.insertInto('gateways').values({ id: 'GW', campus_id: 'c', building_id: 'B', protocol: 'mqtt', address: 'GW' }).execute();
 }

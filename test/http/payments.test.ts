@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { reconcile } from '../../src/services/reconcile.service.ts';
 import { SandboxProvider } from '../../src/services/payments/sandbox.provider.ts';
 import { WechatPayProvider } from '../../src/services/payments/wechat.provider.ts';
+import { fetchTransport } from '../../src/services/payments/http-transport.ts';
+import { SystemClock } from '../../src/clock.ts';
 import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
 
@@ -13,13 +15,16 @@ t.test('a provider enabled without a stable secret stops start-up, naming the va
   t.throws(() => loadConfig({ PAYMENT_PROVIDERS: 'sandbox' }), new ConfigError('WEBHOOK_SECRET_SANDBOX', ''), 'no secret: refused');
   t.throws(() => loadConfig({ PAYMENT_PROVIDERS: 'sandbox', WEBHOOK_SECRET_SANDBOX: 'short' }), /WEBHOOK_SECRET_SANDBOX: must be at least 16/, 'a short secret: refused');
   t.throws(() => loadConfig({ PAYMENT_PROVIDERS: 'paypal', WEBHOOK_SECRET: SECRET }), /PAYMENT_PROVIDERS: unknown provider "paypal"/, 'an unknown provider: refused');
-  const config = loadConfig({ PAYMENT_PROVIDERS: 'sandbox, wechat', WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_WECHAT: 'another-secret-for-wechat' });
+  const config = loadConfig({ PAYMENT_PROVIDERS: 'sandbox, wechat', WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_WECHAT: 'another-secret-for-wechat', WECHAT_MCHID: '1900000001' });
   t.same(config.paymentProviders.map((p) => [p.name, p.secret]), [['sandbox', SECRET], ['wechat', 'another-secret-for-wechat']], 'a per-provider secret wins over WEBHOOK_SECRET');
+  t.throws(() => loadConfig({ PAYMENT_PROVIDERS: 'wechat', WEBHOOK_SECRET: SECRET }), /WECHAT_MCHID: payment provider wechat is enabled/, 'wechat without its merchant id: refused');
+  t.equal(config.paymentProviders[1]?.apiBaseUrl, 'https://api.mch.weixin.qq.com', "WeChat's merchant API by default");
   t.same(loadConfig({}).paymentProviders, [], 'no provider by default');
+  t.equal(loadConfig({}).paymentQueryAfterMinutes, 5, 'pending payments are queried after 5 minutes by default');
 });
 
 t.test('online recharge: signed webhooks credit once, tampered or unsigned ones credit nothing, a replay after a restart credits nothing', async (t) => {
-  const test = await createTestApp(t, { env: { PAYMENT_PROVIDERS: 'sandbox,wechat', WEBHOOK_SECRET: SECRET } });
+  const test = await createTestApp(t, { env: { PAYMENT_PROVIDERS: 'sandbox,wechat', WEBHOOK_SECRET: SECRET, WECHAT_MCHID: '1900000001' } });
   let app = test.app;
   const { database, config } = test;
   const admin = await test.login('admin', ADMIN_PASSWORD);
@@ -38,7 +43,7 @@ t.test('online recharge: signed webhooks credit once, tampered or unsigned ones 
     t.equal(response.statusCode, 201, `a payment is started (${response.body})`);
     return response.json<{ reference: string; payUrl: string; state: string; dormitoryId: string; provider: string }>();
   };
-  const sandbox = new SandboxProvider(SECRET);
+  const sandbox = new SandboxProvider(SECRET, database.db);
   const webhook = (provider: string, body: string, headers: Record<string, string>) => app.http.inject({ method: 'POST', url: `/api/payments/${provider}/webhook`, headers: { 'content-type': 'application/json', ...headers }, payload: body });
   const notification = (reference: string, amount: number, id: string) => JSON.stringify({ id, reference, amount, status: 'paid', transactionId: `tx-${id}` });
 
@@ -69,7 +74,7 @@ t.test('online recharge: signed webhooks credit once, tampered or unsigned ones 
   const refused = [
     ['a tampered amount', webhook('sandbox', honest.replace('"amount":500', '"amount":50000'), honestSignature)],
     ['no signature', webhook('sandbox', honest, {})],
-    ['a signature by another secret', webhook('sandbox', honest, new SandboxProvider('somebody-elses-secret-000').sign(honest, Date.now()))],
+    ['a signature by another secret', webhook('sandbox', honest, new SandboxProvider('somebody-elses-secret-000', database.db).sign(honest, Date.now()))],
     ['a signature from ten minutes ago', webhook('sandbox', honest, sandbox.sign(honest, Date.now() - 600_000))],
     ['a garbled signature header', webhook('sandbox', honest, { 'x-sandbox-signature': 't=1,v1=zz' })],
     ["the sandbox's signature on the wechat webhook", webhook('wechat', honest, honestSignature)],
@@ -90,7 +95,7 @@ t.test('online recharge: signed webhooks credit once, tampered or unsigned ones 
   t.equal(await balance(), start + 1_734, 'and credited');
 
   // The WeChat Pay shaped adapter.
-  const wechat = new WechatPayProvider(SECRET);
+  const wechat = new WechatPayProvider(SECRET, { merchantId: '1900000001', apiBaseUrl: 'http://127.0.0.1:9', transport: fetchTransport(), clock: new SystemClock() });
   const third = await pay({ amount: 2_000, provider: 'wechat' });
   t.match(third.payUrl, /^weixin:\/\/wxpay\/bizpayurl\?out_trade_no=/, 'a WeChat code URL');
   const event = JSON.stringify({ id: 'wx-evt-1', create_time: '2026-11-30T12:00:00+08:00', event_type: 'TRANSACTION.SUCCESS', resource: { out_trade_no: third.reference, transaction_id: '4200001', trade_state: 'SUCCESS', amount: { total: 2_000, currency: 'CNY' } } });

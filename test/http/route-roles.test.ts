@@ -46,6 +46,8 @@ const POLICY: Readonly<Record<string, readonly Role[] | 'public'>> = {
   // Online recharge (docs/payments.md): a student pays for their own current dormitory.
   'POST /api/me/payments': ['student'],
   'GET /api/me/payments/{reference}': ['student'],
+  // Asking the provider about a payment (a notification that never came) can credit it: finance and admins.
+  'POST /api/payments/{reference}/query': ['finance', 'admin'],
   // Anonymous but signed: a provider has no session; its HMAC signature over the raw body, the
   // time window and the notification id are the authentication (test/http/payments.test.ts).
   'POST /api/payments/{provider}/webhook': 'public',

@@ -23,6 +23,22 @@ export interface VerifiedNotification {
   readonly signedAtMs: number;
 }
 
+/**
+ * What the provider answers when asked about a payment (docs/payments.md, "Querying a payment"):
+ * `paid` (the money arrived), `pending` (not paid yet, or the provider does not know the order
+ * yet) or `closed` (closed, failed or revoked at the provider: it will never be paid).
+ */
+export interface QueriedPayment {
+  readonly reference: string;
+  readonly state: 'paid' | 'pending' | 'closed';
+  /** The amount the provider holds for the order, fen; null when it does not know the order. */
+  readonly amountFen: number | null;
+  /** The provider's transaction id (set when paid). */
+  readonly transactionId: string | null;
+  /** When the provider signed its answer (epoch ms); absent for the sandbox, which runs inside this server. */
+  readonly signedAtMs?: number;
+}
+
 /** The request as the webhook received it: the raw body the signature covers, and the headers. */
 export interface SignedRequest {
   readonly rawBody: string;
@@ -42,6 +58,22 @@ export interface PaymentProvider {
   verify(request: SignedRequest): VerifiedNotification;
   /** The body the provider expects when a notification was accepted (or was a harmless repeat). */
   readonly acknowledgement: unknown;
+  /**
+   * Asks the provider for the payment's state (a notification that never came). Throws
+   * `SignatureError` when the answer is unsigned, tampered or not the provider's shape, and
+   * `ProviderUnavailableError` when the provider cannot be reached or answers an error.
+   */
+  queryPayment(reference: string): Promise<QueriedPayment>;
+  /** How long after it was created the provider takes payment for an order; then it is closed. */
+  readonly paymentExpiryMs: number;
+}
+
+/** The provider could not be asked (network, timeout) or answered an error status. */
+export class ProviderUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderUnavailableError';
+  }
 }
 
 export class SignatureError extends Error {
