@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { WriteAhead } from './ledger-writer.ts';
 import type { SupervisionContext } from './nact.ts';
 
 /** What every actor is given at spawn: effects only through these. */
@@ -16,6 +17,12 @@ export interface ActorDeps {
   readonly nodeId: string;
   /** The ledger's backpressure (set by CampusRuntime): while engaged, periodic charge postings wait. */
   readonly ledgerPressure?: { readonly backpressure: boolean };
+  /**
+   * Persists a circuit's control state and command record before its cut goes to the driver
+   * (set by CampusRuntime: the ledger writer). Absent: the cut goes at once and both follow the
+   * group commit.
+   */
+  readonly writeAhead?: WriteAhead;
 }
 
 /**

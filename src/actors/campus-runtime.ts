@@ -82,7 +82,7 @@ export class CampusRuntime {
     // nact reads a system name only from an object argument (its typings say string).
     const startNamed = start as unknown as (options: { name: string }) => Ref<unknown>;
     this.system = startNamed({ name: `campus-${this.options.deps.nodeId}-${Math.random().toString(36).slice(2, 8)}` });
-    const deps: ActorDeps = { ...this.options.deps, ledgerPressure: this.writer };
+    const deps: ActorDeps = { ...this.options.deps, ledgerPressure: this.writer, writeAhead: this.writer };
     this.ledger = spawnLedger(this.system, deps, this.writer);
     const live = spawnLive(this.system, deps, this.live);
     this.campus = spawnCampus(

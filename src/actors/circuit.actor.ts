@@ -11,13 +11,18 @@ import { ruleSampleOf } from '../domain/rules/rule-sample.ts';
 import type { RuleResult, RuleVerdict } from '../domain/rules/rule-verdict.ts';
 import type { CutReason } from '../domain/supply.ts';
 import { circuitControlKey, restoredAcStandby, restoredLowCurrent, ruleOwnedReasons, type CircuitControlState } from '../domain/control-state.ts';
+import type { ControlStateRecord } from '../db/control-state.repository.ts';
 import type { CommandOutcome, SupplyCommand } from '../drivers/gateway-driver.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { resumeOnCrash } from './actor-deps.ts';
+import { nextControlSeq } from './control-sequence.ts';
 import type { GatewayMsg } from './gateway.actor.ts';
 import type { LedgerMsg } from './ledger.actor.ts';
+import type { CommandRecord } from './ledger-writer.ts';
 import type { CircuitReported, ImposeCut } from './messages.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
+
+type SendCommand = Extract<GatewayMsg, { type: 'SendCommand' }>;
 
 /** A circuit (or a single-relay meter's main relay, or a water valve) and its switch. */
 export type CircuitMsg =
@@ -36,7 +41,9 @@ export type CircuitMsg =
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
   | { readonly type: 'LightsChanged'; readonly lightsOn: boolean; readonly at: number }
   | { readonly type: 'OperatorRelease'; readonly operator: string }
-  | { readonly type: 'RecloseDue' };
+  | { readonly type: 'RecloseDue' }
+  /** A cut's write-ahead is over (committed, queued or out of time): the cut may go to the driver. */
+  | { readonly type: 'CommandPersisted'; readonly commandId: string };
 
 export interface CircuitView {
   readonly target: SupplyTarget;
@@ -86,7 +93,8 @@ interface CircuitState {
   readonly relayClosed: boolean | null;
   readonly powerW: number;
   readonly pf: number;
-  readonly inFlight: { readonly id: string; readonly action: SupplyAction; readonly reason: CutReason | 'restore' } | null;
+  /** `persisting`: a cut being written ahead, not yet handed to the gateway (a reading meanwhile sends nothing more). */
+  readonly inFlight: { readonly id: string; readonly action: SupplyAction; readonly reason: CutReason | 'restore'; readonly persisting: boolean } | null;
   readonly lastFailureAt: number | null;
   readonly lastReported: string;
   readonly rules: RuleBook;
@@ -227,7 +235,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     const commandId = `${props.circuitId}:${randomUUID()}`;
     const reason: CutReason | 'restore' = wantClosed ? 'restore' : [...state.reasons][0]!;
     const command: SupplyCommand = { commandId, unitAddress: props.unitAddress, target: props.target, action };
-    dispatch(props.gateway, {
+    const send: SendCommand = {
       type: 'SendCommand',
       command,
       dormitoryId: props.dormitoryId,
@@ -236,8 +244,39 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       requestedBy,
       causedAtNs,
       replyTo: parentSelf!,
-    });
-    return { ...state, inFlight: { id: commandId, action, reason } };
+    };
+    const writeAhead = deps.writeAhead;
+    if (action === 'cut' && writeAhead) {
+      // Write-ahead: the reasons and the command record are committed before the cut goes out,
+      // so a crash right after it cannot make the restarted circuit restore (docs/architecture.md).
+      const record: CommandRecord = {
+        id: commandId,
+        dormitoryId: props.dormitoryId,
+        meterId: props.meterId,
+        target: props.target,
+        action,
+        reason: send.reason,
+        state: 'requested',
+        requestedBy,
+        requestedAt: deps.clock.now(),
+      };
+      awaitingWriteAhead.set(commandId, { send: { ...send, writtenAhead: true }, record });
+      const self = ctxSelf!;
+      const control = controlChange(state)?.record;
+      void writeAhead.writeAhead({ ...(control ? { control } : {}), command: record }).then(() => dispatch(self, { type: 'CommandPersisted', commandId }));
+      return { ...state, inFlight: { id: commandId, action, reason, persisting: true } };
+    }
+    dispatch(props.gateway, send);
+    return { ...state, inFlight: { id: commandId, action, reason, persisting: false } };
+  }
+
+  /** Cuts being written ahead, by command id: sent when their write-ahead is over. */
+  const awaitingWriteAhead = new Map<string, { readonly send: SendCommand & { readonly writtenAhead: true }; readonly record: CommandRecord }>();
+
+  /** A cut written ahead that the circuit no longer wants when its write is over: never sent, recorded as failed. */
+  function superseded(state: CircuitState, record: CommandRecord): CircuitState {
+    dispatch(props.ledger, { type: 'CommandChanged', record: { ...record, state: 'failed', completedAt: deps.clock.now(), detail: 'superseded before it was sent' } });
+    return state.inFlight?.id === record.id ? report(reconcile({ ...state, inFlight: null }, undefined, 'system')) : state;
   }
 
   /**
@@ -252,21 +291,41 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     reclose: state.ruleStates.reclose,
   });
   let savedFrom: CircuitState = initial;
-  let savedJson = JSON.stringify(controlOf(initial));
+  let savedControl = controlOf(initial);
+  let savedJson = JSON.stringify(savedControl);
+
+  /**
+   * `state`'s control record when it differs from the last one persisted (taken as persisted
+   * from here on), with whether it adds a rule-owned reason; undefined when nothing changed.
+   */
+  function controlChange(state: CircuitState): { readonly record: ControlStateRecord; readonly gained: boolean } | undefined {
+    const a = state.ruleStates;
+    const b = savedFrom.ruleStates;
+    if (state.reasons === savedFrom.reasons && a.lowCurrent === b.lowCurrent && a.acStandby === b.acStandby && a.reclose === b.reclose) return undefined;
+    savedFrom = state;
+    const control = controlOf(state);
+    const json = JSON.stringify(control);
+    if (json === savedJson) return undefined;
+    const before = savedControl.reasons;
+    savedControl = control;
+    savedJson = json;
+    const record: ControlStateRecord = { dormitoryId: props.dormitoryId, actorKey: circuitControlKey(props.meterId, props.target), state: control, seq: nextControlSeq() };
+    return { record, gained: control.reasons.some((r) => !before.includes(r)) };
+  }
+
+  /**
+   * A reason gained without a command (the relay is already off for another reason) is written
+   * ahead too, so it still holds the relay after a crash once the other reason lifts; every
+   * other change follows the group commit. A cut's own write-ahead happens in `reconcile`.
+   */
   const persisted =
     (behaviour: (state: CircuitState, msg: CircuitMsg, ctx: { self: unknown }) => CircuitState) =>
     (state: CircuitState, msg: CircuitMsg, ctx: { self: unknown }): CircuitState => {
       const next = behaviour(state, msg, ctx);
-      const a = next.ruleStates;
-      const b = savedFrom.ruleStates;
-      if (next.reasons === savedFrom.reasons && a.lowCurrent === b.lowCurrent && a.acStandby === b.acStandby && a.reclose === b.reclose) return next;
-      savedFrom = next;
-      const control = controlOf(next);
-      const json = JSON.stringify(control);
-      if (json !== savedJson) {
-        savedJson = json;
-        dispatch(props.ledger, { type: 'ControlChanged', record: { dormitoryId: props.dormitoryId, actorKey: circuitControlKey(props.meterId, props.target), state: control } });
-      }
+      const change = controlChange(next);
+      if (!change) return next;
+      if (change.gained && deps.writeAhead) void deps.writeAhead.writeAhead({ control: change.record });
+      else dispatch(props.ledger, { type: 'ControlChanged', record: change.record });
       return next;
     };
 
@@ -339,6 +398,16 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
             },
           });
           return report({ ...state, inFlight: null, lastFailureAt: deps.clock.now() });
+        }
+        case 'CommandPersisted': {
+          const awaiting = awaitingWriteAhead.get(msg.commandId);
+          if (!awaiting) return state;
+          awaitingWriteAhead.delete(msg.commandId);
+          const inFlight = state.inFlight;
+          // Still wanted: the reasons hold and no other command replaced it meanwhile.
+          if (inFlight?.id !== msg.commandId || !inFlight.persisting || state.reasons.size === 0) return superseded(state, awaiting.record);
+          dispatch(props.gateway, awaiting.send);
+          return report({ ...state, inFlight: { ...inFlight, persisting: false } });
         }
         case 'GetCircuit':
           dispatch(msg.replyTo, {

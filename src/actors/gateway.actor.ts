@@ -41,6 +41,8 @@ export type GatewayMsg =
       readonly requestedBy: string;
       readonly causedAtNs: bigint | undefined;
       readonly replyTo: Ref<CircuitMsg>;
+      /** The circuit wrote its 'requested' record ahead (committed, or queued in the group commit): not recorded again. */
+      readonly writtenAhead?: boolean;
     }
   | { readonly type: 'CommandSent'; readonly commandId: string }
   | { readonly type: 'CommandCompleted'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string }
@@ -253,7 +255,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
             replyTo: msg.replyTo,
           };
           state.pending.set(msg.command.commandId, pending);
-          dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'requested') });
+          if (!msg.writtenAhead) dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'requested') });
           if (msg.causedAtNs !== undefined) {
             deps.metrics.commandLatency.observe({ reason: msg.reason.split(',')[0]! }, Number(process.hrtime.bigint() - msg.causedAtNs) / 1e9);
           }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { chunks } from '../db/chunks.ts';
 import { isConnectionFailure } from '../db/connection-failure.ts';
 import type { Database, Purse } from '../db/database.ts';
+import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
@@ -240,10 +241,40 @@ export interface LedgerWriterOptions {
   readonly maxPendingItems?: number;
   /** Items at most in one transaction: a larger backlog (after an outage) commits in slices, each a turn of its own. Default 2 000. */
   readonly maxCommitItems?: number;
+  /**
+   * How long a write-ahead keeps its caller waiting (wall time) before it answers 'pending' and
+   * the cut goes to the driver anyway; the commit goes on. Default 250.
+   */
+  readonly writeAheadMaxWaitMs?: number;
+}
+
+/** What a circuit persists before its command goes to the driver (docs/architecture.md, "Write-ahead of a cut"). */
+export interface WriteAheadEntry {
+  readonly control?: ControlStateRecord;
+  readonly command?: CommandRecord;
+}
+
+/**
+ * - committed: durable;
+ * - queued: not written (the database is away, or the writer is closing); the items wait in the
+ *   group commit and are retried in order;
+ * - pending: still committing when the bounded wait ran out; if it fails, the items are queued.
+ */
+export type WriteAheadOutcome = 'committed' | 'queued' | 'pending';
+
+/** The part of the writer the actors use to persist a decision before they act on it. */
+export interface WriteAhead {
+  writeAhead(entry: WriteAheadEntry): Promise<WriteAheadOutcome>;
+}
+
+interface AheadRequest {
+  readonly entry: WriteAheadEntry;
+  readonly settle: (outcome: WriteAheadOutcome) => void;
 }
 
 const DEFAULT_MAX_PENDING_ITEMS = 50_000;
 const DEFAULT_MAX_COMMIT_ITEMS = 2_000;
+const DEFAULT_WRITE_AHEAD_MAX_WAIT_MS = 250;
 
 /**
  * The group committer behind the `ledger` actor. Items are buffered in memory and written in
@@ -259,10 +290,19 @@ const DEFAULT_MAX_COMMIT_ITEMS = 2_000;
  *   halves until the bad item is alone; every good half commits, the bad item goes to
  *   `ledger_dead_letters` with its error and an alarm, and nothing else waits for it.
  */
-export class LedgerWriter implements LedgerPressure {
+export class LedgerWriter implements LedgerPressure, WriteAhead {
   private batch: Batch = emptyBatch();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /** The control keys of the batch being committed (a write-ahead of one of them waits for it). */
+  private flushingKeys: ReadonlySet<string> = new Set();
+  /** Write-aheads asked for while one commits: they commit together next. */
+  private aheadQueue: AheadRequest[] = [];
+  private ahead: Promise<void> | undefined;
+  /** The control keys of the write-ahead being committed (a group commit holding one of them waits for it). */
+  private aheadKeys: ReadonlySet<string> = new Set();
+  /** The newest `seq` seen per control key: an older record is stale and dropped. */
+  private readonly controlSeq = new Map<string, number>();
   private retryDelayMs = 0;
   private lastError: string | undefined;
   private deadLetters = 0;
@@ -270,10 +310,12 @@ export class LedgerWriter implements LedgerPressure {
 
   private readonly maxPendingItems: number;
   private readonly maxCommitItems: number;
+  private readonly writeAheadMaxWaitMs: number;
 
   constructor(private readonly options: LedgerWriterOptions) {
     this.maxPendingItems = options.maxPendingItems ?? DEFAULT_MAX_PENDING_ITEMS;
     this.maxCommitItems = Math.max(1, options.maxCommitItems ?? DEFAULT_MAX_COMMIT_ITEMS);
+    this.writeAheadMaxWaitMs = options.writeAheadMaxWaitMs ?? DEFAULT_WRITE_AHEAD_MAX_WAIT_MS;
     options.metrics.ledgerPending.source = () => ({ pending: this.pending, pendingByKind: this.pendingByKind(), backpressure: this.backpressure });
   }
 
@@ -334,7 +376,116 @@ export class LedgerWriter implements LedgerPressure {
 
   /** A dormitory's, meter's or circuit's control state changed (docs/architecture.md, "Control state snapshot"). */
   addControl(record: ControlStateRecord): void {
+    if (!this.newestControl(record)) return;
     this.batch.controls.set(controlKey(record), record);
+    this.scheduled();
+  }
+
+  /** False when a newer state of the same actor was already seen (this one is stale); notes the record's seq otherwise. */
+  private newestControl(record: ControlStateRecord): boolean {
+    if (record.seq === undefined) return true;
+    const key = controlKey(record);
+    const newest = this.controlSeq.get(key);
+    if (newest !== undefined && record.seq < newest) return false;
+    this.controlSeq.set(key, record.seq);
+    return true;
+  }
+
+  private isNewestControl(record: ControlStateRecord): boolean {
+    const newest = record.seq === undefined ? undefined : this.controlSeq.get(controlKey(record));
+    return newest === undefined || record.seq! >= newest;
+  }
+
+  /**
+   * Commits a circuit's control state and its command record now, in a small transaction of
+   * their own, ahead of the group commit: the circuit hands its cut to the driver when this
+   * resolves. Requests that arrive while one commits are committed together next (a burst of
+   * cuts, e.g. a schedule's, is a few transactions, not one each). Never rejects and never keeps
+   * its caller longer than `writeAheadMaxWaitMs`: safety before bookkeeping (see
+   * WriteAheadOutcome). The command row is only inserted (a later lifecycle state already in the
+   * group commit is never regressed), and the control state supersedes an older one of its actor
+   * still queued for the group commit.
+   */
+  writeAhead(entry: WriteAheadEntry): Promise<WriteAheadOutcome> {
+    if (entry.control && !this.newestControl(entry.control)) entry = { command: entry.command };
+    if (this.closed || this.retryDelayMs > 0) {
+      // The database is away (or going): do not wait for it; the items wait in order.
+      this.queueAhead(entry);
+      this.options.metrics.writeAheads.inc({ outcome: 'queued' });
+      return Promise.resolve('queued');
+    }
+    if (entry.control) {
+      const key = controlKey(entry.control);
+      const queued = this.batch.controls.get(key);
+      if (queued && (queued.seq === undefined || queued.seq <= (entry.control.seq ?? Infinity))) this.batch.controls.delete(key);
+    }
+    return new Promise((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => settle('pending'), this.writeAheadMaxWaitMs);
+      const settle = (outcome: WriteAheadOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.options.metrics.writeAheads.inc({ outcome });
+        resolve(outcome);
+      };
+      this.aheadQueue.push({ entry, settle });
+      if (!this.ahead) this.ahead = this.runAhead();
+    });
+  }
+
+  /** Commits the queued write-aheads, a group at a time, until none is left. */
+  private async runAhead(): Promise<void> {
+    try {
+      while (this.aheadQueue.length > 0) {
+        const group = this.aheadQueue;
+        this.aheadQueue = [];
+        const controls = new Map<string, ControlStateRecord>();
+        const commands: CommandRecord[] = [];
+        for (const { entry } of group) {
+          if (entry.control) controls.set(controlKey(entry.control), entry.control);
+          if (entry.command) commands.push(entry.command);
+        }
+        const keys = new Set(controls.keys());
+        // A group commit already writing one of these actors writes an older state: let it land first.
+        const flushing = this.flushing;
+        if (flushing && [...keys].some((k) => this.flushingKeys.has(k))) await flushing;
+        this.aheadKeys = keys;
+        const started = performance.now();
+        try {
+          const newest = [...controls.values()].filter((r) => this.isNewestControl(r));
+          // One statement needs no transaction of its own (a round trip less, each way: PGlite runs them on the main thread).
+          if (newest.length === 0 || commands.length === 0) {
+            await upsertControlStates(this.options.db, newest);
+            await insertRequestedCommands(this.options.db, commands);
+          } else {
+            await this.options.db.transaction().execute(async (trx) => {
+              await upsertControlStates(trx, newest);
+              await insertRequestedCommands(trx, commands);
+            });
+          }
+          this.options.metrics.writeAheadSeconds.observe((performance.now() - started) / 1000);
+          for (const request of group) request.settle('committed');
+        } catch (error) {
+          this.options.metrics.ledgerFailures.inc();
+          this.options.log.warn({ err: error, items: controls.size + commands.length }, 'write-ahead failed; its items wait in the group commit');
+          for (const request of group) {
+            this.queueAhead(request.entry);
+            request.settle('queued');
+          }
+        } finally {
+          this.aheadKeys = new Set();
+        }
+      }
+    } finally {
+      this.ahead = undefined;
+    }
+  }
+
+  /** A write-ahead that could not be written joins the group commit (a newer state or lifecycle record of the same item wins). */
+  private queueAhead(entry: WriteAheadEntry): void {
+    if (entry.control && this.newestControl(entry.control)) this.batch.controls.set(controlKey(entry.control), entry.control);
+    if (entry.command && !this.batch.commands.has(entry.command.id)) this.batch.commands.set(entry.command.id, entry.command);
     this.scheduled();
   }
 
@@ -349,6 +500,7 @@ export class LedgerWriter implements LedgerPressure {
    * or dead-lettered, rejects while the database is away (the items stay queued).
    */
   async flushNow(): Promise<void> {
+    while (this.ahead) await this.ahead;
     while (this.flushing) await this.flushing;
     // What is buffered now commits in this many slices (taken from the front; newer items queue behind).
     for (let slices = Math.ceil(sizeOf(this.batch) / this.maxCommitItems); slices > 0 && sizeOf(this.batch) > 0; slices--) {
@@ -416,8 +568,14 @@ export class LedgerWriter implements LedgerPressure {
       batch = batchOf(items.slice(0, this.maxCommitItems));
       this.batch = batchOf(items.slice(this.maxCommitItems));
     } else this.batch = emptyBatch();
-    this.flushing = this.commitOrIsolate(batch).finally(() => {
+    const keys = new Set(batch.controls.keys());
+    this.flushingKeys = keys;
+    // A write-ahead committing one of these actors carries a newer state: it lands first, this one is dropped from the batch.
+    const ahead = this.ahead && [...keys].some((k) => this.aheadKeys.has(k)) ? this.ahead : undefined;
+    const commit = ahead ? ahead.then(() => this.commitOrIsolate(batch)) : this.commitOrIsolate(batch);
+    this.flushing = commit.finally(() => {
       this.flushing = undefined;
+      this.flushingKeys = new Set();
       if (sizeOf(this.batch) > 0 && !this.closed) this.scheduled();
     });
     return this.flushing;
@@ -629,26 +787,13 @@ export class LedgerWriter implements LedgerPressure {
         .execute();
     }
     for (const c of batch.commands.values()) {
-      const row = {
-        id: c.id,
-        dormitory_id: c.dormitoryId,
-        meter_id: c.meterId,
-        target: c.target,
-        action: c.action,
-        reason: c.reason,
-        state: c.state,
-        requested_by: c.requestedBy,
-        requested_at: new Date(c.requestedAt),
-        sent_at: c.sentAt ? new Date(c.sentAt) : null,
-        completed_at: c.completedAt ? new Date(c.completedAt) : null,
-        detail: c.detail ?? null,
-      };
       await trx
         .insertInto('commands')
-        .values(row)
+        .values(commandRow(c))
         .onConflict((oc) =>
           oc.column('id').doUpdateSet((eb) => ({
-            state: eb.ref('excluded.state'),
+            // 'requested' is a command's first state: a late copy of it (a write-ahead queued after a failure) never regresses a later one.
+            state: sql<CommandRecord['state']>`case when excluded.state = 'requested' then commands.state else excluded.state end`,
             sent_at: eb.fn.coalesce('excluded.sent_at', 'commands.sent_at'),
             completed_at: eb.fn.coalesce('excluded.completed_at', 'commands.completed_at'),
             detail: eb.fn.coalesce('excluded.detail', 'commands.detail'),
@@ -727,7 +872,8 @@ export class LedgerWriter implements LedgerPressure {
         )
         .execute();
     }
-    await upsertControlStates(trx, [...batch.controls.values()]);
+    // A state superseded by a newer one of its actor (written ahead meanwhile) is not written back over it.
+    await upsertControlStates(trx, [...batch.controls.values()].filter((r) => this.isNewestControl(r)));
     if (batch.states.size) await updateDormitoryStates(trx, batch.states);
     const audits = [...batch.billing.flatMap((r) => (r.audit ? [r.audit] : [])), ...batch.audit];
     for (const slice of chunks(audits)) {
@@ -737,6 +883,28 @@ export class LedgerWriter implements LedgerPressure {
         .execute();
     }
   }
+}
+
+function commandRow(c: CommandRecord) {
+  return {
+    id: c.id,
+    dormitory_id: c.dormitoryId,
+    meter_id: c.meterId,
+    target: c.target,
+    action: c.action,
+    reason: c.reason,
+    state: c.state,
+    requested_by: c.requestedBy,
+    requested_at: new Date(c.requestedAt),
+    sent_at: c.sentAt ? new Date(c.sentAt) : null,
+    completed_at: c.completedAt ? new Date(c.completedAt) : null,
+    detail: c.detail ?? null,
+  };
+}
+
+/** A write-ahead's command rows: inserted, never updated (the group commit owns the lifecycle after 'requested'). */
+async function insertRequestedCommands(db: Executor, commands: readonly CommandRecord[]): Promise<void> {
+  for (const slice of chunks(commands)) await db.insertInto('commands').values(slice.map(commandRow)).onConflict((oc) => oc.column('id').doNothing()).execute();
 }
 
 function halves<T>(items: readonly T[]): T[][] {

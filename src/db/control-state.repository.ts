@@ -9,9 +9,7 @@ import {
   type DormitoryControlState,
   type MeterControlState,
 } from '../domain/control-state.ts';
-import type { Transaction } from 'kysely';
 import { chunks } from './chunks.ts';
-import type { Database } from './database.ts';
 import type { Executor } from './executor.ts';
 import { manualCutsOf } from './manual-cut.repository.ts';
 
@@ -21,9 +19,15 @@ export interface ControlStateRecord {
   /** `dormitory`, `meter:<meterId>` or `circuit:<meterId>:<target>` (src/domain/control-state.ts). */
   readonly actorKey: string;
   readonly state: DormitoryControlState | MeterControlState | CircuitControlState;
+  /**
+   * The sender's place in the process-wide order of control states (src/actors/control-sequence.ts).
+   * A record older than one already written ahead for its key is dropped, so a state still in the
+   * ledger's mailbox never overwrites a newer one a circuit committed before a cut.
+   */
+  readonly seq?: number;
 }
 
-export async function upsertControlStates(trx: Transaction<Database>, records: readonly ControlStateRecord[]): Promise<void> {
+export async function upsertControlStates(trx: Executor, records: readonly ControlStateRecord[]): Promise<void> {
   for (const slice of chunks(records)) {
     await trx
       .insertInto('control_states')

@@ -52,6 +52,8 @@ export class Metrics {
   readonly ledgerBatchSize = new Histogram({ name: 'campus_ledger_batch_size', help: 'Items per ledger group commit', buckets: [1, 5, 10, 50, 100, 500, 1000, 5000], registers: [this.registry] });
   readonly ledgerCommitSeconds = new Histogram({ name: 'campus_ledger_commit_seconds', help: 'Ledger group commit duration', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly ledgerFailures = new Counter({ name: 'campus_ledger_commit_failures_total', help: 'Ledger group commits that failed (then retried, or split to isolate a bad item)', registers: [this.registry] });
+  readonly writeAheads = new Counter({ name: 'campus_write_aheads_total', help: 'Cut decisions written ahead of their command (control state + command record): committed, queued (database away: the cut went out, the record waits in the group commit), pending (the bounded wait ran out first)', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly writeAheadSeconds = new Histogram({ name: 'campus_write_ahead_seconds', help: 'Write-ahead commit duration (one small transaction per group of cut decisions)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
   readonly ledgerDeadLetters = new Counter({ name: 'campus_ledger_dead_letters_total', help: 'Items the ledger could not write, parked in ledger_dead_letters with an alarm', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly commandLatency = new Histogram({
     name: 'campus_reading_to_command_seconds',
