@@ -1,9 +1,8 @@
 import pg from 'pg';
 import t from 'tap';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
-import { quietRules, waitFor } from '../helpers/live-app.ts';
-import { proxiedPostgresApp } from '../helpers/proxied-postgres-app.ts';
-import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
+import { waitFor } from '../helpers/live-app.ts';
+import { proxiedPostgresApp, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
 
 /**
  * Issue 9, faults: PostgreSQL dropping the app's connections must not end the process, and a
@@ -17,13 +16,7 @@ const databaseUrl = process.env.DATABASE_URL;
 t.test('the app survives terminated backends and a database outage; the ledger commits in order when it returns', { skip: databaseUrl ? false : 'needs DATABASE_URL (a real PostgreSQL)' }, async (t) => {
   let connectionErrors = 0;
   const { app, proxy, direct, applicationName } = await proxiedPostgresApp(t, { commandRetryMs: 2000, onConnectionError: () => connectionErrors++, name: 'edge-outage' });
-  await app.start();
-  const login = await app.http.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
-  const admin = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
-  await quietRules({ app, admin });
-  // A rule PUT answers once every meter actor has the new rules.
-  t.equal((await app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/malignantLoad', headers: admin, payload: { config: { mode: 'trip' } } })).statusCode, 200, 'malignant-load detection on');
-  t.equal((await app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/reclose', headers: admin, payload: { config: { cooldownSeconds: 3600, maxReclosesPerDay: 0 } } })).statusCode, 200, 'no reclose');
+  const admin = await startTrippingApp(t, app);
 
   const entries = async () => Number((await direct.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).n);
   const health = () => app.http.inject({ method: 'GET', url: '/health' });

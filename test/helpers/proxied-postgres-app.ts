@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/connect.ts';
-import { liveAppEnv } from './live-app.ts';
+import { liveAppEnv, quietRules } from './live-app.ts';
 import { ADMIN_PASSWORD } from './test-app.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
@@ -42,4 +42,19 @@ export async function proxiedPostgresApp(t: Test, options: { env?: Record<string
     await handle.close();
   });
   return { app, proxy, direct: schemaDb.db, applicationName };
+}
+
+/**
+ * Starts the app, signs the admin in and sets the demo campus's rules quiet but for a
+ * malignant-load trip that never recloses (a kettle on a socket is cut); answers the admin's header.
+ */
+export async function startTrippingApp(t: Test, app: App): Promise<{ authorization: string }> {
+  await app.start();
+  const login = await app.http.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+  const admin = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+  await quietRules({ app, admin });
+  // A rule PUT answers once every meter actor has the new rules.
+  t.equal((await app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/malignantLoad', headers: admin, payload: { config: { mode: 'trip' } } })).statusCode, 200, 'malignant-load detection on');
+  t.equal((await app.http.inject({ method: 'PUT', url: '/api/rules/campus/demo/reclose', headers: admin, payload: { config: { cooldownSeconds: 3600, maxReclosesPerDay: 0 } } })).statusCode, 200, 'no reclose');
+  return admin;
 }

@@ -3,18 +3,28 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 /**
  * A TCP forwarder between the app and a real server, to stage a network fault: `down()` cuts
  * every open connection and resets new ones (as a database restart or a failover does),
- * `up()` forwards again.
+ * `up()` forwards again; `stall()` keeps every connection open and accepts new ones but holds
+ * their bytes (a database that hangs: no error, no answer), `unstall()` delivers what it held.
  */
 export interface TcpProxy {
   readonly port: number;
   down(): void;
   up(): void;
+  stall(): void;
+  unstall(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let isUp = true;
+  let stalled = false;
+  const held: { to: Socket; chunk: Buffer }[] = [];
+  const forward = (from: Socket, to: Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (stalled) held.push({ to, chunk });
+      else to.write(chunk);
+    });
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -28,8 +38,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     }
     const upstream = connect(targetPort, targetHost);
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -42,6 +52,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     up() {
       isUp = true;
+    },
+    stall() {
+      stalled = true;
+    },
+    unstall() {
+      stalled = false;
+      for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk);
     },
     async close() {
       for (const socket of sockets) socket.destroy();
