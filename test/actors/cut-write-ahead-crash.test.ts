@@ -1,10 +1,9 @@
 // CI: also on PGlite + the embedded broker (the crash and restart close and reopen a PGlite DATA_DIR (one process per data directory)).
 import t, { type Test } from 'tap';
-import { SimulatedClock } from '../../src/clock.ts';
 import type { DatabaseHandle } from '../../src/db/connect.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
-import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { waitFor } from '../helpers/live-app.ts';
+import { oneMeterSimulator } from '../helpers/one-meter-simulator.ts';
 import { serverProcessDatabase } from '../helpers/server-process-database.ts';
 import { startServe, type RunningServe } from '../helpers/serve-process.ts';
 
@@ -79,17 +78,8 @@ async function readings(server: RunningServe, count: number): Promise<void> {
 
 async function crashRightAfterTheCut(t: Test): Promise<void> {
   const { handle, pglite, env: dbEnv } = await serverProcessDatabase(t, 'cut-write-ahead');
-  const clock = new SimulatedClock(Date.now(), 1);
-  t.teardown(() => clock.dispose());
-  const simulator = new SimulatorRuntime({
-    description: { seed: 5, utcOffsetMinutes: 480, gateways: [{ gatewayId: 'GW-W', protocol: 'modbus-tcp', meters: [{ unitAddress: '1', profile: 'campus-1in3out', dormitoryId: 'W-1', initialEnergyWh: { lighting: 1000, socket: 1000, ac: 1000 }, furnished: false }] }] },
-    clock,
-  });
-  const endpoints = await simulator.start();
-  t.teardown(() => simulator.stop());
-  const modbus = endpoints.gateways.get('GW-W');
-  if (modbus?.protocol !== 'modbus-tcp') throw new Error('no Modbus endpoint');
-  await seed(handle, `${modbus.host}:${modbus.port}`);
+  const { simulator, address } = await oneMeterSimulator(t, { seed: 5, gatewayId: 'GW-W', dormitoryId: 'W-1' });
+  await seed(handle, address);
   if (pglite) await handle.close(); // one process per PGlite data directory
   const socketClosed = () => simulator.campus.dormitory('W-1')!.electric!.read().circuits.find((c) => c.kind === 'socket')!.relayClosed;
   // The group commit never runs during the test: only a write-ahead reaches the database before the kill.

@@ -1,10 +1,9 @@
 // CI: also on PGlite + the embedded broker (the crash and restart close and reopen a PGlite DATA_DIR (one process per data directory)).
 import t, { type Test } from 'tap';
-import { SimulatedClock } from '../../src/clock.ts';
 import type { DatabaseHandle } from '../../src/db/connect.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
-import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { waitFor } from '../helpers/live-app.ts';
+import { oneMeterSimulator } from '../helpers/one-meter-simulator.ts';
 import { serverProcessDatabase } from '../helpers/server-process-database.ts';
 import { startServe, type RunningServe } from '../helpers/serve-process.ts';
 
@@ -48,17 +47,8 @@ const live = async (server: Server): Promise<LiveView> => (await (await fetch(`$
 
 t.test('SIGKILL right after a manual cut is answered: the restarted server holds the cut', async (t) => {
   const { handle, pglite, env: dbEnv } = await serverProcessDatabase(t, 'manual-cut-crash');
-  const clock = new SimulatedClock(Date.now(), 1);
-  t.teardown(() => clock.dispose());
-  const simulator = new SimulatorRuntime({
-    description: { seed: 3, utcOffsetMinutes: 480, gateways: [{ gatewayId: 'GW-K', protocol: 'modbus-tcp', meters: [{ unitAddress: '1', profile: 'campus-1in3out', dormitoryId: 'K-1', initialEnergyWh: { lighting: 1000, socket: 1000, ac: 1000 }, furnished: false }] }] },
-    clock,
-  });
-  const endpoints = await simulator.start();
-  t.teardown(() => simulator.stop());
-  const modbus = endpoints.gateways.get('GW-K');
-  if (modbus?.protocol !== 'modbus-tcp') throw new Error('no Modbus endpoint');
-  await seed(handle, `${modbus.host}:${modbus.port}`);
+  const { simulator, address } = await oneMeterSimulator(t, { seed: 3, gatewayId: 'GW-K', dormitoryId: 'K-1' });
+  await seed(handle, address);
   if (pglite) await handle.close(); // one process per PGlite data directory
   const relays = () => simulator.campus.dormitory('K-1')!.electric!.read().circuits.map((c) => c.relayClosed);
   const env = { ...dbEnv, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', POLL_INTERVAL_MS: '200', LEDGER_FLUSH_MS: '200', ADMIN_PASSWORD };

@@ -52,3 +52,38 @@ t.test('a paid notification for a payment the expiry closed is credited once and
   t.same(await payer.credits(payment.reference), [777], 'one credit whatever comes after');
   t.ok((await reconcile(database.db)).ok, 'reconcile is clean');
 });
+
+t.test('the webhook, five finance queries and a job pass at once credit each payment once; a tampered replay is refused', async (t) => {
+  const clock = new SimulatedClock(Date.now(), 0);
+  const test = await createTestApp(t, { clock, env: { ...ENV, PAYMENT_QUERY_AFTER_MINUTES: '5', PAYMENT_QUERY_INTERVAL_SECONDS: '60' } });
+  const { app, database } = test;
+  const payer = await payingStudent(t, test, 'A-106', 'S-PAR');
+  const finance = await test.as('finance');
+  const start = await payer.balance();
+  const job = app.pendingPayments!;
+  job.start();
+  const sandbox = new SandboxProvider(SECRET, database.db);
+  const amounts = [111, 222, 333];
+  const payments = [];
+  for (const amount of amounts) payments.push(await payer.pay(app, { amount }));
+  clock.advance(6 * MINUTE);
+  const notifications = await Promise.all(payments.map((p, i) => sandbox.confirm({ reference: p.reference, amountFen: amounts[i]!, createdAtMs: clock.now() }, clock.now())));
+  const webhook = (n: { body: string; headers: Record<string, string> }) => app.http.inject({ method: 'POST', url: '/api/payments/sandbox/webhook', headers: { 'content-type': 'application/json', ...n.headers }, payload: n.body });
+  const pass = job.nextPass();
+  clock.advance(MINUTE);
+  const answers = await Promise.all([
+    pass,
+    ...notifications.map(webhook),
+    ...payments.flatMap((p) => Array.from({ length: 5 }, () => app.http.inject({ method: 'POST', url: `/api/payments/${p.reference}/query`, headers: finance }))),
+  ]);
+  t.ok(answers.slice(1).every((a) => typeof a === 'object' && 'statusCode' in a && a.statusCode === 200), 'every webhook and query answered 200');
+  for (const [i, p] of payments.entries()) t.same(await payer.credits(p.reference), [amounts[i]], `${amounts[i]}: credited once`);
+  t.equal(await payer.balance(), start + 666, 'the purse has each payment once');
+
+  // A replay with the amount changed in the body (the signature no longer matches): 401, nothing written.
+  const tampered = { body: notifications[0]!.body.replace('"amount":111', '"amount":1111'), headers: notifications[0]!.headers };
+  t.equal((await webhook(tampered)).statusCode, 401, 'a tampered replay is refused');
+  t.equal((await webhook(notifications[0]!)).statusCode, 200, 'the genuine replay is acknowledged');
+  t.equal(await payer.balance(), start + 666, 'and neither credits anything');
+  t.ok((await reconcile(database.db)).ok, 'reconcile is clean');
+});
