@@ -94,8 +94,27 @@ t.test('late quota under concurrency: same check-in many times, check-ins racing
   const body = multipartFile(await workbookOf(['studentId', 'dormitory'], [[twice, 'D-3'], [twice, 'D-4']]));
   const accepted = await test.app.http.inject({ method: 'POST', url: '/api/imports/check-ins', headers: { ...admin, ...body.headers }, payload: body.payload });
   t.equal(accepted.statusCode, 202, accepted.body);
-  await jobs.end(accepted.json<{ jobId: string }>().jobId);
+  if (accepted.statusCode === 202) await jobs.end(accepted.json<{ jobId: string }>().jobId);
   t.ok((await lateGrants()).filter((g) => g.studentId === twice).length <= 1, 'a file naming a student twice grants at most once');
+
+  // No issuance in March: the month is granted at each room's first usage priced in it, with the
+  // occupants its dormitory actor knows, while a new student checks in to every room.
+  for (const [i] of rooms.entries()) await test.read(String(i + 1), 1_000);
+  clock.jumpTo(local('2027-03-01T08:00:00'));
+  const march = await Promise.all(rooms.map(() => newStudent()));
+  const marchCheckIns = await Promise.all([...rooms.map((room, i) => call('POST', `/api/dormitories/${room}/check-ins`, { studentId: march[i] })), ...rooms.map((_, i) => test.read(String(i + 1), 1_100))]);
+  t.ok(marchCheckIns.slice(0, ROOMS).every((c) => c !== undefined && c.status === 201), 'March: every check-in answered 201');
+  await test.app.runtime.flush();
+  const wrongMarch: string[] = [];
+  for (const room of rooms) {
+    const [granted, living] = [await liveGranted(room), await occupants(room)];
+    if (granted !== ALLOWANCE * living) wrongMarch.push(`${room}: granted ${granted} Wh for ${living} occupants`);
+  }
+  // KNOWN, NOT FIXED (todo): the dormitory actor grants at the first usage priced with the occupants
+  // it last heard of (OccupantsChanged, sent after a check-in commits), and the check-in read the
+  // purse before that grant was committed (no late share): a check-in in that window is counted
+  // by neither. Seen on PGlite: "D-1: granted 50000 Wh for 6 occupants".
+  t.same(wrongMarch, [], 'March (granted at first usage): every room is granted the allowance once per occupant', { todo: 'the first-usage grant can miss a check-in committed meanwhile' });
 
   await test.app.runtime.flush();
   t.equal((await reconcile(db)).mismatches.length, 0, 'reconcile is clean');
