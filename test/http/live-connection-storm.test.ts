@@ -61,7 +61,7 @@ t.test('100 clients at once with the same token all get their snapshot and stay 
   t.equal(outcomes.filter((o) => o.snapshot).length, 100, 'every client got a snapshot');
   t.equal(await stillOpen(clients.map((c) => c.ws)), 100, 'every client still answers a ping');
   t.equal(server.app.liveWebSocketStats().clients.length, 100, 'the server holds 100 clients');
-  t.ok(server.app.liveWebSocketStats().clients.every((c) => c.operator === 'admin'));
+  t.ok(server.app.liveWebSocketStats().clients.every((c) => c.operator === 'admin'), 'every socket is held under the admin');
   for (const c of clients) c.ws.terminate();
 });
 
