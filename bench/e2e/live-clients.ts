@@ -50,14 +50,19 @@ function openClient(wsUrl: string, token: string, sampled: boolean, building: st
       seen.set(d.id, d.lastReadingAt);
     }
   });
+  // A client counts as open once it has its snapshot: the server authenticates after the
+  // upgrade, so a refused client is open for a moment before its 4401.
   return new Promise((resolve, reject) => {
-    socket.once('open', () => {
+    let counted = false;
+    socket.once('message', () => {
+      counted = true;
       open++;
-      socket.once('close', (code) => {
-        open--;
-        closed++;
-        closeCodes[code] = (closeCodes[code] ?? 0) + 1;
-      });
+      resolve(socket);
+    });
+    socket.once('close', (code) => {
+      if (counted) open--;
+      closed++;
+      closeCodes[code] = (closeCodes[code] ?? 0) + 1;
       resolve(socket);
     });
     socket.once('unexpected-response', (_request, response) => reject(new Error(`live client: HTTP ${response.statusCode}`)));
@@ -65,6 +70,7 @@ function openClient(wsUrl: string, token: string, sampled: boolean, building: st
 }
 
 async function start(wsUrl: string, token: string, clients: number, buildings: readonly string[]): Promise<void> {
+  if (!token) throw new Error('no bearer token: every client would be closed with 4401');
   const every = Math.max(1, Math.floor(clients / SAMPLED));
   // Opened 50 at a time: a thousand upgrades at once is a connection storm, not the steady state.
   for (let i = 0; i < clients; i += 50) {

@@ -42,6 +42,17 @@ export class RestClient {
   token = '';
   constructor(readonly baseUrl: string) {}
 
+  /**
+   * A client of the server restarted at `baseUrl` with the same session: sessions are in the
+   * database, so the token stays valid across a restart (a new client without it would send
+   * `bearer.` with nothing after it, and every live client would be closed with 4401).
+   */
+  sameSessionAt(baseUrl: string): RestClient {
+    const client = new RestClient(baseUrl);
+    client.token = this.token;
+    return client;
+  }
+
   async login(username: string, password: string): Promise<void> {
     const body = await this.call<{ token: string }>('POST', '/api/auth/login', { username, password });
     this.token = body.token;

@@ -207,7 +207,7 @@ async function main(): Promise<void> {
       server = startServer(env, nodeArgs);
       serverUsage.reset();
       url = await server.listening;
-      api = new RestClient(url);
+      api = api.sameSessionAt(url);
       report.seed = { seconds: seedSeconds, secondsToListening: round((performance.now() - bootAt) / 1000, 1) };
       log(`rooms seeded in ${seedSeconds} s; server listening again`);
     }
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
       serverUsage.reset();
       const url2 = await server.listening;
       const listeningSeconds = round((performance.now() - bootAt) / 1000, 2);
-      const api2 = new RestClient(url2);
+      const api2 = api.sameSessionAt(url2);
       if (!process.env.MQTT_URL) generator.send({ type: 'broker', url: await server.brokerUrl });
       const onlineAgain = await untilAllOnline(api2, meters, 120_000);
       const bootSeconds = round((performance.now() - bootAt) / 1000, 2);
