@@ -14,6 +14,7 @@ import notificationRoutes from './http/notification.routes.ts';
 import { createNotificationDispatcher } from './services/notification-service.ts';
 import { watchDaysLeft } from './services/days-left.service.ts';
 import { watchMonthlyBills } from './services/monthly-bill.service.ts';
+import { settleOccupantsMissedByGrants, type LateQuotaGrant } from './services/late-quota.service.ts';
 import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
 import meterRegisterRoutes from './http/meter-register.routes.ts';
 import approvalRoutes from './http/approval.routes.ts';
@@ -214,10 +215,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
+    const missedOccupants = { db: database.db, clock, flushBilling: (rooms: readonly string[]) => runtime.flushBilling(rooms), quotaGranted: (grant: LateQuotaGrant) => runtime.lateQuotaGranted(grant) };
     const liveAccounts: LiveAccounts = {
       flushBilling: (ids) => runtime.flushBilling(ids),
       balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
-      occupantsChanged: (ids) => runtime.occupantsChanged(ids),
+      occupantsChanged: async (ids) => {
+        await runtime.occupantsChanged(ids);
+        await settleOccupantsMissedByGrants(missedOccupants, ids);
+      },
       quotaGranted: (grant) => runtime.lateQuotaGranted(grant),
     };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
@@ -272,6 +277,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           started = true;
           const booted = await runtime.start();
           log.info(booted, 'actor tree booted');
+          // A check-in whose settling a stop or crash cut short: the stay a first-usage grant did not count gets its late share now.
+          await settleOccupantsMissedByGrants(missedOccupants, [...runtime.directory.dormitories.keys()]).catch((error: unknown) => log.warn({ err: error }, 'late quota of occupants missed by a grant failed'));
           notifications = await createNotificationDispatcher(config, { db: database.db, clock, log });
           notifications.start();
           pendingPayments?.start();

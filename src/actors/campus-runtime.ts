@@ -5,7 +5,7 @@ import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
 import { activeAlarmCounts } from '../db/alarm.repository.ts';
-import { occupantCounts } from '../db/quota-policy.repository.ts';
+import { occupantStays } from '../db/quota-policy.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
 import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-driver.ts';
@@ -241,14 +241,15 @@ export class CampusRuntime {
     if (entry) dispatch(entry.ref, { type: 'QuotaToppedUp', purse: grant.purse, topUp: { studentId: grant.studentId, periodFrom: grant.periodFrom, units: grant.units } });
   }
 
-  /** The occupants of these rooms changed: their running dormitories learn how many live there now. */
+  /** The occupants of these rooms changed: their running dormitories learn who lives there now (open stays). */
   async occupantsChanged(dormitoryIds: readonly string[]): Promise<void> {
     const ids = [...new Set(dormitoryIds)].filter((id) => this.directory.dormitories.has(id));
     if (ids.length === 0) return;
-    const counts = await occupantCounts(this.options.db, ids);
+    const stays = await occupantStays(this.options.db, ids);
     for (const id of ids) {
       const entry = this.directory.dormitories.get(id);
-      if (entry) dispatch(entry.ref, { type: 'OccupantsChanged', occupants: counts.get(id) ?? 0 });
+      const open = stays.get(id) ?? [];
+      if (entry) dispatch(entry.ref, { type: 'OccupantsChanged', occupants: open.length, stays: open });
     }
   }
 

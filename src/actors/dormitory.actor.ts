@@ -54,7 +54,7 @@ export type DormitoryMsg =
    */
   | { readonly type: 'FlushBilling'; readonly retire?: boolean; readonly replyTo: Ref<DormitoryFlushed> }
   /** The room's occupants now (after a check-in, exchange or check-out): a per-occupant quota grants by it. */
-  | { readonly type: 'OccupantsChanged'; readonly occupants: number }
+  | { readonly type: 'OccupantsChanged'; readonly occupants: number; readonly stays?: readonly number[] }
   /**
    * The office issues the purse's quota for the period now (idempotent per period): granted,
    * handed to the ledger after the purse's pending charges, answered. The caller commits the ledger.
@@ -349,6 +349,12 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     const periodEnd = book.state?.quotaUntil;
     const charge = chargeMeasured(book.state, measured, book.pricing);
     book.state = charge.state;
+    // A per-occupant grant records the stays it counted: one that commits meanwhile, not listed,
+    // is granted its late share after its check-in (late-quota.service.ts, grantOccupantsMissedByGrant).
+    const quota = book.pricing.quota;
+    if (charge.quotaGranted > 0 && quota?.basis === 'per-occupant' && quota.stays && quota.stays.length === quota.occupants && charge.state.quotaFrom !== undefined) {
+      book.state = { ...charge.state, quotaCounted: { from: charge.state.quotaFrom, occupancies: [...quota.stays] } };
+    }
     // A new quota period (granted by this usage) ends elsewhere: its lapse is timed anew.
     if (charge.state.quotaUntil !== periodEnd) armQuotaExpiry(state);
     const entry = book.meters.get(meterId) ?? { pending: null, position: measured.position };
@@ -571,7 +577,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
         case 'OccupantsChanged':
           for (const purse of ['electricity', 'water'] as const) {
             const book = state.billing[purse];
-            if (book.pricing?.quota) book.pricing = { ...book.pricing, quota: { ...book.pricing.quota, occupants: msg.occupants } };
+            if (book.pricing?.quota) book.pricing = { ...book.pricing, quota: { ...book.pricing.quota, occupants: msg.occupants, ...(msg.stays ? { stays: msg.stays } : {}) } };
           }
           return state;
         case 'IssueQuota': {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { FreeQuotaPolicy } from '../domain/tariff.ts';
-import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
+import { occupantStays, quotaPolicyOf } from './quota-policy.repository.ts';
 import { ZoneRules, type TimeZone } from '../domain/local-time.ts';
 import { isTimeZone } from '../domain/campus-settings.ts';
 import type { IntervalUsage } from '../domain/tariff-dry-run.ts';
@@ -58,11 +58,11 @@ export async function dormitoryPricingContexts(db: Executor, dormitoryIds: reado
     .where('d.id', 'in', dormitoryIds)
     .orderBy('d.id')
     .execute();
-  const occupants = await occupantCounts(db, dormitoryIds);
+  const occupants = await occupantStays(db, dormitoryIds);
   const zones = new Map([...new Set(rows.map((r) => r.time_zone))].filter((z): z is string => z !== null && isTimeZone(z)).map((z) => [z, new ZoneRules(z)]));
   return rows.map((r) => ({
     dormitoryId: r.id,
-    quota: r.allowance === null || r.basis === null || r.period === null ? null : quotaPolicyOf({ allowance: r.allowance, basis: r.basis, period: r.period }, r.settings, occupants.get(r.id) ?? 0),
+    quota: r.allowance === null || r.basis === null || r.period === null ? null : quotaPolicyOf({ allowance: r.allowance, basis: r.basis, period: r.period }, r.settings, occupants.get(r.id) ?? []),
     zone: zones.get(r.time_zone ?? '') ?? r.utc_offset_minutes,
   }));
 }

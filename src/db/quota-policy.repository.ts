@@ -54,6 +54,15 @@ export async function occupantCounts(db: Executor, dormitoryIds: readonly string
   return new Map(rows.map((r) => [r.dormitory_id, Number(r.n)]));
 }
 
+/** Open stays (occupancy ids, ascending) per dormitory now; a dormitory with nobody is absent. */
+export async function occupantStays(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, number[]>> {
+  if (dormitoryIds.length === 0) return new Map();
+  const rows = await db.selectFrom('occupancies').select(['id', 'dormitory_id']).where('dormitory_id', 'in', [...dormitoryIds]).where('to_day', 'is', null).orderBy('id').execute();
+  const out = new Map<string, number[]>();
+  for (const r of rows) out.set(r.dormitory_id, [...(out.get(r.dormitory_id) ?? []), r.id]);
+  return out;
+}
+
 /** The campus's semesters as stored in `campuses.settings` (validated on write; anything unreadable is none). */
 export function semestersOf(campusSettings: Record<string, unknown>): Semester[] {
   const checked = validateSemesters(campusSettings.semesters ?? []);
@@ -61,8 +70,8 @@ export function semestersOf(campusSettings: Record<string, unknown>): Semester[]
 }
 
 /** A policy row as the billing engine takes it: with the campus's semesters and the room's occupants now. */
-export function quotaPolicyOf(row: Pick<QuotaPolicyRow, 'allowance' | 'basis' | 'period'>, campusSettings: Record<string, unknown>, occupants: number): FreeQuotaPolicy {
-  return { allowance: row.allowance, basis: row.basis, period: row.period, semesters: row.period === 'semester' ? semestersOf(campusSettings) : [], occupants };
+export function quotaPolicyOf(row: Pick<QuotaPolicyRow, 'allowance' | 'basis' | 'period'>, campusSettings: Record<string, unknown>, stays: readonly number[]): FreeQuotaPolicy {
+  return { allowance: row.allowance, basis: row.basis, period: row.period, semesters: row.period === 'semester' ? semestersOf(campusSettings) : [], occupants: stays.length, stays };
 }
 
 /** A dormitory's quota policy per purse and each purse's committed billing state (null: never billed). */

@@ -10,7 +10,7 @@ import type { Executor } from './executor.ts';
 import { loadTariffs } from './tariff.repository.ts';
 import { ZoneRules, type TimeZone } from '../domain/local-time.ts';
 import { isTimeZone } from '../domain/campus-settings.ts';
-import { occupantCounts, quotaPolicyOf } from './quota-policy.repository.ts';
+import { occupantStays, quotaPolicyOf } from './quota-policy.repository.ts';
 import { lateQuotaGrantsOfDormitories } from './late-quota.repository.ts';
 
 /** Everything the actor tree boots from, read in a handful of queries. */
@@ -142,10 +142,10 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   if (dormitoryIds?.length) dormQuery = dormQuery.where('d.id', 'in', dormitoryIds);
   const dorms = dormitoryIds && dormitoryIds.length === 0 ? [] : await dormQuery.orderBy('d.id').execute();
   const ids = dorms.map((d) => d.id);
-  const occupants = await occupantCounts(db, ids);
+  const occupants = await occupantStays(db, ids);
   const quotaOf = (quotaId: string | null, campusId: string, dormitoryId: string): FreeQuotaPolicy | null => {
     const row = quotaId ? quotas.get(quotaId) : undefined;
-    return row ? quotaPolicyOf(row, campuses.get(campusId)?.settings ?? {}, occupants.get(dormitoryId) ?? 0) : null;
+    return row ? quotaPolicyOf(row, campuses.get(campusId)?.settings ?? {}, occupants.get(dormitoryId) ?? []) : null;
   };
   const [meters, accounts, cursors, holds, purseStates, lateGrants] = ids.length
     ? await Promise.all([

@@ -39,6 +39,8 @@ export interface FreeQuotaPolicy {
   readonly semesters?: readonly Semester[];
   /** Occupants of the room now (a `per-occupant` policy multiplies by it). */
   readonly occupants?: number;
+  /** Those occupants' open stays (occupancy ids), when known: a per-occupant grant records them. */
+  readonly stays?: readonly number[];
 }
 
 /** A quota period: local days [from, until). `label` is the month ('YYYY-MM') or the semester id. */

@@ -109,6 +109,12 @@ export interface BillingState {
    * period [quotaFrom, quotaUntil): each is added once; a new period starts with none.
    */
   quotaTopUps?: string[];
+  /**
+   * The open stays (occupancy ids) a per-occupant grant of the period starting `from` counted
+   * (set by the dormitory actor that granted it): a stay of that period not listed was not counted
+   * and gets its late share (late-quota.service.ts, grantOccupantsMissedByGrant).
+   */
+  quotaCounted?: { from: string; occupancies: number[] };
 }
 
 /** A late occupant's pro rata allowance for the purse's period starting `periodFrom` (src/services/late-quota.service.ts). */

@@ -1,9 +1,11 @@
 import { appendAudit, type AuditRecord } from '../db/audit.repository.ts';
-import type { Purse } from '../db/database.ts';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../clock.ts';
+import type { Database, Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
-import { dormitoriesWithPerOccupantQuota, lateQuotaGrantsOfStudents, openStaysInRooms, perOccupantPurses, savePurseState, staysSince, type StayDays } from '../db/late-quota.repository.ts';
-import { lockRoomsInOrder } from '../db/occupancy.repository.ts';
+import { dormitoriesWithPerOccupantQuota, lateQuotaGrantsOfStudents, openStaysInRooms, perOccupantPurses, savePurseState, staysSince, type OpenStay, type StayDays } from '../db/late-quota.repository.ts';
+import { lockRoomsInOrder, type RoomForOccupancy } from '../db/occupancy.repository.ts';
 import { quotaPolicyOf } from '../db/quota-policy.repository.ts';
 import { toLocalTime, type TimeZone } from '../domain/local-time.ts';
 import { proRataAllowance, quotaPeriodAt } from '../domain/quota.ts';
@@ -54,7 +56,7 @@ export async function grantLateQuota(trx: Executor, now: number, stays: readonly
   // The purses that hold the period the policy is in now: its grant was issued, without these students.
   const issued = purses.flatMap((p) => {
     if (!p.state) return [];
-    const period = quotaPeriodAt(quotaPolicyOf(p.policy, p.campusSettings, 0), toLocalTime(now, zoneOf.get(p.dormitoryId)!));
+    const period = quotaPeriodAt(quotaPolicyOf(p.policy, p.campusSettings, []), toLocalTime(now, zoneOf.get(p.dormitoryId)!));
     const holding = quotaHoldingOf(p.state);
     return period && holding.quotaFrom === period.from && holding.quotaUntil === period.until ? [{ ...p, state: p.state, period }] : [];
   });
@@ -111,6 +113,58 @@ export async function grantCheckInsMissedByIssuance(trx: Executor, now: number, 
   if (counted.size === 0) return [];
   const rooms = await lockRoomsInOrder(trx, [...counted.keys()]);
   const missed = (await openStaysInRooms(trx, [...counted.keys()])).filter((s) => !counted.get(s.dormitoryId)?.has(s.id));
+  return grantMissedStays(trx, now, rooms, missed, operator);
+}
+
+/** What settling the occupants a grant missed needs: the database, the clock, and the running dormitories. */
+export interface MissedOccupantsDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  /** Commits the rooms' pending billing (a period granted at a first usage, still in memory). */
+  readonly flushBilling: (dormitoryIds: readonly string[]) => Promise<void>;
+  /** A late grant committed: the running dormitory adds it to its purse. */
+  readonly quotaGranted: (grant: LateQuotaGrant) => void;
+}
+
+/**
+ * After the occupants of these rooms changed and their running dormitories were told (who lives
+ * there now): a per-occupant period granted at a first usage counts the stays the dormitory actor
+ * knew of, and a check-in that committed meanwhile read the purse before it held the period (so it
+ * granted nothing). Commits the rooms' pending billing, then grants each open stay that the grant
+ * of the period held did not count (`quotaCounted` of the committed state) its late share
+ * (grantOccupantsMissedByGrant). Whichever commits first, the student is counted once.
+ */
+export async function settleOccupantsMissedByGrants(deps: MissedOccupantsDeps, dormitoryIds: readonly string[]): Promise<LateQuotaGrant[]> {
+  const rooms = await dormitoriesWithPerOccupantQuota(deps.db, dormitoryIds);
+  if (rooms.length === 0) return [];
+  await deps.flushBilling(rooms);
+  const grants = await deps.db.transaction().execute((trx) => grantOccupantsMissedByGrant(trx, deps.clock.now(), rooms, 'system'));
+  for (const g of grants) deps.quotaGranted(g);
+  return grants;
+}
+
+/**
+ * The open stays of these rooms that the per-occupant grant of the period their purse holds did
+ * not count (the stays it counted are the state's `quotaCounted` for that period; a state without
+ * it, e.g. an issuance's grant, is left alone: the issuance settles its own), each granted its late
+ * share by grantLateQuota (once per student and period, nothing for an exchange). Locks the rooms
+ * first (a check-in still running ends first; one after this reads the period and grants itself).
+ */
+export async function grantOccupantsMissedByGrant(trx: Executor, now: number, dormitoryIds: readonly string[], operator: string): Promise<LateQuotaGrant[]> {
+  const rooms = await lockRoomsInOrder(trx, dormitoryIds);
+  const counted = new Map<string, Set<number>>();
+  for (const p of await perOccupantPurses(trx, [...rooms.keys()])) {
+    const recorded = p.state?.quotaCounted;
+    if (!p.state || !recorded || recorded.from !== quotaHoldingOf(p.state).quotaFrom) continue;
+    counted.set(p.dormitoryId, new Set([...(counted.get(p.dormitoryId) ?? []), ...recorded.occupancies]));
+  }
+  if (counted.size === 0) return [];
+  const missed = (await openStaysInRooms(trx, [...counted.keys()])).filter((s) => !counted.get(s.dormitoryId)!.has(s.id));
+  return grantMissedStays(trx, now, rooms, missed, operator);
+}
+
+/** These open stays of locked rooms, each granted its late share (grantLateQuota). */
+function grantMissedStays(trx: Executor, now: number, rooms: ReadonlyMap<string, RoomForOccupancy>, missed: readonly OpenStay[], operator: string): Promise<LateQuotaGrant[]> {
   return grantLateQuota(
     trx,
     now,
