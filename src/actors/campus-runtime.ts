@@ -62,6 +62,7 @@ export class CampusRuntime {
   private campus: Ref<CampusMsg> | undefined;
   private ledger: Ref<LedgerMsg> | undefined;
   private readonly timeoutMs: number;
+  private occupantsTurn: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CampusRuntimeOptions) {
     this.writer = new LedgerWriter({
@@ -241,8 +242,18 @@ export class CampusRuntime {
     if (entry) dispatch(entry.ref, { type: 'QuotaToppedUp', purse: grant.purse, topUp: { studentId: grant.studentId, periodFrom: grant.periodFrom, units: grant.units } });
   }
 
-  /** The occupants of these rooms changed: their running dormitories learn who lives there now (open stays). */
-  async occupantsChanged(dormitoryIds: readonly string[]): Promise<void> {
+  /**
+   * The occupants of these rooms changed: their running dormitories learn who lives there now
+   * (open stays). One call at a time, each reading after the one before told its rooms, so a
+   * dormitory never hears an older list after a newer one (a per-occupant grant records it).
+   */
+  occupantsChanged(dormitoryIds: readonly string[]): Promise<void> {
+    const turn = this.occupantsTurn.then(() => this.tellOccupants(dormitoryIds));
+    this.occupantsTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async tellOccupants(dormitoryIds: readonly string[]): Promise<void> {
     const ids = [...new Set(dormitoryIds)].filter((id) => this.directory.dormitories.has(id));
     if (ids.length === 0) return;
     const stays = await occupantStays(this.options.db, ids);
