@@ -41,19 +41,6 @@ export async function dormitoriesWithPolicy(db: Executor, policyId: string, purs
   return (await db.selectFrom('dormitories').select('id').where('id', 'in', dormitoryIds).where(column, '=', policyId).orderBy('id').execute()).map((r) => r.id);
 }
 
-/** Occupants present now (open stays) per dormitory; a dormitory with nobody is absent. */
-export async function occupantCounts(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, number>> {
-  if (dormitoryIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('occupancies')
-    .select((eb) => ['dormitory_id', eb.fn.countAll<number>().as('n')])
-    .where('dormitory_id', 'in', [...dormitoryIds])
-    .where('to_day', 'is', null)
-    .groupBy('dormitory_id')
-    .execute();
-  return new Map(rows.map((r) => [r.dormitory_id, Number(r.n)]));
-}
-
 /** Open stays (occupancy ids, ascending) per dormitory now; a dormitory with nobody is absent. */
 export async function occupantStays(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, number[]>> {
   if (dormitoryIds.length === 0) return new Map();
