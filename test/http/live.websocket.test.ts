@@ -154,9 +154,11 @@ t.test('a slow client is never queued without bound and ends at the latest state
   const highWaterMarkBytes = 64 * 1024;
   const server = await startLiveTestServer(t, { live: { highWaterMarkBytes } });
   const token = await server.token('admin', ADMIN_PASSWORD);
+  // One after the other, so the server's first client is the slow one (upgrades at once register in whatever order they complete).
   const slow = connect(`${server.wsUrl}/ws/live?token=${token}`, undefined, { lean: true });
+  await waitFor(() => slow.received === 1, 'the slow client\'s snapshot');
   const fast = connect(`${server.wsUrl}/ws/live?token=${token}`, undefined, { lean: true });
-  await waitFor(() => slow.received === 1 && fast.received === 1, 'the snapshots');
+  await waitFor(() => fast.received === 1, 'the fast client\'s snapshot');
   const [slowId, fastId] = server.app.liveWebSocketStats().clients.map((c) => c.id);
   const statsOf = (id: number | undefined) => server.app.liveWebSocketStats().clients.find((c) => c.id === id)!;
 
@@ -209,9 +211,13 @@ t.test('a stalled client is dropped with a metric; every other client gets the s
   const server = await startLiveTestServer(t, { live: { highWaterMarkBytes, stallTimeoutMs: 300, metrics } });
   const token = await server.token('admin', ADMIN_PASSWORD);
   const readers = [0, 1, 2].map(() => connect(`${server.wsUrl}/ws/live?token=${token}`, undefined, { lean: true }));
+  await waitFor(() => readers.every((c) => c.received === 1), 'the readers\' snapshots');
+  // The stalled client connects alone, after the readers are registered: the server's one new
+  // client is it (four upgrades at once register in whatever order they complete).
+  const readerIds = new Set(server.app.liveWebSocketStats().clients.map((c) => c.id));
   const stalled = connect(`${server.wsUrl}/ws/live?token=${token}`, undefined, { lean: true });
-  await waitFor(() => [...readers, stalled].every((c) => c.received === 1), 'the snapshots');
-  const stalledId = server.app.liveWebSocketStats().clients.at(-1)!.id;
+  await waitFor(() => stalled.received === 1, 'the stalled client\'s snapshot');
+  const stalledId = server.app.liveWebSocketStats().clients.find((c) => !readerIds.has(c.id))!.id;
   const gauge = async () => (await metrics.registry.getSingleMetricAsString('campus_live_clients')).split('\n').at(-1);
   t.equal(await gauge(), 'campus_live_clients 4', 'four open clients gauged');
 
