@@ -46,15 +46,21 @@ t.test('a student recharges through the sandbox on a 360 px phone and sees the b
   t.equal((await http.inject({ method: 'POST', url: '/api/dormitories/A-103/check-ins', headers: admin, payload: { studentId: 'S-PHONE' } })).statusCode, 201, 'the student lives in A-103');
 
   // History: yesterday's and today's quarter hours inside the free quota (charged 0.00), and readings.
+  // The page counts days on the campus's zone (Asia/Shanghai, UTC+8 all year) by the wall clock, so
+  // "today" and "yesterday" are placed inside those local days whatever the hour the test runs at
+  // (run in the first hour after local midnight, an hour ago was yesterday).
   const now = Date.now();
+  const sinceMidnight = (now + 8 * HOUR) % (24 * HOUR);
+  const todayAt = now - Math.min(HOUR, sinceMidnight / 2);
+  const yesterdayNoon = now - sinceMidnight - 12 * HOUR;
   const quarter = (at: number) => new Date(Math.floor(at / 900_000) * 900_000);
-  const free = [0, 1, 2, 3, 4, 5].map((i) => ({ dormitoryId: 'A-103', purse: 'electricity' as const, kind: 'consumption_charge' as const, amount: 0, usage: 100 + i, meterId: 'M-A-103', occurredAt: new Date(now - 24 * HOUR - i * 900_000) }));
-  const today = [0, 1, 2].map((i) => ({ dormitoryId: 'A-103', purse: 'electricity' as const, kind: 'consumption_charge' as const, amount: 0, usage: 200, meterId: 'M-A-103', occurredAt: new Date(now - (i + 1) * 60_000) }));
+  const free = [0, 1, 2, 3, 4, 5].map((i) => ({ dormitoryId: 'A-103', purse: 'electricity' as const, kind: 'consumption_charge' as const, amount: 0, usage: 100 + i, meterId: 'M-A-103', occurredAt: new Date(yesterdayNoon - i * 900_000) }));
+  const today = [0, 1, 2].map((i) => ({ dormitoryId: 'A-103', purse: 'electricity' as const, kind: 'consumption_charge' as const, amount: 0, usage: 200, meterId: 'M-A-103', occurredAt: new Date(now - (i + 1) * Math.min(60_000, sinceMidnight / 4)) }));
   await db.transaction().execute((trx) => appendPostings(trx, [...free.reverse(), ...today.reverse()]));
   const reading = (channel: string, at: number, usage: number) => ({ meter_id: 'M-A-103', channel, interval_start: quarter(at), usage, max_power_w: 400, register_end: 0 });
   await db
     .insertInto('interval_readings')
-    .values([reading('main', now - 24 * HOUR, 1500), reading('lighting', now - 24 * HOUR, 300), reading('socket', now - 24 * HOUR, 1200), reading('main', now - HOUR, 2500), reading('ac', now - HOUR, 2500)])
+    .values([reading('main', yesterdayNoon, 1500), reading('lighting', yesterdayNoon, 300), reading('socket', yesterdayNoon, 1200), reading('main', todayAt, 2500), reading('ac', todayAt, 2500)])
     .execute();
 
   const browser = await launchBrowser(t);
