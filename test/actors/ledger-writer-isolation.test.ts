@@ -1,11 +1,11 @@
 // CI: also on PGlite + the embedded broker (group commits on PGlite's single connection (the serialised dialect)).
 import pino from 'pino';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { LedgerWriter, type BillingRecord } from '../../src/actors/ledger-writer.ts';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { initialBillingState } from '../../src/domain/tariff.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { smallCampus } from '../helpers/small-campus.ts';
 
 /**
  * One bad item never blocks the rest (issue 9): a NUL in a command's text and a charge for a
@@ -15,20 +15,6 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
  */
 const at = Date.parse('2026-10-01T00:00:00Z');
 
-async function smallCampus(t: Test): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
-  await db.insertInto('gateways').values({ id: 'g', campus_id: 'c', protocol: 'mqtt', address: 'g' }).execute();
-  for (const id of ['d1', 'd2']) {
-    await db.insertInto('dormitories').values({ id, building_id: 'b', floor: 1, room: id }).execute();
-    await db.insertInto('accounts').values([{ dormitory_id: id, purse: 'electricity' as const }, { dormitory_id: id, purse: 'water' as const }]).execute();
-    await db.insertInto('meters').values({ id: `m-${id}`, dormitory_id: id, kind: 'electric' as const, profile: 'campus-1in3out', gateway_id: 'g', unit_address: id }).execute();
-  }
-  return database;
-}
 
 function charge(dormitoryId: string, meterId: string, amount: number, register: number): BillingRecord {
   return {
@@ -49,7 +35,7 @@ function alarm(message: string) {
 }
 
 t.test('a poison item is dead-lettered with an alarm; charges, alarms, commands and audit around it commit', async (t) => {
-  const { db } = await smallCampus(t);
+  const { db } = await smallCampus(t, ['d1', 'd2']);
   const metrics = new Metrics();
   const writer = new LedgerWriter({ db, log: pino({ level: 'silent' }), metrics, flushMs: 60_000, batchSize: 100_000 });
   writer.addBilling(charge('d1', 'm-d1', 50, 1100));
@@ -92,7 +78,7 @@ t.test('a poison item is dead-lettered with an alarm; charges, alarms, commands 
 });
 
 t.test('an injected poison item on its own, in a batch of hundreds, costs only itself', async (t) => {
-  const { db } = await smallCampus(t);
+  const { db } = await smallCampus(t, ['d1', 'd2']);
   const writer = new LedgerWriter({ db, log: pino({ level: 'silent' }), metrics: new Metrics(), flushMs: 60_000, batchSize: 100_000 });
   for (let i = 0; i < 300; i++) {
     if (i === 217) writer.addEvent({ dormitoryId: 'd1', meterId: null, gatewayId: null, kind: 'poison', fromState: null, toState: null, details: { text: 'x\u0000y' }, occurredAt: at });
@@ -105,7 +91,7 @@ t.test('an injected poison item on its own, in a batch of hundreds, costs only i
 });
 
 t.test('a database that is away: nothing is dead-lettered, the batch waits, close reports exactly what it could not write', async (t) => {
-  const database = await smallCampus(t);
+  const database = await smallCampus(t, ['d1', 'd2']);
   const writer = new LedgerWriter({ db: database.db, log: pino({ level: 'silent' }), metrics: new Metrics(), flushMs: 60_000, batchSize: 100_000, closeTimeoutMs: 300 });
   writer.addBilling(charge('d1', 'm-d1', 50, 1100));
   writer.addAudit({ operator: 'admin', action: 'test.away', targetType: 'dormitory', targetId: 'd1' });

@@ -1,12 +1,13 @@
 // CI: also on PGlite + the embedded broker (the write-ahead and the group commit share PGlite's single connection (the serialised dialect)).
 import pino from 'pino';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { LedgerWriter, type CommandRecord } from '../../src/actors/ledger-writer.ts';
 import type { ControlStateRecord } from '../../src/db/control-state.repository.ts';
 import { initialReclosePolicyState } from '../../src/domain/rules/reclose-policy.ts';
 import type { CutReason } from '../../src/domain/supply.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
+import { smallCampus } from '../helpers/small-campus.ts';
+import type { TestDatabase } from '../helpers/test-database.ts';
 
 /**
  * LedgerWriter.writeAhead: a circuit's control state and its command record are committed at
@@ -17,17 +18,6 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
  */
 const KEY = 'circuit:m-d1:socket';
 
-async function smallCampus(t: Test): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
-  await db.insertInto('gateways').values({ id: 'g', campus_id: 'c', protocol: 'mqtt', address: 'g' }).execute();
-  await db.insertInto('dormitories').values({ id: 'd1', building_id: 'b', floor: 1, room: '101' }).execute();
-  await db.insertInto('meters').values({ id: 'm-d1', dormitory_id: 'd1', kind: 'electric', profile: 'campus-1in3out', gateway_id: 'g', unit_address: '1' }).execute();
-  return database;
-}
 
 const control = (seq: number, reasons: CutReason[]): ControlStateRecord => ({
   dormitoryId: 'd1',
@@ -58,7 +48,7 @@ async function stored(database: TestDatabase): Promise<{ reasons: string[] | nul
 }
 
 t.test('committed at once, ahead of the group commit; an older state and a late "requested" do not overwrite it', async (t) => {
-  const database = await smallCampus(t);
+  const database = await smallCampus(t, ['d1']);
   const writer = writerOf(database);
   writer.addControl(control(1, [])); // queued for the group commit, older than the cut's
   t.equal(await writer.writeAhead({ control: control(2, ['malignant_load']), command: command('c1', 'requested') }), 'committed');
@@ -82,7 +72,7 @@ t.test('committed at once, ahead of the group commit; an older state and a late 
 });
 
 t.test('a burst of write-aheads commits in few transactions, every one of them durable', async (t) => {
-  const database = await smallCampus(t);
+  const database = await smallCampus(t, ['d1']);
   const metrics = new Metrics();
   const writer = writerOf(database, 250, metrics);
   const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.writeAhead({ command: command(`b${String(i).padStart(2, '0')}`, 'requested') })));
@@ -94,7 +84,7 @@ t.test('a burst of write-aheads commits in few transactions, every one of them d
 });
 
 t.test('a database that is stuck: the caller waits only the bounded time, the commit lands when it can', async (t) => {
-  const database = await smallCampus(t);
+  const database = await smallCampus(t, ['d1']);
   const writer = writerOf(database, 50);
   t.equal(await writer.writeAhead({ control: control(1, []) }), 'committed');
   // Another transaction holds the circuit's row (on PGlite: the one connection).
@@ -117,7 +107,7 @@ t.test('a database that is stuck: the caller waits only the bounded time, the co
 });
 
 t.test('a database that is away: the cut is not held, its records wait in the group commit', async (t) => {
-  const database = await smallCampus(t);
+  const database = await smallCampus(t, ['d1']);
   const writer = writerOf(database);
   await database.db.destroy(); // the connection is gone for good
   t.equal(await writer.writeAhead({ control: control(1, ['malignant_load']), command: command('a1', 'requested') }), 'queued', 'answered at once: the commit failed');
