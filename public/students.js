@@ -17,6 +17,8 @@ const view = {
   items: [],
   /** @type {any} */
   detail: null,
+  /** Each list request's number: a response to an older request (the opening list, a page asked for before a new search) is dropped, never drawn over a newer one. */
+  request: 0,
 };
 
 const session = await startOfficePage({ page: 'students', roles: ['admin', 'manager', 'finance'], dictionaries: [students] });
@@ -53,9 +55,16 @@ async function goTo(/** @type {number} */ page) {
 }
 
 async function load() {
-  const result = await api('GET', `/api/students?${query({ q: view.filter.q, college: view.filter.college, class: view.filter.class, page: view.page, pageSize: PAGE_SIZE })}`);
+  const request = ++view.request;
+  const filter = { q: view.filter.q || '', college: view.filter.college || '', class: view.filter.class || '' };
+  $('results').setAttribute('aria-busy', 'true');
+  const result = await api('GET', `/api/students?${query({ q: filter.q, college: filter.college, class: filter.class, page: view.page, pageSize: PAGE_SIZE })}`);
+  if (request !== view.request) return;
   view.items = result.items;
   view.total = result.total;
+  // The search the rows answer, on the table: a reader (or a test) can tell the rows of the new search from the old ones.
+  Object.assign($('results').dataset, filter);
+  $('results').setAttribute('aria-busy', 'false');
   renderResults();
 }
 

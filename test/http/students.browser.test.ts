@@ -91,7 +91,8 @@ t.test('office pages: a student is created, checked in and checked out with the 
   await page.fill('#search-form [name=q]', '张');
   await page.fill('#search-form [name=college]', '计算机学院');
   await page.click('#search-form button[type=submit]');
-  await page.waitForSelector('#results tr[data-student="2026001"]');
+  // The rows of this search (the table names the search it shows), not the list drawn when the page opened.
+  await page.waitForSelector('#results[data-q="张"][data-college="计算机学院"][aria-busy=false] tr[data-student="2026001"]');
   // The test campus's own students may share the surname and the college: every row found must match both.
   const found = await page.locator('#results tbody tr').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).innerText));
   t.ok(found.length >= 1 && found.every((row) => row.includes('张') && row.includes('计算机学院')), `only students named 张… of 计算机学院 (${found.length} found)`);
