@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Test } from 'tap';
 import type { Clock } from '../../src/clock.ts';
 import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
@@ -55,10 +56,39 @@ async function pollUntil<T>(probe: Probe<T>, expired: (last: string) => Promise<
   }
 }
 
-/** Polls `probe` until it returns a truthy value or the deadline passes (then fails with `what`). */
+/** The most a busy machine stretches a `waitFor` deadline: a 40 s wait gives up after at most 160 s, well inside tap's 420 s per file. */
+const MOST_STRETCH = 4;
+
+/**
+ * How many times over the machine's cores are booked (the 1-minute load average per core,
+ * between 1 and MOST_STRETCH): the factor by which a test's in-process campus gets its share
+ * of CPU more slowly than on a quiet machine.
+ */
+export function machineStretch(): number {
+  return Math.min(MOST_STRETCH, Math.max(1, (loadavg()[0] ?? 0) / availableParallelism()));
+}
+
+/**
+ * Polls `probe` until it returns a truthy value or the deadline passes (then fails with `what`).
+ * The deadline is `timeoutMs` of a quiet machine's time: each wall-clock stretch counts divided
+ * by machineStretch(), so two suites side by side (load 20 on 2 cores) lengthen the wait up to
+ * four times instead of failing a campus that is slow, not broken; on a quiet machine it is the
+ * plain wall-clock deadline.
+ */
 export async function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return pollUntil(probe, (last) => (Date.now() > deadline ? `timed out waiting for ${what} (last: ${last})` : undefined), everyMs);
+  const started = Date.now();
+  let left = timeoutMs;
+  let at = started;
+  return pollUntil(
+    probe,
+    (last) => {
+      const now = Date.now();
+      left -= (now - at) / machineStretch();
+      at = now;
+      return left < 0 ? `timed out waiting for ${what} after ${now - started} ms (a quiet machine's ${timeoutMs} ms; last: ${last})` : undefined;
+    },
+    everyMs,
+  );
 }
 
 /**
