@@ -136,7 +136,7 @@ export async function createCampusOverRest(api: RestClient, meters: number, mete
   await api.call('POST', '/api/campuses', { id: E2E_CAMPUS, name: 'E2E University', timeZone: 'Asia/Shanghai' });
   await api.call('PATCH', `/api/campuses/${E2E_CAMPUS}/settings`, { warningLevels: [], overdraftLimit: 50, restoreThreshold: 100 });
   for (const [rule, config] of Object.entries(QUIET_RULES)) await api.call('PUT', `/api/rules/campus/${E2E_CAMPUS}/${rule}`, { config });
-  await api.call('POST', '/api/tariffs', { id: TARIFF, name: 'Flat 0.60', purse: 'electricity', definition: { kind: 'single', rate: 600_000 } });
+  await api.call('POST', '/api/tariffs', { id: TARIFF, name: 'Flat 0.60', purse: 'electricity', definition: { kind: 'single', rate: 60_000 } });
   const buildings = Math.ceil(meters / ROOMS_PER_BUILDING);
   for (let b = 0; b < buildings; b++) await api.call('POST', '/api/buildings', { id: `B-${pad(b + 1, 2)}`, campusId: E2E_CAMPUS, name: `Building ${b + 1}`, floors: ROOMS_PER_BUILDING / 50 });
   const gatewayCount = Math.ceil(meters / metersPerGateway);
