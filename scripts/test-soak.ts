@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -73,6 +73,10 @@ function runSuite(run: number, jobs: string | undefined, files: readonly string[
   child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
+    log.on('error', (error) => {
+      killGroup(child); // a log that cannot be written ends the soak with its reason, not an unhandled 'error' event
+      reject(error);
+    });
     child.on('close', (exitCode) => {
       running.delete(child);
       log.end();
@@ -99,6 +103,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new Error('-j must be a positive integer');
   const logDir = values['log-dir'] ?? (await mkdtemp(path.join(tmpdir(), 'campus-prepaid-soak-')));
+  await mkdir(logDir, { recursive: true }); // a --log-dir that does not exist yet is made, not an unhandled ENOENT in the first run
   console.log(`soak: ${runs} run(s)${values.hog ? ' beside a CPU hog' : ''}${values.jobs ? `, -j ${values.jobs}` : ''}; TAP logs in ${logDir}`);
 
   let hog: ChildProcess | undefined;

@@ -9,27 +9,40 @@ export type DriverEvent =
   | { type: 'commandResult'; commandId: string; outcome: CommandOutcome; detail: string }
   | { type: 'frameRejected'; reason: string; unitAddress: string | undefined };
 
-/** Records every listener call, in order, and lets a test wait for one. */
+/** Records every listener call, in order, and when (monotonic), and lets a test wait for one. */
 export class RecordingListener implements GatewayDriverListener {
   readonly events: DriverEvent[] = [];
+  private readonly stamps = new WeakMap<DriverEvent, number>();
+
+  private record(event: DriverEvent): void {
+    this.stamps.set(event, performance.now());
+    this.events.push(event);
+  }
+
+  /** When the event was recorded: performance.now() (monotonic, as the driver's pacing), in ms. */
+  atMs(event: DriverEvent): number {
+    const at = this.stamps.get(event);
+    if (at === undefined) throw new Error('not an event of this listener');
+    return at;
+  }
 
   reading(reading: MeterReading, decodedAtNs: bigint): void {
-    this.events.push({ type: 'reading', reading, decodedAtNs });
+    this.record({ type: 'reading', reading, decodedAtNs });
   }
   meterStatus(unitAddress: string, online: boolean): void {
-    this.events.push({ type: 'meterStatus', unitAddress, online });
+    this.record({ type: 'meterStatus', unitAddress, online });
   }
   gatewayStatus(online: boolean): void {
-    this.events.push({ type: 'gatewayStatus', online });
+    this.record({ type: 'gatewayStatus', online });
   }
   commandSent(commandId: string): void {
-    this.events.push({ type: 'commandSent', commandId });
+    this.record({ type: 'commandSent', commandId });
   }
   commandResult(commandId: string, outcome: CommandOutcome, detail: string): void {
-    this.events.push({ type: 'commandResult', commandId, outcome, detail });
+    this.record({ type: 'commandResult', commandId, outcome, detail });
   }
   frameRejected(reason: string, unitAddress?: string): void {
-    this.events.push({ type: 'frameRejected', reason, unitAddress });
+    this.record({ type: 'frameRejected', reason, unitAddress });
   }
 
   of<K extends DriverEvent['type']>(type: K): Extract<DriverEvent, { type: K }>[] {
