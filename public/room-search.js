@@ -20,6 +20,8 @@ export class RoomSearch {
     this.active = -1;
     /** @type {{ id: string }[]} */
     this.results = [];
+    /** @type {string | null} the query the shown list answers (null: no list) */
+    this.shownQuery = null;
 
     this.input.addEventListener('input', () => {
       window.clearTimeout(this.timer);
@@ -43,7 +45,8 @@ export class RoomSearch {
     });
   }
 
-  async search() {
+  /** @param {boolean} [openFirst] open the first result as soon as it comes (Enter before the list) */
+  async search(openFirst = false) {
     const q = this.input.value.trim();
     const sequence = ++this.sequence;
     if (!q) {
@@ -58,11 +61,13 @@ export class RoomSearch {
       return;
     }
     if (sequence !== this.sequence) return; // a newer query is on its way
-    this.show(page.items || [], page.items && page.items.length ? '' : t('dash.searchNone', { q }));
+    if (openFirst && page.items && page.items.length > 0) return this.pick(page.items[0].id);
+    this.show(page.items || [], page.items && page.items.length ? '' : t('dash.searchNone', { q }), q);
   }
 
-  /** @param {any[]} items @param {string} note */
-  show(items, note) {
+  /** @param {any[]} items @param {string} note @param {string | null} [q] the query these results answer */
+  show(items, note, q = null) {
+    this.shownQuery = q;
     this.results = items;
     this.active = items.length > 0 ? 0 : -1;
     this.list.replaceChildren(
@@ -95,9 +100,15 @@ export class RoomSearch {
     }
     if (event.key === 'Enter') {
       event.preventDefault();
+      // Enter acts on the text in the box: a list left by an older query (a debounce that fired mid-typing) or an
+      // empty one is not it, so search the text now and open its first room when the answer comes.
+      if (this.shownQuery !== this.input.value.trim() || this.results.length === 0) {
+        window.clearTimeout(this.timer);
+        void this.search(true);
+        return;
+      }
       const chosen = this.results[this.active];
       if (chosen) this.pick(chosen.id);
-      else void this.search();
     }
   }
 
@@ -113,5 +124,6 @@ export class RoomSearch {
     this.list.hidden = true;
     this.results = [];
     this.active = -1;
+    this.shownQuery = null;
   }
 }

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import t from 'tap';
 import { listAudit } from '../../src/db/audit.repository.ts';
 import { browserSkip as skip, collectErrors, collectForeignRequests, launchBrowser, screenshot, textOf as text } from '../helpers/browser.ts';
-import { quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { machineStretch, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
 
 type Alarm = { id: number; kind: string; raisedAt: string; state: string; acknowledgedBy: string | null; releasedBy: string | null; rooms: string[] };
@@ -40,14 +40,14 @@ t.test('control room on the running campus: alarms from the simulator, acknowled
   t.equal((await inject('POST', '/api/simulator/dormitories/A-113/events', { kind: 'cover_opened' })).statusCode, 202);
   const tamper = await waitFor('the tamper alarm of A-113', async () => (await alarmsOf('state=active&dormitory=A-113')).items.find((a) => a.kind === 'tamper'));
   const row = `.alarm[data-alarm-id="${tamper.id}"]`;
-  await page.waitForSelector(row, { timeout: 20_000 });
+  await page.waitForSelector(row, { timeout: 20_000 * machineStretch() });
   t.equal(await text(page, `${row} .alarm-title`), 'Meter tampering', 'a human title, not the code');
   t.equal(await text(page, `${row} .severity`), 'critical');
   t.equal(await text(page, `${row} .alarm-time`), campusDateTime(tamper.raisedAt, 'en-US', timeZone), `date and time in the campus zone (${timeZone})`);
   t.match(await text(page, `${row} .alarm-time`), /^\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}$/, 'with the date');
   await page.waitForSelector('#alarm-sound[data-beeps="1"]');
   t.pass('a new critical alarm beeps once');
-  await page.waitForSelector('[data-dormitory-id="A-113"].has-alarm', { timeout: 20_000 });
+  await page.waitForSelector('[data-dormitory-id="A-113"].has-alarm', { timeout: 20_000 * machineStretch() });
   t.pass("the room's tile carries the alarm dot (the live feed's activeAlarms)");
   t.equal(await text(page, '#alarm-count'), String((await alarmsOf('state=active')).total), 'the badge counts every active alarm');
 
@@ -94,14 +94,14 @@ t.test('control room on the running campus: alarms from the simulator, acknowled
   await page.click('#alarm-sound');
   t.equal(await page.getAttribute('#alarm-sound', 'aria-pressed'), 'true', 'muted');
   t.equal((await inject('POST', '/api/simulator/dormitories/B-104/events', { kind: 'cover_opened' })).statusCode, 202);
-  await page.waitForSelector('.alarm[data-kind="tamper"] .room-link[data-room="B-104"]', { timeout: 20_000 });
+  await page.waitForSelector('.alarm[data-kind="tamper"] .room-link[data-room="B-104"]', { timeout: 20_000 * machineStretch() });
   t.equal(await page.getAttribute('#alarm-sound', 'data-beeps'), '1', 'no beep while muted');
 
   // One gateway outage is one row with its rooms.
   t.equal((await inject('POST', '/api/simulator/gateways/GW-A2/offline')).statusCode, 202);
   const outage = await waitFor('the GW-A2 outage alarm', async () => (await alarmsOf('state=active&kind=gateway_offline')).items.find((a) => a.rooms.includes('A-201')), 30_000);
   const outageRow = `.alarm[data-alarm-id="${outage.id}"]`;
-  await page.waitForSelector(outageRow, { timeout: 20_000 });
+  await page.waitForSelector(outageRow, { timeout: 20_000 * machineStretch() });
   t.equal(await page.locator('.alarm[data-kind="gateway_offline"]').count(), 1, 'one row for the outage');
   t.equal(await page.locator(`${outageRow} .room-link`).count(), Math.min(12, outage.rooms.length), 'its rooms listed (up to 12)');
   t.match(await text(page, `${outageRow} .gateway`), new RegExp(`Gateway GW-A2 · ${outage.rooms.length} room`));
@@ -136,10 +136,26 @@ t.test('control room on the running campus: alarms from the simulator, acknowled
   await page.keyboard.press('/');
   t.equal(await page.evaluate(() => document.activeElement?.id), 'search', '"/" focuses the search box');
   await page.keyboard.type(occupant.student_number);
-  await page.waitForSelector('.search-result[data-result="A-107"]');
+  // Slow keystrokes let the 200 ms debounce search prefixes of the number, whose lists hold A-107 but start with
+  // A-101: wait for the full number's answer (the one room) before Enter picks the first result.
+  await page.waitForFunction(() => {
+    const results = document.querySelectorAll<HTMLElement>('#search-results:not([hidden]) .search-result');
+    return results.length === 1 && results[0]!.dataset.result === 'A-107';
+  });
+  t.pass('a full student number finds exactly its room');
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => document.querySelector('#panel-title')?.textContent === 'A-107' && !document.querySelector('#room-panel')?.hasAttribute('hidden'));
+  const drawerOf107 = () => document.querySelector('#panel-title')?.textContent === 'A-107' && !document.querySelector('#room-panel')?.hasAttribute('hidden');
+  await page.waitForFunction(drawerOf107);
   t.pass('a student number finds the room and Enter opens its drawer');
+  await page.click('#panel-close');
+  // Enter acts on the text in the box, not on whatever list is up: typed (or scanned) and Enter at once, with no list
+  // yet or one answering a prefix of the number (A-101 first), it still opens A-107.
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press('/');
+  await page.keyboard.type(occupant.student_number);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(drawerOf107, undefined, { timeout: 20_000 * machineStretch() });
+  t.pass('Enter right after the number opens its drawer, not an older list\'s first room');
   await page.click('#panel-close');
   await page.fill('#search', occupant.name);
   await page.click('.search-result[data-result="A-107"]');
@@ -157,14 +173,14 @@ t.test('control room on the running campus: alarms from the simulator, acknowled
   await page.click('#room-panel button[data-circuit="all"][data-action="cut"]');
   await page.fill('#confirm-reason', 'fire drill on floor 1');
   await page.click('#confirm-ok');
-  await page.waitForSelector('#panel-message[data-kind="ok"]', { timeout: 20_000 });
+  await page.waitForSelector('#panel-message[data-kind="ok"]', { timeout: 20_000 * machineStretch() });
   const cutAudit = (await listAudit(test.database.db, 'dormitory', 'A-107')).filter((a) => a.action === 'command.cut');
   t.same(
     cutAudit.map((a) => [a.operator, (a.details as { circuit: string; reason: string }).circuit, (a.details as { reason: string }).reason]),
     [['admin', 'all', 'fire drill on floor 1']],
     'one audited cut of all circuits, with the reason typed in the confirmation',
   );
-  await page.waitForSelector('[data-dormitory-id="A-107"][data-state="cut_manual"]', { timeout: 20_000 });
+  await page.waitForSelector('[data-dormitory-id="A-107"][data-state="cut_manual"]', { timeout: 20_000 * machineStretch() });
   await screenshot(page, 'control-room-room-cut');
 
   // The zh-CN switch translates the dashboard.
@@ -183,7 +199,7 @@ t.test('control room on the running campus: alarms from the simulator, acknowled
   // The server goes away: the map dims and says when it was last updated.
   await page.click('#panel-close');
   await app.stop();
-  await page.waitForSelector('#campus-map[data-stale="true"]', { timeout: 20_000 });
+  await page.waitForSelector('#campus-map[data-stale="true"]', { timeout: 20_000 * machineStretch() });
   t.match(await text(page, '#last-update'), /^last update \d{2}:\d{2}:\d{2}$/, 'the time of the last update is shown');
   t.not(await page.getAttribute('#connection', 'data-status'), 'live');
   await screenshot(page, 'control-room-stale');

@@ -1,6 +1,7 @@
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { browserSkip as skip, collectErrors, collectForeignRequests, launchBrowser, screenshot, textOf, untranslatedWords } from '../helpers/browser.ts';
+import { machineStretch } from '../helpers/live-app.ts';
 import { startLiveTestServer } from '../helpers/live-test-server.ts';
 
 /**
@@ -111,9 +112,12 @@ t.test('the wall rotates buildings, reconnects by itself after a restart, and st
   await page.waitForFunction(() => document.querySelector('#wall-building')?.textContent === 'Building A');
   // One look inside the page while building B is up: with a 1 s rotation a busy machine can rotate
   // back to A between two separate reads (seen at load 18: '1 / 2' right after 'Building B').
+  // And within one read: rotate() swaps #wall-map at once but the header and '2 / 2' follow a frame
+  // later (wall.js scheduleSummary), so 'Building B' can still be up over building A's map (seen: 0 tiles).
   const pageB = await page.waitForFunction(() =>
-    document.querySelector('#wall-building')?.textContent === 'Building B'
-      ? { tiles: document.querySelectorAll('.wall-building[data-building="BB"] .wall-tile').length, label: document.querySelector('#wall-page')?.textContent }
+    document.querySelector('#wall-building')?.textContent === 'Building B' &&
+    document.querySelector<HTMLElement>('#wall-map > .wall-building')?.dataset.building === 'BB'
+      ? { tiles: document.querySelectorAll('#wall-map .wall-building[data-building="BB"] .wall-tile').length, label: document.querySelector('#wall-page')?.textContent }
       : null,
   );
   const shownB = (await pageB.jsonValue())!;
@@ -132,7 +136,7 @@ t.test('the wall rotates buildings, reconnects by itself after a restart, and st
   t.match(await textOf(page, '#wall-stale'), /^last update \d\d:\d\d:\d\d$/, 'the stale data says when it was last updated');
   await screenshot(page, 'wall-reconnecting');
   await restarting;
-  await page.waitForSelector('#wall-connection[data-status="live"]', { timeout: 30_000 });
+  await page.waitForSelector('#wall-connection[data-status="live"]', { timeout: 30_000 * machineStretch() });
   t.pass('the wall reconnected to the restarted server by itself');
   t.ok(await page.locator('#wall-stale').isHidden(), 'the stale note is gone');
   server.feed.update('A-110', { state: 'cut_manual', activeAlarms: 1 });
