@@ -2,7 +2,7 @@ import pg from 'pg';
 import t from 'tap';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { waitFor } from '../helpers/live-app.ts';
-import { proxiedPostgresApp, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
+import { proxiedPostgresApp, runAirConditioners, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
 
 /**
  * Issue 9, faults: PostgreSQL dropping the app's connections must not end the process, and a
@@ -21,7 +21,7 @@ t.test('the app survives terminated backends and a database outage; the ledger c
   // Charges need a register to advance. At 1x on the wall's clock the rooms' own rhythm can draw almost nothing (a night
   // after a 'mild' day: no AC window, only 5 W standbys, a first whole Wh 12 min away), so a room runs an air conditioner
   // (inductive: no malignant-load trip) to make the wait independent of the time of day.
-  app.simulator!.plugAppliance('A-106', 'air_conditioner', 'ac');
+  runAirConditioners(app, ['A-106']);
   const entries = async () => Number((await direct.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).n);
   const health = () => app.http.inject({ method: 'GET', url: '/health' });
   // At 1x the first charge waits for a register's next whole Wh and for the commits queued ahead of it: 60 s, as
