@@ -1,4 +1,5 @@
 import t from 'tap';
+import { SimulatedClock } from '../../src/clock.ts';
 import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
 
 /**
@@ -7,12 +8,14 @@ import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
  * the room; there is no parameter to ask for another.
  */
 t.test('a student reads their own room’s usage by day and by circuit', async (t) => {
-  const test = await createTestApp(t);
+  // The server's clock is frozen at a fixed local afternoon: 'today' is the same day for the
+  // readings laid out here and for the server's later answer (no local midnight in between).
+  const now = Date.parse('2026-11-18T15:00:00+08:00');
+  const test = await createTestApp(t, { clock: new SimulatedClock(now, 0) });
   const { db } = test.database;
   // Local days (UTC+8) of the readings: 15:45Z is 23:45 local, 16:00Z already the next local day.
   const at = (iso: string) => new Date(iso);
   const reading = (meter_id: string, channel: string, iso: string, usage: number) => ({ meter_id, channel, interval_start: at(iso), usage, max_power_w: 500, register_end: 0 });
-  const now = Date.now();
   const dayStart = (offsetDays: number) => {
     const local = new Date(now + 8 * 3_600_000);
     return Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() - offsetDays) - 8 * 3_600_000;
