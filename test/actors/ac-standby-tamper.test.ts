@@ -1,11 +1,10 @@
 import t from 'tap';
-import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, startLiveApp, waitFor } from '../helpers/live-app.ts';
 
 t.test('pulling the AC plug cuts the AC; an opened meter cover raises a tamper alarm', async (t) => {
-  const test = await startLiveApp(t);
+  const test = await startLiveApp(t, {}, { quietAtBoot: true });
   const { app, admin } = test;
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
-  await quietRules(test);
   t.equal((await inject('PUT', '/api/rules/campus/demo/acStandby', { config: { enabled: true, unpluggedSeconds: 30 } })).statusCode, 200);
   await waitFor('B-112 online', async () => (await getDormitory(test, 'B-112')).online);
   t.equal((await inject('POST', '/api/simulator/dormitories/B-112/events', { kind: 'ac_unplugged' })).statusCode, 202);

@@ -1,10 +1,9 @@
 import t from 'tap';
-import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, startLiveApp, waitFor } from '../helpers/live-app.ts';
 
 t.test('manual cut and restore are confirmed by read-back over Modbus and MQTT; offline gateways recover', async (t) => {
-  const test = await startLiveApp(t);
+  const test = await startLiveApp(t, {}, { quietAtBoot: true });
   const { app, admin } = test;
-  await quietRules(test);
   const inject = (method: 'GET' | 'POST', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
 
   for (const id of ['A-103', 'B-103']) {

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { GatewayMsg } from '../../src/actors/gateway.actor.ts';
 import { dispatch } from '../../src/actors/nact.ts';
 import type { ElectricReading } from '../../src/domain/reading.ts';
-import { getDormitory, metricValue, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, metricValue, startLiveApp, waitFor } from '../helpers/live-app.ts';
 
 /**
  * "Malformed Modbus replies and MQTT payloads (garbage, wrong types, huge) are counted and
@@ -19,9 +19,8 @@ const UNIT = '2';
 const ROOMS_PER_FLOOR = 4; // a small campus: GW-B1 holds 4 campus meters and 4 water meters
 
 t.test('garbage, mistyped and huge MQTT payloads are counted and dropped; a crashing meter is resumed and keeps billing', async (t) => {
-  const test = await startLiveApp(t, {}, { demoShape: { buildings: 2, floors: 1, roomsPerFloor: ROOMS_PER_FLOOR, occupantsPerRoom: 1 } });
+  const test = await startLiveApp(t, {}, { quietAtBoot: true, demoShape: { buildings: 2, floors: 1, roomsPerFloor: ROOMS_PER_FLOOR, occupantsPerRoom: 1 } });
   const { app, admin } = test;
-  await quietRules(test);
   const db = test.database.db;
   const simulator = app.simulator!;
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { getDormitory, quietRules, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
+import { getDormitory, startLiveApp, waitFor, type LiveDormitory } from '../helpers/live-app.ts';
 
 const HOUR = 3_600_000;
 const OFFSET = 8 * HOUR; // the demo campus is UTC+8
@@ -15,10 +15,9 @@ function nextLocal(after: number, hh: number, mm: number, ss = 0): number {
 const localDate = (at: number) => new Date(at + OFFSET).toISOString().slice(0, 10);
 
 t.test('lights-off and lights-on, low-current sockets at night, holidays for flagged dormitories', async (t) => {
-  const test = await startLiveApp(t);
+  const test = await startLiveApp(t, {}, { quietAtBoot: true });
   const { app, admin } = test;
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
-  await quietRules(test);
   const nights = Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, { lightsOff: '23:30', lightsOn: '06:30' }]));
   t.equal((await inject('PUT', '/api/rules/campus/demo/lightingSchedule', { config: { nights } })).statusCode, 200);
   t.equal((await inject('PUT', '/api/rules/campus/demo/lowCurrent', { config: { enabled: true, thresholdW: 300, holdSeconds: 5 } })).statusCode, 200);

@@ -19,7 +19,7 @@ t.test('a malignant-load cut goes out while the database hangs, and is committed
   await startTrippingApp(t, app);
   const simulator = app.simulator!;
   // The first charge needs a register to advance; the campus's own rhythm can draw only 5 W standbys at this hour
-  // (its first whole Wh 12 min away), so a room runs an air conditioner (not one of the rooms cut below).
+  // (its first whole Wh 12 min away), so a room runs an air conditioner (inductive, on its AC circuit: no trip; the cuts below are of sockets).
   runAirConditioners(app, ['A-106']);
   await waitFor('consumption charges committed (the meters are read)', async () => (await direct.selectFrom('ledger_entries').select('id').where('kind', '=', 'consumption_charge').limit(1).execute()).length > 0, 60_000);
   const socketOpened = (room: string) => simulator.campus.dormitory(room)!.electric!.read().circuits.find((c) => c.kind === 'socket')?.relayClosed === false;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { reconcile } from '../../src/services/reconcile.service.ts';
-import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { createTestApp } from '../helpers/test-app.ts';
 
 const ledgerBalance = async (db: Awaited<ReturnType<typeof createTestApp>>['database']['db'], id: string, purse: 'electricity' | 'water' = 'electricity') =>
@@ -90,9 +90,8 @@ t.test('refunds and adjustments: finance only, idempotent by reference, on the l
 });
 
 t.test('an adjustment moves the running dormitory like a recharge: below zero it is cut, back above it is restored', async (t) => {
-  const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '100000' });
+  const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '100000' }, { quietAtBoot: true });
   const { app } = test;
-  await quietRules(test);
   const finance = await test.as('finance');
   const post = (kind: 'refunds' | 'adjustments', payload: object) => app.http.inject({ method: 'POST', url: `/api/dormitories/A-117/${kind}`, headers: finance, payload });
   await waitFor('A-117 online and supplied', async () => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
 import type { Bill } from '../../src/db/bill.repository.ts';
-import { quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { startLiveApp, waitFor } from '../helpers/live-app.ts';
 
 /**
  * A month of simulated time on the running campus (real meters over Modbus and MQTT, billing,
@@ -15,10 +15,9 @@ const DAY = 86_400_000;
 
 t.test('a month of simulated time: the bills written at the month end equal the ledger', async (t) => {
   const clock = new SimulatedClock(MARCH + 60_000, 1);
-  const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '10000000' }, { clock });
+  const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '10000000' }, { clock, quietAtBoot: true });
   const { app } = test;
   const { db } = test.database;
-  await quietRules(test);
   const finance = await test.as('finance');
   const post = async (url: string, payload: object) => {
     const response = await app.http.inject({ method: 'POST', url, headers: finance, payload });

@@ -6,7 +6,7 @@ import { SandboxProvider } from '../../src/services/payments/sandbox.provider.ts
 import { WechatPayProvider } from '../../src/services/payments/wechat.provider.ts';
 import { fetchTransport } from '../../src/services/payments/http-transport.ts';
 import { SystemClock } from '../../src/clock.ts';
-import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
 
 const SECRET = 'test-webhook-secret-0123456789';
@@ -148,9 +148,8 @@ t.test('online recharge: signed webhooks credit once, tampered or unsigned ones 
 });
 
 t.test('a sandbox payment reaches the running dormitory at once: an arrears cut is lifted by the webhook', async (t) => {
-  const test = await startLiveApp(t, { PAYMENT_PROVIDERS: 'sandbox', WEBHOOK_SECRET: SECRET });
+  const test = await startLiveApp(t, { PAYMENT_PROVIDERS: 'sandbox', WEBHOOK_SECRET: SECRET }, { quietAtBoot: true });
   const { app } = test;
-  await quietRules(test);
   await waitFor('A-117 online', async () => (await getDormitory(test, 'A-117')).online);
   const leaver = await test.database.db.selectFrom('occupancies').select('student_number').where('dormitory_id', '=', 'A-117').where('to_day', 'is', null).executeTakeFirstOrThrow();
   t.equal((await app.http.inject({ method: 'POST', url: `/api/students/${leaver.student_number}/check-out`, headers: test.admin, payload: {} })).statusCode, 200, 'a bed in A-117 is freed');

@@ -2,7 +2,7 @@ import t from 'tap';
 import { SimulatedClock } from '../../src/clock.ts';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
 import { DEMO_CAMPUS_SHAPE } from '../../src/services/demo-campus.seed.ts';
-import { getDormitory, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { createTestApp } from '../helpers/test-app.ts';
 
 /**
@@ -147,9 +147,8 @@ t.test('the arrears list: most owed first, since when each went below zero, page
 });
 
 t.test('a dormitory cut for arrears by the running campus is listed while it stays cut, with since when', async (t) => {
-  const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '100000' });
+  const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '100000' }, { quietAtBoot: true });
   const { app } = test;
-  await quietRules(test);
   const finance = await test.as('finance');
   const post = (kind: 'recharges' | 'adjustments', payload: object) => app.http.inject({ method: 'POST', url: `/api/dormitories/A-117/${kind}`, headers: finance, payload });
   await waitFor('A-117 online', async () => (await getDormitory(test, 'A-117')).online);
