@@ -1,12 +1,11 @@
 import t from 'tap';
-import { getDormitory, metricValue, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { getDormitory, metricValue, startLiveApp, waitFor } from '../helpers/live-app.ts';
 
 t.test('arrears: a dormitory that runs out of money is cut off and comes back on recharge', async (t) => {
   // One floor of 17 rooms (A-101 … A-117): at 3,600x every room burns its money, so a bigger
   // campus only adds cuts and postings the test does not look at, which a busy machine falls behind on.
-  const test = await startLiveApp(t, {}, { demoShape: { buildings: 1, floors: 1, roomsPerFloor: 17, occupantsPerRoom: 4 } });
+  const test = await startLiveApp(t, {}, { quietAtBoot: true, demoShape: { buildings: 1, floors: 1, roomsPerFloor: 17, occupantsPerRoom: 4 } });
   const { app, admin } = test;
-  await quietRules(test);
   const inject = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
 
   // A-117 starts with 150 fen and 10 kWh free: a heater and a kettle at 3600x burn through both.

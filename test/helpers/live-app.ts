@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Test } from 'tap';
 import type { Clock } from '../../src/clock.ts';
+import { isRuleName, RULE_VALIDATORS } from '../../src/domain/rules/rule-book.ts';
 import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
 
@@ -15,10 +16,14 @@ export const TEST_CAMPUS_SHAPE: DemoCampusShape = { ...DEMO_CAMPUS_SHAPE, floors
 /**
  * A running app with the in-process simulator (real Modbus TCP servers and MQTT publishers,
  * on MQTT_URL when set, else an embedded broker), a unique MQTT topic prefix per test, fast
- * polling and immediate ledger postings.
+ * polling and immediate ledger postings. `quietAtBoot` writes the quiet rules (see quietRules)
+ * into the database before the app starts, so no actor ever runs the default rules: no
+ * lights-off cut at boot when the wall clock falls in the campus's lights-off hours.
  */
-export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
-  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape: TEST_CAMPUS_SHAPE, ...options });
+export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape; quietAtBoot?: boolean } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
+  const { quietAtBoot, ...appOptions } = options;
+  const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape: TEST_CAMPUS_SHAPE, ...appOptions });
+  if (quietAtBoot) await writeQuietRules(test.database.db);
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };
@@ -186,23 +191,44 @@ export async function metricValue(test: { app: TestApp['app'] }, name: string, l
 }
 
 /**
+ * The campus rules of quietRules: no lights-off schedule, no malignant-load, low-current,
+ * AC-standby or overload rule.
+ */
+export const QUIET_RULE_SETTINGS: Readonly<Record<string, unknown>> = {
+  lightingSchedule: { nights: Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null])) },
+  malignantLoad: { mode: 'off' },
+  lowCurrent: { enabled: false },
+  acStandby: { enabled: false },
+  overloadLighting: { enabled: false },
+  overloadSocket: { enabled: false },
+  overloadAc: { enabled: false },
+  overloadDormitory: { enabled: false },
+};
+
+/** Writes QUIET_RULE_SETTINGS for the campus into `rule_settings` as the rules API would (validated), for an app not yet started. */
+async function writeQuietRules(db: TestApp['database']['db'], campus = 'demo'): Promise<void> {
+  for (const [rule, config] of Object.entries(QUIET_RULE_SETTINGS)) {
+    if (!isRuleName(rule)) throw new Error(`unknown rule ${rule}`);
+    const checked = RULE_VALIDATORS[rule](config);
+    if (!checked.ok) throw new Error(`${rule}: ${checked.field} ${checked.message}`);
+    const json = JSON.stringify(checked.config);
+    await db
+      .insertInto('rule_settings')
+      .values({ scope: 'campus', scope_id: campus, rule, config: json })
+      .onConflict((oc) => oc.columns(['scope', 'scope_id', 'rule']).doUpdateSet({ config: json }))
+      .execute();
+  }
+}
+
+/**
  * Turns the campus's schedule and safety rules off (through the live rules API), for tests of
  * money and commands that must not be disturbed by lights-off at a simulated 23:30 or by an
  * appliance tripping a rule. A rule PUT answers once every meter actor has the new rules.
+ * An app started at a wall-clock hour inside lights-off has cut its lighting already: start it
+ * with `startLiveApp(..., { quietAtBoot: true })` instead.
  */
 export async function quietRules(test: { app: TestApp['app']; admin: { authorization: string } }, campus = 'demo'): Promise<void> {
-  const noNights = Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null]));
-  const settings: Record<string, unknown> = {
-    lightingSchedule: { nights: noNights },
-    malignantLoad: { mode: 'off' },
-    lowCurrent: { enabled: false },
-    acStandby: { enabled: false },
-    overloadLighting: { enabled: false },
-    overloadSocket: { enabled: false },
-    overloadAc: { enabled: false },
-    overloadDormitory: { enabled: false },
-  };
-  for (const [rule, config] of Object.entries(settings)) {
+  for (const [rule, config] of Object.entries(QUIET_RULE_SETTINGS)) {
     const response = await test.app.http.inject({ method: 'PUT', url: `/api/rules/campus/${campus}/${rule}`, headers: test.admin, payload: { config } });
     if (response.statusCode !== 200) throw new Error(`PUT rule ${rule}: ${response.statusCode} ${response.body}`);
   }

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import t from 'tap';
 import { listAudit } from '../../src/db/audit.repository.ts';
 import { browserSkip as skip, collectErrors, collectForeignRequests, launchBrowser, screenshot, textOf as text } from '../helpers/browser.ts';
-import { machineStretch, quietRules, startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { machineStretch, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
 
 type Alarm = { id: number; kind: string; raisedAt: string; state: string; acknowledgedBy: string | null; releasedBy: string | null; rooms: string[] };
@@ -20,9 +20,8 @@ async function signIn(page: Page, url: string) {
 }
 
 t.test('control room on the running campus: alarms from the simulator, acknowledge, release with a reason, search, cut all, zh-CN, stale feed', { skip }, async (t) => {
-  const test = await startLiveApp(t);
+  const test = await startLiveApp(t, {}, { quietAtBoot: true });
   const { app, admin, url } = test;
-  await quietRules(test);
   const inject = (method: 'GET' | 'POST', path: string, payload?: object) => app.http.inject({ method, url: path, headers: admin, ...(payload ? { payload } : {}) });
   const alarmsOf = async (query: string) => (await inject('GET', `/api/alarms?${query}`)).json<{ items: Alarm[]; total: number }>();
   const timeZone = (await inject('GET', '/api/campuses')).json<{ campuses: { timeZone: string }[] }>().campuses[0]!.timeZone;
