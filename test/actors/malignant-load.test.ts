@@ -1,5 +1,6 @@
 import t from 'tap';
-import { getDormitory, readingsHandled, startLiveApp, waitFor, waitForReadings, type LiveDormitory } from '../helpers/live-app.ts';
+import { SimulatedClock } from '../../src/clock.ts';
+import { getDormitory, quietRules, readingsHandled, startLiveApp, waitFor, waitForReadings, type LiveDormitory } from '../helpers/live-app.ts';
 
 /**
  * Illegal appliances on the socket circuit, on the simulator over real Modbus TCP (GW-A1), on
@@ -11,9 +12,13 @@ const WINDOW = 8; // the increment detector's windowSamples (defaults)
 const COOLDOWN_S = 4;
 
 t.test('malignant load trips the socket only, recloses, locks out after M trips, and the whitelist holds', async (t) => {
-  const test = await startLiveApp(t, { SIMULATOR_SPEED: '5' }, { quietAtBoot: true, demoShape: { buildings: 1, floors: 1, roomsPerFloor: 8, occupantsPerRoom: 1 } });
+  // The reclose count is per local day: the clock starts at a fixed local morning (10:00), so
+  // the few simulated minutes of this test never cross local midnight (a reset of the count).
+  const clock = new SimulatedClock(Date.parse('2026-10-14T10:00:00+08:00'), 5);
+  const test = await startLiveApp(t, { SIMULATOR_SPEED: '5' }, { clock, demoShape: { buildings: 1, floors: 1, roomsPerFloor: 8, occupantsPerRoom: 1 } });
   const { app, admin } = test;
   const inject = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) => app.http.inject({ method, url, headers: admin, ...(payload ? { payload } : {}) });
+  await quietRules(test);
   const rule = (name: string, config: object) => inject('PUT', `/api/rules/campus/demo/${name}`, { config });
   t.equal((await rule('malignantLoad', { mode: 'trip' })).statusCode, 200, 'malignant-load detection on (defaults)');
   t.equal((await rule('reclose', { cooldownSeconds: COOLDOWN_S, maxReclosesPerDay: 2 })).statusCode, 200, 'two recloses a day, 4 s apart');

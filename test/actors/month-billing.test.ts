@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
+import { SimulatedClock } from '../../src/clock.ts';
 import { quietRules, waitFor } from '../helpers/live-app.ts';
 import { createTestApp } from '../helpers/test-app.ts';
 
@@ -86,8 +87,15 @@ class ExpectedBill {
   }
 }
 
+// Baseline: 2026-12-31 23:00 local; the catch-up since the seed is billed in December.
+const START = Date.parse('2026-12-31T23:00:00+08:00');
+
 t.test('a simulated month across TOU and tier boundaries bills exactly price x energy', async (t) => {
   const test = await createTestApp(t, {
+    // A frozen clock at a fixed instant (not the wall clock): the seed and boot happen in the
+    // evening of 2026-12-01: the month's catch-up uses December's free quota up before the
+    // baseline. The test moves the clock across the New Year.
+    clock: new SimulatedClock(START - 30 * 24 * HOUR, 0),
     env: {
       SIMULATE: 'true',
       SIMULATOR_SPEED: '0',
@@ -132,8 +140,7 @@ t.test('a simulated month across TOU and tier boundaries bills exactly price x e
   const charged = async (meterId: string) =>
     Number((await db.selectFrom('ledger_entries').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount'), eb.lit(0)).as('s')).where('meter_id', '=', meterId).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).s);
 
-  // Baseline: 2026-12-31 23:00 local; the catch-up since the seed is billed in December.
-  const start = Date.parse('2026-12-31T23:00:00+08:00');
+  const start = START;
   await jump(start);
   await app.runtime.flush();
   const baseline = new Map<string, { register: number; charged: number; bill: ExpectedBill }>();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
+import { SimulatedClock } from '../../src/clock.ts';
 import { reconcile } from '../../src/services/reconcile.service.ts';
 import { quietRules, waitFor } from '../helpers/live-app.ts';
 import { createTestApp } from '../helpers/test-app.ts';
@@ -11,8 +12,13 @@ import { createTestApp } from '../helpers/test-app.ts';
  * old meter holds its charge (a long posting interval) and the ledger commits slowly, so the
  * window the bug needs is wide open every time.
  */
+// A baseline on New Year's Eve: the pending charge of the next step holds January's quota grant.
+const START = Date.parse('2026-12-31T20:00:00+08:00');
+
 t.test('reloading a dormitory during consumption bills the register advance exactly once', async (t) => {
   const test = await createTestApp(t, {
+    // A frozen clock at a fixed instant (not the wall clock): seed and boot on 2026-12-31 14:00 local.
+    clock: new SimulatedClock(START - 6 * 3_600_000, 0),
     env: {
       SIMULATE: 'true',
       SIMULATOR_SPEED: '0',
@@ -53,8 +59,8 @@ t.test('reloading a dormitory during consumption bills the register advance exac
   };
   const grants = async () => Number((await db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('meter_id', '=', 'M-A-101').where('kind', '=', 'quota_grant').executeTakeFirstOrThrow()).n);
 
-  // A baseline, committed, on New Year's Eve: the pending charge of the next step holds January's quota grant.
-  const start = Date.parse('2026-12-31T20:00:00+08:00');
+  // A baseline, committed, on New Year's Eve.
+  const start = START;
   await move(start);
   await app.runtime.flush();
   const baseline = { register: register(), ...(await sums()), grants: await grants() };

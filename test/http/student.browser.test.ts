@@ -46,10 +46,11 @@ t.test('a student recharges through the sandbox on a 360 px phone and sees the b
   t.equal((await http.inject({ method: 'POST', url: '/api/dormitories/A-103/check-ins', headers: admin, payload: { studentId: 'S-PHONE' } })).statusCode, 201, 'the student lives in A-103');
 
   // History: yesterday's and today's quarter hours inside the free quota (charged 0.00), and readings.
-  // The page counts days on the campus's zone (Asia/Shanghai, UTC+8 all year) by the wall clock, so
-  // "today" and "yesterday" are placed inside those local days whatever the hour the test runs at
-  // (run in the first hour after local midnight, an hour ago was yesterday).
-  const now = Date.now();
+  // The server counts days on the campus's zone (Asia/Shanghai, UTC+8 all year) by its own clock,
+  // frozen at boot (speed 0): "today" and "yesterday" are placed inside the local days of that
+  // instant, whatever the hour the test runs at (booted in the first hour after local midnight,
+  // an hour ago was yesterday), and however long after the boot this line runs.
+  const now = test.app.context.clock.now();
   const sinceMidnight = (now + 8 * HOUR) % (24 * HOUR);
   const todayAt = now - Math.min(HOUR, sinceMidnight / 2);
   const yesterdayNoon = now - sinceMidnight - 12 * HOUR;
