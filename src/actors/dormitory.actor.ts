@@ -15,6 +15,7 @@ import type { RegisterResolution, RegisterResolved } from '../domain/register-ho
 import { accumulateCharge, chargeMeasured, type Measured, type MeterTariff, type PendingCharge, type RegisterPosition } from '../domain/register-billing.ts';
 import { applyQuotaTopUp, initialBillingState, moveQuota, type BillingState, type QuotaMove, type QuotaTopUp } from '../domain/tariff.ts';
 import { startOfLocalDay } from '../domain/settlement/local-day.ts';
+import { quotaLapseDueAt } from '../domain/quota.ts';
 import type { TimeZone } from '../domain/local-time.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
@@ -409,14 +410,17 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
   /** Arms the timer for the earliest end of a quota period either purse holds (checked again at most daily). */
   function armQuotaExpiry(state: DormitoryActorState): void {
     const generation = ++state.quotaGeneration;
-    const ends = (['electricity', 'water'] as const).map((p) => state.billing[p].state?.quotaUntil).filter((d): d is string => typeof d === 'string' && d !== '');
     const self = state.self;
-    if (ends.length === 0 || !self) return;
-    const dueAt = Math.min(...(['electricity', 'water'] as const).flatMap((p) => {
-      const end = state.billing[p].state?.quotaUntil;
-      return end ? [startOfLocalDay(end, zoneOf(state.billing[p], props.zone))] : [];
-    }));
-    const delay = Math.min(Math.max(1, dueAt - deps.clock.now()), 86_400_000);
+    if (!self) return;
+    const now = deps.clock.now();
+    const dues = (['electricity', 'water'] as const).flatMap((p) => {
+      const billing = state.billing[p].state;
+      const end = billing?.quotaUntil;
+      if (!billing || !end) return [];
+      return [quotaLapseDueAt(startOfLocalDay(end, zoneOf(state.billing[p], props.zone)), billing.freeRemaining, now)].filter((at): at is number => at !== null);
+    });
+    if (dues.length === 0) return;
+    const delay = Math.min(Math.max(1, Math.min(...dues) - now), 86_400_000);
     deps.clock.schedule(delay, () => dispatch(self, { type: 'QuotaExpiryDue', generation }));
   }
 

@@ -146,6 +146,19 @@ export function rollQuota(policy: FreeQuotaPolicy | null, holding: QuotaHolding,
 }
 
 /**
+ * When a quota period ending at `endAt` (the start of its end day, epoch ms) is next due to
+ * lapse, seen at `now`: at its end while that is ahead; at once when it is past and units are
+ * still unlapsed (a server that was down, a late timer); never (null) when it is past and
+ * nothing is left, since the lapse has happened and only the next grant starts a new period.
+ * Without that last case the expiry timer would re-arm every millisecond from the period's end
+ * until the dormitory's next reading (or, between two semesters, for weeks).
+ */
+export function quotaLapseDueAt(endAt: number, freeRemaining: number, now: number): number | null {
+  if (endAt > now) return endAt;
+  return freeRemaining > 0 ? now : null;
+}
+
+/**
  * A late occupant's share of a per-occupant allowance: the student moved in on `day` after the
  * period [from, until) was granted, so they get the allowance times the days left in the period
  * (`day` included) over the period's days, rounded down to whole base units (never more than

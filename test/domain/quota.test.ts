@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { chargeAcrossSpan } from '../../src/domain/gap-pricing.ts';
-import { grantSize, proRataAllowance, quotaPeriodAt, rollQuota, validateSemesters, type FreeQuotaPolicy } from '../../src/domain/quota.ts';
+import { grantSize, proRataAllowance, quotaLapseDueAt, quotaPeriodAt, rollQuota, validateSemesters, type FreeQuotaPolicy } from '../../src/domain/quota.ts';
 import { toLocalTime } from '../../src/domain/local-time.ts';
 import { applyQuotaTopUp, chargeUsage, initialBillingState, moveQuota, quotaHoldingOf, type BillingState, type Tariff } from '../../src/domain/tariff.ts';
 
@@ -142,4 +142,17 @@ t.test('semesters are validated', async (t) => {
     const checked = validateSemesters(value);
     t.equal(checked.ok ? 'ok' : checked.field, field, `${JSON.stringify(value)} names ${field}`);
   }
+});
+
+t.test('the expiry timer: due at the end, at once for a missed lapse, never again once lapsed', async (t) => {
+  const end = at('2026-10-01T00:00:00');
+  t.equal(quotaLapseDueAt(end, 5_000, at('2026-09-30T12:00:00')), end, 'ahead: due at the period end');
+  t.equal(quotaLapseDueAt(end, 0, at('2026-09-30T12:00:00')), end, 'ahead with nothing left: still due at the end (the day check)');
+  const late = at('2026-10-01T00:00:07');
+  t.equal(quotaLapseDueAt(end, 5_000, late), late, 'past with units unlapsed (a server that was down, a late timer): due now');
+  // After the lapse the state keeps the old period's end until the next grant (rollQuota without
+  // grant): a timer re-armed for it fired every millisecond until the next reading or semester.
+  const lapsed = rollQuota(semester(5_000), { quotaFrom: '2026-09-01', quotaUntil: '2026-10-01', freeGranted: 5_000, freeRemaining: 1_200, freeLapsed: 0 }, toLocalTime(late, CN), false);
+  t.same([lapsed.lapsed, lapsed.holding.quotaUntil, lapsed.holding.freeRemaining], [1_200, '2026-10-01', 0], 'the lapse leaves the ended period in the state, nothing remaining');
+  t.equal(quotaLapseDueAt(end, lapsed.holding.freeRemaining, late + 1), null, 'so its end is not due again: no timer until a new period is granted');
 });
