@@ -123,6 +123,11 @@ interface PostgresError {
   readonly constraint?: string;
 }
 
+/** A unique constraint refused an insert (PostgreSQL 23505): the caller names what already exists. */
+export function isUniqueViolation(error: unknown): boolean {
+  return isPostgresError(error) && error.code === '23505';
+}
+
 function isPostgresError(error: unknown): error is PostgresError {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };

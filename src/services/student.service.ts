@@ -3,8 +3,8 @@ import { appendAudit } from '../db/audit.repository.ts';
 import { findUserAccount, insertUserAccount } from '../db/operator.repository.ts';
 import { findStudent, insertStudent, type NewStudent, type StudentRecord } from '../db/student.repository.ts';
 import { hashPassword, randomPassword } from '../domain/password.ts';
-import { DomainError } from '../errors.ts';
-import { assertPasswordAcceptable, isUniqueViolation } from './user.service.ts';
+import { DomainError, isUniqueViolation } from '../errors.ts';
+import { assertPasswordAcceptable } from './user.service.ts';
 
 /**
  * A login that no password opens (not an scrypt hash, so verifyPassword refuses it): batch-opened

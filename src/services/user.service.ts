@@ -12,7 +12,7 @@ import {
 } from '../db/operator.repository.ts';
 import { hashPassword, randomPassword, verifyPassword } from '../domain/password.ts';
 import { passwordProblem } from '../domain/password-policy.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, isUniqueViolation } from '../errors.ts';
 
 /** Staff roles; student accounts are opened with the student record (student.service.ts). */
 export type StaffRole = Exclude<Role, 'student'>;
@@ -21,10 +21,6 @@ const STAFF_ROLES: readonly Role[] = ['admin', 'manager', 'finance'];
 export function assertPasswordAcceptable(password: string, username: string, field = 'password'): void {
   const problem = passwordProblem(password, username);
   if (problem) throw new DomainError('WEAK_PASSWORD', problem, field);
-}
-
-export function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505';
 }
 
 export interface NewUser {

@@ -11,7 +11,7 @@ import { MqttGatewayDriver } from '../../src/drivers/mqtt.driver.ts';
 import { MqttTopics } from '../../src/drivers/mqtt-topics.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { anonymousBroker } from './open-broker.ts';
-import { QUIET_RULES } from './restart-campus.ts';
+import { writeCampusRules } from './quiet-rules.ts';
 import { createTestDatabase } from './test-database.ts';
 
 export const GATEWAY = 'GW-FLOOD';
@@ -38,7 +38,7 @@ export async function floodingGatewayCampus(t: Test, meters: number) {
     await trx.insertInto('circuits').values(rooms.flatMap((room) => (['lighting', 'socket', 'ac'] as const).map((kind) => ({ id: `M-${room}:${kind}`, meter_id: `M-${room}`, kind })))).execute();
     await trx.insertInto('accounts').values(rooms.flatMap((id) => [{ dormitory_id: id, purse: 'electricity' as const }, { dormitory_id: id, purse: 'water' as const }])).execute();
     await appendPostings(trx, rooms.map((dormitoryId) => ({ dormitoryId, purse: 'electricity' as const, kind: 'adjustment' as const, amount: 100_000, operator: 'seed', occurredAt: new Date(), details: {} })));
-    for (const [rule, config] of Object.entries(QUIET_RULES)) await trx.insertInto('rule_settings').values({ scope: 'campus', scope_id: 'fc', rule, config: JSON.stringify(config) }).execute();
+    await writeCampusRules(trx, 'fc');
   });
 
   let url = process.env.MQTT_URL;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Test } from 'tap';
 import type { Clock } from '../../src/clock.ts';
-import { isRuleName, RULE_VALIDATORS } from '../../src/domain/rules/rule-book.ts';
 import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
+import { QUIET_RULE_SETTINGS, writeCampusRules } from './quiet-rules.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
 
 /**
@@ -23,7 +23,7 @@ export const TEST_CAMPUS_SHAPE: DemoCampusShape = { ...DEMO_CAMPUS_SHAPE, floors
 export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape; quietAtBoot?: boolean } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
   const { quietAtBoot, ...appOptions } = options;
   const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape: TEST_CAMPUS_SHAPE, ...appOptions });
-  if (quietAtBoot) await writeQuietRules(test.database.db);
+  if (quietAtBoot) await writeCampusRules(test.database.db, 'demo', QUIET_RULE_SETTINGS);
   const url = await test.app.start();
   const admin = await test.login('admin', 'test-admin-password');
   return { ...test, url, admin };
@@ -188,36 +188,6 @@ export async function metricValue(test: { app: TestApp['app'] }, name: string, l
     if (series === name || (series!.startsWith(`${name}{`) && series!.includes(labels))) total += Number(value);
   }
   return total;
-}
-
-/**
- * The campus rules of quietRules: no lights-off schedule, no malignant-load, low-current,
- * AC-standby or overload rule.
- */
-export const QUIET_RULE_SETTINGS: Readonly<Record<string, unknown>> = {
-  lightingSchedule: { nights: Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null])) },
-  malignantLoad: { mode: 'off' },
-  lowCurrent: { enabled: false },
-  acStandby: { enabled: false },
-  overloadLighting: { enabled: false },
-  overloadSocket: { enabled: false },
-  overloadAc: { enabled: false },
-  overloadDormitory: { enabled: false },
-};
-
-/** Writes QUIET_RULE_SETTINGS for the campus into `rule_settings` as the rules API would (validated), for an app not yet started. */
-async function writeQuietRules(db: TestApp['database']['db'], campus = 'demo'): Promise<void> {
-  for (const [rule, config] of Object.entries(QUIET_RULE_SETTINGS)) {
-    if (!isRuleName(rule)) throw new Error(`unknown rule ${rule}`);
-    const checked = RULE_VALIDATORS[rule](config);
-    if (!checked.ok) throw new Error(`${rule}: ${checked.field} ${checked.message}`);
-    const json = JSON.stringify(checked.config);
-    await db
-      .insertInto('rule_settings')
-      .values({ scope: 'campus', scope_id: campus, rule, config: json })
-      .onConflict((oc) => oc.columns(['scope', 'scope_id', 'rule']).doUpdateSet({ config: json }))
-      .execute();
-  }
 }
 
 /**

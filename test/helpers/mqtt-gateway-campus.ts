@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { appendPostings } from '../../src/db/ledger.repository.ts';
 import { MqttTopics } from '../../src/drivers/mqtt-topics.ts';
 import { withoutUserInfo } from '../../src/drivers/broker-url.ts';
-import { QUIET_RULES } from './restart-campus.ts';
+import { writeCampusRules } from './quiet-rules.ts';
 import { createTestApp, type TestApp } from './test-app.ts';
 
 /**
@@ -32,9 +32,7 @@ async function seed(test: TestApp): Promise<void> {
       trx,
       Object.keys(ROOMS).map((dormitoryId) => ({ dormitoryId, purse: 'electricity' as const, kind: 'adjustment' as const, amount: 100_000, operator: 'seed', occurredAt: new Date(), details: {} })),
     );
-    for (const [rule, config] of Object.entries(QUIET_RULES)) {
-      await trx.insertInto('rule_settings').values({ scope: 'campus', scope_id: 'gc', rule, config: JSON.stringify(config) }).execute();
-    }
+    await writeCampusRules(trx, 'gc');
   });
 }
 

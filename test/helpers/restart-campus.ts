@@ -10,6 +10,7 @@ import { anonymousBroker } from './open-broker.ts';
 import type { SimulatedCampusDescription } from '../../src/simulator/simulated-campus.ts';
 import { SimulatorRuntime } from '../../src/simulator/simulator-runtime.ts';
 import { getDormitory, waitFor } from './live-app.ts';
+import { QUIET_RULES, writeCampusRules } from './quiet-rules.ts';
 import { ADMIN_PASSWORD } from './test-app.ts';
 import { createTestDatabase } from './test-database.ts';
 
@@ -87,14 +88,6 @@ async function seed(database: DatabaseHandle, modbusAddress: string, balances: R
   });
 }
 
-/** Rules that stay out of the way (no lights-off at a simulated night) unless a test sets them. */
-export const QUIET_RULES: Readonly<Record<string, unknown>> = {
-  lightingSchedule: { nights: Object.fromEntries(['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, null])) },
-  malignantLoad: { mode: 'off' },
-  lowCurrent: { enabled: false },
-  acStandby: { enabled: false },
-};
-
 export interface RestartCampusOptions {
   /** Electricity balances in fen (default 1,000 yuan each). */
   readonly balances?: Partial<Record<Room, number>>;
@@ -124,10 +117,7 @@ export async function startRestartCampus(t: Test, options: RestartCampusOptions 
   const modbus = endpoints.gateways.get('GW-R1');
   if (modbus?.protocol !== 'modbus-tcp') throw new Error('no Modbus endpoint for GW-R1');
   await seed(database, `${modbus.host}:${modbus.port}`, { 'R-1': 100_000, 'R-2': 100_000, 'R-3': 100_000, ...options.balances }, { 'R-1': 10_000, 'R-2': 10_000, 'R-3': 10_000, ...options.waterBalances });
-  const rules = { ...QUIET_RULES, ...options.rules };
-  for (const [rule, config] of Object.entries(rules)) {
-    await database.db.insertInto('rule_settings').values({ scope: 'campus', scope_id: 'rc', rule, config: JSON.stringify(config) }).execute();
-  }
+  await writeCampusRules(database.db, 'rc', { ...QUIET_RULES, ...options.rules });
   const config = loadConfig({
     ADMIN_PASSWORD,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
