@@ -1,6 +1,6 @@
 import t from 'tap';
 import { waitFor } from '../helpers/live-app.ts';
-import { proxiedPostgresApp, runAirConditioners, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
+import { consumptionChargesCommitted, proxiedPostgresApp, runSteadyLoad, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
 
 /**
  * Break-it on the write-ahead of a cut (docs/architecture.md): a circuit commits its control
@@ -18,10 +18,9 @@ t.test('a malignant-load cut goes out while the database hangs, and is committed
   const { app, proxy, direct } = await proxiedPostgresApp(t, { commandRetryMs: 2000, name: 'cut-stall' });
   await startTrippingApp(t, app);
   const simulator = app.simulator!;
-  // The first charge needs a register to advance; the campus's own rhythm can draw only 5 W standbys at this hour
-  // (its first whole Wh 12 min away), so a room runs an air conditioner (inductive, on its AC circuit: no trip; the cuts below are of sockets).
-  runAirConditioners(app, ['A-106']);
-  await waitFor('consumption charges committed (the meters are read)', async () => (await direct.selectFrom('ledger_entries').select('id').where('kind', '=', 'consumption_charge').limit(1).execute()).length > 0, 60_000);
+  // The first charge needs a register to advance, whatever the hour: a room draws a steady load on its AC circuit
+  // (runSteadyLoad; no trip there: the cuts below are of sockets).
+  await consumptionChargesCommitted(app, direct, 'consumption charges committed (the meters are read)', 0, runSteadyLoad(app, ['A-106']));
   const socketOpened = (room: string) => simulator.campus.dormitory(room)!.electric!.read().circuits.find((c) => c.kind === 'socket')?.relayClosed === false;
   const timeToCut = async (room: string) => {
     const started = performance.now();

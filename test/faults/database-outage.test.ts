@@ -2,7 +2,7 @@ import pg from 'pg';
 import t from 'tap';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { waitFor } from '../helpers/live-app.ts';
-import { proxiedPostgresApp, runAirConditioners, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
+import { consumptionCharges, consumptionChargesCommitted, proxiedPostgresApp, runSteadyLoad, startTrippingApp } from '../helpers/proxied-postgres-app.ts';
 
 /**
  * Issue 9, faults: PostgreSQL dropping the app's connections must not end the process, and a
@@ -18,22 +18,13 @@ t.test('the app survives terminated backends and a database outage; the ledger c
   const { app, proxy, direct, applicationName } = await proxiedPostgresApp(t, { commandRetryMs: 2000, onConnectionError: () => connectionErrors++, name: 'edge-outage' });
   const admin = await startTrippingApp(t, app);
 
-  // Charges need a register to advance. At 1x on the wall's clock the rooms' own rhythm can draw almost nothing (a night
-  // after a 'mild' day: no AC window, only 5 W standbys, a first whole Wh 12 min away), so a room runs an air conditioner
-  // (inductive: no malignant-load trip) to make the wait independent of the time of day.
-  runAirConditioners(app, ['A-106']);
-  const entries = async () => Number((await direct.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).n);
+  // Charges need a register to advance, whatever the hour (runSteadyLoad says why it is more than an air conditioner).
+  const steady = runSteadyLoad(app, ['A-106']);
+  const entries = () => consumptionCharges(direct);
   const health = () => app.http.inject({ method: 'GET', url: '/health' });
-  // At 1x the first charge waits for a register's next whole Wh and for the commits queued ahead of it: 60 s, as
-  // cut-database-stall. A ledger that never commits still fails; the message then says whether it was waiting for the
-  // database (a pool checkout timing out on a starved machine is classed as "database away").
-  const chargesCommitted = async (what: string, above: number) => {
-    try {
-      await waitFor(what, async () => (await entries()) > above, 60_000);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}; ledger ${JSON.stringify(app.runtime.ledgerStatus)}`, { cause: error });
-    }
-  };
+  // A ledger that never commits still fails; the message then says whether it was waiting for the database (a pool
+  // checkout timing out on a starved machine is classed as "database away") and what the room was drawing.
+  const chargesCommitted = (what: string, above: number) => consumptionChargesCommitted(app, direct, what, above, steady);
   await chargesCommitted('consumption charges committed', 0);
 
   // 1. The backends are terminated under the app's feet.

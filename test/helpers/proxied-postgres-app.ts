@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/connect.ts';
-import { liveAppEnv, quietRules } from './live-app.ts';
+import { liveAppEnv, quietRules, waitFor } from './live-app.ts';
 import { ADMIN_PASSWORD } from './test-app.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
@@ -60,12 +60,46 @@ export async function startTrippingApp(t: Test, app: App): Promise<{ authorizati
 }
 
 /**
- * Plugs an always-on air conditioner (inductive: no malignant-load trip) into each room, so that
- * charges and register advances do not wait on the wall clock's time of day: at 1x a campus
- * can draw only its 5 W standbys for hours (a night after a 'mild' day, or a late morning), its
- * first whole Wh 12 simulated minutes away. Answers the rooms.
+ * Makes each room draw a steady load on its AC circuit (no schedule cuts it; inductive and
+ * allowed, so no malignant-load trip), so that charges and register advances do not wait on the
+ * wall clock's time of day. The campus's own rhythm can draw only 5 W standbys for hours (a night
+ * after a 'mild' day, a late morning), its first whole Wh 12 simulated minutes away; and an
+ * air conditioner alone does not do: its compressor cycles (on 12 minutes in 20, in phase per
+ * appliance), so a wait inside its off-cycle sees nothing but standby (cut-database-stall and
+ * database-outage failed so at 20:05 UTC). So each room gets the air conditioner and two
+ * laptops, a load of at least 90 W that never cycles: a whole Wh at least every 40 s. Answers the rooms.
+ * Call it after quietRules (its AC-standby rule is off).
  */
-export function runAirConditioners(app: App, rooms: readonly string[]): readonly string[] {
-  for (const room of rooms) app.simulator!.plugAppliance(room, 'air_conditioner', 'ac');
+export function runSteadyLoad(app: App, rooms: readonly string[]): readonly string[] {
+  for (const room of rooms) {
+    app.simulator!.plugAppliance(room, 'air_conditioner', 'ac');
+    app.simulator!.plugAppliance(room, 'laptop', 'ac');
+    app.simulator!.plugAppliance(room, 'laptop', 'ac');
+  }
   return rooms;
+}
+
+/** Consumption-charge rows committed so far (read directly, whatever the proxy does). */
+export async function consumptionCharges(direct: TestDatabase['db']): Promise<number> {
+  return Number((await direct.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<number>().as('n')).where('kind', '=', 'consumption_charge').executeTakeFirstOrThrow()).n);
+}
+
+/**
+ * Waits until more than `above` consumption charges are committed. At 1x the next charge waits
+ * for a register's next whole Wh and for the commits queued ahead of it. On a timeout the message
+ * says what the ledger was doing (waiting for the database? items pending?) and what the rooms of
+ * runSteadyLoad were drawing, per circuit, with their relays: a ledger that never commits, a
+ * room that draws nothing and a cut circuit read differently.
+ */
+export async function consumptionChargesCommitted(app: App, direct: TestDatabase['db'], what: string, above: number, rooms: readonly string[]): Promise<void> {
+  try {
+    await waitFor(what, async () => (await consumptionCharges(direct)) > above, 60_000);
+  } catch (error) {
+    const drawing = rooms.map((room) => {
+      const reading = app.simulator!.campus.dormitory(room)?.electric?.read();
+      const circuits = reading?.circuits.map((c) => `${c.kind} ${c.powerW.toFixed(1)} W ${c.energyWh} Wh ${c.relayClosed ? 'closed' : 'OPEN'}`).join(', ');
+      return `${room}: ${circuits ?? 'no electric meter'}`;
+    });
+    throw new Error(`${(error as Error).message}; ledger ${JSON.stringify(app.runtime.ledgerStatus)}; simulator ${drawing.join('; ')}`, { cause: error });
+  }
 }

@@ -103,6 +103,37 @@ t.test('a kettle plugged in through the campus: exactly 1800 Wh in one simulated
   t.equal(errorCode(() => campus.plug('d101', 'kettle', 'garage' as 'socket')), 'INVALID_INPUT');
 });
 
+t.test('a plugged air conditioner cycles, on 12 minutes in 20; two laptops on the same circuit never stop (test/helpers runSteadyLoad)', async (t) => {
+  const clock = new SimulatedClock(START, 0);
+  const campus = new SimulatedCampus(description(1, false), clock);
+  const meter = campus.dormitory('d101')!.electric!;
+  const acW = () => meter.read().circuits.find((c) => c.kind === 'ac')!.powerW;
+  campus.plug('d101', 'air_conditioner', 'ac');
+  const minutes: number[] = [];
+  for (let minute = 0; minute < 40; minute++) {
+    clock.advance(60_000);
+    minutes.push(acW());
+  }
+  const standby = minutes.filter((w) => w === 5).length;
+  t.equal(standby, 16, `8 minutes in each 20 at its 5 W standby: ${minutes.map((w) => Math.round(w)).join(' ')}`);
+  t.ok(minutes.every((w) => w === 5 || w > 800), 'otherwise its compressor runs');
+  campus.plug('d101', 'laptop', 'ac');
+  campus.plug('d101', 'laptop', 'ac');
+  const before = meter.read().circuits.find((c) => c.kind === 'ac')!.energyWh;
+  let lowest = Infinity;
+  let registerStill = 0;
+  let last = before;
+  for (let minute = 0; minute < 40; minute++) {
+    clock.advance(60_000);
+    lowest = Math.min(lowest, acW());
+    const now = meter.read().circuits.find((c) => c.kind === 'ac')!.energyWh;
+    if (now === last) registerStill++;
+    last = now;
+  }
+  t.ok(lowest >= 90, `with two laptops (60 W each, +-25 %) the circuit never draws less than 90 W (lowest ${lowest} W)`);
+  t.equal(registerStill, 0, 'its register advances every minute');
+});
+
 t.test('a relay opened through the view cuts the load a campus plug added', async (t) => {
   const clock = new SimulatedClock(START, 0);
   const campus = new SimulatedCampus(description(1, false), clock);
