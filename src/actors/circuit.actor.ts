@@ -94,8 +94,15 @@ interface CircuitState {
   readonly powerW: number;
   readonly pf: number;
   /** `persisting`: a cut being written ahead, not yet handed to the gateway (a reading meanwhile sends nothing more). */
-  readonly inFlight: { readonly id: string; readonly action: SupplyAction; readonly reason: CutReason | 'restore'; readonly persisting: boolean } | null;
+  readonly inFlight: { readonly id: string; readonly action: SupplyAction; readonly reason: CutReason | 'restore'; readonly persisting: boolean; readonly record: CommandRecord } | null;
   readonly lastFailureAt: number | null;
+  /**
+   * The last command the driver reported failed (its read-back or ack timed out, say), until a
+   * reading shows the relay where it was sent (then it is recorded confirmed after all and its
+   * command_failed alarm cleared) or another command replaces it. Not persisted: after a restart
+   * the failed row stays as it was.
+   */
+  readonly unconfirmed: CommandRecord | null;
   readonly lastReported: string;
   readonly rules: RuleBook;
   readonly ruleStates: RuleStates;
@@ -118,6 +125,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     pf: 0,
     inFlight: null,
     lastFailureAt: null,
+    unconfirmed: null,
     lastReported: '',
     rules: props.rules,
     ruleStates: {
@@ -207,6 +215,22 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     return next;
   }
 
+  /**
+   * A failed command whose relay a reading now shows where it was sent (the relay switched, the
+   * read-back or the ack was lost): recorded confirmed by that reading, its command_failed alarm
+   * cleared. The control room then sees no false alarm and the command log tells what happened.
+   */
+  function confirmedByReading(state: CircuitState): CircuitState {
+    const failed = state.unconfirmed;
+    if (failed === null || state.relayClosed !== (failed.action === 'restore')) return state;
+    dispatch(props.ledger, {
+      type: 'CommandChanged',
+      record: { ...failed, state: 'confirmed', completedAt: deps.clock.now(), detail: `confirmed by a reading of the relay ${failed.action === 'restore' ? 'closed' : 'open'} after the driver reported it failed` },
+    });
+    dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: props.target, kind: 'command_failed' } });
+    return { ...state, unconfirmed: null, lastFailureAt: null };
+  }
+
   function report(state: CircuitState): CircuitState {
     const view: CircuitReported = {
       type: 'CircuitReported',
@@ -245,29 +269,29 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       causedAtNs,
       replyTo: parentSelf!,
     };
+    const record: CommandRecord = {
+      id: commandId,
+      dormitoryId: props.dormitoryId,
+      meterId: props.meterId,
+      target: props.target,
+      action,
+      reason: send.reason,
+      state: 'requested',
+      requestedBy,
+      requestedAt: deps.clock.now(),
+    };
     const writeAhead = deps.writeAhead;
     if (action === 'cut' && writeAhead) {
       // Write-ahead: the reasons and the command record are committed before the cut goes out,
       // so a crash right after it cannot make the restarted circuit restore (docs/architecture.md).
-      const record: CommandRecord = {
-        id: commandId,
-        dormitoryId: props.dormitoryId,
-        meterId: props.meterId,
-        target: props.target,
-        action,
-        reason: send.reason,
-        state: 'requested',
-        requestedBy,
-        requestedAt: deps.clock.now(),
-      };
       awaitingWriteAhead.set(commandId, { send: { ...send, writtenAhead: true }, record });
       const self = ctxSelf!;
       const control = controlChange(state)?.record;
       void writeAhead.writeAhead({ ...(control ? { control } : {}), command: record }).then(() => dispatch(self, { type: 'CommandPersisted', commandId }));
-      return { ...state, inFlight: { id: commandId, action, reason, persisting: true } };
+      return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: true, record } };
     }
     dispatch(props.gateway, send);
-    return { ...state, inFlight: { id: commandId, action, reason, persisting: false } };
+    return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: false, record } };
   }
 
   /** Cuts being written ahead, by command id: sent when their write-ahead is over. */
@@ -339,7 +363,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       ctxSelf ??= ctx.self as Ref<CircuitMsg>;
       switch (msg.type) {
         case 'Sampled': {
-          const sampled = { ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor };
+          const sampled = confirmedByReading({ ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor });
           const next = evaluateRules(sampled, msg.sample, msg.at);
           return report(reconcile(next, msg.decodedAtNs, 'system'));
         }
@@ -366,7 +390,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
           return report(reconcile(next, undefined, msg.operator));
         }
         case 'RelayReadBack':
-          return report(reconcile({ ...state, relayClosed: msg.closed }, msg.decodedAtNs, 'system'));
+          return report(reconcile(confirmedByReading({ ...state, relayClosed: msg.closed }), msg.decodedAtNs, 'system'));
         case 'ImposeCut': {
           if (msg.target !== 'all' && msg.target !== props.target) return state;
           const has = state.reasons.has(msg.reason);
@@ -397,7 +421,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
               raisedAt: deps.clock.now(),
             },
           });
-          return report({ ...state, inFlight: null, lastFailureAt: deps.clock.now() });
+          return report({ ...state, inFlight: null, lastFailureAt: deps.clock.now(), unconfirmed: { ...state.inFlight.record, state: 'failed' } });
         }
         case 'CommandPersisted': {
           const awaiting = awaitingWriteAhead.get(msg.commandId);
