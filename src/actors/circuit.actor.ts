@@ -36,6 +36,8 @@ export type CircuitMsg =
       readonly detail: string;
       /** The command failed while its gateway was offline: the gateway's one outage alarm covers it. */
       readonly coveredByOutage?: boolean;
+      /** The driver put it on the wire before it failed (it may have switched the relay). */
+      readonly sent?: boolean;
     }
   | { readonly type: 'GetCircuit'; readonly replyTo: Ref<CircuitView> }
   | { readonly type: 'RulesChanged'; readonly rules: RuleBook }
@@ -94,15 +96,24 @@ interface CircuitState {
   readonly powerW: number;
   readonly pf: number;
   /** `persisting`: a cut being written ahead, not yet handed to the gateway (a reading meanwhile sends nothing more). */
-  readonly inFlight: { readonly id: string; readonly action: SupplyAction; readonly reason: CutReason | 'restore'; readonly persisting: boolean; readonly record: CommandRecord } | null;
+  readonly inFlight: {
+    readonly id: string;
+    readonly action: SupplyAction;
+    readonly reason: CutReason | 'restore';
+    readonly persisting: boolean;
+    readonly record: CommandRecord;
+    /** The relay as last read when the command was decided (null: not read yet). */
+    readonly relayBefore: boolean | null;
+  } | null;
   readonly lastFailureAt: number | null;
   /**
-   * The last command the driver reported failed (its read-back or ack timed out, say), until a
-   * reading shows the relay where it was sent (then it is recorded confirmed after all and its
-   * command_failed alarm cleared) or another command replaces it. Not persisted: after a restart
-   * the failed row stays as it was.
+   * A command the driver reported failed after putting it on the wire, with the relay read the
+   * other way when it was decided (its read-back or ack was lost, say). A reading sampled after the
+   * failure, within `commandRetryMs` of it, that shows the relay where the command sent it records
+   * the command confirmed after all and clears the alarm its failure raised; another command, or
+   * the end of that window, forgets it. Not persisted: after a restart the failed row stays.
    */
-  readonly unconfirmed: CommandRecord | null;
+  readonly unconfirmed: { readonly record: CommandRecord; readonly failedAt: number; readonly alarmRaised: boolean } | null;
   readonly lastReported: string;
   readonly rules: RuleBook;
   readonly ruleStates: RuleStates;
@@ -216,19 +227,23 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
   }
 
   /**
-   * A failed command whose relay a reading now shows where it was sent (the relay switched, the
-   * read-back or the ack was lost): recorded confirmed by that reading, its command_failed alarm
-   * cleared. The control room then sees no false alarm and the command log tells what happened.
+   * A failed command whose relay a reading sampled (`at`) after the failure shows where it was
+   * sent (the relay switched, the read-back or the ack was lost): recorded confirmed by that
+   * reading, the command_failed alarm of that command cleared. The control room then sees no false
+   * alarm and the command log tells what happened. Past `commandRetryMs` the failure is forgotten.
    */
-  function confirmedByReading(state: CircuitState): CircuitState {
+  function confirmedByReading(state: CircuitState, at: number): CircuitState {
     const failed = state.unconfirmed;
-    if (failed === null || state.relayClosed !== (failed.action === 'restore')) return state;
+    if (failed === null) return state;
+    if (deps.clock.now() - failed.failedAt > deps.commandRetryMs) return { ...state, unconfirmed: null };
+    if (at < failed.failedAt || state.relayClosed !== (failed.record.action === 'restore')) return state;
+    const { record } = failed;
     dispatch(props.ledger, {
       type: 'CommandChanged',
-      record: { ...failed, state: 'confirmed', completedAt: deps.clock.now(), detail: `confirmed by a reading of the relay ${failed.action === 'restore' ? 'closed' : 'open'} after the driver reported it failed` },
+      record: { ...record, state: 'confirmed', completedAt: deps.clock.now(), detail: `confirmed by a reading of ${props.target} ${record.action === 'restore' ? 'on' : 'off'} after the driver reported it failed (${record.detail ?? 'no detail'})` },
     });
-    dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: props.target, kind: 'command_failed' } });
-    return { ...state, unconfirmed: null, lastFailureAt: null };
+    if (failed.alarmRaised) dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: props.dormitoryId, meterId: props.meterId, circuit: props.target, kind: 'command_failed', commandId: record.id } });
+    return { ...state, unconfirmed: null };
   }
 
   function report(state: CircuitState): CircuitState {
@@ -288,10 +303,10 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       const self = ctxSelf!;
       const control = controlChange(state)?.record;
       void writeAhead.writeAhead({ ...(control ? { control } : {}), command: record }).then(() => dispatch(self, { type: 'CommandPersisted', commandId }));
-      return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: true, record } };
+      return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: true, record, relayBefore: state.relayClosed } };
     }
     dispatch(props.gateway, send);
-    return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: false, record } };
+    return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: false, record, relayBefore: state.relayClosed } };
   }
 
   /** Cuts being written ahead, by command id: sent when their write-ahead is over. */
@@ -363,7 +378,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       ctxSelf ??= ctx.self as Ref<CircuitMsg>;
       switch (msg.type) {
         case 'Sampled': {
-          const sampled = confirmedByReading({ ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor });
+          const sampled = confirmedByReading({ ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor }, msg.at);
           const next = evaluateRules(sampled, msg.sample, msg.at);
           return report(reconcile(next, msg.decodedAtNs, 'system'));
         }
@@ -390,7 +405,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
           return report(reconcile(next, undefined, msg.operator));
         }
         case 'RelayReadBack':
-          return report(reconcile(confirmedByReading({ ...state, relayClosed: msg.closed }), msg.decodedAtNs, 'system'));
+          return report(reconcile(confirmedByReading({ ...state, relayClosed: msg.closed }, msg.at), msg.decodedAtNs, 'system'));
         case 'ImposeCut': {
           if (msg.target !== 'all' && msg.target !== props.target) return state;
           const has = state.reasons.has(msg.reason);
@@ -407,7 +422,10 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
             const closed = state.inFlight.action === 'restore';
             return report(reconcile({ ...state, inFlight: null, relayClosed: closed, lastFailureAt: null }, undefined, 'system'));
           }
-          if (!msg.coveredByOutage) dispatch(props.ledger, {
+          const inFlight = state.inFlight;
+          const now = deps.clock.now();
+          const alarmRaised = msg.coveredByOutage !== true;
+          if (alarmRaised) dispatch(props.ledger, {
             type: 'AlarmRaised',
             record: {
               dormitoryId: props.dormitoryId,
@@ -416,12 +434,16 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
               circuit: props.target,
               kind: 'command_failed',
               severity: 'critical',
-              message: `${state.inFlight.action} of ${props.target} was not confirmed: ${msg.detail}`,
-              evidence: [],
-              raisedAt: deps.clock.now(),
+              message: `${inFlight.action} of ${props.target} was not confirmed: ${msg.detail}`,
+              // The command it is about: a reading that shows the relay switched after all clears this alarm, and no other.
+              evidence: [{ commandId: inFlight.id }],
+              raisedAt: now,
             },
           });
-          return report({ ...state, inFlight: null, lastFailureAt: deps.clock.now(), unconfirmed: { ...state.inFlight.record, state: 'failed' } });
+          // Only a command that went out, to a relay read the other way, can have switched it unseen.
+          const mayHaveSwitched = msg.sent === true && inFlight.relayBefore !== null && inFlight.relayBefore !== (inFlight.action === 'restore');
+          const unconfirmed = mayHaveSwitched ? { record: { ...inFlight.record, state: 'failed' as const, detail: msg.detail }, failedAt: now, alarmRaised } : null;
+          return report({ ...state, inFlight: null, lastFailureAt: now, unconfirmed });
         }
         case 'CommandPersisted': {
           const awaiting = awaitingWriteAhead.get(msg.commandId);

@@ -81,6 +81,8 @@ interface PendingCommand {
   readonly requestedBy: string;
   readonly requestedAt: number;
   readonly replyTo: Ref<CircuitMsg>;
+  /** The driver put it on the wire (Modbus write or MQTT publish): it may have switched the relay. */
+  readonly sent?: boolean;
 }
 
 interface AttachedMeter {
@@ -264,7 +266,9 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
         }
         case 'CommandSent': {
           const pending = state.pending.get(msg.commandId);
-          if (pending) dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'sent', { sentAt: deps.clock.now() }) });
+          if (!pending) return state;
+          state.pending.set(msg.commandId, { ...pending, sent: true });
+          dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'sent', { sentAt: deps.clock.now() }) });
           return state;
         }
         case 'CommandCompleted': {
@@ -275,7 +279,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, msg.outcome, { completedAt: deps.clock.now(), detail: msg.detail }) });
           // While the gateway is offline its outage alarm covers the failure (no alarm per circuit).
           const coveredByOutage = msg.outcome === 'failed' && state.online === false;
-          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail: msg.detail, coveredByOutage });
+          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail: msg.detail, coveredByOutage, sent: pending.sent === true });
           return state;
         }
         case 'GetGateway':

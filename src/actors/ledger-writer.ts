@@ -71,6 +71,8 @@ export interface AlarmClearance {
   readonly kind: string;
   /** An operator resolved it: the alarm is `released` by them rather than `cleared`. */
   readonly releasedBy?: string | undefined;
+  /** Only the alarm about this command (its evidence names it: a command_failed alarm). */
+  readonly commandId?: string | undefined;
 }
 
 export interface EventRecord {
@@ -828,6 +830,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       q = c.dormitoryId === null ? q.where('dormitory_id', 'is', null).where('gateway_id', '=', c.gatewayId ?? '') : q.where('dormitory_id', '=', c.dormitoryId);
       q = c.circuit === null ? q.where('circuit', 'is', null) : q.where('circuit', '=', c.circuit);
       if (c.meterId !== undefined) q = q.where('meter_id', '=', c.meterId);
+      if (c.commandId !== undefined) q = q.where(sql<boolean>`evidence @> ${JSON.stringify([{ commandId: c.commandId }])}::jsonb`);
       await q.execute();
     }
     for (const slice of chunks(batch.events)) {
