@@ -42,9 +42,11 @@ export interface LiveTestServer {
   /**
    * Stops the server (every socket dropped) and starts a new one on the same port and the same
    * database, with a new feed loaded from it: what a wall sees when the server restarts.
-   * `app`, `feed` and `context` are the new server's afterwards.
+   * `app`, `feed` and `context` are the new server's afterwards. `whileDown`, when given, runs
+   * between the two and the new server starts only when it is done: a test can look at what a
+   * client shows while the server is away, however long the machine takes to show it.
    */
-  restart(): Promise<void>;
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 /**
@@ -117,8 +119,9 @@ export async function startLiveTestServer(t: Test, options: { dashboard?: boolea
       if (response.status !== 201) throw new Error(`minting a display token failed: ${response.status} ${await response.text()}`);
       return ((await response.json()) as { token: string }).token;
     },
-    async restart() {
+    async restart(whileDown?: () => Promise<void>) {
       await current.app.close();
+      await whileDown?.();
       current = await build(Number(new URL(url).port));
     },
   };
