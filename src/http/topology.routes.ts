@@ -58,7 +58,7 @@ async function topologyRoutes(app: FastifyInstance, options: { context: AppConte
 
   app.post('/api/dormitories', { preHandler: admins, schema: { tags: ['topology'], summary: 'Add a dormitory (starts its actor)', body: DormitoryBody } }, async (request, reply) => {
     const { building, meters, ...rest } = request.body as Static<typeof DormitoryBody>;
-    await addDormitory({ ...deps, log: request.log }, { ...rest, buildingId: building }, (meters ?? []).map(newMeter), request.operator!.username);
+    await addDormitory(deps, { ...rest, buildingId: building }, (meters ?? []).map(newMeter), request.operator!.username);
     return reply.status(201).send({ id: rest.id });
   });
 
