@@ -788,10 +788,12 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
         .onConflict((oc) => oc.columns(['dormitory_id', 'purse']).doUpdateSet((eb) => ({ billing_state: eb.ref('excluded.billing_state'), updated_at: eb.ref('excluded.updated_at') })))
         .execute();
     }
-    for (const c of batch.commands.values()) {
+    // One statement per slice of commands (keyed by id in the batch, so no row twice in a statement):
+    // a campus-wide lights-off is one command per lighting circuit in one batch.
+    for (const slice of chunks([...batch.commands.values()])) {
       await trx
         .insertInto('commands')
-        .values(commandRow(c))
+        .values(slice.map(commandRow))
         .onConflict((oc) =>
           oc.column('id').doUpdateSet((eb) => ({
             // 'requested' is a command's first state: a late copy of it (a write-ahead queued after a failure) never regresses a later one.
