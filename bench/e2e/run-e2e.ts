@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'ws-clients': { type: 'string', default: '0' },
     'ws-scope': { type: 'string', default: 'campus' },
+    'node-flags': { type: 'string', default: '' },
   },
 });
 
@@ -171,12 +172,15 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'info',
     ACTOR_QUERY_TIMEOUT_MS: '10000',
   };
-  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // Extra V8 / node flags for the server (`--node-flags "--max-semi-space-size=64"`), recorded in setup.
+  const serverFlags = args['node-flags'].split(/\s+/).filter(Boolean);
+  if (serverFlags.some((flag) => !flag.startsWith('--'))) throw new Error(`--node-flags takes node options (each starting with --), got ${args['node-flags']}`);
+  const nodeArgs = [...serverFlags, ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const report: Record<string, unknown> = {
     kind: 'campus-prepaid bench:e2e',
     startedAt: new Date().toISOString(),
     machine: { cores: cpus().length, node: process.version, loadAverageAtStart: loadAverage() },
-    setup: { meters, metersPerGateway, gateways: Math.ceil(meters / metersPerGateway), metersPerMessage: 32, publishIntervalMs: 1000, database: database.kind, broker: process.env.MQTT_URL ? 'MQTT_URL' : 'embedded' },
+    setup: { meters, metersPerGateway, gateways: Math.ceil(meters / metersPerGateway), metersPerMessage: 32, publishIntervalMs: 1000, database: database.kind, broker: process.env.MQTT_URL ? 'MQTT_URL' : 'embedded', serverNodeFlags: serverFlags },
   };
   let server: ServerProcess | undefined = startServer(env, nodeArgs);
   let generator: Generator | undefined;

@@ -13,7 +13,7 @@ import { dispatch, spawnActor, stop, type Ref } from './nact.ts';
 /**
  * Where the HTTP layer finds live actors. Written only by the campus actor (single writer);
  * read by queries. It exists so that a request never makes the campus actor, with its
- * thousands of children (nact copies the child map per message), handle a message.
+ * thousands of children, handle a message (and queue behind its own work).
  */
 export class ActorDirectory {
   /** `zoneKey`: the campus zone the dormitory was spawned with (its schedule, days and months follow it; `zoneKeyOf`). */

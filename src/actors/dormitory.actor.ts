@@ -16,6 +16,7 @@ import { accumulateCharge, chargeMeasured, type Measured, type MeterTariff, type
 import { applyQuotaTopUp, initialBillingState, moveQuota, type BillingState, type QuotaMove, type QuotaTopUp } from '../domain/tariff.ts';
 import { startOfLocalDay } from '../domain/settlement/local-day.ts';
 import { quotaLapseDueAt } from '../domain/quota.ts';
+import { postingDue, postingPhaseMs } from '../domain/posting-schedule.ts';
 import type { TimeZone } from '../domain/local-time.ts';
 import { spawnMeter, type BillingFlushed, type MeterMsg, type MeterProps, type MeterView } from './meter.actor.ts';
 import { actorName, dispatch, spawnActor, type Ref } from './nact.ts';
@@ -139,18 +140,8 @@ interface PurseBilling {
   pricing: MeterTariff | null;
   readonly meters: Map<string, { pending: PendingCharge | null; position: RegisterPosition }>;
   firstAt: number | null;
-  /**
-   * Clock ms added to the first posting interval after spawn (0 afterwards): each dormitory's own
-   * phase, so the rooms of a campus that booted together do not all post in the same second.
-   */
-  phaseMs: number;
-}
-
-/** A dormitory's posting phase, a fraction of the interval in [0, 1) taken from its id (FNV-1a): spread, and the same at every boot. */
-export function postingPhase(dormitoryId: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < dormitoryId.length; i++) hash = Math.imul(hash ^ dormitoryId.charCodeAt(i), 0x01000193) >>> 0;
-  return hash / 2 ** 32;
+  /** The dormitory's posting phase in clock ms: its grid of posting slots (src/domain/posting-schedule.ts). */
+  readonly phaseMs: number;
 }
 
 interface CircuitEntry extends CircuitLiveState {
@@ -381,7 +372,6 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
     }
     book.meters.clear();
     book.firstAt = null;
-    book.phaseMs = 0;
   }
 
   /**
@@ -459,10 +449,9 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           }
           if (msg.measured) {
             charged(state, msg.purse, price(state, msg.purse, msg.meterId, msg.measured), msg.decodedAtNs);
-            const firstAt = state.billing[msg.purse].firstAt;
-            // An opening is posted at once (its cursor, and a quota grant); charges every postingIntervalMs.
-            // The first interval after spawn is longer by the dormitory's phase (never shorter: nothing posts earlier than before).
-            if (msg.measured.usage === 0 || (firstAt !== null && msg.measured.toMs - firstAt >= deps.postingIntervalMs + state.billing[msg.purse].phaseMs)) {
+            const book = state.billing[msg.purse];
+            // An opening is posted at once (its cursor, and a quota grant); charges once a slot of the dormitory's own posting grid.
+            if (msg.measured.usage === 0 || postingDue(book.firstAt, msg.measured.toMs, book.phaseMs, deps.postingIntervalMs)) {
               // Under ledger backpressure (database away) the charge stays pending here, one per
               // meter, growing in place; the first reading after the release posts it whole.
               if (deps.ledgerPressure?.backpressure) deps.metrics.ledgerPostingsDeferred.inc();
@@ -640,7 +629,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
       initialStateFunc: (ctx) => {
         const self = ctx.self as Ref<DormitoryMsg>;
         const control = props.control ?? EMPTY_CONTROL_SNAPSHOT;
-        const phaseMs = Math.floor(deps.postingIntervalMs * postingPhase(props.id));
+        const phaseMs = postingPhaseMs(props.id, deps.postingIntervalMs);
         const state: DormitoryActorState = {
           balance: { ...props.balance },
           policy: props.policy,

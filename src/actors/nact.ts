@@ -4,7 +4,8 @@ import { spawnDraining } from './draining-actor.ts';
 
 /**
  * nact 7.6.2 is CommonJS whose exports ESM cannot name statically; load it once, typed.
- * Facts designed around (lib/actor.js): every handled message copies the actor's child map,
+ * Facts designed around (lib/actor.js): every handled message copies the actor's child map (not in
+ * a DrainingActor, which copies it only when read),
  * mailboxes are unbounded, messages to a stopped actor vanish, generated names collide at
  * scale (every actor here is named), and a `reset` stops the children and re-runs the
  * initial state function (so crash policies here `resume`, keeping the last good state).

@@ -148,3 +148,48 @@ t.test('an actor stopped by its own message handles nothing after it', async (t)
   t.same(handled, [1, 2], 'the messages queued behind the stop are not handled');
   self = undefined;
 });
+
+t.test("the behaviour's context has nact's fields and values; its children are copied only when read", async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  type Seen = { keys: string[]; children: string[]; childrenIsGetter: boolean; name: string; path: string; self: unknown; parent: unknown; sender: unknown; hasLog: boolean };
+  type CtxMsg = { replyTo: Ref<Seen> };
+  const seeing = (_state: null, msg: CtxMsg, ctx: Record<string, unknown>) => {
+    const descriptor = Object.getOwnPropertyDescriptor(ctx, 'children');
+    dispatch(msg.replyTo, {
+      keys: Object.keys(ctx).sort(),
+      children: [...(ctx.children as Map<string, unknown>).keys()].sort(),
+      childrenIsGetter: typeof descriptor?.get === 'function',
+      name: ctx.name as string,
+      path: String(ctx.path),
+      self: ctx.self,
+      parent: ctx.parent,
+      sender: ctx.sender,
+      hasLog: ctx.log !== undefined,
+    });
+    return null;
+  };
+  const options = { initialState: null, onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume };
+  const draining = spawnDraining<CtxMsg>(system, seeing, 'parent-draining', options);
+  const plain = (spawn as unknown as (p: unknown, f: unknown, name: string, o: unknown) => Ref<CtxMsg>)(system, seeing, 'parent-plain', options);
+  for (const parent of [draining, plain]) for (const child of ['a', 'b', 'c']) spawnDraining(parent, () => null, child, options);
+  const ask = (actor: Ref<CtxMsg>) => query(actor, (replyTo: Ref<Seen>) => ({ replyTo }), 600_000) as Promise<Seen>;
+  const [mine, nacts] = [await ask(draining), await ask(plain)];
+  t.same(mine.keys, nacts.keys, `the same fields as nact's context (${nacts.keys.join(', ')})`);
+  t.same(mine.children, ['a', 'b', 'c'], 'children: the live children, by name');
+  t.same(nacts.children, ['a', 'b', 'c'], "(nact's actor sees the same)");
+  t.ok(mine.childrenIsGetter, 'children is built when read, not for every message');
+  t.equal(mine.name, 'parent-draining');
+  t.equal(mine.path, String(nacts.path).replace('parent-plain', 'parent-draining'), 'path');
+  t.same(mine.self, draining, 'self');
+  t.same(mine.parent, nacts.parent, 'parent: the system, as for nact');
+  t.equal(mine.hasLog, nacts.hasLog, 'log');
+
+
+  const survivor = spawnDraining<CtxMsg>(system, seeing, 'parent-survivor', options);
+  const leaving = spawnDraining(survivor, () => null, 'leaving', options);
+  spawnDraining(survivor, () => null, 'staying', options);
+  stop(leaving);
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.same((await ask(survivor)).children, ['staying'], 'a stopped child is gone from children');
+});

@@ -1,6 +1,5 @@
 import pino from 'pino';
 import t from 'tap';
-import { postingPhase } from '../../src/actors/dormitory.actor.ts';
 import { spawnGateway, type GatewayView, type MeterInbound } from '../../src/actors/gateway.actor.ts';
 import { dispatch, query, spawnActor, start, stop, type Ref } from '../../src/actors/nact.ts';
 import { resumeOnCrash } from '../../src/actors/actor-deps.ts';
@@ -13,7 +12,7 @@ import { Metrics } from '../../src/metrics/metrics.ts';
  * Readings go from the driver straight to their meter actor (the gateway is not a hop on that
  * path), and a meter's mailbox holds at most one reading: a newer reading of a meter whose last
  * one is still queued replaces it (registers are cumulative), counted in
- * campus_readings_coalesced_total. Billing posts are spread by a per-dormitory phase.
+ * campus_readings_coalesced_total. (Billing posts are spread by each dormitory's posting grid: test/domain/posting-schedule.test.ts.)
  */
 const reading = (energyWh: number): ElectricReading => ({
   type: 'electric',
@@ -63,12 +62,4 @@ t.test('five readings of one meter in one turn reach it as one message carrying 
   listener!.reading(reading(105), process.hrtime.bigint());
   await query(meter as Ref<unknown>, () => ({ type: 'OnlineChanged', online: true, at: 0 }), 200).catch(() => undefined);
   t.same(received, [104, 105], 'once handled, the next reading is queued again');
-});
-
-t.test('posting phases spread dormitories over the interval and are the same at every boot', async (t) => {
-  const phases = Array.from({ length: 10_000 }, (_, i) => postingPhase(`D-${String(i + 1).padStart(6, '0')}`));
-  t.ok(phases.every((p) => p >= 0 && p < 1), 'every phase in [0, 1)');
-  const deciles = Array.from({ length: 10 }, (_, d) => phases.filter((p) => Math.floor(p * 10) === d).length);
-  t.ok(deciles.every((n) => n > 750 && n < 1250), `each tenth of the interval holds a tenth of the rooms, within a quarter (${deciles.join(', ')})`);
-  t.equal(postingPhase('D-000042'), postingPhase('D-000042'), 'deterministic');
 });
