@@ -27,9 +27,11 @@ export function postingPhaseMs(dormitoryId: string, intervalMs: number): number 
 
 /**
  * Whether a purse whose first pending charge was measured at `firstAt` (null: nothing pending)
- * posts with a reading measured at `measuredAt`: the two lie in different slots of the grid.
+ * posts with a reading measured at `measuredAt`: the two lie in different slots of the grid (an
+ * interval of 0: always).
  */
 export function postingDue(firstAt: number | null, measuredAt: number, phaseMs: number, intervalMs: number): boolean {
   if (firstAt === null) return false;
+  if (intervalMs <= 0) return true; // BILLING_POST_INTERVAL_MS=0: every charge posts with its reading
   return Math.floor((measuredAt - phaseMs) / intervalMs) > Math.floor((firstAt - phaseMs) / intervalMs);
 }

@@ -24,6 +24,8 @@ t.test('nothing pending posts nothing; a purse posts with the first reading of a
   t.equal(postingDue(90_000, 400_000, phase, INTERVAL), true, 'several slots later (a meter away, backpressure released)');
   t.equal(postingDue(90_000, 80_000, phase, INTERVAL), false, 'a reading stamped earlier (a lying meter clock) posts nothing early');
   t.equal(postingDue(-30_000, 30_000, 0, INTERVAL), true, 'times before the epoch are slotted like any other');
+  t.equal(postingDue(90_000, 90_000, 0, 0), true, 'an interval of 0 (BILLING_POST_INTERVAL_MS=0): every pending charge posts with its reading');
+  t.equal(postingDue(null, 90_000, 0, 0), false, 'and still nothing when nothing is pending');
 });
 
 /**
