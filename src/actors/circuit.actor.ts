@@ -36,7 +36,7 @@ export type CircuitMsg =
       readonly detail: string;
       /** The command failed while its gateway was offline: the gateway's one outage alarm covers it. */
       readonly coveredByOutage?: boolean;
-      /** The driver put it on the wire before it failed (it may have switched the relay). */
+      /** The driver put it on the wire, to a gateway not known offline, before it failed (it may have switched the relay). */
       readonly sent?: boolean;
     }
   | { readonly type: 'GetCircuit'; readonly replyTo: Ref<CircuitView> }
@@ -108,17 +108,22 @@ interface CircuitState {
   readonly lastFailureAt: number | null;
   /**
    * A command the driver reported failed after putting it on the wire, with the relay read the
-   * other way when it was decided (its read-back or ack was lost, say). A reading sampled after the
-   * failure, within `commandRetryMs` of it, that shows the relay where the command sent it records
-   * the command confirmed after all and clears the alarm its failure raised; another command, or
-   * the end of that window, forgets it. Not persisted: after a restart the failed row stays.
+   * other way when it was decided (its read-back or ack was lost, say). Two consecutive readings
+   * sampled after the failure (distinct sample times), within `commandRetryMs` of it, that show the
+   * relay where the command sent it record the command confirmed after all and clear the alarm its
+   * failure raised; a reading that shows it the other way starts the count again (one stale or
+   * glitched frame confirms nothing); another command, or the end of that window, forgets it. Not
+   * persisted: after a restart the failed row stays.
    */
-  readonly unconfirmed: { readonly record: CommandRecord; readonly failedAt: number; readonly alarmRaised: boolean } | null;
+  readonly unconfirmed: { readonly record: CommandRecord; readonly failedAt: number; readonly alarmRaised: boolean; readonly seen: readonly number[] } | null;
   readonly lastReported: string;
   readonly rules: RuleBook;
   readonly ruleStates: RuleStates;
   readonly lightsOn: boolean;
 }
+
+/** Consecutive readings after a failure that must show the relay switched before the command counts as confirmed. */
+const CONFIRMING_READINGS = 2;
 
 const supplyOf = (relayClosed: boolean | null): 'on' | 'off' | 'unknown' => (relayClosed === null ? 'unknown' : relayClosed ? 'on' : 'off');
 
@@ -236,7 +241,10 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     const failed = state.unconfirmed;
     if (failed === null) return state;
     if (deps.clock.now() - failed.failedAt > deps.commandRetryMs) return { ...state, unconfirmed: null };
-    if (at < failed.failedAt || state.relayClosed !== (failed.record.action === 'restore')) return state;
+    if (at < failed.failedAt) return state;
+    if (state.relayClosed !== (failed.record.action === 'restore')) return failed.seen.length === 0 ? state : { ...state, unconfirmed: { ...failed, seen: [] } };
+    if (failed.seen.includes(at)) return state; // the same sample again (a repeated frame)
+    if (failed.seen.length + 1 < CONFIRMING_READINGS) return { ...state, unconfirmed: { ...failed, seen: [...failed.seen, at] } };
     const { record } = failed;
     dispatch(props.ledger, {
       type: 'CommandChanged',
@@ -442,7 +450,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
           });
           // Only a command that went out, to a relay read the other way, can have switched it unseen.
           const mayHaveSwitched = msg.sent === true && inFlight.relayBefore !== null && inFlight.relayBefore !== (inFlight.action === 'restore');
-          const unconfirmed = mayHaveSwitched ? { record: { ...inFlight.record, state: 'failed' as const, detail: msg.detail }, failedAt: now, alarmRaised } : null;
+          const unconfirmed = mayHaveSwitched ? { record: { ...inFlight.record, state: 'failed' as const, detail: msg.detail }, failedAt: now, alarmRaised, seen: [] } : null;
           return report({ ...state, inFlight: null, lastFailureAt: now, unconfirmed });
         }
         case 'CommandPersisted': {

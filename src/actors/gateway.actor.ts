@@ -81,7 +81,11 @@ interface PendingCommand {
   readonly requestedBy: string;
   readonly requestedAt: number;
   readonly replyTo: Ref<CircuitMsg>;
-  /** The driver put it on the wire (Modbus write or MQTT publish): it may have switched the relay. */
+  /**
+   * The driver put it on the wire (Modbus write or MQTT publish) while the gateway was not known
+   * offline: it may have switched the relay. A publish to a gateway whose retained status says
+   * offline reaches the broker only (a clean session drops it), so it cannot have switched anything.
+   */
   readonly sent?: boolean;
 }
 
@@ -267,7 +271,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
         case 'CommandSent': {
           const pending = state.pending.get(msg.commandId);
           if (!pending) return state;
-          state.pending.set(msg.commandId, { ...pending, sent: true });
+          state.pending.set(msg.commandId, { ...pending, sent: pending.sent === true || state.online !== false });
           dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'sent', { sentAt: deps.clock.now() }) });
           return state;
         }

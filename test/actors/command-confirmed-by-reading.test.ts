@@ -4,10 +4,11 @@ import { issue, live, playGateway, startCampus } from '../helpers/mqtt-gateway-c
 
 /**
  * A command the driver reports failed although the relay switched (its ack, or a Modbus
- * read-back, was lost: a wedged link, a starved server) is not left as a false alarm: the first
- * reading that shows the relay where the command sent it records the command confirmed, with
- * that as its detail, and clears its command_failed alarm. A command whose relay did not switch
- * stays failed, its alarm active. Played with a real MQTT gateway client on the app's embedded
+ * read-back, was lost: a wedged link, a starved server) is not left as a false alarm: readings
+ * that show the relay where the command sent it record the command confirmed, with
+ * that as its detail, and clears its command_failed alarm (two consecutive readings must show it:
+ * one stale or glitched frame confirms nothing). A command whose relay did not switch stays
+ * failed, its alarm active. Played with a real MQTT gateway client on the app's embedded
  * broker that switches relays but never acknowledges (the driver waits 5 s per attempt, 3 attempts).
  */
 t.test('a failed command whose relay a reading shows switched is confirmed by that reading; one whose relay did not stays failed', async (t) => {
@@ -31,6 +32,17 @@ t.test('a failed command whose relay a reading shows switched is confirmed by th
     return r?.state === 'failed' ? r : undefined;
   }, 60_000, 200);
   t.match(failedLighting.detail, /no acknowledgement/, `the driver's reason is kept: ${failedLighting.detail}`);
+
+  // One stale frame (a meter clock 90 s ahead: its time is clamped to the receive time, after the
+  // failure) that shows the jammed lighting open confirms nothing: the relay never moved.
+  const circuitsNow = async () => (await campus.app.http.inject({ method: 'GET', url: '/api/dormitories/A-1', headers: campus.admin })).json<{ circuits: { kind: string; supply: string }[] }>().circuits;
+  gateway.pause();
+  await gateway.frame({ ...gateway.relays, lighting: false }, Date.now() + 90_000);
+  await waitFor('the stale frame reached the circuit (the live view shows the lighting off)', async () => ((await circuitsNow()).find((c) => c.kind === 'lighting')?.supply === 'off' ? true : undefined));
+  await campus.app.runtime.flush();
+  t.equal((await row(lighting.id))?.state, 'failed', 'one stale frame showing the jammed lighting open does not confirm its cut');
+  gateway.resume();
+  await waitFor('honest frames again (the lighting on)', async () => ((await circuitsNow()).find((c) => c.kind === 'lighting')?.supply === 'on' ? true : undefined));
 
   const confirmedSocket = await waitFor('the socket cut confirmed by a reading', async () => {
     await campus.app.runtime.flush();

@@ -50,10 +50,10 @@ export async function startCampus(t: Test, env: Record<string, string> = {}) {
 
 export type Campus = Awaited<ReturnType<typeof startCampus>>;
 
-function telemetry(relayClosed: Record<'lighting' | 'socket' | 'ac', boolean>): string {
+function telemetry(relayClosed: Record<'lighting' | 'socket' | 'ac', boolean>, ts = Date.now()): string {
   const circuit = (kind: 'lighting' | 'socket' | 'ac', energyWh: number) => ({ voltageV: 230, currentA: 0, powerW: 0, powerFactor: 1, energyWh, relayClosed: relayClosed[kind] });
   return JSON.stringify({
-    '1': [{ ts: Date.now(), values: { energyWh: 6000, voltageV: 230, currentA: 0, powerW: 0, powerFactor: 1, circuits: { lighting: circuit('lighting', 1000), socket: circuit('socket', 2000), ac: circuit('ac', 3000) } } }],
+    '1': [{ ts, values: { energyWh: 6000, voltageV: 230, currentA: 0, powerW: 0, powerFactor: 1, circuits: { lighting: circuit('lighting', 1000), socket: circuit('socket', 2000), ac: circuit('ac', 3000) } } }],
   });
 }
 
@@ -78,9 +78,20 @@ export async function playGateway(t: Test, campus: Campus, gatewayId: string, pa
   await client.publishAsync(topics.topic(gatewayId, 'status'), 'online', { qos: 1, retain: true });
   const publish = () => client.connected && client.publish(topics.topic(gatewayId, 'telemetry'), telemetry(relays), { qos: 1 });
   publish();
-  const timer = setInterval(publish, 300);
+  let timer: NodeJS.Timeout | undefined = setInterval(publish, 300);
   t.teardown(() => clearInterval(timer));
-  return { client, relays, commands };
+  /** Stops the periodic telemetry (frames then go out only by `frame`) or starts it again. */
+  const pause = () => {
+    clearInterval(timer);
+    timer = undefined;
+  };
+  const resume = () => {
+    publish();
+    timer ??= setInterval(publish, 300);
+  };
+  /** One telemetry frame with these relay states, stamped `ts` (the periodic frames keep `relays`, stamped now). */
+  const frame = (states: typeof relays, ts = Date.now()) => client.publishAsync(topics.topic(gatewayId, 'telemetry'), telemetry(states, ts), { qos: 1 });
+  return { client, relays, commands, pause, resume, frame };
 }
 
 export async function issue(campus: Campus, gatewayId: string, headers = campus.admin) {

@@ -1,0 +1,70 @@
+import pino from 'pino';
+import t from 'tap';
+import { resumeOnCrash } from '../../src/actors/actor-deps.ts';
+import type { CircuitMsg } from '../../src/actors/circuit.actor.ts';
+import { spawnGateway, type GatewayView } from '../../src/actors/gateway.actor.ts';
+import { dispatch, query, spawnActor, start, stop, type Ref } from '../../src/actors/nact.ts';
+import { SystemClock } from '../../src/clock.ts';
+import type { GatewayDriver, GatewayDriverListener, SupplyCommand } from '../../src/drivers/gateway-driver.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
+
+/**
+ * What a gateway tells a circuit about a failed command: `sent` (it may have switched the relay,
+ * so readings may confirm it later) only when the driver put it on the wire while the gateway was
+ * not known offline. A command published while the gateway's retained status says offline
+ * reaches the broker only (a clean session drops it): an outside attack had one confirmed by the
+ * readings of a relay moved by hand during the outage.
+ */
+type Outcome = Extract<CircuitMsg, { type: 'CommandOutcome' }>;
+
+t.test('a failed command is `sent` only if it went out while the gateway was not known offline', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const deps = { clock: new SystemClock(), log: pino({ level: 'silent' }), metrics: new Metrics(), postingIntervalMs: 60_000, commandRetryMs: 30_000, nodeId: 't' };
+  const outcomes: Outcome[] = [];
+  const circuit = spawnActor<null, CircuitMsg>(
+    system,
+    (state, msg) => {
+      if (msg.type === 'CommandOutcome') outcomes.push(msg);
+      return state;
+    },
+    'circuit.test',
+    { initialState: null, onCrash: resumeOnCrash(deps, 'circuit') },
+  );
+  const ledger = spawnActor<null, unknown>(system, (state) => state, 'ledger.test', { initialState: null, onCrash: resumeOnCrash(deps, 'ledger') });
+  let listener: GatewayDriverListener | undefined;
+  const sentToDriver: SupplyCommand[] = [];
+  const driver: GatewayDriver = { start: () => Promise.resolve(), stop: () => Promise.resolve(), setMeters: () => undefined, send: (command) => void sentToDriver.push(command) };
+  const gateway = spawnGateway(system, { gatewayId: 'GW-S', protocol: 'mqtt', ledger: ledger as Ref<never>, createDriver: (l) => ((listener = l), driver) }, deps);
+  const settled = () => query(gateway, (replyTo: Ref<GatewayView>) => ({ type: 'GetGateway', replyTo }), 5_000);
+
+  /** One command through the gateway: the driver publishes it, then reports it failed (no ack). */
+  const failedCommand = async (commandId: string): Promise<Outcome> => {
+    const command: SupplyCommand = { commandId, unitAddress: '1', target: 'socket', action: 'cut' };
+    dispatch(gateway, { type: 'SendCommand', command, dormitoryId: 'D', meterId: 'M', reason: 'manual', requestedBy: 'admin', causedAtNs: undefined, replyTo: circuit });
+    await settled();
+    t.ok(sentToDriver.some((c) => c.commandId === commandId), `${commandId} reached the driver`);
+    listener!.commandSent(commandId); // the publish succeeded (the broker took it)
+    listener!.commandResult(commandId, 'failed', 'no acknowledgement within 5000 ms (after 3 attempts)');
+    await settled();
+    for (let turn = 0; turn < 20 && !outcomes.some((o) => o.commandId === commandId); turn++) await new Promise((resolve) => setImmediate(resolve));
+    const outcome = outcomes.find((o) => o.commandId === commandId);
+    if (!outcome) throw new Error(`no outcome for ${commandId}`);
+    return outcome;
+  };
+
+  const unknown = await failedCommand('c-status-unknown');
+  t.equal(unknown.sent, true, 'status not yet known: published counts as sent (it may have switched)');
+
+  listener!.gatewayStatus(false);
+  await settled();
+  const whileOffline = await failedCommand('c-offline');
+  t.equal(whileOffline.sent, false, 'published while the gateway is known offline: not sent (no relay can have moved)');
+  t.equal(whileOffline.coveredByOutage, true, 'and covered by the outage alarm');
+
+  listener!.gatewayStatus(true);
+  await settled();
+  const whileOnline = await failedCommand('c-online');
+  t.equal(whileOnline.sent, true, 'published while online: sent');
+  t.equal(whileOnline.coveredByOutage, false, 'and its own failure');
+});
