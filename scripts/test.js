@@ -243,4 +243,6 @@ if (measureCpu) {
   console.log(`# cpu: ${sum.toFixed(0)} s over ${costly.length} files; the most: ${costly.slice(0, 15).map(([file, seconds]) => `${file} ${seconds.toFixed(1)}`).join(', ')}`);
 }
 console.log(`# time=${(performance.now() - suiteStarted).toFixed(3)}ms`);
-process.exit(failedFiles.length > 0 ? 1 : 0);
+// Exit once stdout has taken everything: writes to a pipe are asynchronous, and an exit right
+// after a large run's output cut it short (`npm test | grep` lost the last files and the counts).
+process.stdout.write('', () => process.exit(failedFiles.length > 0 ? 1 : 0));
