@@ -6,7 +6,8 @@ import type { AppContext } from '../app-context.ts';
 import { listCommands } from '../db/command.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import { DomainError } from '../errors.ts';
-import { recordManualCommand } from '../services/manual-command.service.ts';
+import { KeyedSerial } from '../services/keyed-serial.ts';
+import { issueManualCommand } from '../services/manual-command.service.ts';
 import { pagination } from './schema-bounds.ts';
 import { assertCanRead } from './auth.plugin.ts';
 
@@ -30,6 +31,8 @@ const CommandQuery = Type.Object(pagination(), { additionalProperties: false });
  */
 async function commandRoutes(app: FastifyInstance, options: { context: AppContext; runtime: CampusRuntime }): Promise<void> {
   const { db } = options.context;
+  /** Operator commands, one per dormitory at a time (issueManualCommand). */
+  const serial = new KeyedSerial();
 
   app.post(
     '/api/dormitories/:id/commands',
@@ -40,10 +43,11 @@ async function commandRoutes(app: FastifyInstance, options: { context: AppContex
       if (!(await dormitoryExists(db, id))) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${id} does not exist`);
       if (!options.runtime.directory.dormitories.has(id)) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
       const operator = request.operator!.username;
-      // Durable before the actors act and before the 202: a restart keeps the operator's cut.
-      await recordManualCommand(db, { dormitoryId: id, circuit: body.circuit, action: body.action, reason: body.reason, operator }, new Date(options.context.clock.now()));
-      // A busy dormitory is 503 ACTOR_BUSY with Retry-After (the cut is already durable and applies when it gets there).
-      const accepted = await options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator);
+      // Durable before the actors act and before the 202 (a restart keeps the operator's cut), and in
+      // commit order per dormitory. A busy dormitory is 503 ACTOR_BUSY with Retry-After (the cut is
+      // already durable and applies when it gets there).
+      const command = { dormitoryId: id, circuit: body.circuit, action: body.action, reason: body.reason, operator };
+      const accepted = await issueManualCommand(db, serial, command, new Date(options.context.clock.now()), () => options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator));
       if (!accepted) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
       return reply.status(202).send({
         dormitoryId: id,

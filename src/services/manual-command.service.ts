@@ -3,6 +3,7 @@ import { appendAudit } from '../db/audit.repository.ts';
 import type { Database } from '../db/database.ts';
 import { holdManualCuts, manualCutTargets, releaseManualCuts } from '../db/manual-cut.repository.ts';
 import { SWITCHED_TARGETS } from '../db/topology.repository.ts';
+import type { KeyedSerial } from './keyed-serial.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
 
 export interface ManualCommand {
@@ -20,6 +21,9 @@ export interface ManualCommand {
  */
 export async function recordManualCommand(db: Kysely<Database>, command: ManualCommand, at: Date): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // One operator command per dormitory at a time, across processes: a restore's DELETE must see a
+    // concurrent cut's INSERT (under READ COMMITTED it did not, and the cut stayed behind).
+    await trx.selectFrom('dormitories').select('id').where('id', '=', command.dormitoryId).forUpdate().execute();
     const outputs = await manualCutTargets(trx, command.dormitoryId, command.circuit, (profile) => SWITCHED_TARGETS[profile] ?? []);
     if (command.action === 'cut') await holdManualCuts(trx, outputs.map((o) => ({ ...o, operator: command.operator, reason: command.reason, at })));
     else await releaseManualCuts(trx, outputs);
@@ -30,5 +34,20 @@ export async function recordManualCommand(db: Kysely<Database>, command: ManualC
       targetId: command.dormitoryId,
       details: { circuit: command.circuit, reason: command.reason, outputs: outputs.map((o) => `${o.meterId}:${o.target}`) },
     });
+  });
+}
+
+/**
+ * An operator's cut or restore, end to end: recorded durably (`recordManualCommand`), then handed
+ * to the dormitory actor by `apply`, one command per dormitory at a time. The actor therefore sees
+ * a dormitory's commands in the order they committed: a cut and a restore sent at once (two
+ * operators, a double click) leave `manual_cuts` and the live circuit agreeing, so a restart
+ * cannot switch a relay nobody asked for (an outside attack found them disagreeing: the restore
+ * committed first, the actor saw the cut first).
+ */
+export function issueManualCommand<T>(db: Kysely<Database>, serial: KeyedSerial, command: ManualCommand, at: Date, apply: () => Promise<T>): Promise<T> {
+  return serial.run(command.dormitoryId, async () => {
+    await recordManualCommand(db, command, at);
+    return apply();
   });
 }

@@ -45,6 +45,23 @@ t.test('manual cut and restore are confirmed by read-back over Modbus and MQTT; 
       return d.online && d.state !== 'offline';
     }, 30_000);
   }
+  // A cut and a restore of one circuit sent at once (two operators, a double click): whichever
+  // commits last wins, in the database and in the live circuit alike, so a restart cannot switch
+  // the relay by itself (an outside attack found manual_cuts holding a cut the circuit had lifted).
+  const held = async (room: string) => (await test.database.db.selectFrom('manual_cuts').select('target').where('dormitory_id', '=', room).execute()).map((r) => r.target);
+  for (let pair = 0; pair < 8; pair++) {
+    const order = pair % 2 === 0 ? (['cut', 'restore'] as const) : (['restore', 'cut'] as const);
+    const answers = await Promise.all(order.map((action) => inject('POST', '/api/dormitories/A-103/commands', { circuit: 'socket', action, reason: `pair ${pair}` })));
+    t.same(answers.map((a) => a.statusCode), [202, 202], `pair ${pair} (${order.join(' + ')} at once): both accepted`);
+    const agreed = await waitFor(`pair ${pair}: manual_cuts and the live socket agree`, async () => {
+      const inDatabase = (await held('A-103')).includes('socket');
+      const live = (await getDormitory(test, 'A-103')).circuits.find((c) => c.kind === 'socket')?.cutReason === 'manual';
+      return inDatabase === live ? { inDatabase } : undefined;
+    }, 10_000);
+    t.pass(`pair ${pair}: the socket is ${agreed.inDatabase ? 'held cut' : 'released'} in both`);
+  }
+  await inject('POST', '/api/dormitories/A-103/commands', { circuit: 'socket', action: 'restore', reason: 'pairs done' });
+
   await app.runtime.flush();
   const kinds = (await test.database.db.selectFrom('events').select('kind').where('dormitory_id', '=', 'A-205').execute()).map((e) => e.kind);
   t.ok(kinds.includes('meter_offline') && kinds.includes('meter_online'), 'offline and online are events');
