@@ -331,3 +331,22 @@ t.test('a start that fails leaves nothing running; status before start', async (
   t.ok(Date.now() - started < 5_000, 'fails fast');
   await runtime.stop(); // nothing to stop
 });
+
+t.test('a clock change of speed and time lands on that time exactly; a refused one changes nothing', async (t) => {
+  const db = await seededDatabase(t);
+  const clock = new SimulatedClock(START_MS, 3600);
+  const runtime = new SimulatorRuntime({ description: await describeCampusFromDatabase(db), clock, mqttUrl: 'mqtt://127.0.0.1:1', host: '127.0.0.1' });
+  // A timer that falls due in the jump and takes 20 ms of real time (at 3600x, 72 simulated seconds).
+  clock.schedule(60_000, () => {
+    const until = performance.now() + 20;
+    while (performance.now() < until);
+  });
+  const target = START_MS + 3_600_000;
+  const state = runtime.setClock({ speed: 0, timeMs: target });
+  t.same(state, { time: new Date(target).toISOString(), timeMs: target, speed: 0 }, 'speed 0 at the given time: the clock stands at exactly that time');
+  t.equal(clock.now(), target);
+
+  clock.setSpeed(60);
+  t.throws(() => runtime.setClock({ speed: 0, timeMs: START_MS }), /before the simulated now/, 'a jump backwards is refused');
+  t.equal(clock.speed, 60, 'and the speed asked for with it is not applied');
+});
