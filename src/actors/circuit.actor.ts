@@ -36,6 +36,8 @@ export type CircuitMsg =
       readonly detail: string;
       /** The command failed while its gateway was offline: the gateway's one outage alarm covers it. */
       readonly coveredByOutage?: boolean;
+      /** The driver stopped with it in flight (a shutdown): outcome unknown, no alarm; the restarted circuit reconciles the relay. */
+      readonly interrupted?: boolean;
       /** The driver put it on the wire, to a gateway not known offline, before it failed (it may have switched the relay). */
       readonly sent?: boolean;
     }
@@ -432,7 +434,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
           }
           const inFlight = state.inFlight;
           const now = deps.clock.now();
-          const alarmRaised = msg.coveredByOutage !== true;
+          const alarmRaised = msg.coveredByOutage !== true && msg.interrupted !== true;
           if (alarmRaised) dispatch(props.ledger, {
             type: 'AlarmRaised',
             record: {

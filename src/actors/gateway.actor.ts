@@ -45,7 +45,7 @@ export type GatewayMsg =
       readonly writtenAhead?: boolean;
     }
   | { readonly type: 'CommandSent'; readonly commandId: string }
-  | { readonly type: 'CommandCompleted'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string }
+  | { readonly type: 'CommandCompleted'; readonly commandId: string; readonly outcome: CommandOutcome; readonly detail: string; readonly interrupted?: boolean }
   | { readonly type: 'GetGateway'; readonly replyTo: Ref<GatewayView> }
   /** Boot: every meter of this gateway is attached (their AttachMeter came first): subscribe now. */
   | { readonly type: 'StartDriver' };
@@ -154,7 +154,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
     },
     gatewayStatus: (online) => dispatch(self, { type: 'GatewayStatusChanged', online }),
     commandSent: (commandId) => dispatch(self, { type: 'CommandSent', commandId }),
-    commandResult: (commandId, outcome, detail) => dispatch(self, { type: 'CommandCompleted', commandId, outcome, detail }),
+    commandResult: (commandId, outcome, detail, interrupted) => dispatch(self, { type: 'CommandCompleted', commandId, outcome, detail, interrupted: interrupted === true }),
     frameRejected: (reason, unitAddress) => dispatch(self, { type: 'FrameRejected', reason, unitAddress }),
   };
   const driver = props.createDriver(listener);
@@ -280,10 +280,11 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           if (!pending) return state;
           state.pending.delete(msg.commandId);
           deps.metrics.commands.inc({ outcome: msg.outcome });
-          dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, msg.outcome, { completedAt: deps.clock.now(), detail: msg.detail }) });
+          const detail = msg.interrupted === true ? `interrupted: the server stopped before the meter answered (${msg.detail}); the relay is reconciled from its first reading after the restart` : msg.detail;
+          dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, msg.outcome, { completedAt: deps.clock.now(), detail }) });
           // While the gateway is offline its outage alarm covers the failure (no alarm per circuit).
           const coveredByOutage = msg.outcome === 'failed' && state.online === false;
-          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail: msg.detail, coveredByOutage, sent: pending.sent === true });
+          dispatch(pending.replyTo, { type: 'CommandOutcome', commandId: msg.commandId, outcome: msg.outcome, detail, coveredByOutage, sent: pending.sent === true, interrupted: msg.interrupted === true });
           return state;
         }
         case 'GetGateway':

@@ -28,7 +28,12 @@ export interface GatewayDriverListener {
   meterStatus(unitAddress: string, online: boolean): void;
   gatewayStatus(online: boolean): void;
   commandSent(commandId: string): void;
-  commandResult(commandId: string, outcome: CommandOutcome, detail: string): void;
+  /**
+   * `interrupted`: the driver stopped (the server is shutting down) with the command in flight, so
+   * its outcome is unknown, not a failure of the meter: no alarm; the restarted circuit reconciles
+   * the relay from its first reading.
+   */
+  commandResult(commandId: string, outcome: CommandOutcome, detail: string, interrupted?: boolean): void;
   /** A frame or payload that could not be decoded: counted, logged and dropped. */
   frameRejected(reason: string, unitAddress?: string): void;
 }

@@ -126,7 +126,7 @@ export class ModbusTcpDriver implements GatewayDriver {
     this.connection = undefined;
     this.pollQueue = [];
     for (const item of this.commands.drain()) {
-      this.listener.commandResult(item.command.commandId, 'failed', 'driver stopped');
+      this.listener.commandResult(item.command.commandId, 'failed', 'driver stopped', true);
     }
   }
 
@@ -442,7 +442,7 @@ function shielded(listener: GatewayDriverListener, onError: ((error: unknown) =>
     meterStatus: (unitAddress, online) => safely(() => listener.meterStatus(unitAddress, online)),
     gatewayStatus: (online) => safely(() => listener.gatewayStatus(online)),
     commandSent: (commandId) => safely(() => listener.commandSent(commandId)),
-    commandResult: (commandId, outcome, detail) => safely(() => listener.commandResult(commandId, outcome, detail)),
+    commandResult: (commandId, outcome, detail, interrupted) => safely(() => listener.commandResult(commandId, outcome, detail, interrupted)),
     frameRejected: (reason, unitAddress) => safely(() => listener.frameRejected(reason, unitAddress)),
   };
 }

@@ -151,7 +151,7 @@ export class MqttGatewayDriver implements GatewayDriver {
     this.pending.clear();
     for (const command of pending) {
       command.cancelTimer();
-      this.listener.commandResult(command.command.commandId, 'failed', 'driver stopped');
+      this.listener.commandResult(command.command.commandId, 'failed', 'driver stopped', true);
     }
     if (this.options.ownsConnection) await this.options.connection.stop();
   }

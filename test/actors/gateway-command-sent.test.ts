@@ -31,7 +31,16 @@ t.test('a failed command is `sent` only if it went out while the gateway was not
     'circuit.test',
     { initialState: null, onCrash: resumeOnCrash(deps, 'circuit') },
   );
-  const ledger = spawnActor<null, unknown>(system, (state) => state, 'ledger.test', { initialState: null, onCrash: resumeOnCrash(deps, 'ledger') });
+  const rows: { id: string; state: string; detail?: string }[] = [];
+  const ledger = spawnActor<null, { type: string; record?: { id: string; state: string; detail?: string } }>(
+    system,
+    (state, msg) => {
+      if (msg.type === 'CommandChanged' && msg.record) rows.push(msg.record);
+      return state;
+    },
+    'ledger.test',
+    { initialState: null, onCrash: resumeOnCrash(deps, 'ledger') },
+  );
   let listener: GatewayDriverListener | undefined;
   const sentToDriver: SupplyCommand[] = [];
   const driver: GatewayDriver = { start: () => Promise.resolve(), stop: () => Promise.resolve(), setMeters: () => undefined, send: (command) => void sentToDriver.push(command) };
@@ -39,13 +48,14 @@ t.test('a failed command is `sent` only if it went out while the gateway was not
   const settled = () => query(gateway, (replyTo: Ref<GatewayView>) => ({ type: 'GetGateway', replyTo }), 5_000);
 
   /** One command through the gateway: the driver publishes it, then reports it failed (no ack). */
-  const failedCommand = async (commandId: string): Promise<Outcome> => {
+  const failedCommand = async (commandId: string, interrupted = false): Promise<Outcome> => {
     const command: SupplyCommand = { commandId, unitAddress: '1', target: 'socket', action: 'cut' };
     dispatch(gateway, { type: 'SendCommand', command, dormitoryId: 'D', meterId: 'M', reason: 'manual', requestedBy: 'admin', causedAtNs: undefined, replyTo: circuit });
     await settled();
     t.ok(sentToDriver.some((c) => c.commandId === commandId), `${commandId} reached the driver`);
     listener!.commandSent(commandId); // the publish succeeded (the broker took it)
-    listener!.commandResult(commandId, 'failed', 'no acknowledgement within 5000 ms (after 3 attempts)');
+    if (interrupted) listener!.commandResult(commandId, 'failed', 'driver stopped', true);
+    else listener!.commandResult(commandId, 'failed', 'no acknowledgement within 5000 ms (after 3 attempts)');
     await settled();
     for (let turn = 0; turn < 20 && !outcomes.some((o) => o.commandId === commandId); turn++) await new Promise((resolve) => setImmediate(resolve));
     const outcome = outcomes.find((o) => o.commandId === commandId);
@@ -67,4 +77,13 @@ t.test('a failed command is `sent` only if it went out while the gateway was not
   const whileOnline = await failedCommand('c-online');
   t.equal(whileOnline.sent, true, 'published while online: sent');
   t.equal(whileOnline.coveredByOutage, false, 'and its own failure');
+  t.notOk(whileOnline.interrupted, 'not an interruption');
+
+  // A shutdown stops the driver with a command in flight: its outcome is unknown, not a failure of
+  // the meter (an outside attack found a critical alarm that no reading after the restart cleared).
+  const stopped = await failedCommand('c-stopped', true);
+  t.equal(stopped.interrupted, true, 'the driver stopping with it in flight: interrupted (the circuit raises no alarm for it)');
+  t.match(stopped.detail, /^interrupted: the server stopped before the meter answered \(driver stopped\); the relay is reconciled from its first reading after the restart$/, 'its detail says so');
+  const row = rows.filter((r) => r.id === 'c-stopped').at(-1);
+  t.equal(row?.detail, stopped.detail, 'and so does its command row');
 });

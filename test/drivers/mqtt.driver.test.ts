@@ -166,7 +166,7 @@ type DriverEvent =
   | { type: 'meterStatus'; unitAddress: string; online: boolean }
   | { type: 'gatewayStatus'; online: boolean }
   | { type: 'commandSent'; commandId: string }
-  | { type: 'commandResult'; commandId: string; outcome: CommandOutcome; detail: string }
+  | { type: 'commandResult'; commandId: string; outcome: CommandOutcome; detail: string; interrupted?: true }
   | { type: 'frameRejected'; reason: string; unitAddress: string | undefined };
 
 class Recorder implements GatewayDriverListener {
@@ -185,8 +185,8 @@ class Recorder implements GatewayDriverListener {
   commandSent(commandId: string): void {
     this.push({ type: 'commandSent', commandId });
   }
-  commandResult(commandId: string, outcome: CommandOutcome, detail: string): void {
-    this.push({ type: 'commandResult', commandId, outcome, detail });
+  commandResult(commandId: string, outcome: CommandOutcome, detail: string, interrupted?: boolean): void {
+    this.push({ type: 'commandResult', commandId, outcome, detail, ...(interrupted === true ? { interrupted: true as const } : {}) });
   }
   frameRejected(reason: string, unitAddress?: string): void {
     this.push({ type: 'frameRejected', reason, unitAddress });
@@ -337,6 +337,13 @@ t.test('a command is confirmed only by the acknowledged read-back', async (t) =>
     ['cut-1', 'valve-1', 'restore-1', 'stuck-1'],
     'commands refused locally are never sent',
   );
+
+  // The driver stopping (a shutdown) with a command in flight: its outcome is unknown, reported as interrupted.
+  driver.send({ commandId: 'in-flight-1', unitAddress: '1', target: 'ac', action: 'cut' });
+  await recorder.next('commandSent', (e) => e.commandId === 'in-flight-1');
+  await driver.stop();
+  t.match(await recorder.next('commandResult', (e) => e.commandId === 'in-flight-1'), { outcome: 'failed', detail: 'driver stopped', interrupted: true }, 'a command in flight when the driver stops is interrupted');
+  t.notOk(recorder.of('commandResult').some((e) => e.commandId === 'stuck-1' && e.interrupted), 'a failure of the meter is not');
 });
 
 t.test('an ack counts only for a command sent to that gateway: foreign ids are refused and counted', async (t) => {

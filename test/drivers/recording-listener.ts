@@ -6,7 +6,7 @@ export type DriverEvent =
   | { type: 'meterStatus'; unitAddress: string; online: boolean }
   | { type: 'gatewayStatus'; online: boolean }
   | { type: 'commandSent'; commandId: string }
-  | { type: 'commandResult'; commandId: string; outcome: CommandOutcome; detail: string }
+  | { type: 'commandResult'; commandId: string; outcome: CommandOutcome; detail: string; interrupted?: true }
   | { type: 'frameRejected'; reason: string; unitAddress: string | undefined };
 
 /** Records every listener call, in order, and when (monotonic), and lets a test wait for one. */
@@ -38,8 +38,8 @@ export class RecordingListener implements GatewayDriverListener {
   commandSent(commandId: string): void {
     this.record({ type: 'commandSent', commandId });
   }
-  commandResult(commandId: string, outcome: CommandOutcome, detail: string): void {
-    this.record({ type: 'commandResult', commandId, outcome, detail });
+  commandResult(commandId: string, outcome: CommandOutcome, detail: string, interrupted?: boolean): void {
+    this.record({ type: 'commandResult', commandId, outcome, detail, ...(interrupted === true ? { interrupted: true as const } : {}) });
   }
   frameRejected(reason: string, unitAddress?: string): void {
     this.record({ type: 'frameRejected', reason, unitAddress });
