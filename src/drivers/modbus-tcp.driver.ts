@@ -372,11 +372,14 @@ export class ModbusTcpDriver implements GatewayDriver {
     const { slot, write } = resolved;
     const { commandId } = item.command;
     item.attempts += 1;
-    if (!item.sent) {
+    const written = await this.exchange(slot, (c) => c.writeRegisters(slot.unitId, write.address, write.values));
+    // Sent: the write went out and the meter did not refuse it (an exception reply means it took
+    // no effect; a timeout or a lost link may have switched the relay). Only a sent command can be
+    // confirmed later by the meter's readings (circuit.actor.ts).
+    if (!item.sent && (written.ok || written.failure.kind !== 'exception')) {
       item.sent = true;
       this.listener.commandSent(commandId);
     }
-    const written = await this.exchange(slot, (c) => c.writeRegisters(slot.unitId, write.address, write.values));
     if (!written.ok) {
       const { failure } = written;
       // The meter refuses this write: repeating it cannot help.

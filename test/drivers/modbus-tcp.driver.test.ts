@@ -348,6 +348,7 @@ t.test('a write the meter refuses fails at once; a throwing listener does not st
   driver.send({ commandId: 'refused', unitAddress: '1', target: 'lighting', action: 'cut' });
   const refused = await listener.waitFor('commandResult', (e) => e.commandId === 'refused');
   t.match(refused.detail, /^1 attempts, last: write failed: Modbus exception 2/);
+  t.notOk(listener.of('commandSent').some((e) => e.commandId === 'refused'), 'a write the meter refused was not sent (it cannot have switched the relay)');
   await sleep(200);
   t.ok(readings >= 3, `polling went on (${readings} readings)`);
   t.ok(errors.length >= 3 && errors.every((e) => e instanceof Error && e.message === 'actor bug'), 'listener errors reported to onError');
