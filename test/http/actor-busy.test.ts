@@ -15,7 +15,12 @@ t.test('a busy actor is 503 ACTOR_BUSY with Retry-After, then answers again; a s
   const { app, admin } = test;
   const billing = (meter: string) => app.http.inject({ method: 'GET', url: `/api/meters/${meter}/billing`, headers: admin });
 
-  t.equal((await billing('M-A-101')).statusCode, 200, 'an idle dormitory answers at once');
+  // An idle dormitory answers. (A machine loaded far past its cores can make a single 100 ms ask
+  // miss its time, as a soak run saw at the app's boot: it is asked again until it answers.)
+  let idleAnswered = false;
+  for (let attempt = 0; attempt < 20 && !idleAnswered; attempt++) idleAnswered = (await billing('M-A-101')).statusCode === 200;
+  t.ok(idleAnswered, 'an idle dormitory answers 200');
+  const timeoutsBefore = await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"');
 
   // 300,000 queued messages (each a no-op: the alarm count it already has) take far longer than
   // the 100 ms a request waits, however fast the machine.
@@ -25,7 +30,7 @@ t.test('a busy actor is 503 ACTOR_BUSY with Retry-After, then answers again; a s
   t.equal(busy.statusCode, 503, 'a request behind the burst is 503, not 500');
   t.match(busy.json(), { error: { code: 'ACTOR_BUSY', message: /dormitory did not answer within 100 ms/ } }, 'coded ACTOR_BUSY, naming the actor kind');
   t.equal(busy.headers['retry-after'], '1', 'Retry-After tells the client when to come back (whole seconds, at least 1)');
-  t.equal(await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"'), 1, 'the timeout is counted under the actor kind');
+  t.equal(await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"'), timeoutsBefore + 1, 'the timeout is counted under the actor kind');
   // Another dormitory is not held up by the busy one: it answers while A-101 is still behind its
   // burst. (On a machine loaded far past its cores a single 100 ms ask can miss its time anyway,
   // so the other dormitory is asked again until it answers; A-101 must still be busy after it.)
