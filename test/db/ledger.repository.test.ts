@@ -1,14 +1,20 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { sql } from 'kysely';
 import { appendPostings, ensureAccounts, findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { createTestDatabase } from '../helpers/test-database.ts';
 
-t.test('postings keep running balances; the ledger refuses updates and deletes', async (t) => {
+/** A test database with campus c and building b, closed with the test. */
+async function campusDatabase(t: Test) {
   const database = await createTestDatabase();
   t.teardown(() => database.close());
   const { db } = database;
   await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
   await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
+  return db;
+}
+
+t.test('postings keep running balances; the ledger refuses updates and deletes', async (t) => {
+  const db = await campusDatabase(t);
   await db.insertInto('dormitories').values({ id: 'd1', building_id: 'b', floor: 1, room: '101' }).execute();
   await ensureAccounts(db, 'd1');
   await ensureAccounts(db, 'd1');
@@ -42,11 +48,7 @@ t.test('postings keep running balances; the ledger refuses updates and deletes',
 });
 
 t.test('one call over thousands of accounts: every running balance right, a missing account refuses the whole batch, and concurrent posters in opposite orders do not deadlock', async (t) => {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
+  const db = await campusDatabase(t);
   const rooms = 2_300; // 4,600 accounts: five slices of set-based statements
   const ids = Array.from({ length: rooms }, (_, i) => `R-${String(i).padStart(5, '0')}`);
   await db.insertInto('dormitories').values(ids.map((id, i) => ({ id, building_id: 'b', floor: 1 + (i % 9), room: id }))).execute();
