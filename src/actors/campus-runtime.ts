@@ -5,6 +5,7 @@ import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
 import { activeAlarmCounts } from '../db/alarm.repository.ts';
+import { closeInterruptedCommands } from '../db/command.repository.ts';
 import { occupantStays } from '../db/quota-policy.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
 import type { CircuitKind, SupplyAction } from '../domain/reading.ts';
@@ -15,7 +16,7 @@ import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from 
 import type { DormitoryFlushed, ManualCommandAccepted, PurseStates, QuotaIssueAudit, QuotaIssued } from './dormitory.actor.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import type { MeterView } from './meter.actor.ts';
-import type { GatewayView } from './gateway.actor.ts';
+import { interruptedCommandDetail, type GatewayView } from './gateway.actor.ts';
 import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
 import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
 import { LiveHub } from './live-hub.ts';
@@ -78,6 +79,15 @@ export class CampusRuntime {
 
   async start(): Promise<{ gateways: number; dormitories: number }> {
     const topology = await loadTopology(this.options.db);
+    // An earlier run killed with commands in flight left their rows open; no meter answer will
+    // ever close them. Closed before any gateway of this run can send a command of its own.
+    const interrupted = await closeInterruptedCommands(
+      this.options.db,
+      topology.gateways.map((g) => g.id),
+      new Date(this.options.deps.clock.now()),
+      interruptedCommandDetail('it was killed or crashed; closed when it started again'),
+    );
+    if (interrupted > 0) this.options.deps.log.warn({ commands: interrupted }, 'closed the commands an earlier run left open when it stopped');
     const controls = await loadControlSnapshots(this.options.db, topology.dormitories.map((d) => d.id));
     const alarms = await activeAlarmCounts(this.options.db, topology.dormitories.map((d) => d.id));
     // nact reads a system name only from an object argument (its typings say string).

@@ -73,6 +73,15 @@ export interface GatewayProps {
 /** Rejected frames are logged at most once per gateway per this much wall time, with a count. */
 export const REJECTION_LOG_INTERVAL_MS = 60_000;
 
+/**
+ * The `detail` of a command the server stopped (or was killed) before its meter answered. The
+ * command did not fail at the meter, so it raises no alarm; the restarted circuit compares its
+ * first reading with its persisted reasons and sends again if the relay is the wrong way.
+ */
+export function interruptedCommandDetail(cause: string): string {
+  return `interrupted: the server stopped before the meter answered (${cause}); the relay is reconciled from its first reading after the restart`;
+}
+
 interface PendingCommand {
   readonly command: SupplyCommand;
   readonly dormitoryId: string;
@@ -280,7 +289,7 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           if (!pending) return state;
           state.pending.delete(msg.commandId);
           deps.metrics.commands.inc({ outcome: msg.outcome });
-          const detail = msg.interrupted === true ? `interrupted: the server stopped before the meter answered (${msg.detail}); the relay is reconciled from its first reading after the restart` : msg.detail;
+          const detail = msg.interrupted === true ? interruptedCommandDetail(msg.detail) : msg.detail;
           dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, msg.outcome, { completedAt: deps.clock.now(), detail }) });
           // While the gateway is offline its outage alarm covers the failure (no alarm per circuit).
           const coveredByOutage = msg.outcome === 'failed' && state.online === false;

@@ -1,3 +1,4 @@
+import { chunks } from './chunks.ts';
 import type { Executor } from './executor.ts';
 
 export interface CommandView {
@@ -39,4 +40,25 @@ export async function listCommands(db: Executor, dormitoryId: string, page: { pa
       detail: r.detail,
     })),
   };
+}
+
+/**
+ * Closes the commands to these gateways' meters that an earlier run of the server left open
+ * (`requested` or `sent`): it was killed or crashed before the meter answered, and nothing else
+ * will ever close them. They become `failed` with `detail`, at `at`. Only the gateways this
+ * server drives are swept: a command to a gateway another server drives is that server's to
+ * close. Returns how many were closed.
+ */
+export async function closeInterruptedCommands(db: Executor, gatewayIds: readonly string[], at: Date, detail: string): Promise<number> {
+  let closed = 0;
+  for (const slice of chunks(gatewayIds)) {
+    const result = await db
+      .updateTable('commands')
+      .set({ state: 'failed', completed_at: at, detail })
+      .where('state', 'in', ['requested', 'sent'])
+      .where('meter_id', 'in', (eb) => eb.selectFrom('meters').select('meters.id').where('meters.gateway_id', 'in', slice))
+      .executeTakeFirst();
+    closed += Number(result.numUpdatedRows);
+  }
+  return closed;
 }
