@@ -13,9 +13,12 @@ import type * as Nact from 'nact';
  * driver: seconds, and nact's ask timeout answers "Query Timeout".
  *
  * What changes (1): once an actor's turn comes, it keeps handling queued messages (in order, one at
- * a time, each awaited as nact does) until the mailbox is empty or `sliceMs` of wall time has
- * passed; then it yields with nact's own `processNext` (one `setImmediate`), so a busy actor
- * never holds the loop for longer than a slice. Everything else is nact's Actor unchanged:
+ * a time, a promise returned by the behaviour awaited as nact does) until the mailbox is empty or
+ * `sliceMs` of wall time has passed; then it goes back on the run queue. Every actor shares ONE
+ * run queue, run from one `setImmediate` per event-loop turn for at most `TURN_BUDGET_MS` (see
+ * `RunQueue`), instead of nact's `setImmediate` + async function per message: a busy actor never
+ * holds the loop for longer than a slice, a message between actors is a push onto an array, and
+ * many ready actors no longer make one long turn. Everything else is nact's Actor unchanged:
  * dispatch, query, supervision (a crash ends the slice and hands the message to `handleFault`
  * exactly as nact does), stop, shutdownAfter, the context given to the behaviour.
  *
@@ -25,7 +28,7 @@ import type * as Nact from 'nact';
  * 20,000 entries, and a boot that adds the dormitories one message each was quadratic (issue 13:
  * 43.6 s to listening at 20,000 meters against 10.8 s at 10,000). Same fields, same values.
  *
- * How: a subclass of nact's internal `Actor` (lib/actor.js) overriding `handleMessage` and `createContext` only,
+ * How: a subclass of nact's internal `Actor` (lib/actor.js) overriding `handleMessage` and `createContext` only (plus its own `runSlice`),
  * created the way nact's own `spawn` creates an Actor (lib/system-map.js
  * `applyOrThrowIfStopped`). Both are internal files of nact 7.6.2 (the package has no
  * `exports` map, so they load); test/actors/draining-actor.test.ts fails if their shape
@@ -63,8 +66,73 @@ const systemMap = load('nact/lib/system-map.js') as {
 /** Wall time an actor may spend on its mailbox before it yields the event loop. */
 export const DEFAULT_SLICE_MS = 4;
 
-class DrainingActor extends Actor {
+/** Wall time one event-loop turn may spend on the run queue before it yields to I/O and timers. */
+export const TURN_BUDGET_MS = 4;
+
+interface Slice {
+  runSlice(): void;
+}
+
+/**
+ * One queue of actors with messages to handle, shared by every DrainingActor, run from ONE
+ * `setImmediate` per event-loop turn. nact schedules a `setImmediate` (and an async function and
+ * its promise) for every message that reaches an idle actor; a reading passes four or five actors
+ * (meter, circuits, dormitory, live feed), so the hot path paid that per hop. Here a hop is a
+ * push onto this array. Actors take turns in the order they became ready, each for at most its
+ * slice; an actor made ready while the queue runs (a message one actor sends another) runs in
+ * the same turn while the turn's budget lasts, so a reading reaches its circuit's command without
+ * waiting for further turns of the event loop.
+ */
+class RunQueue {
+  private ready: Slice[] = [];
+  private head = 0;
+  private scheduled = false;
+
+  add(actor: Slice): void {
+    this.ready.push(actor);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const turnEnds = performance.now() + TURN_BUDGET_MS;
+    try {
+      while (this.head < this.ready.length) {
+        const actor = this.ready[this.head]!;
+        this.ready[this.head++] = undefined as unknown as Slice;
+        actor.runSlice();
+        if (performance.now() >= turnEnds) break;
+      }
+    } finally {
+      if (this.head >= this.ready.length) {
+        this.ready = [];
+        this.head = 0;
+      } else {
+        if (this.head > 1024) {
+          this.ready = this.ready.slice(this.head);
+          this.head = 0;
+        }
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.run);
+        }
+      }
+    }
+  };
+}
+
+const runQueue = new RunQueue();
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+
+class DrainingActor extends Actor implements Slice {
   sliceMs = DEFAULT_SLICE_MS;
+  /** The message nact handed over when the actor became busy (the rest wait in its mailbox). */
+  private first: { message: unknown; sender: unknown } | undefined;
 
   /** nact's context (lib/actor.js `createContext`), with `children` copied from the live map when read. */
   override createContext(sender: unknown): unknown {
@@ -85,25 +153,49 @@ class DrainingActor extends Actor {
   /** nact calls this for a message that arrives while idle, and from processNext for the next queued one. */
   handleMessage(message: unknown, sender: unknown): void {
     this.busy = true;
-    this.immediate = setImmediate(() => void this.drain(message, sender));
+    this.first = { message, sender };
+    runQueue.add(this);
   }
 
-  private async drain(message: unknown, sender: unknown): Promise<void> {
+  /**
+   * Handles queued messages in order until the mailbox is empty or the slice is spent. A
+   * behaviour that returns a promise is awaited before the next message (the actor stays busy
+   * meanwhile and goes back on the run queue after); one that returns its state is not, so a
+   * synchronous behaviour costs no promise. A crash ends the slice and goes to nact's
+   * supervision (`handleFault`), as in nact.
+   */
+  runSlice(): void {
+    let current = this.first;
+    this.first = undefined;
+    // Stopped while it waited (nact's stop clears the pending message the same way).
+    if (this.stopped || !current) return;
     const sliceEnds = performance.now() + this.sliceMs;
-    let next: { message: unknown; sender: unknown } | undefined = { message, sender };
-    while (next) {
-      const current = next;
+    while (current) {
+      const handled = current;
+      let next: unknown;
       try {
-        const ctx = this.createContext(current.sender);
-        this.state = await Promise.resolve(this.f.call(ctx, this.state, current.message, ctx));
-        this.afterMessage();
+        const ctx = this.createContext(handled.sender);
+        next = this.f.call(ctx, this.state, handled.message, ctx);
       } catch (error) {
-        this.handleFault(current.message, current.sender, error);
+        this.handleFault(handled.message, handled.sender, error);
         return;
       }
-      // Stopped by its own message, or the slice is spent: nact's processNext takes over.
+      if (isThenable(next)) {
+        next.then(
+          (state) => {
+            this.state = state;
+            this.afterMessage();
+            this.processNext();
+          },
+          (error: unknown) => this.handleFault(handled.message, handled.sender, error),
+        );
+        return;
+      }
+      this.state = next;
+      this.afterMessage();
+      // Stopped by its own message, or the slice is spent: back on the run queue via processNext.
       if (this.stopped || this.mailbox.length === 0 || performance.now() >= sliceEnds) break;
-      next = this.mailbox.shift();
+      current = this.mailbox.shift();
     }
     this.processNext();
   }

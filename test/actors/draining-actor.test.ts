@@ -193,3 +193,43 @@ t.test("the behaviour's context has nact's fields and values; its children are c
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   t.same((await ask(survivor)).children, ['staying'], 'a stopped child is gone from children');
 });
+
+t.test('a message passed along a chain of 50 actors reaches its end in a few event-loop turns (nact: one turn per hop)', async (t) => {
+  type Hop = { hops: number; done: () => void };
+  const chainTurns = async (spawnOne: (system: Ref<unknown>, next: Ref<Hop> | undefined, i: number) => Ref<Hop>): Promise<number> => {
+    const system = start();
+    try {
+      let next: Ref<Hop> | undefined;
+      for (let i = 0; i < 50; i++) next = spawnOne(system, next, i);
+      const counter = turnCounter();
+      await new Promise<void>((done) => dispatch(next!, { hops: 0, done }));
+      counter.stop();
+      return counter.now();
+    } finally {
+      stop(system);
+    }
+  };
+  const hop = (next: Ref<Hop> | undefined) => (state: null, msg: Hop) => {
+    if (next) dispatch(next, { hops: msg.hops + 1, done: msg.done });
+    else msg.done();
+    return state;
+  };
+  const options = props();
+  const draining = await chainTurns((system, next, i) => spawnDraining<Hop>(system, hop(next), `hop-${i}`, options));
+  const plain = await chainTurns((system, next, i) => (spawn as unknown as (p: unknown, f: unknown, name: string, o: unknown) => Ref<Hop>)(system, hop(next), `hop-${i}`, options));
+  t.ok(draining < 10, `50 hops took ${draining} turns`);
+  t.ok(plain >= 50, `nact's actors took ${plain} turns (the control)`);
+});
+
+t.test('the shared run queue yields the event loop: 40 busy actors share the turns with I/O', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const counter = turnCounter();
+  const actors = Array.from({ length: 40 }, (_, i) => spawnDraining<Msg>(system, behaviour, `busy-${i}`, props()));
+  for (const actor of actors) dispatch(actor, { type: 'Slow', spinMs: 1, turn: counter.now });
+  const turns = await Promise.all(actors.map(async (actor) => ((await query(actor, (replyTo: Ref<number[]>) => ({ type: 'Get', replyTo }), 600_000)) as number[])[0]!));
+  counter.stop();
+  const distinct = new Set(turns).size;
+  t.ok(distinct >= 5, `40 ms of work in 40 actors was spread over ${distinct} turns`);
+  t.ok(distinct < 40, `several actors shared a turn (${distinct} turns for 40 actors)`);
+});
