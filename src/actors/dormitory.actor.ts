@@ -46,6 +46,8 @@ export type DormitoryMsg =
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
   /** The hourly days-of-credit estimate (src/services/days-left.service.ts): shown on the live feed. */
   | { readonly type: 'DaysLeftEstimated'; readonly daysLeft: NonNullable<DormitoryLiveState['daysLeft']> }
+  /** The live throttle's window ended with a change not yet published (`publish`). */
+  | { readonly type: 'LivePushDue' }
   | BillingFlushed
   /** Forwarded to the meter, which answers `replyTo` itself. */
   | { readonly type: 'ResolveRegister'; readonly meterId: string; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> }
@@ -145,6 +147,9 @@ interface PurseBilling {
 }
 
 interface CircuitEntry extends CircuitLiveState {
+  /** Updated in place by each reading (MeterReported). */
+  powerW: number;
+  pf: number;
   readonly meterId: string;
   readonly target: SupplyTarget;
   readonly cutReasons: readonly CutReason[];
@@ -231,6 +236,12 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
   function publish(state: DormitoryActorState, force: boolean): void {
     const now = Date.now();
     if (!force && now - state.lastPushAt < LIVE_PUSH_MS) {
+      // Published when the window ends, unless something publishes it before: the last change
+      // before a quiet spell (a meter gone silent, a command's outcome) is never left unshown.
+      if (!state.dirty && state.self) {
+        const self = state.self;
+        setTimeout(() => dispatch(self, { type: 'LivePushDue' }), LIVE_PUSH_MS - (now - state.lastPushAt)).unref();
+      }
       state.dirty = true;
       return;
     }
@@ -442,9 +453,12 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             state.lastReadingAt = msg.at;
             state.powerW = msg.powerW;
           }
+          // In place: an entry lives as long as the dormitory, and a copy per reading only fed the garbage collector.
           for (const c of msg.circuits) {
-            for (const [key, entry] of state.circuits) {
-              if (entry.meterId === msg.meterId && entry.target === c.kind) state.circuits.set(key, { ...entry, powerW: Math.round(c.powerW), pf: Math.round(c.pf * 1000) / 1000 });
+            const entry = state.circuits.get(circuitKey(msg.meterId, c.kind));
+            if (entry) {
+              entry.powerW = Math.round(c.powerW);
+              entry.pf = Math.round(c.pf * 1000) / 1000;
             }
           }
           if (msg.measured) {
@@ -528,6 +542,9 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
         case 'DaysLeftEstimated':
           state.daysLeft = msg.daysLeft;
           publish(state, true); // hourly: no need to coalesce
+          return state;
+        case 'LivePushDue':
+          if (state.dirty) publish(state, true);
           return state;
         case 'GetDormitory':
           dispatch(msg.replyTo, live(state));
