@@ -94,9 +94,10 @@ interface RuleStates {
 
 interface CircuitState {
   readonly reasons: ReadonlySet<CutReason>;
-  readonly relayClosed: boolean | null;
-  readonly powerW: number;
-  readonly pf: number;
+  /** The last sample's: written in place by each reading (`Sampled`); the rest of the state is replaced when it changes. */
+  relayClosed: boolean | null;
+  powerW: number;
+  pf: number;
   /** `persisting`: a cut being written ahead, not yet handed to the gateway (a reading meanwhile sends nothing more). */
   readonly inFlight: {
     readonly id: string;
@@ -256,7 +257,12 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     return { ...state, unconfirmed: null };
   }
 
+  // What `report` last looked at: a reading that changes none of it costs no allocation.
+  let reportedFrom: { reasons: ReadonlySet<CutReason>; relayClosed: boolean | null; inFlight: CircuitState['inFlight']; key: string } | undefined;
+
   function report(state: CircuitState): CircuitState {
+    const from = reportedFrom;
+    if (from !== undefined && from.key === state.lastReported && from.reasons === state.reasons && from.relayClosed === state.relayClosed && from.inFlight === state.inFlight) return state;
     const view: CircuitReported = {
       type: 'CircuitReported',
       meterId: props.meterId,
@@ -266,6 +272,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       commandInFlight: state.inFlight?.action ?? null,
     };
     const key = `${view.supply}|${view.cutReasons.join(',')}|${view.commandInFlight}`;
+    reportedFrom = { reasons: state.reasons, relayClosed: state.relayClosed, inFlight: state.inFlight, key };
     if (key === state.lastReported) return state;
     dispatch(props.dormitory, view);
     return { ...state, lastReported: key };
@@ -388,7 +395,11 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
       ctxSelf ??= ctx.self as Ref<CircuitMsg>;
       switch (msg.type) {
         case 'Sampled': {
-          const sampled = confirmedByReading({ ...state, relayClosed: msg.sample.relayClosed, powerW: msg.sample.powerW, pf: msg.sample.powerFactor }, msg.at);
+          // In place: a circuit lives as long as its meter, and a copy of its state per reading only fed the garbage collector.
+          state.relayClosed = msg.sample.relayClosed;
+          state.powerW = msg.sample.powerW;
+          state.pf = msg.sample.powerFactor;
+          const sampled = confirmedByReading(state, msg.at);
           const next = evaluateRules(sampled, msg.sample, msg.at);
           return report(reconcile(next, msg.decodedAtNs, 'system'));
         }

@@ -233,3 +233,31 @@ t.test('the shared run queue yields the event loop: 40 busy actors share the tur
   t.ok(distinct >= 5, `40 ms of work in 40 actors was spread over ${distinct} turns`);
   t.ok(distinct < 40, `several actors shared a turn (${distinct} turns for 40 actors)`);
 });
+
+t.test('dispatch remembers the actor behind a reference and behaves as nact once it stops', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const seen: string[] = [];
+  const options = { initialState: null, onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume };
+  const recorder = (tag: string) => (state: null, msg: string) => {
+    seen.push(`${tag}:${msg}`);
+    return state;
+  };
+  const turns = async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const first = spawnDraining<string>(system, recorder('first'), 'same-name', options);
+  dispatch(first, 'a');
+  dispatch(first, 'b');
+  await turns();
+  stop(first);
+  await turns();
+  dispatch(first, 'lost');
+  await turns();
+  t.same(seen, ['first:a', 'first:b'], 'a stopped actor gets nothing more');
+  const second = spawnDraining<string>(system, recorder('second'), 'same-name', options);
+  dispatch(first, 'via-old-reference');
+  dispatch(second, 'via-new-reference');
+  await turns();
+  t.same(seen.slice(2), ['second:via-old-reference', 'second:via-new-reference'], "a new actor of the same path gets what is sent to the old reference, as nact's path lookup does");
+});
