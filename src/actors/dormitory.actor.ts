@@ -458,7 +458,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
             const entry = state.circuits.get(circuitKey(msg.meterId, c.kind));
             if (entry) {
               entry.powerW = Math.round(c.powerW);
-              entry.pf = Math.round(c.pf * 1000) / 1000;
+              entry.pf = Math.round(c.powerFactor * 1000) / 1000;
             }
           }
           if (msg.measured) {

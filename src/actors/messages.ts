@@ -28,7 +28,8 @@ export interface MeterReported {
   /** What the reading measured, for the dormitory to price (null when idle or held). */
   readonly measured: Measured | null;
   readonly powerW: number;
-  readonly circuits: readonly { readonly kind: CircuitKind; readonly powerW: number; readonly pf: number }[];
+  /** The reading's own circuit samples (not copied: the dormitory reads kind, power and power factor). */
+  readonly circuits: readonly { readonly kind: CircuitKind; readonly powerW: number; readonly powerFactor: number }[];
   readonly at: number;
   readonly decodedAtNs: bigint;
 }

@@ -319,7 +319,7 @@ export function spawnMeter(parent: Ref<unknown>, props: MeterProps, deps: ActorD
       purse,
       measured,
       powerW: reading.powerW,
-      circuits: reading.circuits.map((c) => ({ kind: c.kind, powerW: c.powerW, pf: c.powerFactor })),
+      circuits: reading.circuits,
       at: reading.at,
       decodedAtNs,
     });
