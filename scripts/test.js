@@ -24,17 +24,15 @@
  * Test files named on the command line run alone. `npx tap test/x.test.ts` still runs a file from
  * source through tsx with tap's own runner (`.taprc`).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout, clearTimeout } from 'node:timers';
 import { parseArgs } from 'node:util';
+import { compileTree, root } from './compile.js';
 
-const root = path.resolve(import.meta.dirname, '..');
 const runDir = path.join(root, 'build', `run-${process.pid}`);
-/** Folders read at run time by path (static files, docs, deploy configs, packages): linked, not copied. */
-const LINKED = ['public', 'docs', 'deploy', 'node_modules', 'test-artifacts'];
 const TIMEOUT_SECONDS = Number(process.env.TAP_TIMEOUT ?? 420);
 const COUNT_KEYS = ['total', 'pass', 'fail', 'todo', 'skip'];
 /** Each file's wall time in the last run that ran it (not in git): the next run starts the longest first. */
@@ -72,19 +70,12 @@ function clean() {
 
 function compile() {
   const started = performance.now();
-  mkdirSync(path.join(root, 'test-artifacts'), { recursive: true });
-  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', runDir], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  if (tsc.status !== 0) {
+  const status = compileTree(runDir);
+  if (status !== 0) {
     clean();
-    console.error(`# tsc could not compile the suite (exit ${tsc.status ?? tsc.signal})`);
+    console.error(`# tsc could not compile the suite (exit ${status})`);
     process.exit(1);
   }
-  for (const name of LINKED) symlinkSync(path.join(root, name), path.join(runDir, name));
-  mkdirSync(path.join(runDir, 'bin'));
-  writeFileSync(path.join(runDir, 'bin', 'campus-prepaid.js'), "#!/usr/bin/env node\n// The compiled CLI (scripts/test.js).\nawait import('../src/cli.js');\n");
   console.log(`# compiled the suite into ${path.relative(root, runDir)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -67,8 +67,8 @@ export interface ServerProcess {
 }
 
 /** `campus-prepaid serve` as a child process (JSON logs on stdout, read line by line). */
-export function startServer(env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): ServerProcess {
-  const child = spawn(process.execPath, [...nodeArgs, 'bin/campus-prepaid.js', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServer(env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = [], bin = 'bin/campus-prepaid.js'): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const counts = { warn: 0, error: 0, lines: 0 };
   const notable: string[] = [];
   const messages = new Map<string, unknown>();

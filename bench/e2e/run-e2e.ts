@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     'ws-clients': { type: 'string', default: '0' },
     'ws-scope': { type: 'string', default: 'campus' },
     'node-flags': { type: 'string', default: '' },
+    'server-bin': { type: 'string', default: 'bin/campus-prepaid.js' },
   },
 });
 
@@ -59,6 +60,8 @@ if (!roomsBy) throw new Error(`--rooms must be one of ${ROOMS.join(', ')}`);
 const wsClients = Number(args['ws-clients']);
 if (!Number.isSafeInteger(wsClients) || wsClients < 0) throw new Error('--ws-clients must be a whole number (0: none)');
 const wsScope = args['ws-scope'];
+/** `dist/bin/campus-prepaid.js` after `npm run build`: the compiled server, as in production. */
+const serverBin = args['server-bin'];
 if (wsScope !== 'campus' && wsScope !== 'building') throw new Error('--ws-scope must be campus or building');
 
 const loadAverage = () => loadavg().map((x) => round(x, 2));
@@ -180,9 +183,9 @@ async function main(): Promise<void> {
     kind: 'campus-prepaid bench:e2e',
     startedAt: new Date().toISOString(),
     machine: { cores: cpus().length, node: process.version, loadAverageAtStart: loadAverage() },
-    setup: { meters, metersPerGateway, gateways: Math.ceil(meters / metersPerGateway), metersPerMessage: 32, publishIntervalMs: 1000, database: database.kind, broker: process.env.MQTT_URL ? 'MQTT_URL' : 'embedded', serverNodeFlags: serverFlags },
+    setup: { meters, metersPerGateway, gateways: Math.ceil(meters / metersPerGateway), metersPerMessage: 32, publishIntervalMs: 1000, database: database.kind, broker: process.env.MQTT_URL ? 'MQTT_URL' : 'embedded', serverNodeFlags: serverFlags, serverBin },
   };
-  let server: ServerProcess | undefined = startServer(env, nodeArgs);
+  let server: ServerProcess | undefined = startServer(env, nodeArgs, serverBin);
   let generator: Generator | undefined;
   const serverUsage = new UsageMeter(() => server?.child.pid);
   let generatorUsage: UsageMeter | undefined;
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
       await seedRooms(database.env, meters, campus.gateways, metersPerGateway);
       const seedSeconds = round((performance.now() - seeded) / 1000, 1);
       const bootAt = performance.now();
-      server = startServer(env, nodeArgs);
+      server = startServer(env, nodeArgs, serverBin);
       serverUsage.reset();
       url = await server.listening;
       api = api.sameSessionAt(url);
@@ -253,7 +256,7 @@ async function main(): Promise<void> {
       const stopped = server.messages.get('stopped') as { ms?: number; unwritten?: number } | undefined;
       const shutdown = { seconds: shutdownSeconds, exitCode: code, actorTreeStopMs: stopped?.ms ?? null, unwritten: stopped?.unwritten ?? null, notable: server.notable };
       const bootAt = performance.now();
-      server = startServer(env, nodeArgs);
+      server = startServer(env, nodeArgs, serverBin);
       serverUsage.reset();
       const url2 = await server.listening;
       const listeningSeconds = round((performance.now() - bootAt) / 1000, 2);
