@@ -36,7 +36,7 @@ t.test(`a ${ROWS}-row check-in file imports in one job with correct progress`, a
   const body = multipartFile(file);
   const startedAt = process.hrtime.bigint();
   const accepted = await app.http.inject({ method: 'POST', url: '/api/imports/check-ins', headers: { ...admin, ...body.headers }, payload: body.payload });
-  t.equal(accepted.statusCode, 202, accepted.body);
+  if (!t.equal(accepted.statusCode, 202, accepted.body)) return; // no job to wait for
   const { jobId } = accepted.json() as { jobId: string };
   const job = await jobs.end(jobId);
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;

@@ -58,7 +58,7 @@ t.test('a check-in file with Chinese headers opens the students and checks them 
     ],
   );
   const accepted = await upload('check-ins', file);
-  t.equal(accepted.statusCode, 202, accepted.body);
+  if (!t.equal(accepted.statusCode, 202, accepted.body)) return; // no job to wait for
   const { jobId } = accepted.json<{ jobId: string }>();
   const job = await jobs.end(jobId);
   t.equal(job.state, 'done', JSON.stringify(job.errors));
