@@ -34,7 +34,9 @@ t.test('a busy actor is 503 ACTOR_BUSY with Retry-After, then answers again; a s
   t.equal(busy.statusCode, 503, 'a request behind the burst is 503, not 500');
   t.match(busy.json(), { error: { code: 'ACTOR_BUSY', message: /dormitory did not answer within 100 ms/ } }, 'coded ACTOR_BUSY, naming the actor kind');
   t.equal(busy.headers['retry-after'], '1', 'Retry-After tells the client when to come back (whole seconds, at least 1)');
-  t.equal(await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"'), timeoutsBefore + 1, 'the timeout is counted under the actor kind');
+  // Counted per timeout: on a machine loaded far past its cores the other dormitory's ask, made at the same time, can time out too.
+  const timedOut = [busy, firstOther].filter((r) => r.statusCode === 503).length;
+  t.equal(await metricValue(test, 'campus_actor_ask_timeouts_total', 'actor="dormitory"'), timeoutsBefore + timedOut, 'each timeout is counted under the actor kind');
   // Another dormitory is not held up by the busy one. (On a machine loaded far past its cores a
   // single 100 ms ask can miss its time anyway, so the pair is asked again until the other
   // answers; A-101 must still be busy in that same round.)
