@@ -107,7 +107,8 @@ async function freshDatabase(): Promise<{ env: Record<string, string>; drop: () 
 /** A bench process of its own (`fork`, IPC): every request answered by one message, in order. */
 class Forked<To extends { readonly type: string }, From> {
   private readonly child;
-  private waiting: ((message: From) => void)[] = [];
+  private waiting: { resolve: (message: From) => void; reject: (error: Error) => void }[] = [];
+  private exited: Error | undefined;
   readonly pid;
 
   constructor(script: string) {
@@ -115,7 +116,13 @@ class Forked<To extends { readonly type: string }, From> {
     this.pid = this.child.pid;
     this.child.on('message', (message) => {
       const waiter = this.waiting.shift();
-      waiter?.(message as From);
+      waiter?.resolve(message as From);
+    });
+    // A process that dies (or never starts: a missing script) answers nothing: its questions fail,
+    // and the bench's cleanup stops the server instead of waiting forever beside it.
+    this.child.on('exit', (code, signal) => {
+      this.exited = new Error(`${script} exited (${signal ?? code}) before answering`);
+      for (const waiter of this.waiting.splice(0)) waiter.reject(this.exited);
     });
   }
 
@@ -124,7 +131,8 @@ class Forked<To extends { readonly type: string }, From> {
   }
 
   async ask<T extends From>(message: To): Promise<T> {
-    const answer = new Promise<From>((resolve) => this.waiting.push(resolve));
+    if (this.exited) throw this.exited;
+    const answer = new Promise<From>((resolve, reject) => this.waiting.push({ resolve, reject }));
     this.send(message);
     return (await answer) as T;
   }
