@@ -61,7 +61,13 @@ const load = createRequire(import.meta.url);
 const { Actor } = load('nact/lib/actor.js') as { Actor: NactActorClass };
 const systemMap = load('nact/lib/system-map.js') as {
   applyOrThrowIfStopped<R>(reference: unknown, f: (concrete: NactActorInternals & { system: unknown }) => R): R;
+  find(systemName: string, reference: unknown): unknown;
 };
+
+/** nact's own lookup of the live actor (or system) behind a reference (lib/system-map.js `find`). */
+export function findActor(systemName: string, reference: unknown): unknown {
+  return systemMap.find(systemName, reference);
+}
 
 /** Wall time an actor may spend on its mailbox before it yields the event loop. */
 export const DEFAULT_SLICE_MS = 4;

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Nact from 'nact';
-import { spawnDraining } from './draining-actor.ts';
+import { findActor, spawnDraining } from './draining-actor.ts';
 
 /**
  * nact 7.6.2 is CommonJS whose exports ESM cannot name statically; load it once, typed.
@@ -14,7 +14,6 @@ const nact = createRequire(import.meta.url)('nact') as typeof Nact;
 
 export const { start, spawn, query, stop } = nact;
 
-const systemMap = createRequire(import.meta.url)('nact/lib/system-map.js') as { find(systemName: string, reference: unknown): unknown };
 
 interface ConcreteActor {
   readonly stopped: boolean;
@@ -42,7 +41,7 @@ export function dispatch<T>(actor: Nact.Ref<T>, msg: T): void {
     nact.dispatch(actor, msg);
     return;
   }
-  const concrete = systemMap.find(ref.system.name, actor) as Partial<ConcreteActor> | undefined;
+  const concrete = findActor(ref.system.name, actor) as Partial<ConcreteActor> | undefined;
   if (!concrete || typeof concrete.dispatch !== 'function') return;
   if (concrete.stopped === false) concreteOf.set(actor, concrete as ConcreteActor);
   concrete.dispatch(msg);
