@@ -7,6 +7,7 @@ import { SimulatedClock, SystemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { holdRuntimeLock, type RuntimeLockEvents, type RuntimeLockKeeper } from './db/runtime-lock.ts';
 import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
 import alarmRoutes from './http/alarm.routes.ts';
@@ -77,6 +78,13 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** Commands retried after a failure once this much clock time has passed. Default 30 s. */
   readonly commandRetryMs?: number;
+  /**
+   * Called after the app stopped itself because it can no longer run safely: another server took
+   * the runtime lock while this one's database connection was down (src/db/runtime-lock.ts).
+   */
+  readonly onFatal?: (error: Error) => void;
+  /** How often a lost runtime lock is taken again. Default 1 s. */
+  readonly runtimeLockRetryMs?: number;
 }
 
 export interface App {
@@ -242,6 +250,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let notifications: NotificationDispatcher | undefined;
     let stopDaysLeft: (() => void) | undefined;
     let stopBills: (() => Promise<void>) | undefined;
+    let runtimeLock: RuntimeLockKeeper | undefined;
+    const lockLog = log.child({ component: 'runtime-lock' });
+    const lockEvents: RuntimeLockEvents = {
+      lost: (error) => lockLog.error({ err: error }, 'the runtime lock was lost with its database connection; taking it again'),
+      retaken: () => lockLog.info('the runtime lock is held again'),
+      takenOver: (error) => {
+        lockLog.fatal({ err: error }, 'another server took the runtime lock: stopping this one');
+        void app.stop().finally(() => options.onFatal?.(error));
+      },
+    };
     // Payments whose notification never came are asked about at their provider (PAYMENT_QUERY_AFTER_MINUTES, 0: off).
     const pendingPayments =
       paymentProviders.names.length > 0 && config.paymentQueryAfterMinutes > 0
@@ -271,6 +289,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       async start() {
         try {
           metrics.startSampling();
+          // Before anything that bills or drives a relay: a second server on this database is refused here.
+          runtimeLock = await holdRuntimeLock((onLost) => database.lockRuntime(onLost), lockEvents, options.runtimeLockRetryMs);
           const endpoints = simulator ? await simulator.start() : undefined;
           const topology = await loadTopology(database.db, []);
           await sessions.start(topology.gateways, endpoints);
@@ -315,6 +335,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           if (started) await runtime.stop();
           await sessions.stop();
           await simulator?.stop();
+          await runtimeLock?.release();
           if (clock instanceof SimulatedClock) clock.dispose();
           if (ownsDatabase) await database.close();
           metrics.stopSampling();

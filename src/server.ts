@@ -17,11 +17,18 @@ export function startupLines(url: string, admin: AdminCredentials, config: Pick<
 
 /** Runs the server until SIGINT/SIGTERM; prints the URL and, once, a generated admin password. */
 export async function runServer(config: Config): Promise<number> {
-  const app = await buildApp(config, { seedDemo: config.simulate });
+  let fatal: (error: Error) => void = () => undefined;
+  const stoppedItself = new Promise<number>((resolve) => {
+    fatal = (error) => {
+      console.error(`campus-prepaid: ${error.message}`);
+      resolve(1);
+    };
+  });
+  const app = await buildApp(config, { seedDemo: config.simulate, onFatal: (error) => fatal(error) });
   const address = await app.start();
   const url = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
   for (const line of startupLines(url, app.admin, config)) console.log(line);
-  return new Promise<number>((resolve) => {
+  const signalled = new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
@@ -38,4 +45,5 @@ export async function runServer(config: Config): Promise<number> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+  return Promise.race([signalled, stoppedItself]);
 }

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import type { Database } from './database.ts';
+import { acquirePostgresRuntimeLock, type RuntimeLock, type RuntimeLockLost } from './runtime-lock.ts';
 import { SerializedPGliteDialect } from './pglite-serialized-dialect.ts';
 
 const INT8_OID = 20;
@@ -33,19 +34,30 @@ export interface DatabaseHandle {
   readonly kind: 'postgres' | 'pglite';
   /** Embedded only: the PGlite instance (for dumps in tests). */
   readonly pglite: PGlite | undefined;
+  /**
+   * The one-runtime-per-database lock a server holds while its actors run (runtime-lock.ts):
+   * refused with RuntimeLockedError while another server holds it. PGlite: nothing to take (its
+   * DATA_DIR lock already keeps out a second process).
+   */
+  lockRuntime(onLost: RuntimeLockLost): Promise<RuntimeLock>;
   close(): Promise<void>;
 }
+
+const NO_LOCK_NEEDED: RuntimeLock = { release: async () => undefined };
 
 /** Opens PostgreSQL when a URL is given, else PGlite. int8 is parsed to number on both. */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({
+    const connection: pg.ClientConfig = {
       connectionString: options.databaseUrl,
-      max: options.poolSize ?? 10,
-      application_name: options.applicationName ?? 'campus-prepaid',
       // A database that does not answer must fail a query, not hang it: the ledger then waits and retries.
       connectionTimeoutMillis: 5_000,
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    };
+    const pool = new pg.Pool({
+      ...connection,
+      max: options.poolSize ?? 10,
+      application_name: options.applicationName ?? 'campus-prepaid',
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
           if (oid === INT8_OID) return (value: string) => Number(value);
@@ -61,7 +73,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     pool.on('error', onError);
     pool.on('connect', (client) => client.on('error', onError));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', pglite: undefined, close: () => db.destroy() };
+    return { db, kind: 'postgres', pglite: undefined, lockRuntime: (onLost) => acquirePostgresRuntimeLock(connection, onLost), close: () => db.destroy() };
   }
   let lock: DataDirLock | undefined;
   if (!options.dataDir.startsWith('memory://')) {
@@ -88,6 +100,7 @@ async function openPGlite(options: DatabaseOptions, lock: DataDirLock | undefine
     db,
     kind: 'pglite',
     pglite,
+    lockRuntime: async () => NO_LOCK_NEEDED,
     close: async () => {
       await db.destroy();
       lock?.release();

@@ -1,0 +1,155 @@
+import { hostname } from 'node:os';
+import pg from 'pg';
+
+/**
+ * One campus runtime per database. Every server runs every gateway (the lease manager of
+ * DESIGN.md, "Beyond one machine", is not built), so two servers on one database would each bill
+ * every reading and each drive every relay: a second server doubled the ledger's charges and
+ * closed the first one's live commands as interrupted. The runtime therefore holds a PostgreSQL
+ * session advisory lock, keyed by database and schema, on a connection of its own for as long as
+ * it runs; a second server's start is refused before it boots a gateway, naming the holder.
+ * PGlite needs none: its DATA_DIR lock (data-dir-lock.ts) already allows one process per cluster.
+ */
+export class RuntimeLockedError extends Error {
+  constructor(
+    readonly holder: string,
+    options?: ErrorOptions,
+  ) {
+    super(`another campus-prepaid server is running the campus on this database (${holder}); two would each bill every reading and drive every relay. Stop it, or point this server at another database or schema.`, options);
+    this.name = 'RuntimeLockedError';
+  }
+}
+
+export interface RuntimeLock {
+  /** Ends the lock's connection (PostgreSQL then releases the lock). */
+  release(): Promise<void>;
+}
+
+/** What the lock's holder does when its connection ends without a release (the lock is gone with it). */
+export type RuntimeLockLost = (error: Error) => void;
+
+/** The lock's key: per database (advisory locks are) and per schema (tests run one campus per schema). */
+export const RUNTIME_LOCK_KEY_SQL = `hashtextextended('campus-prepaid runtime ' || current_schema(), 0)`;
+
+/** The connection's own name in pg_stat_activity: who holds the lock, for the refusal message. */
+function holderName(): string {
+  return `campus-prepaid runtime pid ${process.pid} on ${hostname()}`.slice(0, 63);
+}
+
+/**
+ * Takes the lock on a new connection, or throws RuntimeLockedError naming the connection that
+ * holds it. `onLost` is called once if the connection ends before `release` (PostgreSQL
+ * restarted, the backend was terminated, the network dropped): the lock went with it.
+ */
+export async function acquirePostgresRuntimeLock(config: pg.ClientConfig, onLost: RuntimeLockLost): Promise<RuntimeLock> {
+  const client = new pg.Client({ ...config, application_name: holderName() });
+  let released = false;
+  let lost = false;
+  const lose = (error: Error) => {
+    if (released || lost) return;
+    lost = true;
+    onLost(error);
+  };
+  client.on('error', lose);
+  client.on('end', () => lose(new Error('the runtime lock connection ended')));
+  await client.connect();
+  try {
+    const taken = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${RUNTIME_LOCK_KEY_SQL}) as locked`);
+    if (!taken.rows[0]?.locked) throw new RuntimeLockedError(await describeHolder(client));
+  } catch (error) {
+    released = true;
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      if (!lost) await client.end().catch(() => undefined);
+    },
+  };
+}
+
+/** The holding connection as pg_stat_activity shows it (its name says which server and host). */
+async function describeHolder(client: pg.Client): Promise<string> {
+  const holder = await client.query<{ pid: number; application_name: string; client_addr: string | null; backend_start: Date; schema: string }>(
+    `with lock as (select ${RUNTIME_LOCK_KEY_SQL} as key)
+     select a.pid, a.application_name, host(a.client_addr) as client_addr, a.backend_start, current_schema() as schema
+       from lock, pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+        and l.database = (select oid from pg_database where datname = current_database())
+        and ((l.classid::bigint << 32) | l.objid::bigint) = lock.key`,
+  );
+  const row = holder.rows[0];
+  if (!row) return 'its holder could not be read';
+  const from = row.client_addr ? ` from ${row.client_addr}` : '';
+  return `schema "${row.schema}", held by "${row.application_name || 'unnamed connection'}"${from} (backend pid ${row.pid}) since ${row.backend_start.toISOString()}`;
+}
+
+export interface RuntimeLockEvents {
+  /** The lock's connection ended; it is being taken again every `retryMs`. */
+  lost(error: Error): void;
+  /** Taken again after a loss (PostgreSQL restarted, nobody else took it meanwhile). */
+  retaken(): void;
+  /** Another server took it while this one was without: this one must stop driving the campus. */
+  takenOver(error: RuntimeLockedError): void;
+}
+
+export interface RuntimeLockKeeper {
+  /** Stops taking it again and releases it. */
+  release(): Promise<void>;
+}
+
+/**
+ * Holds the runtime lock for a server's life: the first take throws (RuntimeLockedError when
+ * another server still holds it after `startGraceMs`); after a loss it is taken again every `retryMs` while the database is
+ * unreachable, and `takenOver` is called once if another server got it first.
+ */
+export async function holdRuntimeLock(take: (onLost: RuntimeLockLost) => Promise<RuntimeLock>, events: RuntimeLockEvents, retryMs = 1_000, startGraceMs = 5_000): Promise<RuntimeLockKeeper> {
+  let current: RuntimeLock | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let released = false;
+  const onLost = (error: Error) => {
+    current = undefined;
+    if (released) return;
+    events.lost(error);
+    schedule();
+  };
+  const schedule = () => {
+    retry = setTimeout(() => {
+      retry = undefined;
+      take(onLost).then(
+        (lock) => {
+          if (released) return void lock.release();
+          current = lock;
+          events.retaken();
+        },
+        (error: unknown) => {
+          if (released) return;
+          if (error instanceof RuntimeLockedError) events.takenOver(error);
+          else schedule(); // the database is still unreachable
+        },
+      );
+    }, retryMs);
+  };
+  // A server killed a moment ago may still have its backend (PostgreSQL ends it once it sees the
+  // socket closed): a refusal is believed after `startGraceMs` of asking again.
+  const refuseAfter = Date.now() + startGraceMs;
+  for (;;) {
+    try {
+      current = await take(onLost);
+      break;
+    } catch (error) {
+      if (!(error instanceof RuntimeLockedError) || Date.now() >= refuseAfter) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  return {
+    async release() {
+      released = true;
+      clearTimeout(retry);
+      await current?.release();
+      current = undefined;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import pg from 'pg';
+import pino from 'pino';
+import t, { type Test } from 'tap';
+import { buildApp } from '../../src/app.ts';
+import { RUNTIME_LOCK_KEY_SQL, RuntimeLockedError } from '../../src/db/runtime-lock.ts';
+import { createTestApp } from '../helpers/test-app.ts';
+import { startLiveApp, waitFor } from '../helpers/live-app.ts';
+import type { TestDatabase } from '../helpers/test-database.ts';
+
+/**
+ * One campus runtime per database. Two servers on one PostgreSQL database each billed every
+ * reading (the ledger doubled) and each drove every relay; the second also closed the first's
+ * live commands as interrupted. A server now holds a session advisory lock while it runs; a
+ * second one's start is refused before it boots a gateway or a dormitory. PGlite needs no such
+ * lock (its DATA_DIR lock, test/db/data-dir-lock.test.ts, keeps out a second process), so these
+ * run against DATABASE_URL.
+ */
+
+const onPostgres = Boolean(process.env.DATABASE_URL);
+const SMALL_CAMPUS = { buildings: 1, floors: 1, roomsPerFloor: 3, occupantsPerRoom: 1 };
+const HOLDER = `campus-prepaid runtime pid ${process.pid} on `;
+
+/** A connection of the test's own to the test's schema (the lock's key is per schema). */
+async function observer(t: Test, database: TestDatabase): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: database.databaseUrl, options: `-c search_path=${database.schema}` });
+  await client.connect();
+  t.teardown(() => client.end());
+  return client;
+}
+
+/** The backend pid holding this schema's runtime lock, if any. */
+async function lockHolder(client: pg.Client): Promise<{ pid: number; name: string } | undefined> {
+  const result = await client.query<{ pid: number; application_name: string }>(
+    `with lock as (select ${RUNTIME_LOCK_KEY_SQL} as key)
+     select a.pid, a.application_name from lock, pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+        and l.database = (select oid from pg_database where datname = current_database())
+        and ((l.classid::bigint << 32) | l.objid::bigint) = lock.key`,
+  );
+  const row = result.rows[0];
+  return row ? { pid: row.pid, name: row.application_name } : undefined;
+}
+
+t.test('a second server on the same database is refused before it boots anything, and starts once the first has stopped', { skip: onPostgres ? false : 'PostgreSQL only (DATABASE_URL): PGlite has its DATA_DIR lock' }, async (t) => {
+  const first = await startLiveApp(t, {}, { demoShape: SMALL_CAMPUS, quietAtBoot: true });
+  const booted = first.app.runtime.directory.dormitories.size;
+  t.equal(booted, 3, 'the first server runs the campus');
+  const watch = await observer(t, first.database);
+  const holder = await lockHolder(watch);
+  t.ok(holder?.name.startsWith(HOLDER), `the lock is held by this process's runtime (${holder?.name})`);
+
+  const second = await buildApp(first.config, { database: first.database, logger: pino({ level: 'silent' }) });
+  const refused = await second.start().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.type(refused, RuntimeLockedError, 'the second start is refused');
+  t.match((refused as Error).message, new RegExp(`another campus-prepaid server is running the campus on this database \\(schema "${first.database.schema}", held by "${HOLDER}`), 'naming the holder');
+  t.equal(second.runtime.directory.dormitories.size, 0, 'the refused server booted no dormitory');
+  t.notOk(second.http.server.listening, 'and does not listen');
+  t.equal((await lockHolder(watch))?.pid, holder?.pid, 'the first server still holds the lock');
+  t.equal(first.app.runtime.directory.dormitories.size, booted, 'and still runs its campus');
+
+  await first.app.stop();
+  t.equal(await lockHolder(watch), undefined, 'a stopped server releases the lock');
+  const third = await buildApp(first.config, { database: first.database, logger: pino({ level: 'silent' }) });
+  try {
+    await third.start();
+    t.equal(third.runtime.directory.dormitories.size, booted, 'a server started after the first stopped runs the campus');
+    t.ok((await lockHolder(watch))?.name.startsWith(HOLDER), 'and holds the lock');
+  } finally {
+    await third.stop();
+  }
+});
+
+t.test('a lock lost with its connection is taken again; if another server took it meanwhile, this one stops itself', { skip: onPostgres ? false : 'PostgreSQL only (DATABASE_URL)' }, async (t) => {
+  let fatal: (error: Error) => void = () => undefined;
+  const stoppedItself = new Promise<Error>((resolve) => (fatal = resolve));
+  // The retry is slow enough (on the wall clock: it is a database reconnect) for the test to take the lock first in phase 2.
+  const test = await createTestApp(t, { seedDemo: false, onFatal: (error) => fatal(error), runtimeLockRetryMs: 1_500 });
+  await test.app.start();
+  const watch = await observer(t, test.database);
+  const first = await lockHolder(watch);
+  t.ok(first, 'held after start');
+
+  // 1. PostgreSQL ends the lock's connection (a restart, an operator's pg_terminate_backend): the server takes it again.
+  await watch.query('select pg_terminate_backend($1, 10000)', [first!.pid]);
+  const again = await waitFor('the runtime lock held again', async () => {
+    const now = await lockHolder(watch);
+    return now && now.pid !== first!.pid ? now : undefined;
+  });
+  t.ok(again.name.startsWith(HOLDER), 'the server took the lock again on a new connection');
+  t.ok(test.app.http.server.listening, 'and kept running');
+
+  // 2. Lost again, and another server takes it first: this one must stop driving the campus.
+  let taken = false;
+  let holderPid = again.pid;
+  for (let attempt = 0; attempt < 5 && !taken; attempt++) {
+    await watch.query('select pg_terminate_backend($1, 10000)', [holderPid]);
+    taken = (await watch.query<{ locked: boolean }>(`select pg_try_advisory_lock(${RUNTIME_LOCK_KEY_SQL}) as locked`)).rows[0]!.locked;
+    if (!taken) holderPid = (await waitFor('the runtime lock held again', () => lockHolder(watch))).pid; // the server won the race: lose it again
+  }
+  t.ok(taken, 'another connection took the lock while the server was without it');
+  const error = await stoppedItself;
+  t.type(error, RuntimeLockedError, 'the server found the lock taken and reported a fatal error');
+  t.notOk(test.app.http.server.listening, 'and stopped itself');
+  await watch.query(`select pg_advisory_unlock(${RUNTIME_LOCK_KEY_SQL})`);
+});
