@@ -47,10 +47,18 @@ export async function listCommands(db: Executor, dormitoryId: string, page: { pa
  * (`requested` or `sent`): it was killed or crashed before the meter answered, and nothing else
  * will ever close them. They become `failed` with `detail`, at `at`. Only the gateways this
  * server drives are swept: a command to a gateway another server drives is that server's to
- * close. Returns how many were closed.
+ * close. So are the open commands of meters that no longer exist (removed while their command
+ * waited for a retry, then the server was killed): no gateway drives them, no answer can come.
+ * Returns how many were closed.
  */
 export async function closeInterruptedCommands(db: Executor, gatewayIds: readonly string[], at: Date, detail: string): Promise<number> {
-  let closed = 0;
+  const orphans = await db
+    .updateTable('commands')
+    .set({ state: 'failed', completed_at: at, detail })
+    .where('state', 'in', ['requested', 'sent'])
+    .where((eb) => eb.or([eb('meter_id', 'is', null), eb.not(eb.exists(eb.selectFrom('meters').select('meters.id').whereRef('meters.id', '=', 'commands.meter_id')))]))
+    .executeTakeFirst();
+  let closed = Number(orphans.numUpdatedRows);
   for (const slice of chunks(gatewayIds)) {
     const result = await db
       .updateTable('commands')

@@ -15,6 +15,9 @@ const OPEN_COMMANDS = [
   { id: 'killed-sent', dormitory_id: 'R-1', meter_id: 'M-R-1', target: 'lighting', action: 'cut', reason: 'lights_off', state: 'sent' },
   { id: 'killed-requested', dormitory_id: 'R-3', meter_id: 'M-R-3', target: 'socket', action: 'cut', reason: 'manual', state: 'requested' },
   { id: 'answered', dormitory_id: 'R-2', meter_id: 'M-R-2', target: 'ac', action: 'restore', reason: 'recharge', state: 'confirmed' },
+  // Meters removed (DELETE /api/meters/:id) while their command waited for a retry: no gateway drives them any more.
+  { id: 'meter-removed', dormitory_id: 'R-2', meter_id: 'M-REMOVED', target: 'socket', action: 'cut', reason: 'manual', state: 'sent' },
+  { id: 'no-meter', dormitory_id: 'R-2', meter_id: null, target: 'socket', action: 'restore', reason: 'manual', state: 'requested' },
 ] as const;
 
 async function leaveOpenCommands(campus: RestartCampus, at: Date): Promise<void> {
@@ -34,9 +37,11 @@ t.test('commands a killed server left open are closed as interrupted at the next
   const killedAt = new Date(campus.clock.now());
   await leaveOpenCommands(campus, killedAt);
 
-  // The sweep is scoped by gateway: closing GW-R2's (R-3's meter) leaves GW-R1's alone.
-  t.equal(await closeInterruptedCommands(campus.database.db, ['GW-R2'], killedAt, 'interrupted: scoped'), 1, 'one open command on GW-R2');
+  // The sweep is scoped by gateway: closing GW-R2's (R-3's meter) leaves GW-R1's alone; the commands of meters that are gone go with any sweep.
+  t.equal(await closeInterruptedCommands(campus.database.db, ['GW-R2'], killedAt, 'interrupted: scoped'), 3, "GW-R2's open command and the two whose meter is gone");
   t.equal((await rowOf(campus, 'killed-sent')).state, 'sent', 'the command to a meter of another gateway is untouched');
+  t.match(await rowOf(campus, 'meter-removed'), { state: 'failed', detail: 'interrupted: scoped' }, 'the open command of a removed meter is closed');
+  t.match(await rowOf(campus, 'no-meter'), { state: 'failed', detail: 'interrupted: scoped' }, 'and one with no meter');
   t.equal(await closeInterruptedCommands(campus.database.db, ['GW-UNKNOWN'], killedAt, 'interrupted: nothing'), 0, 'a gateway with no commands closes nothing');
 
   const restartedAt = new Date(campus.clock.now());
