@@ -42,7 +42,9 @@ function holderName(): string {
  * restarted, the backend was terminated, the network dropped): the lock went with it.
  */
 export async function acquirePostgresRuntimeLock(config: pg.ClientConfig, onLost: RuntimeLockLost): Promise<RuntimeLock> {
-  const client = new pg.Client({ ...config, application_name: holderName() });
+  // Keepalives both ways: a server whose host vanished (no FIN) must not keep the lock for the
+  // OS's two hours, and this server must learn that its database went away.
+  const client = new pg.Client({ ...config, application_name: holderName(), keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
   let released = false;
   let lost = false;
   const lose = (error: Error) => {
@@ -54,6 +56,7 @@ export async function acquirePostgresRuntimeLock(config: pg.ClientConfig, onLost
   client.on('end', () => lose(new Error('the runtime lock connection ended')));
   await client.connect();
   try {
+    await client.query('set tcp_keepalives_idle = 30; set tcp_keepalives_interval = 10; set tcp_keepalives_count = 3');
     const taken = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${RUNTIME_LOCK_KEY_SQL}) as locked`);
     if (!taken.rows[0]?.locked) throw new RuntimeLockedError(await describeHolder(client));
   } catch (error) {
