@@ -346,6 +346,10 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
   const commands = histogramDelta(before.histogram('campus_reading_to_command_seconds'), after.histogram('campus_reading_to_command_seconds'));
   const lag = histogramDelta(before.histogram('campus_event_loop_lag_seconds'), after.histogram('campus_event_loop_lag_seconds'));
   const ms = (s: number | null) => (s === null ? null : round(s * 1000, 2));
+  const gc = (kind: string) => {
+    const pauses = histogramDelta(before.histogram('nodejs_gc_pause_seconds', `kind="${kind}"`), after.histogram('nodejs_gc_pause_seconds', `kind="${kind}"`));
+    return { pauses: pauses.count, totalMs: round(pauses.sum * 1000), p99AtMostMs: ms(bucketPercentile(pauses, 99)), maxBucketMs: ms(maxBucket(pauses)) };
+  };
   return {
     seconds: round(elapsedS, 1),
     loadAverage: { start: loadAtStart, end: loadAverage() },
@@ -355,6 +359,8 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     probes: { sent: probes.length, answered: genAfter.probeLatenciesMs.length, publishToCommandSeenMs: distribution(genAfter.probeLatenciesMs, 2) },
     serverHistogram: { commands: commands.count, meanMs: commands.count ? round((commands.sum / commands.count) * 1000, 2) : null, p99AtMostMs: ms(bucketPercentile(commands, 99)), p999AtMostMs: ms(bucketPercentile(commands, 99.9)) },
     eventLoopLag: { samples: lag.count, p50AtMostMs: ms(bucketPercentile(lag, 50)), p99AtMostMs: ms(bucketPercentile(lag, 99)), maxBucketMs: ms(maxBucket(lag)) },
+    // The main thread stopped for the collector in the window: how much of the lag above it explains.
+    gcPauses: { minor: gc('minor'), major: gc('major') },
     framesRejected: after.total('campus_frames_rejected_total') - before.total('campus_frames_rejected_total'),
     ledgerCommits: after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count'),
     ledgerCommitSecondsMean: round((after.total('campus_ledger_commit_seconds_sum') - before.total('campus_ledger_commit_seconds_sum')) / Math.max(1, after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count')), 3),

@@ -20,15 +20,15 @@ export class Scrape {
     return (this.samples.get(name) ?? []).filter((s) => s.labels.includes(having)).reduce((sum, s) => sum + s.value, 0);
   }
 
-  /** A histogram, buckets merged over label sets. */
-  histogram(name: string): HistogramSnapshot {
+  /** A histogram, buckets merged over label sets (optionally only those whose labels contain `having`). */
+  histogram(name: string, having = ''): HistogramSnapshot {
     const buckets = new Map<number, number>();
-    for (const s of this.samples.get(`${name}_bucket`) ?? []) {
+    for (const s of (this.samples.get(`${name}_bucket`) ?? []).filter((sample) => sample.labels.includes(having))) {
       const le = /le="([^"]+)"/.exec(s.labels)?.[1];
       if (le === undefined) continue;
       const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
       buckets.set(bound, (buckets.get(bound) ?? 0) + s.value);
     }
-    return { count: this.total(`${name}_count`), sum: this.total(`${name}_sum`), buckets };
+    return { count: this.total(`${name}_count`, having), sum: this.total(`${name}_sum`, having), buckets };
   }
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EventLoopLag } from './event-loop-lag.ts';
+import { GcPauses } from './gc-pauses.ts';
 import { ProcessUsage } from './process-usage.ts';
 
 /** What the ledger writer holds, read at each scrape. */
@@ -76,13 +77,17 @@ export class Metrics {
   readonly eventLoopLag = new EventLoopLag(this.registry);
   /** CPU seconds and resident memory of this process, read at each scrape. */
   readonly processUsage = new ProcessUsage(this.registry);
+  /** Garbage-collection pauses; observed only between `startSampling()` and `stopSampling()`. */
+  readonly gcPauses = new GcPauses(this.registry);
 
   startSampling(): void {
     this.eventLoopLag.start();
+    this.gcPauses.start();
   }
 
   stopSampling(): void {
     this.eventLoopLag.stop();
+    this.gcPauses.stop();
   }
 
   render(): Promise<string> {

@@ -50,4 +50,5 @@ t.test('GET /api/metrics exports event-loop lag, CPU seconds and resident memory
   t.ok(cpu && Number(cpu[1]) > 0, 'process_cpu_seconds_total is exported');
   const rss = /^process_resident_memory_bytes (\d+)/m.exec(response.body);
   t.ok(rss && Number(rss[1]) > 10_000_000, 'process_resident_memory_bytes is exported');
+  t.match(response.body, /^# TYPE nodejs_gc_pause_seconds histogram$/m, 'nodejs_gc_pause_seconds is exported');
 });
