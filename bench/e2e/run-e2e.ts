@@ -361,6 +361,8 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     eventLoopLag: { samples: lag.count, p50AtMostMs: ms(bucketPercentile(lag, 50)), p99AtMostMs: ms(bucketPercentile(lag, 99)), maxBucketMs: ms(maxBucket(lag)) },
     // The main thread stopped for the collector in the window: how much of the lag above it explains.
     gcPauses: { minor: gc('minor'), major: gc('major') },
+    // The V8 heap in use (live and not yet collected) at the window's start and end, against the RSS.
+    serverHeapUsedMiB: { start: round(before.total('nodejs_heap_used_bytes') / 1_048_576), end: round(after.total('nodejs_heap_used_bytes') / 1_048_576) },
     framesRejected: after.total('campus_frames_rejected_total') - before.total('campus_frames_rejected_total'),
     ledgerCommits: after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count'),
     ledgerCommitSecondsMean: round((after.total('campus_ledger_commit_seconds_sum') - before.total('campus_ledger_commit_seconds_sum')) / Math.max(1, after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count')), 3),
