@@ -139,6 +139,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     }
     const context: AppContext = { config, db: database.db, clock, log };
     const metrics = new Metrics();
+    let runtimeLock: RuntimeLockKeeper | undefined;
     const deps: ActorDeps = {
       clock,
       log: log.child({ component: 'actors' }),
@@ -146,6 +147,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       postingIntervalMs: config.billingPostIntervalMs,
       commandRetryMs: options.commandRetryMs ?? 30_000,
       nodeId: config.nodeId,
+      runtimeLockHeld: () => runtimeLock?.held ?? true,
     };
     const sessions = new GatewaySessions({
       clock,
@@ -161,6 +163,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ledgerFlushMs: config.ledgerFlushMs,
       ledgerBatchSize: config.ledgerBatchSize,
       queryTimeoutMs: config.actorQueryTimeoutMs,
+      // PostgreSQL: every ledger transaction first checks that this server still holds the runtime lock.
+      // (An app never started runs no actor: nothing to fence.)
+      fence: database.kind === 'postgres' ? (trx) => runtimeLock?.fence(trx) ?? Promise.resolve() : undefined,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
       prepareDriver: (gateway) => sessions.prepare(gateway),
     });
@@ -235,7 +240,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });
-    await importJobs.recover();
     await http.register(importRoutes, { context, jobs: importJobs });
     await http.register(meterRegisterRoutes, { context, runtime });
     await http.register(displayTokenRoutes, { context });
@@ -250,7 +254,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let notifications: NotificationDispatcher | undefined;
     let stopDaysLeft: (() => void) | undefined;
     let stopBills: (() => Promise<void>) | undefined;
-    let runtimeLock: RuntimeLockKeeper | undefined;
     const lockLog = log.child({ component: 'runtime-lock' });
     const lockEvents: RuntimeLockEvents = {
       lost: (error) => lockLog.error({ err: error }, 'the runtime lock was lost with its database connection; taking it again'),
@@ -291,6 +294,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           metrics.startSampling();
           // Before anything that bills or drives a relay: a second server on this database is refused here.
           runtimeLock = await holdRuntimeLock((onLost) => database.lockRuntime(onLost), lockEvents, options.runtimeLockRetryMs);
+          // The jobs an earlier run left running are its to close only once this server is the one running the campus
+          // (a refused second server closed a live server's import as failed).
+          await importJobs.recover();
           const endpoints = simulator ? await simulator.start() : undefined;
           const topology = await loadTopology(database.db, []);
           await sessions.start(topology.gateways, endpoints);

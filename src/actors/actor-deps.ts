@@ -23,6 +23,11 @@ export interface ActorDeps {
    * group commit.
    */
   readonly writeAhead?: WriteAhead;
+  /**
+   * Whether this server holds the runtime lock now (src/db/runtime-lock.ts; set by the app on
+   * PostgreSQL): while it does not, a gateway sends no command. Absent: always sends.
+   */
+  readonly runtimeLockHeld?: () => boolean;
 }
 
 /**

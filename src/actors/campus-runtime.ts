@@ -18,7 +18,7 @@ import type { RegisterResolution, RegisterResolved } from '../domain/register-ho
 import type { MeterView } from './meter.actor.ts';
 import { interruptedCommandDetail, type GatewayView } from './gateway.actor.ts';
 import { spawnLedger, type LedgerFlushed, type LedgerMsg } from './ledger.actor.ts';
-import { LedgerWriter, type LedgerWriterStatus } from './ledger-writer.ts';
+import { LedgerWriter, type LedgerWriterOptions, type LedgerWriterStatus } from './ledger-writer.ts';
 import { LiveHub } from './live-hub.ts';
 import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
@@ -47,6 +47,8 @@ export interface CampusRuntimeOptions {
   /** Makes ready what `createDriver` needs for a gateway added at run time (the MQTT connection); rejects when it cannot. */
   readonly prepareDriver?: (gateway: Pick<GatewayTopology, 'protocol'>) => Promise<void>;
   readonly queryTimeoutMs?: number;
+  /** Checked first in every ledger transaction: refuses the write when this server no longer holds the runtime lock (LedgerWriterOptions.fence). */
+  readonly fence?: LedgerWriterOptions['fence'];
 }
 
 /**
@@ -73,6 +75,7 @@ export class CampusRuntime {
       flushMs: options.ledgerFlushMs,
       batchSize: options.ledgerBatchSize,
       alarmsChanged: (ids) => void this.recountAlarms([...ids]),
+      fence: options.fence,
     });
     this.timeoutMs = options.queryTimeoutMs ?? 2000;
   }

@@ -236,7 +236,9 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
                 raisedAt: deps.clock.now(),
               },
             });
-          } else if (state.online === false) {
+          } else if (state.online !== true) {
+            // Back online, or online at the first status after a boot: an outage alarm the earlier
+            // run left active (it stopped or was killed during the outage) is cleared too.
             dispatch(props.ledger, { type: 'AlarmCleared', clearance: { dormitoryId: null, gatewayId: props.gatewayId, circuit: null, kind: 'gateway_offline' } });
           }
           state.online = msg.online;
@@ -273,6 +275,11 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           if (!msg.writtenAhead) dispatch(props.ledger, { type: 'CommandChanged', record: commandRecord(pending, 'requested') });
           if (msg.causedAtNs !== undefined) {
             deps.metrics.commandLatency.observe({ reason: msg.reason.split(',')[0]! }, Number(process.hrtime.bigint() - msg.causedAtNs) / 1e9);
+          }
+          if (deps.runtimeLockHeld?.() === false) {
+            // Another server may be running the campus: this one sends nothing to a relay (it stops, or takes the lock again and the circuit retries).
+            dispatch(self, { type: 'CommandCompleted', commandId: msg.command.commandId, outcome: 'failed', detail: 'not sent: this server does not hold the runtime lock', interrupted: true });
+            return state;
           }
           driver.send(msg.command);
           return state;

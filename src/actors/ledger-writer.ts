@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { chunks } from '../db/chunks.ts';
 import { isConnectionFailure } from '../db/connection-failure.ts';
+import { RuntimeFenceError } from '../db/runtime-lock.ts';
 import type { Database, Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
@@ -248,6 +249,12 @@ export interface LedgerWriterOptions {
    * the cut goes to the driver anyway; the commit goes on. Default 250.
    */
   readonly writeAheadMaxWaitMs?: number;
+  /**
+   * Run first in every transaction that writes (src/db/runtime-lock.ts `fence`): throws
+   * RuntimeFenceError when this server no longer holds the runtime lock, and the items wait (as
+   * for a database that is away) instead of being written beside another server's. Unset: no check.
+   */
+  readonly fence?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 }
 
 /** What a circuit persists before its command goes to the driver (docs/architecture.md, "Write-ahead of a cut"). */
@@ -457,11 +464,13 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
         try {
           const newest = [...controls.values()].filter((r) => this.isNewestControl(r));
           // One statement needs no transaction of its own (a round trip less, each way: PGlite runs them on the main thread).
-          if (newest.length === 0 || commands.length === 0) {
+          const fence = this.options.fence;
+          if (!fence && (newest.length === 0 || commands.length === 0)) {
             await upsertControlStates(this.options.db, newest);
             await insertRequestedCommands(this.options.db, commands);
           } else {
             await this.options.db.transaction().execute(async (trx) => {
+              await fence?.(trx);
               await upsertControlStates(trx, newest);
               await insertRequestedCommands(trx, commands);
             });
@@ -593,7 +602,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       return;
     } catch (error) {
       this.options.metrics.ledgerFailures.inc();
-      if (isConnectionFailure(error) || !(await this.databaseReachable())) {
+      if (error instanceof RuntimeFenceError || isConnectionFailure(error) || !(await this.databaseReachable())) {
         this.waitForDatabase(error, sizeOf(batch));
         this.requeue(batch);
         return;
@@ -627,7 +636,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
         continue;
       } catch (error) {
         this.options.metrics.ledgerFailures.inc();
-        if (isConnectionFailure(error) || !(await this.databaseReachable())) return { items: [segment, ...segments].flat(), error };
+        if (error instanceof RuntimeFenceError || isConnectionFailure(error) || !(await this.databaseReachable())) return { items: [segment, ...segments].flat(), error };
         if (segment.length > 1) {
           segments.unshift(...halves(segment));
           continue;
@@ -682,7 +691,10 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
   }
 
   private async commit(batch: Batch): Promise<void> {
-    await this.options.db.transaction().execute((trx) => this.write(trx, batch));
+    await this.options.db.transaction().execute(async (trx) => {
+      await this.options.fence?.(trx);
+      await this.write(trx, batch);
+    });
     const touched = new Set<string>();
     for (const a of batch.alarms) if (a.dormitoryId) touched.add(a.dormitoryId);
     for (const c of batch.clearances) if (c.dormitoryId) touched.add(c.dormitoryId);

@@ -43,7 +43,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const NO_LOCK_NEEDED: RuntimeLock = { release: async () => undefined };
+const NO_LOCK_NEEDED: RuntimeLock = { backendPid: null, release: async () => undefined };
 
 /** Opens PostgreSQL when a URL is given, else PGlite. int8 is parsed to number on both. */
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {

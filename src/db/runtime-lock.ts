@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+import { sql } from 'kysely';
 import pg from 'pg';
+import type { Executor } from './executor.ts';
 
 /**
  * One campus runtime per database. Every server runs every gateway (the lease manager of
@@ -21,6 +23,8 @@ export class RuntimeLockedError extends Error {
 }
 
 export interface RuntimeLock {
+  /** The PostgreSQL backend holding it (what a fence checks); null where no lock is needed (PGlite). */
+  readonly backendPid: number | null;
   /** Ends the lock's connection (PostgreSQL then releases the lock). */
   release(): Promise<void>;
 }
@@ -37,34 +41,43 @@ function holderName(): string {
 }
 
 /**
- * Takes the lock on a new connection, or throws RuntimeLockedError naming the connection that
- * holds it. `onLost` is called once if the connection ends before `release` (PostgreSQL
- * restarted, the backend was terminated, the network dropped): the lock went with it.
+ * Takes the lock on a new connection, or throws (RuntimeLockedError naming the connection that
+ * holds it; the connection's own error when the database cannot be reached). `onLost` is called
+ * once if the connection ends after the lock was taken and before `release` (PostgreSQL
+ * restarted, the backend was terminated, the network dropped): the lock went with it. A failure
+ * before the lock was taken is only the rejection, never also `onLost` (an outside attack that
+ * killed the connection between connect and lock saw both, two retry loops, and the server
+ * refused by its own second loop stopped itself).
  */
 export async function acquirePostgresRuntimeLock(config: pg.ClientConfig, onLost: RuntimeLockLost): Promise<RuntimeLock> {
   // Keepalives both ways: a server whose host vanished (no FIN) must not keep the lock for the
   // OS's two hours, and this server must learn that its database went away.
   const client = new pg.Client({ ...config, application_name: holderName(), keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+  let held = false;
   let released = false;
   let lost = false;
   const lose = (error: Error) => {
-    if (released || lost) return;
+    if (!held || released || lost) return;
     lost = true;
     onLost(error);
   };
-  client.on('error', lose);
+  client.on('error', lose); // also keeps an error before the lock from becoming an unhandled 'error' event
   client.on('end', () => lose(new Error('the runtime lock connection ended')));
-  await client.connect();
+  let backendPid: number;
   try {
+    await client.connect();
     await client.query('set tcp_keepalives_idle = 30; set tcp_keepalives_interval = 10; set tcp_keepalives_count = 3');
-    const taken = await client.query<{ locked: boolean }>(`select pg_try_advisory_lock(${RUNTIME_LOCK_KEY_SQL}) as locked`);
+    const taken = await client.query<{ locked: boolean; pid: number }>(`select pg_try_advisory_lock(${RUNTIME_LOCK_KEY_SQL}) as locked, pg_backend_pid() as pid`);
     if (!taken.rows[0]?.locked) throw new RuntimeLockedError(await describeHolder(client));
+    backendPid = taken.rows[0].pid;
   } catch (error) {
     released = true;
     await client.end().catch(() => undefined);
     throw error;
   }
+  held = true;
   return {
+    backendPid,
     async release() {
       if (released) return;
       released = true;
@@ -98,23 +111,44 @@ export interface RuntimeLockEvents {
   takenOver(error: RuntimeLockedError): void;
 }
 
+/** A write of the runtime's (a ledger commit) refused because this server does not hold the runtime lock now. */
+export class RuntimeFenceError extends Error {
+  constructor(message: string) {
+    super(`not written: ${message}; another server may be running the campus`);
+    this.name = 'RuntimeFenceError';
+  }
+}
+
 export interface RuntimeLockKeeper {
+  /** Whether the lock is held as far as this process knows (false from its loss until it is taken again). */
+  readonly held: boolean;
+  /**
+   * Throws RuntimeFenceError unless this server holds the lock, checked by the database inside
+   * `trx`: run first in every transaction that writes what the runtime decided (charges, cursors,
+   * commands). A server frozen (SIGSTOP, a VM pause) while its lock connection was ended and
+   * another server took over would otherwise write on when it woke, from the same billing cursors
+   * (an outside attack saw twelve meters charged twice); the check finds its lock's backend gone.
+   */
+  fence(trx: Executor): Promise<void>;
   /** Stops taking it again and releases it. */
   release(): Promise<void>;
 }
 
 /**
  * Holds the runtime lock for a server's life: the first take throws (RuntimeLockedError when
- * another server still holds it after `startGraceMs`); after a loss it is taken again every `retryMs` while the database is
- * unreachable, and `takenOver` is called once if another server got it first.
+ * another server still holds it after `startGraceMs`); after a loss it is taken again every
+ * `retryMs` while the database is unreachable (one retry at a time), and `takenOver` is called
+ * once if another server got it first.
  */
 export async function holdRuntimeLock(take: (onLost: RuntimeLockLost) => Promise<RuntimeLock>, events: RuntimeLockEvents, retryMs = 1_000, startGraceMs = 5_000): Promise<RuntimeLockKeeper> {
   let current: RuntimeLock | undefined;
+  let retrying = false;
   let retry: NodeJS.Timeout | undefined;
   let released = false;
   const onLost = (error: Error) => {
     current = undefined;
-    if (released) return;
+    if (released || retrying) return;
+    retrying = true;
     events.lost(error);
     schedule();
   };
@@ -123,6 +157,7 @@ export async function holdRuntimeLock(take: (onLost: RuntimeLockLost) => Promise
       retry = undefined;
       take(onLost).then(
         (lock) => {
+          retrying = false;
           if (released) return void lock.release();
           current = lock;
           events.retaken();
@@ -148,6 +183,21 @@ export async function holdRuntimeLock(take: (onLost: RuntimeLockLost) => Promise
     }
   }
   return {
+    get held() {
+      return current !== undefined;
+    },
+    async fence(trx) {
+      const lock = current;
+      if (!lock) throw new RuntimeFenceError('the runtime lock was lost with its database connection and is not held again yet');
+      if (lock.backendPid === null) return;
+      const found = await sql<{ held: boolean }>`
+        select exists(
+          select 1 from pg_locks l
+           where l.pid = ${lock.backendPid} and l.locktype = 'advisory' and l.granted and l.objsubid = 1
+             and l.database = (select oid from pg_database where datname = current_database())
+             and ((l.classid::bigint << 32) | l.objid::bigint) = ${sql.raw(RUNTIME_LOCK_KEY_SQL)}) as held`.execute(trx);
+      if (!found.rows[0]?.held) throw new RuntimeFenceError(`the runtime lock's connection (backend ${lock.backendPid}) no longer holds it`);
+    },
     async release() {
       released = true;
       clearTimeout(retry);

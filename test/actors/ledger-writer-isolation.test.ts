@@ -4,6 +4,7 @@ import t from 'tap';
 import { LedgerWriter, type BillingRecord } from '../../src/actors/ledger-writer.ts';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { initialBillingState } from '../../src/domain/tariff.ts';
+import { RuntimeFenceError } from '../../src/db/runtime-lock.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { smallCampus } from '../helpers/small-campus.ts';
 
@@ -102,4 +103,32 @@ t.test('a database that is away: nothing is dead-lettered, the batch waits, clos
   t.equal(writer.pending, 2, 'both items still queued, in order');
   const report = await writer.close();
   t.same(report.unwritten.map((i) => i.kind), ['billing', 'audit'], 'close lists exactly the unwritten items');
+});
+
+t.test('while the runtime fence refuses, nothing is written or dead-lettered; the same items commit once it passes', async (t) => {
+  const { db } = await smallCampus(t, ['d1', 'd2']);
+  let fenced = true;
+  let checks = 0;
+  const fence = async () => {
+    checks++;
+    if (fenced) throw new RuntimeFenceError('test: another server holds the runtime lock');
+  };
+  const writer = new LedgerWriter({ db, log: pino({ level: 'silent' }), metrics: new Metrics(), flushMs: 60_000, batchSize: 100_000, fence });
+  writer.addBilling(charge('d1', 'm-d1', 50, 1100));
+  writer.addCommand(command('cmd-fenced', 'arrears'));
+  writer.addAlarm(alarm('fenced'));
+  await t.rejects(writer.flushNow(), /batch kept for retry \(not written: test: another server holds the runtime lock/, 'the commit is refused and the batch kept');
+  t.equal(checks, 1, 'the fence was checked once: a refusal is not a bad item to isolate');
+  t.same(await db.selectFrom('ledger_entries').select('id').execute(), [], 'no charge written');
+  t.same(await db.selectFrom('billing_cursors').select('meter_id').where('register', '=', 1100).execute(), [], 'no cursor moved');
+  t.same(await db.selectFrom('commands').select('id').execute(), [], 'no command written');
+  t.same(await db.selectFrom('ledger_dead_letters').select('id').execute(), [], 'nothing dead-lettered');
+
+  fenced = false;
+  await writer.flushNow();
+  const entries = await db.selectFrom('ledger_entries').select(['dormitory_id', 'amount']).execute();
+  t.same(entries.map((e) => [e.dormitory_id, e.amount]), [['d1', -50]], 'the charge is written once the fence passes');
+  t.same((await db.selectFrom('commands').select('id').execute()).map((c) => c.id), ['cmd-fenced'], 'and the command');
+  t.same((await findBalanceMismatches(db)).mismatches, [], 'balances agree with the ledger');
+  await writer.close();
 });

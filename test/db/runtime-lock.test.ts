@@ -2,10 +2,10 @@ import pg from 'pg';
 import pino from 'pino';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { RUNTIME_LOCK_KEY_SQL, RuntimeLockedError } from '../../src/db/runtime-lock.ts';
+import { holdRuntimeLock, RUNTIME_LOCK_KEY_SQL, RuntimeFenceError, RuntimeLockedError, type RuntimeLockEvents } from '../../src/db/runtime-lock.ts';
 import { createTestApp } from '../helpers/test-app.ts';
 import { startLiveApp, waitFor } from '../helpers/live-app.ts';
-import type { TestDatabase } from '../helpers/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
 /**
  * One campus runtime per database. Two servers on one PostgreSQL database each billed every
@@ -105,4 +105,60 @@ t.test('a lock lost with its connection is taken again; if another server took i
   t.type(error, RuntimeLockedError, 'the server found the lock taken and reported a fatal error');
   t.notOk(test.app.http.server.listening, 'and stopped itself');
   await watch.query(`select pg_advisory_unlock(${RUNTIME_LOCK_KEY_SQL})`);
+});
+
+t.test("the fence is the database's word: a write is refused when the connection this server took the lock on no longer holds it", { skip: onPostgres ? false : 'PostgreSQL only (DATABASE_URL)' }, async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.close());
+  const quiet: RuntimeLockEvents = { lost: () => undefined, retaken: () => undefined, takenOver: () => undefined };
+  const keeper = await holdRuntimeLock((onLost) => database.lockRuntime(onLost), quiet);
+  await database.db.transaction().execute((trx) => keeper.fence(trx));
+  t.pass('the holder passes its fence');
+  t.ok(keeper.held, 'and knows it holds the lock');
+
+  // A server frozen while its lock connection was ended wakes believing it holds the lock: the
+  // database knows the backend it took it on is gone (here: a live connection that never held it).
+  const watch = await observer(t, database);
+  const otherPid = (await watch.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  const stale = await holdRuntimeLock(async () => ({ backendPid: otherPid, release: async () => undefined }), quiet);
+  await t.rejects(database.db.transaction().execute((trx) => stale.fence(trx)), RuntimeFenceError, 'a write fenced by a backend that does not hold the lock is refused');
+  await keeper.release();
+  t.notOk(keeper.held, 'released');
+  await t.rejects(database.db.transaction().execute((trx) => keeper.fence(trx)), RuntimeFenceError, 'and a released lock fences every write');
+});
+
+t.test('a lost lock is taken again by one retry loop, even when a failed take also reports its connection lost', async (t) => {
+  const events: string[] = [];
+  let takes = 0;
+  let lostOf: ((error: Error) => void) | undefined;
+  const take = async (onLost: (error: Error) => void) => {
+    takes++;
+    lostOf = onLost;
+    if (takes === 2) {
+      // The connection dies between connect and lock: its error event and the failed take both arrive.
+      onLost(new Error('connection terminated'));
+      throw new Error('connection terminated');
+    }
+    if (takes > 3) throw new RuntimeLockedError('a second loop found the lock held by its sibling');
+    return { backendPid: null, release: async () => undefined };
+  };
+  let settled: () => void = () => undefined;
+  const retaken = new Promise<void>((resolve) => (settled = resolve));
+  const keeper = await holdRuntimeLock(take, {
+    lost: () => events.push('lost'),
+    retaken: () => {
+      events.push('retaken');
+      settled();
+    },
+    takenOver: () => events.push('takenOver'),
+  }, 10);
+  t.teardown(() => keeper.release());
+  lostOf!(new Error('backend terminated'));
+  t.notOk(keeper.held, 'not held once lost');
+  await retaken;
+  // Give a second loop, if there were one, the time of several retries to show itself.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(events, ['lost', 'retaken'], 'one loss, one retake, no self-inflicted takeover');
+  t.equal(takes, 3, 'the first take, the failed retry, the successful one');
+  t.ok(keeper.held, 'held again');
 });
