@@ -25,7 +25,7 @@ export interface ActorDeps {
   readonly writeAhead?: WriteAhead;
   /**
    * Whether this server holds the runtime lock now (src/db/runtime-lock.ts; set by the app on
-   * PostgreSQL): while it does not, a gateway sends no command. Absent: always sends.
+   * PostgreSQL): while it does not, a gateway sends no restore (cuts still go). Absent: always sends.
    */
   readonly runtimeLockHeld?: () => boolean;
 }

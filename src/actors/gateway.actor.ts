@@ -276,8 +276,10 @@ export function spawnGateway(parent: Ref<unknown>, props: GatewayProps, deps: Ac
           if (msg.causedAtNs !== undefined) {
             deps.metrics.commandLatency.observe({ reason: msg.reason.split(',')[0]! }, Number(process.hrtime.bigint() - msg.causedAtNs) / 1e9);
           }
-          if (deps.runtimeLockHeld?.() === false) {
-            // Another server may be running the campus: this one sends nothing to a relay (it stops, or takes the lock again and the circuit retries).
+          if (msg.command.action === 'restore' && deps.runtimeLockHeld?.() === false) {
+            // Another server may be running the campus: this one switches no power on until it holds
+            // the lock again (the circuit retries) or stops. Cuts still go: a kettle is cut while the
+            // database is away (the lock's connection goes with it), and a cut is never the unsafe way.
             dispatch(self, { type: 'CommandCompleted', commandId: msg.command.commandId, outcome: 'failed', detail: 'not sent: this server does not hold the runtime lock', interrupted: true });
             return state;
           }
