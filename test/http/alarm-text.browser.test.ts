@@ -2,14 +2,17 @@ import t from 'tap';
 import { REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM } from '../../src/domain/register-hold.ts';
 import { CUT_REASONS } from '../../src/domain/rules/rule-verdict.ts';
 import { browserSkip as skip, launchBrowser, screenshot, textOf as text } from '../helpers/browser.ts';
-import { startLiveApp } from '../helpers/live-app.ts';
+import { startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { OFFICE_CAMPUS_SHAPE, officePage } from '../helpers/office-page.ts';
 
 /** Every kind the server raises: the rules' cut reasons, register holds, the tariff problem, and the four raised by name. */
 const SERVER_KINDS = [...CUT_REASONS, ...REGISTER_HOLD_KINDS, TARIFF_INVALID_ALARM, 'lockout', 'gateway_offline', 'ledger_dead_letter', 'command_failed'];
 
 t.test('alarms on the zh-CN control room: every kind the server raises has a Chinese title and message made from its fields, not the server’s English', { skip }, async (t) => {
-  const { admin, url, database } = await startLiveApp(t, { SIMULATOR_SPEED: '0' }, { demoShape: OFFICE_CAMPUS_SHAPE });
+  const { app, admin, url, database } = await startLiveApp(t, { SIMULATOR_SPEED: '0' }, { demoShape: OFFICE_CAMPUS_SHAPE });
+  // GW-A1's first "online" after the boot clears an outage alarm it finds active: let it come (and commit) before the fixtures.
+  await waitFor('GW-A1 online', async () => (await app.http.inject({ method: 'GET', url: '/api/gateways/GW-A1', headers: admin })).json<{ online: boolean }>().online);
+  await app.runtime.flush();
   const samples = [
     { at: Date.now() - 2000, powerW: 1200, powerFactor: 0.98, apparentVA: 1224 },
     { at: Date.now() - 1000, powerW: 1850, powerFactor: 0.99, apparentVA: 1869 },
