@@ -21,3 +21,12 @@ t.test('a password the operator supplied is never echoed; a generated one is sho
   t.match(startupLines('http://localhost:3000', generated, config).join('\n'), generated.password!, 'and printed once');
   t.equal((await ensureAdmin(generatedDb.db, undefined, scryptCost(10))).password, undefined, 'a later start prints nothing');
 });
+
+t.test('two first starts at the same instant: one creates the admin and shows its password, the other shows none and does not fail', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.close());
+  const both = await Promise.all([ensureAdmin(database.db, undefined, scryptCost(10)), ensureAdmin(database.db, undefined, scryptCost(10))]);
+  t.equal(both.filter((a) => a.generated && a.password).length, 1, 'exactly one generated (and shows) a password');
+  const admins = await database.db.selectFrom('operators').select('username').execute();
+  t.same(admins, [{ username: 'admin' }], 'one admin exists');
+});

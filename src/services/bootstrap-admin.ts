@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts';
 import { countOperators, insertOperator } from '../db/operator.repository.ts';
 import { appendAudit } from '../db/audit.repository.ts';
 import { hashPassword, OWASP_SCRYPT_COST, randomPassword, type ScryptCost } from '../domain/password.ts';
+import { isUniqueViolation } from '../errors.ts';
 
 export interface AdminCredentials {
   readonly username: string;
@@ -18,7 +19,14 @@ export interface AdminCredentials {
 export async function ensureAdmin(db: Kysely<Database>, adminPassword: string | undefined, cost: ScryptCost = OWASP_SCRYPT_COST): Promise<AdminCredentials> {
   if ((await countOperators(db)) > 0) return { username: 'admin', password: undefined, generated: false };
   const password = adminPassword ?? randomPassword();
-  const operator = await insertOperator(db, { username: 'admin', passwordHash: await hashPassword(password, cost), role: 'admin' });
+  let operator: Awaited<ReturnType<typeof insertOperator>>;
+  try {
+    operator = await insertOperator(db, { username: 'admin', passwordHash: await hashPassword(password, cost), role: 'admin' });
+  } catch (error) {
+    // Two first starts at the same instant: the other one created the admin (and printed its password).
+    if (isUniqueViolation(error)) return { username: 'admin', password: undefined, generated: false };
+    throw error;
+  }
   await appendAudit(db, { operator: 'system', action: 'operator.create', targetType: 'operator', targetId: String(operator.id), details: { username: 'admin', role: 'admin' } });
   const generated = adminPassword === undefined;
   return { username: 'admin', password: generated ? password : undefined, generated };
