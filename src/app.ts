@@ -7,6 +7,7 @@ import { SimulatedClock, SystemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type DatabaseHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import type { Executor } from './db/executor.ts';
 import { holdRuntimeLock, type RuntimeLockEvents, type RuntimeLockKeeper } from './db/runtime-lock.ts';
 import { loadTopology } from './db/topology.repository.ts';
 import { GatewaySessions } from './drivers/gateway-sessions.ts';
@@ -137,9 +138,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         log.info({ clock: new Date(clock.now()).toISOString() }, 'simulated clock moved forward to the latest billed reading');
       }
     }
-    const context: AppContext = { config, db: database.db, clock, log };
-    const metrics = new Metrics();
     let runtimeLock: RuntimeLockKeeper | undefined;
+    // PostgreSQL: a ledger commit or a money transaction first checks that this server still holds
+    // the runtime lock (an app never started runs no actor and holds none: nothing to fence).
+    const fence = database.kind === 'postgres' ? (trx: Executor) => runtimeLock?.fence(trx) ?? Promise.resolve() : undefined;
+    const context: AppContext = { config, db: database.db, clock, log, fence };
+    const metrics = new Metrics();
     const deps: ActorDeps = {
       clock,
       log: log.child({ component: 'actors' }),
@@ -163,9 +167,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ledgerFlushMs: config.ledgerFlushMs,
       ledgerBatchSize: config.ledgerBatchSize,
       queryTimeoutMs: config.actorQueryTimeoutMs,
-      // PostgreSQL: every ledger transaction first checks that this server still holds the runtime lock.
-      // (An app never started runs no actor: nothing to fence.)
-      fence: database.kind === 'postgres' ? (trx) => runtimeLock?.fence(trx) ?? Promise.resolve() : undefined,
+      fence,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
       prepareDriver: (gateway) => sessions.prepare(gateway),
     });
@@ -197,7 +199,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(openApiPlugin);
     await http.register(authPlugin, { context });
     await http.register(sessionRoutes, { context });
-    await http.register(healthRoutes, { context, ledger: () => runtime.ledgerStatus });
+    await http.register(healthRoutes, { context, ledger: () => runtime.ledgerStatus, runtimeLockHeld: () => (database.kind === 'postgres' ? runtimeLock?.held : undefined) });
     // Metrics on the API port (optionally behind METRICS_TOKEN), or only on their own listener.
     const metricsHttp = config.metricsPort === undefined ? undefined : await createMetricsServer(config, metrics, log);
     if (!metricsHttp) await http.register(metricsRoutes, { metrics, path: '/api/metrics', token: config.metricsToken });

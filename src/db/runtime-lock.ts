@@ -35,6 +35,18 @@ export type RuntimeLockLost = (error: Error) => void;
 /** The lock's key: per database (advisory locks are) and per schema (tests run one campus per schema). */
 export const RUNTIME_LOCK_KEY_SQL = `hashtextextended('campus-prepaid runtime ' || current_schema(), 0)`;
 
+/**
+ * The drain's key. Every fenced transaction holds it shared (`pg_advisory_xact_lock_shared`) from
+ * before its fence check to its end; a server that takes the runtime lock then takes it exclusive
+ * once, which waits for every transaction that passed an earlier owner's check to end. A check
+ * and its commit are two moments: an owner frozen between them (an outside attack timed a
+ * SIGSTOP into one) would otherwise commit charges after the new owner read the cursors.
+ */
+export const RUNTIME_DRAIN_KEY_SQL = `hashtextextended('campus-prepaid ledger ' || current_schema(), 0)`;
+
+/** How long a new owner waits for an earlier owner's fenced transactions before it ends their connections. */
+export const DRAIN_WAIT_MS = 3_000;
+
 /** The connection's own name in pg_stat_activity: who holds the lock, for the refusal message. */
 function holderName(): string {
   return `campus-prepaid runtime pid ${process.pid} on ${hostname()}`.slice(0, 63);
@@ -70,6 +82,7 @@ export async function acquirePostgresRuntimeLock(config: pg.ClientConfig, onLost
     const taken = await client.query<{ locked: boolean; pid: number }>(`select pg_try_advisory_lock(${RUNTIME_LOCK_KEY_SQL}) as locked, pg_backend_pid() as pid`);
     if (!taken.rows[0]?.locked) throw new RuntimeLockedError(await describeHolder(client));
     backendPid = taken.rows[0].pid;
+    await drainEarlierOwner(client);
   } catch (error) {
     released = true;
     await client.end().catch(() => undefined);
@@ -84,6 +97,30 @@ export async function acquirePostgresRuntimeLock(config: pg.ClientConfig, onLost
       if (!lost) await client.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Waits for the transactions that passed an earlier owner's fence to end (the drain key,
+ * exclusive); those still open after DRAIN_WAIT_MS (their server frozen mid-commit) have their
+ * connections ended, which rolls them back: their charges are billed again, once, from the
+ * cursors this owner reads.
+ */
+async function drainEarlierOwner(client: pg.Client): Promise<void> {
+  await client.query(`set lock_timeout = ${DRAIN_WAIT_MS}`);
+  try {
+    await client.query(`select pg_advisory_lock(${RUNTIME_DRAIN_KEY_SQL})`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available: the wait timed out
+    await client.query(
+      `select pg_terminate_backend(l.pid) from pg_locks l
+        where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.pid <> pg_backend_pid()
+          and l.database = (select oid from pg_database where datname = current_database())
+          and ((l.classid::bigint << 32) | l.objid::bigint) = ${RUNTIME_DRAIN_KEY_SQL}`,
+    );
+    await client.query(`set lock_timeout = ${DRAIN_WAIT_MS * 2}`);
+    await client.query(`select pg_advisory_lock(${RUNTIME_DRAIN_KEY_SQL})`);
+  }
+  await client.query(`select pg_advisory_unlock(${RUNTIME_DRAIN_KEY_SQL}); set lock_timeout = 0`);
 }
 
 /** The holding connection as pg_stat_activity shows it (its name says which server and host). */
@@ -190,6 +227,8 @@ export async function holdRuntimeLock(take: (onLost: RuntimeLockLost) => Promise
       const lock = current;
       if (!lock) throw new RuntimeFenceError('the runtime lock was lost with its database connection and is not held again yet');
       if (lock.backendPid === null) return;
+      // Held to the transaction's end: a later owner's drain waits for it (RUNTIME_DRAIN_KEY_SQL).
+      await sql`select pg_advisory_xact_lock_shared(${sql.raw(RUNTIME_DRAIN_KEY_SQL)})`.execute(trx);
       const found = await sql<{ held: boolean }>`
         select exists(
           select 1 from pg_locks l

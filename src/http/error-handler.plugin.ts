@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { isConnectionFailure } from '../db/connection-failure.ts';
+import { RuntimeFenceError } from '../db/runtime-lock.ts';
 import { ActorBusyError, DomainError, fromDatabaseError, type ErrorBody, type ErrorCode } from '../errors.ts';
 
 /** Field path of a schema validation error, e.g. `amount` or `periods.2.from`. */
@@ -42,6 +43,8 @@ export function toClientError(error: unknown): { status: number; body: ErrorBody
   const database = fromDatabaseError(error);
   if (database) return render(database.statusCode, database.code, database.message, database.field);
   // The database away (or a transient conflict): nothing was committed, a retry is the answer.
+  // This server lost the runtime lock (another may run the campus): nothing was committed; retry, here or on the running server.
+  if (error instanceof RuntimeFenceError) return { ...render(503, 'NOT_RUNNING_THE_CAMPUS', error.message), headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } };
   if (isConnectionFailure(error)) return { ...render(503, 'DATABASE_UNAVAILABLE', 'the database did not answer (unreachable, or a transient conflict); retry'), headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } };
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation) {

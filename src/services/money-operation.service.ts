@@ -52,6 +52,7 @@ export async function requestMoneyOperation(context: AppContext, command: MoneyO
     return { kind: 'applied', ...(await applyNow(context, command, listener)) };
   }
   const outcome = await context.db.transaction().execute(async (trx) => {
+    await context.fence?.(trx);
     if (!(await dormitoryExists(trx, command.dormitoryId))) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${command.dormitoryId} does not exist`);
     const inserted = await insertPendingApproval(trx, {
       operation: command.kind,
@@ -92,7 +93,10 @@ const conflict = (command: MoneyOperationCommand) => new DomainError('REFERENCE_
 
 async function applyNow(context: AppContext, command: MoneyOperationCommand, listener?: MoneyOperationListener): Promise<{ created: boolean; operation: MoneyOperationRecord }> {
   if (command.kind === 'refund') await listener?.flushBilling?.([command.dormitoryId]);
-  const outcome = await context.db.transaction().execute((trx) => applyInTransaction(trx, new Date(context.clock.now()), command));
+  const outcome = await context.db.transaction().execute(async (trx) => {
+    await context.fence?.(trx);
+    return applyInTransaction(trx, new Date(context.clock.now()), command);
+  });
   return settleMoneyOperation(command, outcome, listener);
 }
 

@@ -76,6 +76,7 @@ export async function settlePayment(
   let result;
   try {
     result = await context.db.transaction().execute(async (trx) => {
+      await context.fence?.(trx);
       if (options.first && !(await options.first(trx))) return { outcome: 'duplicate' as const };
       const payment = await lockPayment(trx, providerName, report.reference);
       if (!payment) throw new DomainError('PAYMENT_NOT_FOUND', `no ${providerName} payment has reference ${report.reference}`, 'reference');

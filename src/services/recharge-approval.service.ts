@@ -28,6 +28,7 @@ export async function requestRecharge(context: AppContext, command: RechargeComm
     return { kind: 'recharged', ...(await recharge(context, command, listener)) };
   }
   const outcome = await context.db.transaction().execute(async (trx) => {
+    await context.fence?.(trx);
     if (!(await dormitoryExists(trx, command.dormitoryId))) throw new DomainError('DORMITORY_NOT_FOUND', `dormitory ${command.dormitoryId} does not exist`);
     await payerOf(trx, command); // a payer who does not live there is refused now, not at approval
     const inserted = await insertPendingApproval(trx, { ...command, requestedBy: command.operator, requestedAt: new Date(context.clock.now()) });
@@ -70,6 +71,7 @@ export async function decideRecharge(
   if (approval.operation !== 'recharge' && input.decision === 'approve') await listener?.flushBilling?.([approval.dormitoryId]);
   const now = new Date(context.clock.now());
   const decided = await context.db.transaction().execute(async (trx) => {
+    await context.fence?.(trx);
     const claimed = await decidePendingApproval(trx, approval.id, input.decision === 'approve' ? 'approved' : 'rejected', input.operator, now);
     if (!claimed) throw new DomainError('APPROVAL_NOT_PENDING', `approval ${approval.id} was already ${(await findApproval(trx, approval.id))?.state ?? 'decided'}`);
     await appendAudit(trx, {

@@ -34,7 +34,10 @@ export async function recharge(
   command: RechargeCommand,
   listener?: CreditListener,
 ): Promise<{ created: boolean; recharge: RechargeRecord }> {
-  const outcome = await context.db.transaction().execute((trx) => creditInTransaction(trx, new Date(context.clock.now()), command));
+  const outcome = await context.db.transaction().execute(async (trx) => {
+    await context.fence?.(trx);
+    return creditInTransaction(trx, new Date(context.clock.now()), command);
+  });
   return settleRecharge(command, outcome, listener);
 }
 

@@ -3,8 +3,8 @@ import pino from 'pino';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { holdRuntimeLock, RUNTIME_LOCK_KEY_SQL, RuntimeFenceError, RuntimeLockedError, type RuntimeLockEvents } from '../../src/db/runtime-lock.ts';
-import { createTestApp } from '../helpers/test-app.ts';
-import { startLiveApp, waitFor } from '../helpers/live-app.ts';
+import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
+import { liveAppEnv, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
 /**
@@ -161,4 +161,64 @@ t.test('a lost lock is taken again by one retry loop, even when a failed take al
   t.same(events, ['lost', 'retaken'], 'one loss, one retake, no self-inflicted takeover');
   t.equal(takes, 3, 'the first take, the failed retry, the successful one');
   t.ok(keeper.held, 'held again');
+});
+
+t.test('a new owner drains the transactions that passed the old owner\'s fence: one left open (its server frozen mid-commit) is ended and rolled back', { skip: onPostgres ? false : 'PostgreSQL only (DATABASE_URL)' }, async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.close());
+  const quiet: RuntimeLockEvents = { lost: () => undefined, retaken: () => undefined, takenOver: () => undefined };
+  const old = await holdRuntimeLock((onLost) => database.lockRuntime(onLost), quiet);
+  const watch = await observer(t, database);
+
+  // The old owner's commit passes its fence, writes, and freezes before COMMIT.
+  let thaw: () => void = () => undefined;
+  const frozen = new Promise<void>((resolve) => (thaw = resolve));
+  let fenced: () => void = () => undefined;
+  const passedFence = new Promise<void>((resolve) => (fenced = resolve));
+  const commit = database.db.transaction().execute(async (trx) => {
+    await old.fence(trx);
+    await trx.insertInto('audit_log').values({ operator: 'system', action: 'test.frozen-commit', target_type: 'test', target_id: 'x', details: JSON.stringify({}) }).execute();
+    fenced();
+    await frozen;
+  });
+  const outcome = commit.then(() => 'committed', (error: unknown) => `rolled back: ${error instanceof Error ? error.message : String(error)}`);
+  await passedFence;
+
+  // Its lock connection is ended (as PostgreSQL does to a frozen peer) and a new owner takes over.
+  const holder = await lockHolder(watch);
+  await watch.query('select pg_terminate_backend($1, 10000)', [holder!.pid]);
+  const takenAt = Date.now();
+  const next = await holdRuntimeLock((onLost) => database.lockRuntime(onLost), quiet);
+  t.teardown(() => next.release());
+  t.ok(Date.now() - takenAt >= 2_000, 'the new owner waited for the open transaction before ending it');
+  thaw();
+  t.match(await outcome, /^rolled back: /, 'the frozen commit did not commit when its server woke');
+  const written = await database.db.selectFrom('audit_log').select('id').where('action', '=', 'test.frozen-commit').execute();
+  t.same(written, [], 'nothing of it is in the database');
+  await old.release();
+});
+
+t.test('while its lock is lost, a server credits no money: a recharge is a 503 NOT_RUNNING_THE_CAMPUS with Retry-After, and /health says why', { skip: onPostgres ? false : 'PostgreSQL only (DATABASE_URL)' }, async (t) => {
+  // No retake within the test: the server stays without its lock.
+  const test = await createTestApp(t, { env: liveAppEnv(), runtimeLockRetryMs: 600_000, demoShape: SMALL_CAMPUS });
+  await test.app.start();
+  const admin = await test.login('admin', ADMIN_PASSWORD);
+  const health = () => test.app.http.inject({ method: 'GET', url: '/health' });
+  t.match((await health()).json(), { status: 'ok', runtimeLock: 'held' }, '/health: the lock is held');
+  const recharge = (reference: string) => test.app.http.inject({ method: 'POST', url: '/api/dormitories/A-101/recharges', headers: admin, payload: { amount: 500, purse: 'electricity', method: 'cash', reference } });
+  t.equal((await recharge('while-held')).statusCode, 201, 'a recharge while the lock is held is credited');
+
+  const watch = await observer(t, test.database);
+  await watch.query('select pg_terminate_backend($1, 10000)', [(await lockHolder(watch))!.pid]);
+  const degraded = await waitFor('/health saying the lock is lost', async () => {
+    const response = await health();
+    return response.json<{ runtimeLock?: string }>().runtimeLock === 'lost' ? response : undefined;
+  });
+  t.equal(degraded.statusCode, 503, '/health is degraded while the lock is lost');
+  const refused = await recharge('while-lost');
+  t.equal(refused.statusCode, 503, 'a recharge while the lock is lost is refused');
+  t.match(refused.json(), { error: { code: 'NOT_RUNNING_THE_CAMPUS', message: /runtime lock/ } }, 'saying why');
+  t.equal(refused.headers['retry-after'], '5', 'with Retry-After');
+  const credited = await test.database.db.selectFrom('recharges').select('reference').where('dormitory_id', '=', 'A-101').execute();
+  t.same(credited.map((r) => r.reference), ['while-held'], 'only the recharge made while the lock was held is in the database');
 });
