@@ -1,5 +1,6 @@
 import type { MeterProfileName } from '../drivers/gateway-driver.ts';
 import type { Executor } from './executor.ts';
+import { circuitControlKey, meterControlKey } from '../domain/control-state.ts';
 
 /**
  * What is installed where: dormitories, their meters (and a 1-in-3-out meter's circuits) and the
@@ -67,14 +68,17 @@ export async function dormitoryInUse(db: Executor, dormitoryId: string): Promise
   return { occupied: occupant !== undefined, hasLedger: entry !== undefined };
 }
 
-/** Deletes an empty dormitory with its meters, circuits, billing cursors, accounts and billing states. */
+/** Deletes an empty dormitory with its meters, circuits, billing cursors, control state, accounts and billing states. */
 export async function deleteDormitory(db: Executor, dormitoryId: string): Promise<void> {
   const meterIds = (await db.selectFrom('meters').select('id').where('dormitory_id', '=', dormitoryId).execute()).map((m) => m.id);
   if (meterIds.length > 0) {
+    await deleteMeterControl(db, meterIds);
     await db.deleteFrom('billing_cursors').where('meter_id', 'in', meterIds).execute();
     await db.deleteFrom('circuits').where('meter_id', 'in', meterIds).execute();
     await db.deleteFrom('meters').where('id', 'in', meterIds).execute();
   }
+  await db.deleteFrom('manual_cuts').where('dormitory_id', '=', dormitoryId).execute();
+  await db.deleteFrom('control_states').where('dormitory_id', '=', dormitoryId).execute();
   await db.deleteFrom('accounts').where('dormitory_id', '=', dormitoryId).execute();
   await db.deleteFrom('purse_billing_states').where('dormitory_id', '=', dormitoryId).execute();
   await db.deleteFrom('dormitories').where('id', '=', dormitoryId).execute();
@@ -95,8 +99,22 @@ export async function meterInDormitory(db: Executor, dormitoryId: string, meterI
   return (await db.selectFrom('meters').select('id').where('id', '=', meterId).where('dormitory_id', '=', dormitoryId).executeTakeFirst()) !== undefined;
 }
 
-/** Deletes a meter with its circuits and billing cursor (its billed consumption stays in the ledger). */
+/**
+ * The control state a removed meter leaves (its manual cuts and its and its circuits' persisted
+ * rule states): a meter installed later under the same id must not start cut by an operator's
+ * cut of the old one (an outside attack found them left behind).
+ */
+async function deleteMeterControl(db: Executor, meterIds: readonly string[]): Promise<void> {
+  await db.deleteFrom('manual_cuts').where('meter_id', 'in', meterIds).execute();
+  await db
+    .deleteFrom('control_states')
+    .where((eb) => eb.or(meterIds.flatMap((id) => [eb('actor_key', '=', meterControlKey(id)), eb('actor_key', 'like', `${circuitControlKey(id, '').replace(/[\\%_]/g, '\\$&')}%`)])))
+    .execute();
+}
+
+/** Deletes a meter with its circuits, billing cursor and control state (its billed consumption stays in the ledger). */
 export async function deleteMeter(db: Executor, meterId: string): Promise<void> {
+  await deleteMeterControl(db, [meterId]);
   await db.deleteFrom('billing_cursors').where('meter_id', '=', meterId).execute();
   await db.deleteFrom('circuits').where('meter_id', '=', meterId).execute();
   await db.deleteFrom('meters').where('id', '=', meterId).execute();

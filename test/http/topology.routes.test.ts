@@ -111,7 +111,15 @@ t.test('topology API: add and remove gateways, dormitories and meters live; erro
   t.ok(directory.dormitories.has('A-101'), 'A-101 still running after the refusal');
   t.equal((await call('DELETE', '/api/dormitories/T-901/meters/M-T-901', undefined, finance)).statusCode, 403, 'finance may not remove meters');
 
+  // An operator's cut and the rules' states of the meter, and a neighbour's whose key shares its prefix.
+  await db.insertInto('manual_cuts').values({ meter_id: 'M-T-901', target: 'socket', dormitory_id: 'T-901', operator: 'admin', reason: 'inspection', cut_at: new Date() }).execute();
+  const controlKeys = ['meter:M-T-901', 'circuit:M-T-901:socket', 'circuit:M-T-9010:socket'];
+  await db.insertInto('control_states').values(controlKeys.map((actor_key) => ({ dormitory_id: 'T-901', actor_key, state: JSON.stringify({}) }))).onConflict((oc) => oc.doNothing()).execute();
   t.equal((await call('DELETE', '/api/dormitories/T-901/meters/M-T-901')).statusCode, 204, 'meter removed');
+  await app.runtime.flush();
+  t.same(await db.selectFrom('manual_cuts').select('meter_id').where('meter_id', '=', 'M-T-901').execute(), [], "the removed meter's manual cut is gone (a meter installed later under its id starts uncut)");
+  const keysLeft = (await db.selectFrom('control_states').select('actor_key').where('actor_key', 'in', controlKeys).execute()).map((r) => r.actor_key);
+  t.same(keysLeft, ['circuit:M-T-9010:socket'], "its control states are gone, another meter's stays");
   await expectError('meter removed twice', await call('DELETE', '/api/dormitories/T-901/meters/M-T-901'), 404, 'METER_NOT_FOUND');
   t.same(directory.dormitories.get('T-901')?.topology.meters, [], 'the live dormitory has no meter');
   t.same((await getDormitory(test, 'T-901')).circuits, [], 'and no circuits');
