@@ -230,7 +230,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await http.register(quotaPolicyRoutes, { context, runtime });
     await http.register(userRoutes, { context });
     await http.register(studentRoutes, { context });
-    const missedOccupants = { db: database.db, clock, flushBilling: (rooms: readonly string[]) => runtime.flushBilling(rooms), quotaGranted: (grant: LateQuotaGrant) => runtime.lateQuotaGranted(grant) };
+    const missedOccupants = { db: database.db, clock, flushBilling: (rooms: readonly string[]) => runtime.flushBilling(rooms), quotaGranted: (grant: LateQuotaGrant) => runtime.lateQuotaGranted(grant), fence };
     const liveAccounts: LiveAccounts = {
       flushBilling: (ids) => runtime.flushBilling(ids),
       balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
@@ -239,6 +239,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         await settleOccupantsMissedByGrants(missedOccupants, ids);
       },
       quotaGranted: (grant) => runtime.lateQuotaGranted(grant),
+      fence,
     };
     await http.register(occupancyRoutes, { context, live: liveAccounts });
     const importJobs = new ImportJobs({ db: database.db, clock, log: log.child({ component: 'imports' }), nodeId: config.nodeId, live: liveAccounts });

@@ -47,7 +47,7 @@ async function commandRoutes(app: FastifyInstance, options: { context: AppContex
       // commit order per dormitory. A busy dormitory is 503 ACTOR_BUSY with Retry-After (the cut is
       // already durable and applies when it gets there).
       const command = { dormitoryId: id, circuit: body.circuit, action: body.action, reason: body.reason, operator };
-      const accepted = await issueManualCommand(db, serial, command, new Date(options.context.clock.now()), () => options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator));
+      const accepted = await issueManualCommand(db, serial, command, new Date(options.context.clock.now()), () => options.runtime.manualCommand(id, body.circuit, body.action, body.reason, operator), options.context.fence);
       if (!accepted) throw new DomainError('ACTOR_UNAVAILABLE', `dormitory ${id} is not running`);
       return reply.status(202).send({
         dormitoryId: id,

@@ -124,6 +124,8 @@ export interface MissedOccupantsDeps {
   readonly flushBilling: (dormitoryIds: readonly string[]) => Promise<void>;
   /** A late grant committed: the running dormitory adds it to its purse. */
   readonly quotaGranted: (grant: LateQuotaGrant) => void;
+  /** AppContext.fence: run first in the grant's transaction (it moves quota). */
+  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
 }
 
 /**
@@ -138,7 +140,10 @@ export async function settleOccupantsMissedByGrants(deps: MissedOccupantsDeps, d
   const rooms = await dormitoriesWithPerOccupantQuota(deps.db, dormitoryIds);
   if (rooms.length === 0) return [];
   await deps.flushBilling(rooms);
-  const grants = await deps.db.transaction().execute((trx) => grantOccupantsMissedByGrant(trx, deps.clock.now(), rooms, 'system'));
+  const grants = await deps.db.transaction().execute(async (trx) => {
+    await deps.fence?.(trx);
+    return grantOccupantsMissedByGrant(trx, deps.clock.now(), rooms, 'system');
+  });
   for (const g of grants) deps.quotaGranted(g);
   return grants;
 }

@@ -53,6 +53,8 @@ export interface LiveAccounts {
   occupantsChanged?(dormitoryIds: readonly string[]): Promise<void>;
   /** A late occupant's allowance was committed: the running dormitory adds it to the purse's quota. */
   quotaGranted?(grant: LateQuotaGrant): void;
+  /** AppContext.fence: run first in the change's transaction (settlements move money). */
+  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
 }
 
 async function studentOrThrow(trx: Executor, id: string, field: string): Promise<StudentRecord> {
@@ -241,7 +243,10 @@ export async function runOccupancyChange<T extends OccupancyChange | OccupancyCh
   change: (trx: Executor) => Promise<T>,
 ): Promise<T> {
   if (live && flushDormitoryIds.length > 0) await live.flushBilling(flushDormitoryIds);
-  const result = await db.transaction().execute(change);
+  const result = await db.transaction().execute(async (trx) => {
+    await live?.fence?.(trx);
+    return change(trx);
+  });
   const changes = Array.isArray(result) ? result : [result];
   if (live) for (const c of changes) for (const b of c.balanceChanges) live.balanceChanged(b);
   if (live?.quotaGranted) for (const c of changes) for (const g of c.quotaGrants ?? []) live.quotaGranted(g);

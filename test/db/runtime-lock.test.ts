@@ -221,4 +221,16 @@ t.test('while its lock is lost, a server credits no money: a recharge is a 503 N
   t.equal(refused.headers['retry-after'], '5', 'with Retry-After');
   const credited = await test.database.db.selectFrom('recharges').select('reference').where('dormitory_id', '=', 'A-101').execute();
   t.same(credited.map((r) => r.reference), ['while-held'], 'only the recharge made while the lock was held is in the database');
+
+  // An operator's cut is recorded for the next boot to follow: a server without the lock records none.
+  const cut = await test.app.http.inject({ method: 'POST', url: '/api/dormitories/A-102/commands', headers: admin, payload: { circuit: 'all', action: 'cut', reason: 'while the lock is lost' } });
+  t.equal(cut.statusCode, 503, 'an operator cut while the lock is lost is refused');
+  t.match(cut.json(), { error: { code: 'NOT_RUNNING_THE_CAMPUS' } }, 'for the same reason');
+  t.same(await test.database.db.selectFrom('manual_cuts').select('meter_id').execute(), [], 'and nothing is recorded for the next boot');
+  // A check-in (a settlement moves money on a check-out; a check-in with nothing to flush commits at once).
+  await test.database.db.insertInto('occupants').values({ student_number: 'S-LOCK', name: 'Lock Test' }).execute();
+  const checkIn = await test.app.http.inject({ method: 'POST', url: '/api/dormitories/A-103/check-ins', headers: admin, payload: { studentId: 'S-LOCK' } });
+  t.equal(checkIn.statusCode, 503, `a check-in while the lock is lost is refused (${checkIn.body.slice(0, 120)})`);
+  t.match(checkIn.json(), { error: { code: 'NOT_RUNNING_THE_CAMPUS' } }, 'by the fence');
+  t.same(await test.database.db.selectFrom('occupancies').select('id').where('student_number', '=', 'S-LOCK').execute(), [], 'and no stay is opened');
 });
