@@ -5,6 +5,7 @@ import type { Database, Purse } from '../db/database.ts';
 import { loadTopology, type DormitoryTopology, type GatewayTopology } from '../db/topology.repository.ts';
 import { loadControlSnapshots } from '../db/control-state.repository.ts';
 import { activeAlarmCounts } from '../db/alarm.repository.ts';
+import { RuntimeFenceError } from '../db/runtime-lock.ts';
 import { closeInterruptedCommands } from '../db/command.repository.ts';
 import { occupantStays } from '../db/quota-policy.repository.ts';
 import { EMPTY_CONTROL_SNAPSHOT } from '../domain/control-state.ts';
@@ -160,6 +161,7 @@ export class CampusRuntime {
   async commitLedger(): Promise<void> {
     if (!this.ledger) return;
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
+    if (flushed.fenced) throw new RuntimeFenceError('ledger flush refused: the runtime lock is not held');
     if (!flushed.ok) throw new Error('ledger flush failed');
   }
 
@@ -199,6 +201,7 @@ export class CampusRuntime {
     if (entries.length === 0) return;
     await Promise.all(entries.map((e) => this.ask<{ type: 'DormitoryFlushed' }>(e.ref, (replyTo) => ({ type: 'FlushBilling', replyTo }))));
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
+    if (flushed.fenced) throw new RuntimeFenceError('ledger flush refused: the runtime lock is not held');
     if (!flushed.ok) throw new ActorUnavailableError('ledger flush failed');
   }
 

@@ -314,6 +314,8 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
   private readonly controlSeq = new Map<string, number>();
   private retryDelayMs = 0;
   private lastError: string | undefined;
+  /** The last commit was refused by the runtime fence (a flush then fails with RuntimeFenceError: a 503 to an HTTP caller). */
+  private fenced = false;
   private deadLetters = 0;
   private closed = false;
 
@@ -516,7 +518,10 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
     // What is buffered now commits in this many slices (taken from the front; newer items queue behind).
     for (let slices = Math.ceil(sizeOf(this.batch) / this.maxCommitItems); slices > 0 && sizeOf(this.batch) > 0; slices--) {
       await this.runFlush();
-      if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) throw new Error(`ledger commit failed; batch kept for retry (${this.lastError ?? 'unknown error'})`);
+      if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) {
+        if (this.fenced) throw new RuntimeFenceError(`ledger commit refused; batch kept for retry (${this.lastError ?? 'the runtime lock is not held'})`);
+        throw new Error(`ledger commit failed; batch kept for retry (${this.lastError ?? 'unknown error'})`);
+      }
       while (this.flushing) await this.flushing;
     }
   }
@@ -704,11 +709,13 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
   private recovered(): void {
     if (this.retryDelayMs > 0) this.options.log.info('ledger commits again');
     this.retryDelayMs = 0;
+    this.fenced = false;
     this.lastError = undefined;
   }
 
   private waitForDatabase(error: unknown, items: number): void {
     this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), 10_000);
+    this.fenced = error instanceof RuntimeFenceError;
     this.lastError = escapeControlCharacters(error instanceof Error ? error.message : String(error)).slice(0, 500);
     this.options.log.error({ err: error, items, retryInMs: this.retryDelayMs }, 'ledger commit failed: database unavailable; the batch waits and is retried in order');
   }

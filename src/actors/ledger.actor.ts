@@ -1,3 +1,4 @@
+import { RuntimeFenceError } from '../db/runtime-lock.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import type { ControlStateRecord } from '../db/control-state.repository.ts';
 import type { ActorDeps } from './actor-deps.ts';
@@ -20,6 +21,8 @@ export type LedgerMsg =
 export interface LedgerFlushed {
   readonly type: 'LedgerFlushed';
   readonly ok: boolean;
+  /** Not ok because this server does not hold the runtime lock (the flush's caller answers 503, not 500). */
+  readonly fenced?: boolean;
 }
 
 /**
@@ -62,7 +65,7 @@ export function spawnLedger(parent: Ref<unknown>, deps: ActorDeps, writer: Ledge
         case 'Flush':
           state.flushNow().then(
             () => dispatch(msg.replyTo, { type: 'LedgerFlushed', ok: true }),
-            () => dispatch(msg.replyTo, { type: 'LedgerFlushed', ok: false }),
+            (error: unknown) => dispatch(msg.replyTo, { type: 'LedgerFlushed', ok: false, fenced: error instanceof RuntimeFenceError }),
           );
           break;
       }

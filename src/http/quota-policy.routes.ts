@@ -25,7 +25,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 })
  * before money.
  */
 async function quotaPolicyRoutes(app: FastifyInstance, options: { context: AppContext; runtime: QuotaRuntime }): Promise<void> {
-  const deps = { db: options.context.db, runtime: options.runtime, clock: options.context.clock };
+  const deps = { db: options.context.db, runtime: options.runtime, clock: options.context.clock, fence: options.context.fence };
   const writers = app.requireRole('admin', 'finance');
   app.get('/api/quota-policies', { preHandler: app.requireRole('admin', 'manager', 'finance'), schema: { tags: ['tariffs'], summary: 'Free quota policies' } }, async () => ({ policies: await listQuotaPolicies(deps.db) }));
   app.post('/api/quota-policies', { preHandler: writers, schema: { tags: ['tariffs'], summary: 'Create a free quota policy (an allowance of a purse per dormitory or per occupant, per month or semester)', body: PolicyBody } }, async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../db/audit.repository.ts';
 import type { Database, Purse } from '../db/database.ts';
+import type { Executor } from '../db/executor.ts';
 import { assignQuotaPolicy, dormitoriesWithPolicy, dormitoryQuotaRows, findQuotaPolicy, insertQuotaPolicy, type QuotaPolicyRow } from '../db/quota-policy.repository.ts';
 import { quotaHoldingOf, type BillingState } from '../domain/tariff.ts';
 import { selectDormitories, type DormitorySelector } from '../db/tariff.repository.ts';
@@ -55,6 +56,8 @@ export interface QuotaDeps {
   readonly db: Kysely<Database>;
   readonly runtime: QuotaRuntime;
   readonly clock: Clock;
+  /** AppContext.fence: run first in the late grants' transaction (it moves quota). */
+  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
 }
 
 export async function createQuotaPolicy(deps: QuotaDeps, policy: QuotaPolicyRow, operator: string): Promise<QuotaPolicyRow> {
@@ -126,7 +129,10 @@ export async function issueQuotaTo(deps: QuotaDeps, id: string, selector: Dormit
   }
   await deps.runtime.commitLedger();
   // A check-in that committed after the count but read the purse before this grant: neither counted it.
-  const missed = await deps.db.transaction().execute((trx) => grantCheckInsMissedByIssuance(trx, deps.clock.now(), counted, operator));
+  const missed = await deps.db.transaction().execute(async (trx) => {
+    await deps.fence?.(trx);
+    return grantCheckInsMissedByIssuance(trx, deps.clock.now(), counted, operator);
+  });
   for (const grant of missed) deps.runtime.lateQuotaGranted(grant);
   const notAssigned = inScope.filter((d) => !assigned.includes(d));
   const granted = issued.filter((i) => i.granted > 0);

@@ -232,5 +232,7 @@ t.test('while its lock is lost, a server credits no money: a recharge is a 503 N
   const checkIn = await test.app.http.inject({ method: 'POST', url: '/api/dormitories/A-103/check-ins', headers: admin, payload: { studentId: 'S-LOCK' } });
   t.equal(checkIn.statusCode, 503, `a check-in while the lock is lost is refused (${checkIn.body.slice(0, 120)})`);
   t.match(checkIn.json(), { error: { code: 'NOT_RUNNING_THE_CAMPUS' } }, 'by the fence');
+  const issue = await test.app.http.inject({ method: 'POST', url: '/api/quota-policies/student-10kwh/issue', headers: admin, payload: { dormitoryIds: ['A-101'] } });
+  t.equal(issue.statusCode, 503, `a quota issue while the lock is lost is refused (${issue.body.slice(0, 120)})`);
   t.same(await test.database.db.selectFrom('occupancies').select('id').where('student_number', '=', 'S-LOCK').execute(), [], 'and no stay is opened');
 });
