@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
-import type { Executor } from './db/executor.ts';
+import type { RuntimeFence } from './db/runtime-lock.ts';
 
 /** What the HTTP plugins and services are given: no globals, everything injected. */
 export interface AppContext {
@@ -17,5 +17,5 @@ export interface AppContext {
    * server that lost the campus to another cannot credit a purse the running one does not see.
    * Unset (PGlite, tests): no check.
    */
-  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
+  readonly fence?: RuntimeFence | undefined;
 }

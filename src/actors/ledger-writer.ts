@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { chunks } from '../db/chunks.ts';
 import { isConnectionFailure } from '../db/connection-failure.ts';
-import { RuntimeFenceError } from '../db/runtime-lock.ts';
+import { RuntimeFenceError, type RuntimeFence } from '../db/runtime-lock.ts';
 import type { Database, Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
@@ -254,7 +254,7 @@ export interface LedgerWriterOptions {
    * RuntimeFenceError when this server no longer holds the runtime lock, and the items wait (as
    * for a database that is away) instead of being written beside another server's. Unset: no check.
    */
-  readonly fence?: ((trx: Transaction<Database>) => Promise<void>) | undefined;
+  readonly fence?: RuntimeFence | undefined;
 }
 
 /** What a circuit persists before its command goes to the driver (docs/architecture.md, "Write-ahead of a cut"). */

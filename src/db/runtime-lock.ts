@@ -44,6 +44,16 @@ export const RUNTIME_LOCK_KEY_SQL = `hashtextextended('campus-prepaid runtime ' 
  */
 export const RUNTIME_DRAIN_KEY_SQL = `hashtextextended('campus-prepaid ledger ' || current_schema(), 0)`;
 
+/** The rows of pg_locks (as `l`) that hold the advisory lock of `keySql` (a bigint key: classid high, objid low) in this database. */
+export function heldAdvisoryLockSql(keySql: string): string {
+  return `l.locktype = 'advisory' and l.granted and l.objsubid = 1
+    and l.database = (select oid from pg_database where datname = current_database())
+    and ((l.classid::bigint << 32) | l.objid::bigint) = ${keySql}`;
+}
+
+/** What every transaction that writes what the runtime decided runs first (`RuntimeLockKeeper.fence`, `AppContext.fence`). */
+export type RuntimeFence = (trx: Executor) => Promise<void>;
+
 /** How long a new owner waits for an earlier owner's fenced transactions before it ends their connections. */
 export const DRAIN_WAIT_MS = 3_000;
 
@@ -112,10 +122,7 @@ async function drainEarlierOwner(client: pg.Client): Promise<void> {
   } catch (error) {
     if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available: the wait timed out
     await client.query(
-      `select pg_terminate_backend(l.pid) from pg_locks l
-        where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.pid <> pg_backend_pid()
-          and l.database = (select oid from pg_database where datname = current_database())
-          and ((l.classid::bigint << 32) | l.objid::bigint) = ${RUNTIME_DRAIN_KEY_SQL}`,
+      `select pg_terminate_backend(l.pid) from pg_locks l where l.pid <> pg_backend_pid() and ${heldAdvisoryLockSql(RUNTIME_DRAIN_KEY_SQL)}`,
     );
     await client.query(`set lock_timeout = ${DRAIN_WAIT_MS * 2}`);
     await client.query(`select pg_advisory_lock(${RUNTIME_DRAIN_KEY_SQL})`);
@@ -126,12 +133,9 @@ async function drainEarlierOwner(client: pg.Client): Promise<void> {
 /** The holding connection as pg_stat_activity shows it (its name says which server and host). */
 async function describeHolder(client: pg.Client): Promise<string> {
   const holder = await client.query<{ pid: number; application_name: string; client_addr: string | null; backend_start: Date; schema: string }>(
-    `with lock as (select ${RUNTIME_LOCK_KEY_SQL} as key)
-     select a.pid, a.application_name, host(a.client_addr) as client_addr, a.backend_start, current_schema() as schema
-       from lock, pg_locks l join pg_stat_activity a on a.pid = l.pid
-      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-        and l.database = (select oid from pg_database where datname = current_database())
-        and ((l.classid::bigint << 32) | l.objid::bigint) = lock.key`,
+    `select a.pid, a.application_name, host(a.client_addr) as client_addr, a.backend_start, current_schema() as schema
+       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+      where ${heldAdvisoryLockSql(RUNTIME_LOCK_KEY_SQL)}`,
   );
   const row = holder.rows[0];
   if (!row) return 'its holder could not be read';
@@ -166,7 +170,7 @@ export interface RuntimeLockKeeper {
    * another server took over would otherwise write on when it woke, from the same billing cursors
    * (an outside attack saw twelve meters charged twice); the check finds its lock's backend gone.
    */
-  fence(trx: Executor): Promise<void>;
+  readonly fence: RuntimeFence;
   /** Stops taking it again and releases it. */
   release(): Promise<void>;
 }
@@ -230,11 +234,7 @@ export async function holdRuntimeLock(take: (onLost: RuntimeLockLost) => Promise
       // Held to the transaction's end: a later owner's drain waits for it (RUNTIME_DRAIN_KEY_SQL).
       await sql`select pg_advisory_xact_lock_shared(${sql.raw(RUNTIME_DRAIN_KEY_SQL)})`.execute(trx);
       const found = await sql<{ held: boolean }>`
-        select exists(
-          select 1 from pg_locks l
-           where l.pid = ${lock.backendPid} and l.locktype = 'advisory' and l.granted and l.objsubid = 1
-             and l.database = (select oid from pg_database where datname = current_database())
-             and ((l.classid::bigint << 32) | l.objid::bigint) = ${sql.raw(RUNTIME_LOCK_KEY_SQL)}) as held`.execute(trx);
+        select exists(select 1 from pg_locks l where l.pid = ${lock.backendPid} and ${sql.raw(heldAdvisoryLockSql(RUNTIME_LOCK_KEY_SQL))}) as held`.execute(trx);
       if (!found.rows[0]?.held) throw new RuntimeFenceError(`the runtime lock's connection (backend ${lock.backendPid}) no longer holds it`);
     },
     async release() {

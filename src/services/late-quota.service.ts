@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database, Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
+import type { RuntimeFence } from '../db/runtime-lock.ts';
 import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
 import { dormitoriesWithPerOccupantQuota, lateQuotaGrantsOfStudents, openStaysInRooms, perOccupantPurses, savePurseState, staysSince, type OpenStay, type StayDays } from '../db/late-quota.repository.ts';
 import { lockRoomsInOrder, type RoomForOccupancy } from '../db/occupancy.repository.ts';
@@ -125,7 +126,7 @@ export interface MissedOccupantsDeps {
   /** A late grant committed: the running dormitory adds it to its purse. */
   readonly quotaGranted: (grant: LateQuotaGrant) => void;
   /** AppContext.fence: run first in the grant's transaction (it moves quota). */
-  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
+  readonly fence?: RuntimeFence | undefined;
 }
 
 /**

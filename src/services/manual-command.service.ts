@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../db/audit.repository.ts';
 import type { Database } from '../db/database.ts';
-import type { Executor } from '../db/executor.ts';
+import type { RuntimeFence } from '../db/runtime-lock.ts';
 import { holdManualCuts, manualCutTargets, releaseManualCuts } from '../db/manual-cut.repository.ts';
 import { SWITCHED_TARGETS } from '../db/topology.repository.ts';
 import type { KeyedSerial } from './keyed-serial.ts';
@@ -15,15 +15,12 @@ export interface ManualCommand {
   readonly operator: string;
 }
 
-/** AppContext.fence: refuses the transaction unless this server holds the runtime lock. */
-type Fence = (trx: Executor) => Promise<void>;
-
 /**
  * Makes an operator's cut or restore durable before any actor acts on it: the held outputs in
  * `manual_cuts` and the audit record commit in one transaction, so a crash right after the
  * 202 still boots with the cut (docs/architecture.md, "Control state snapshot").
  */
-export async function recordManualCommand(db: Kysely<Database>, command: ManualCommand, at: Date, fence?: Fence): Promise<void> {
+export async function recordManualCommand(db: Kysely<Database>, command: ManualCommand, at: Date, fence?: RuntimeFence): Promise<void> {
   await db.transaction().execute(async (trx) => {
     // A server that lost the campus to another records no operator command (the next boot would follow it).
     await fence?.(trx);
@@ -51,7 +48,7 @@ export async function recordManualCommand(db: Kysely<Database>, command: ManualC
  * cannot switch a relay nobody asked for (an outside attack found them disagreeing: the restore
  * committed first, the actor saw the cut first).
  */
-export function issueManualCommand<T>(db: Kysely<Database>, serial: KeyedSerial, command: ManualCommand, at: Date, apply: () => Promise<T>, fence?: Fence): Promise<T> {
+export function issueManualCommand<T>(db: Kysely<Database>, serial: KeyedSerial, command: ManualCommand, at: Date, apply: () => Promise<T>, fence?: RuntimeFence): Promise<T> {
   return serial.run(command.dormitoryId, async () => {
     await recordManualCommand(db, command, at, fence);
     return apply();

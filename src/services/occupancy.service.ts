@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
+import type { RuntimeFence } from '../db/runtime-lock.ts';
 import { appendAudit } from '../db/audit.repository.ts';
 import {
   closeOccupancy,
@@ -54,7 +55,7 @@ export interface LiveAccounts {
   /** A late occupant's allowance was committed: the running dormitory adds it to the purse's quota. */
   quotaGranted?(grant: LateQuotaGrant): void;
   /** AppContext.fence: run first in the change's transaction (settlements move money). */
-  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
+  readonly fence?: RuntimeFence | undefined;
 }
 
 async function studentOrThrow(trx: Executor, id: string, field: string): Promise<StudentRecord> {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../db/audit.repository.ts';
 import type { Database, Purse } from '../db/database.ts';
-import type { Executor } from '../db/executor.ts';
+import type { RuntimeFence } from '../db/runtime-lock.ts';
 import { assignQuotaPolicy, dormitoriesWithPolicy, dormitoryQuotaRows, findQuotaPolicy, insertQuotaPolicy, type QuotaPolicyRow } from '../db/quota-policy.repository.ts';
 import { quotaHoldingOf, type BillingState } from '../domain/tariff.ts';
 import { selectDormitories, type DormitorySelector } from '../db/tariff.repository.ts';
@@ -57,7 +57,7 @@ export interface QuotaDeps {
   readonly runtime: QuotaRuntime;
   readonly clock: Clock;
   /** AppContext.fence: run first in the late grants' transaction (it moves quota). */
-  readonly fence?: ((trx: Executor) => Promise<void>) | undefined;
+  readonly fence?: RuntimeFence | undefined;
 }
 
 export async function createQuotaPolicy(deps: QuotaDeps, policy: QuotaPolicyRow, operator: string): Promise<QuotaPolicyRow> {

@@ -2,7 +2,7 @@ import pg from 'pg';
 import pino from 'pino';
 import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { holdRuntimeLock, RUNTIME_LOCK_KEY_SQL, RuntimeFenceError, RuntimeLockedError, type RuntimeLockEvents } from '../../src/db/runtime-lock.ts';
+import { heldAdvisoryLockSql, holdRuntimeLock, RUNTIME_LOCK_KEY_SQL, RuntimeFenceError, RuntimeLockedError, type RuntimeLockEvents } from '../../src/db/runtime-lock.ts';
 import { ADMIN_PASSWORD, createTestApp } from '../helpers/test-app.ts';
 import { liveAppEnv, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
@@ -31,11 +31,7 @@ async function observer(t: Test, database: TestDatabase): Promise<pg.Client> {
 /** The backend pid holding this schema's runtime lock, if any. */
 async function lockHolder(client: pg.Client): Promise<{ pid: number; name: string } | undefined> {
   const result = await client.query<{ pid: number; application_name: string }>(
-    `with lock as (select ${RUNTIME_LOCK_KEY_SQL} as key)
-     select a.pid, a.application_name from lock, pg_locks l join pg_stat_activity a on a.pid = l.pid
-      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-        and l.database = (select oid from pg_database where datname = current_database())
-        and ((l.classid::bigint << 32) | l.objid::bigint) = lock.key`,
+    `select a.pid, a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid where ${heldAdvisoryLockSql(RUNTIME_LOCK_KEY_SQL)}`,
   );
   const row = result.rows[0];
   return row ? { pid: row.pid, name: row.application_name } : undefined;
