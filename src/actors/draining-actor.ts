@@ -40,7 +40,7 @@ interface NactActorInternals {
   stopped: boolean;
   state: unknown;
   immediate: NodeJS.Immediate | undefined;
-  mailbox: { shift(): { message: unknown; sender: unknown } | undefined; length: number };
+  mailbox: { push(value: unknown): void; shift(): unknown; toArray(): unknown[]; length: number };
   f: (this: unknown, state: unknown, message: unknown, ctx: unknown) => unknown;
   reference: Nact.Ref<unknown>;
   parent: { reference: Nact.Ref<unknown> } | undefined;
@@ -49,6 +49,10 @@ interface NactActorInternals {
   log: unknown;
   childReferences: Map<string, Nact.Ref<unknown>>;
   createContext(sender: unknown): unknown;
+  createContextWithMailbox(sender: unknown): unknown;
+  dispatch(message: unknown, sender?: unknown): void;
+  clearTimeout(): void;
+  setTimeout(): void;
   afterMessage(): void;
   processNext(): void;
   handleFault(message: unknown, sender: unknown, error: unknown): void;
@@ -59,6 +63,9 @@ type NactActorClass = new (parent: unknown, name: string, system: unknown, f: un
 
 const load = createRequire(import.meta.url);
 const { Actor } = load('nact/lib/actor.js') as { Actor: NactActorClass };
+/** nact's sender of a message sent with `dispatch` (it makes a new one per message; they carry nothing). */
+const { Nobody } = load('nact/lib/references.js') as { Nobody: new () => object };
+const NOBODY = new Nobody();
 const systemMap = load('nact/lib/system-map.js') as {
   applyOrThrowIfStopped<R>(reference: unknown, f: (concrete: NactActorInternals & { system: unknown }) => R): R;
   find(systemName: string, reference: unknown): unknown;
@@ -137,8 +144,47 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 
 class DrainingActor extends Actor implements Slice {
   sliceMs = DEFAULT_SLICE_MS;
-  /** The message nact handed over when the actor became busy (the rest wait in its mailbox). */
-  private first: { message: unknown; sender: unknown } | undefined;
+  /** The message handed over when the actor became busy (the rest wait in its mailbox). */
+  private hasFirst = false;
+  private firstMessage: unknown = undefined;
+  private firstSender: unknown = undefined;
+
+  /**
+   * nact's `dispatch` (lib/actor.js), without an object per message: nact makes a new `Nobody`
+   * sender for each, and a `{ message, sender }` entry for each one queued while the actor is
+   * busy. Here the default sender is one shared `Nobody`, and the mailbox holds each queued
+   * message and its sender as two consecutive items (only `processNext` and `runSlice` read it).
+   * At 20,000 readings a second those objects were 14 % of everything the server allocated.
+   */
+  override dispatch(message: unknown, sender: unknown = NOBODY): void {
+    this.assertNotStopped();
+    this.clearTimeout();
+    if (!this.busy) this.handleMessage(message, sender);
+    else {
+      this.mailbox.push(message);
+      this.mailbox.push(sender);
+    }
+  }
+
+  /** nact's context with the mailbox (for supervision and `afterStop`), as nact's `{ message, sender }` entries. */
+  override createContextWithMailbox(sender: unknown): unknown {
+    const items = this.mailbox.toArray();
+    const mailbox: { message: unknown; sender: unknown }[] = [];
+    for (let i = 0; i + 1 < items.length; i += 2) mailbox.push({ message: items[i], sender: items[i + 1] });
+    return { ...(this.createContext(sender) as object), mailbox };
+  }
+
+  /** nact's `processNext`, reading the mailbox's message-and-sender pairs. */
+  override processNext(): void {
+    if (this.stopped) return;
+    if (this.mailbox.length > 0) {
+      const message = this.mailbox.shift();
+      this.handleMessage(message, this.mailbox.shift());
+    } else {
+      this.busy = false;
+      this.setTimeout(); // nact's idle shutdown (`shutdownAfter`), ticking again
+    }
+  }
 
   /** nact's context (lib/actor.js `createContext`), with `children` copied from the live map when read. */
   override createContext(sender: unknown): unknown {
@@ -173,7 +219,9 @@ class DrainingActor extends Actor implements Slice {
   /** nact calls this for a message that arrives while idle, and from processNext for the next queued one. */
   handleMessage(message: unknown, sender: unknown): void {
     this.busy = true;
-    this.first = { message, sender };
+    this.hasFirst = true;
+    this.firstMessage = message;
+    this.firstSender = sender;
     runQueue.add(this);
   }
 
@@ -185,29 +233,34 @@ class DrainingActor extends Actor implements Slice {
    * supervision (`handleFault`), as in nact.
    */
   runSlice(): void {
-    let current = this.first;
-    this.first = undefined;
+    if (!this.hasFirst) return;
+    let message = this.firstMessage;
+    let sender = this.firstSender;
+    this.hasFirst = false;
+    this.firstMessage = undefined;
+    this.firstSender = undefined;
     // Stopped while it waited (nact's stop clears the pending message the same way).
-    if (this.stopped || !current) return;
+    if (this.stopped) return;
     const sliceEnds = performance.now() + this.sliceMs;
-    while (current) {
-      const handled = current;
+    for (;;) {
       let next: unknown;
       try {
-        const ctx = this.messageContext(handled.sender);
-        next = this.f.call(ctx, this.state, handled.message, ctx);
+        const ctx = this.messageContext(sender);
+        next = this.f.call(ctx, this.state, message, ctx);
       } catch (error) {
-        this.handleFault(handled.message, handled.sender, error);
+        this.handleFault(message, sender, error);
         return;
       }
       if (isThenable(next)) {
+        const handledMessage = message;
+        const handledSender = sender;
         next.then(
           (state) => {
             this.state = state;
             this.afterMessage();
             this.processNext();
           },
-          (error: unknown) => this.handleFault(handled.message, handled.sender, error),
+          (error: unknown) => this.handleFault(handledMessage, handledSender, error),
         );
         return;
       }
@@ -215,7 +268,8 @@ class DrainingActor extends Actor implements Slice {
       this.afterMessage();
       // Stopped by its own message, or the slice is spent: back on the run queue via processNext.
       if (this.stopped || this.mailbox.length === 0 || performance.now() >= sliceEnds) break;
-      current = this.mailbox.shift();
+      message = this.mailbox.shift();
+      sender = this.mailbox.shift();
     }
     this.processNext();
   }

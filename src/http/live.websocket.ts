@@ -185,6 +185,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   const displays = new WeakMap<FastifyRequest, { credential: Credential & { kind: 'display' }; name: string; context: DisplayContext }>();
   /** Latest state of every dormitory seen in a diff: what a drained slow client is sent. */
   const latest = new Map<string, DormitoryLiveState>();
+  /** Each dormitory's alarm count as of its last diff (a state is refreshed in place, so the count is kept apart to tell a change). */
+  const alarmCounts = new Map<string, number>();
   let nextClientId = 1;
   let diffSerialisations = 0;
   let feedCalls = 0;
@@ -241,7 +243,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     if (changed.length === 0) return;
     let alarmsChanged = false;
     for (const state of changed) {
-      if (latest.get(state.id)?.activeAlarms !== state.activeAlarms) alarmsChanged = true;
+      if (alarmCounts.get(state.id) !== state.activeAlarms) alarmsChanged = true;
+      alarmCounts.set(state.id, state.activeAlarms);
       latest.set(state.id, state);
     }
     if (alarmsChanged) refreshWallAlarms();

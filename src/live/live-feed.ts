@@ -62,6 +62,10 @@ export interface DormitoryLiveState {
   readonly daysLeft?: { readonly electricity: DaysLeft; readonly water: DaysLeft };
 }
 
+/**
+ * A state handed out by the feed is the dormitory's own view, refreshed in place as readings
+ * arrive (one object per dormitory, not one per reading): serialise it, or copy what you keep.
+ */
 export interface LiveFeed {
   /** Current state of every dormitory, or of one building. */
   snapshot(building?: string): readonly DormitoryLiveState[];

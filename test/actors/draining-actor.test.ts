@@ -261,3 +261,45 @@ t.test('dispatch remembers the actor behind a reference and behaves as nact once
   await turns();
   t.same(seen.slice(2), ['second:via-old-reference', 'second:via-new-reference'], "a new actor of the same path gets what is sent to the old reference, as nact's path lookup does");
 });
+
+t.test('a message queued behind others keeps its own sender, and the crash policy sees the mailbox as nact gives it', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const senders: unknown[] = [];
+  let mailboxAtCrash: unknown[] = [];
+  const actor = spawnDraining<{ n: number } | 'boom' | ((replyTo: Ref<string>) => { n: number; replyTo: Ref<string> })>(
+    system,
+    (state: number, msg: { n: number; replyTo?: Ref<string> } | 'boom', ctx: { sender: unknown }) => {
+      if (msg === 'boom') throw new Error('boom');
+      senders.push(ctx.sender);
+      if (msg.replyTo) dispatch(msg.replyTo, `answered ${msg.n}`);
+      return state + msg.n;
+    },
+    'senders',
+    {
+      initialState: 0,
+      onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol; mailbox: unknown[] }) => {
+        mailboxAtCrash = ctx.mailbox;
+        return ctx.resume;
+      },
+    },
+  );
+  dispatch(actor, { n: 1 }); // makes the actor busy: what follows waits in its mailbox
+  dispatch(actor, 'boom');
+  dispatch(actor, { n: 2 });
+  const answer = query(actor, (replyTo: Ref<string>) => ({ n: 3, replyTo }), 600_000);
+  dispatch(actor, { n: 4 });
+  t.equal(await answer, 'answered 3', 'the query queued behind a crash was answered');
+  while (senders.length < 4) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(senders.length, 4);
+  t.equal(senders[0], senders[1], 'dispatched messages share one Nobody sender');
+  t.equal((senders[0] as { type?: string }).type, 'nobody', "a dispatch's sender is nact's Nobody");
+  t.equal((senders[2] as { type?: string }).type, 'temp', "the query's sender is its temporary reference");
+  t.equal(mailboxAtCrash.length, 3, 'the crash policy saw the three messages still queued');
+  t.same(
+    mailboxAtCrash.map((entry) => (entry as { message: { n: number } }).message.n),
+    [2, 3, 4],
+    'as nact { message, sender } entries, in order',
+  );
+  t.equal(((mailboxAtCrash[1] as { sender: { type?: string } }).sender).type, 'temp', "with each one's sender");
+});

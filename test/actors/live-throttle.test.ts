@@ -3,10 +3,11 @@ import { waitFor } from '../helpers/live-app.ts';
 import { issue, live, playGateway, startCampus } from '../helpers/mqtt-gateway-campus.ts';
 
 /**
- * A dormitory publishes its live state at most once a second (LIVE_PUSH_MS); a change inside
- * that window is published when the window ends. Without that, the last reading before a meter
- * went quiet (or a gateway sent nothing more) stayed unshown on the control room's map until
- * something else changed the room.
+ * The live feed coalesces (its hub flushes the dormitories that changed every 250 ms, each at its
+ * latest state), and a change made between flushes is shown by the next flush. It once was not:
+ * a dormitory throttled itself to a publish a second, and the last reading before a meter went
+ * quiet (or a gateway sent nothing more) stayed unshown on the control room's map until something
+ * else changed the room.
  */
 t.test('the last reading inside the live throttle window reaches the live feed without a later reading', async (t) => {
   const campus = await startCampus(t);
