@@ -303,3 +303,21 @@ t.test('a message queued behind others keeps its own sender, and the crash polic
   );
   t.equal(((mailboxAtCrash[1] as { sender: { type?: string } }).sender).type, 'temp', "with each one's sender");
 });
+
+t.test('more ready actors than the run queue holds at first all run, in the order they became ready', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const order: number[] = [];
+  const ACTORS = 5_000; // the run queue's ring starts at 1,024 and grows while it runs
+  const actors = Array.from({ length: ACTORS }, (_, i) =>
+    spawnDraining<number>(system, (state: number, n: number) => {
+      order.push(n);
+      return state;
+    }, `ready-${i}`, { initialState: 0, onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume }),
+  );
+  for (let round = 0; round < 2; round++) actors.forEach((actor, i) => dispatch(actor, round * ACTORS + i));
+  while (order.length < 2 * ACTORS) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(order.length, 2 * ACTORS, 'every message handled once');
+  // Each actor handles both its messages in its slice; the actors take turns as they became ready.
+  t.same(order, Array.from({ length: ACTORS }, (_, i) => [i, ACTORS + i]).flat(), 'in the order the actors became ready, each its own messages in order');
+});

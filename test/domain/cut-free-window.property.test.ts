@@ -19,11 +19,12 @@ const ZONES: readonly TimeZone[] = [480, 0, -300, 345, new ZoneRules('Europe/Ber
 const hhmm = (minute: number): string => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
 
 const tariffArb: fc.Arbitrary<Tariff> = fc.oneof(
-  fc.constant<Tariff>({ kind: 'single', ratePerUnitMicros: 600_000 } as Tariff),
-  fc.constant<Tariff>({ kind: 'periodic', ratePerUnitMicros: 500_000 } as unknown as Tariff),
-  fc.uniqueArray(fc.integer({ min: 0, max: 1439 }), { minLength: 1, maxLength: 5 }).map((cuts) => {
+  fc.constant<Tariff>({ kind: 'single', rate: 600_000 }),
+  fc.constant<Tariff>({ kind: 'tiered', tiers: [{ upTo: 100_000, rate: 500_000 }, { upTo: null, rate: 700_000 }] }),
+  fc.constant<Tariff>({ kind: 'periodic', rates: [{ weekdays: [0, 6], rate: 400_000 }], defaultRate: 500_000 }),
+  fc.uniqueArray(fc.integer({ min: 0, max: 1439 }), { minLength: 1, maxLength: 5 }).map((cuts): Tariff => {
     const sorted = [...cuts].sort((a, b) => a - b);
-    return { kind: 'time_of_use', periods: sorted.map((from, i) => ({ from: hhmm(from), to: hhmm(sorted[(i + 1) % sorted.length]!), ratePerUnitMicros: 100_000 * (i + 1) })) } as unknown as Tariff;
+    return { kind: 'time_of_use', periods: sorted.map((from, i) => ({ name: `p${i}`, from: hhmm(from), to: hhmm(sorted[(i + 1) % sorted.length]!), rate: 100_000 * (i + 1) })) };
   }),
 );
 
@@ -75,7 +76,7 @@ t.test('spanCuts answers as cutsInside for every span, its remembered window or 
 });
 
 t.test('a span that goes back or stands still has no cut; a new zone is not answered from another zone\'s window', async (t) => {
-  const schedule: TariffSchedule = { tariffId: 't', versions: [{ version: 1, effectiveFrom: Number.MIN_SAFE_INTEGER, tariff: { kind: 'periodic', ratePerUnitMicros: 1 } as unknown as Tariff }] };
+  const schedule: TariffSchedule = { tariffId: 't', versions: [{ version: 1, effectiveFrom: Number.MIN_SAFE_INTEGER, tariff: { kind: 'periodic', rates: [], defaultRate: 1 } }] };
   const at = Date.parse('2026-06-10T15:59:59.000Z'); // 23:59:59 in UTC+8, 15:59:59 in UTC
   t.same(spanCuts(schedule, null, at, at, 480), []);
   t.same(spanCuts(schedule, null, at, at - 5, 480), []);
