@@ -325,3 +325,29 @@ t.test('more ready actors than the run queue holds at first all run, in the orde
   t.ok(Array.from({ length: ACTORS }, (_, i) => at.get(i)! < at.get(ACTORS + i)!).every(Boolean), "each actor's messages in the order sent");
   t.same([...order].sort((a, b) => a - b), Array.from({ length: 2 * ACTORS }, (_, i) => i), 'nothing lost or repeated');
 });
+
+t.test('actors made ready while the run queue runs join it in order, across its growth', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  const order: string[] = [];
+  const onCrash = (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume;
+  // 600 ready actors each make two more ready while the queue runs: it outgrows its first 1,024
+  // places with its head part-way round, so the growth must keep the ring's order.
+  const second = Array.from({ length: 1200 }, (_, i) =>
+    spawnDraining<string>(system, (state: number, msg: string) => {
+      order.push(msg);
+      return state;
+    }, `second-${i}`, { initialState: 0, onCrash }),
+  );
+  const first = Array.from({ length: 600 }, (_, i) =>
+    spawnDraining<string>(system, (state: number, msg: string) => {
+      order.push(msg);
+      dispatch(second[2 * i]!, `b${2 * i}`);
+      dispatch(second[2 * i + 1]!, `b${2 * i + 1}`);
+      return state;
+    }, `first-${i}`, { initialState: 0, onCrash }),
+  );
+  first.forEach((actor, i) => dispatch(actor, `a${i}`));
+  while (order.length < 1800) await new Promise((resolve) => setImmediate(resolve));
+  t.same(order, [...Array.from({ length: 600 }, (_, i) => `a${i}`), ...Array.from({ length: 1200 }, (_, i) => `b${i}`)], 'every actor ran once, in the order it became ready');
+});
