@@ -36,10 +36,21 @@ export interface ActorDeps {
  * state function and stop the children; `stop` would lose the actor. A crashing meter or
  * circuit therefore never takes its dormitory or gateway down.
  */
-export function resumeOnCrash(deps: Pick<ActorDeps, 'log' | 'metrics'>, actorKind: string) {
-  return (msg: unknown, error: Error | undefined, ctx: SupervisionContext<unknown, never>): symbol => {
-    deps.metrics.actorRestarts.inc({ actor: actorKind });
-    deps.log.error({ err: error, actor: ctx.path.toString(), msgType: (msg as { type?: string } | undefined)?.type }, 'actor crashed; resumed with its last state');
-    return ctx.resume as symbol;
-  };
+export function resumeOnCrash(deps: Pick<ActorDeps, 'log' | 'metrics'>, actorKind: string): CrashPolicy {
+  // One policy per kind of actor, not per actor (five actors a room each held their own).
+  let byKind = crashPolicies.get(deps);
+  if (!byKind) crashPolicies.set(deps, (byKind = new Map()));
+  let policy = byKind.get(actorKind);
+  if (!policy) {
+    policy = (msg, error, ctx) => {
+      deps.metrics.actorRestarts.inc({ actor: actorKind });
+      deps.log.error({ err: error, actor: ctx.path.toString(), msgType: (msg as { type?: string } | undefined)?.type }, 'actor crashed; resumed with its last state');
+      return ctx.resume as symbol;
+    };
+    byKind.set(actorKind, policy);
+  }
+  return policy;
 }
+
+type CrashPolicy = (msg: unknown, error: Error | undefined, ctx: SupervisionContext<unknown, never>) => symbol;
+const crashPolicies = new WeakMap<object, Map<string, CrashPolicy>>();

@@ -48,6 +48,8 @@ interface NactActorInternals {
   name: string;
   log: unknown;
   childReferences: Map<string, Nact.Ref<unknown>>;
+  children: Map<string, unknown>;
+  childSpawned(child: { name: string; reference: Nact.Ref<unknown> }): void;
   createContext(sender: unknown): unknown;
   createContextWithMailbox(sender: unknown): unknown;
   dispatch(message: unknown, sender?: unknown): void;
@@ -66,6 +68,47 @@ const { Actor } = load('nact/lib/actor.js') as { Actor: NactActorClass };
 /** nact's sender of a message sent with `dispatch` (it makes a new one per message; they carry nothing). */
 const { Nobody } = load('nact/lib/references.js') as { Nobody: new () => object };
 const NOBODY = new Nobody();
+const Denque = load('denque') as new () => NactActorInternals['mailbox'];
+
+/**
+ * What an actor without children, or with nothing queued, holds instead of a Map or a queue of
+ * its own (nact gives every actor two Maps and a queue: at five actors a room, mostly empty,
+ * about 3 KB a room). Never written: `childSpawned` and `dispatch` give the actor its own first.
+ */
+const NO_CHILDREN = new Map<string, never>();
+const NO_MAIL = new Denque();
+/** nact's `afterStop` when none is given (nact makes a new no-op per actor). */
+const NOTHING_AFTER_STOP = (): void => {};
+
+/**
+ * The context a message is handled with (nact's fields), one per actor with its `sender` set for
+ * each message. A class: nact's object literal with a `children` getter was an object in
+ * dictionary mode plus a closure and a getter pair per actor (about 3 KB a room); here the
+ * fields are read through the actor when a behaviour reads them.
+ */
+class MessageContext {
+  sender: unknown = undefined;
+  constructor(private readonly actor: NactActorInternals) {}
+  get parent(): Nact.Ref<unknown> | undefined {
+    return this.actor.parent ? this.actor.parent.reference : undefined;
+  }
+  get path(): unknown {
+    return this.actor.path;
+  }
+  get self(): Nact.Ref<unknown> {
+    return this.actor.reference;
+  }
+  get name(): string {
+    return this.actor.name;
+  }
+  /** A copy, as nact gives it (nact copies it for every message; here only when read). */
+  get children(): Map<string, Nact.Ref<unknown>> {
+    return new Map(this.actor.childReferences);
+  }
+  get log(): unknown {
+    return this.actor.log;
+  }
+}
 const systemMap = load('nact/lib/system-map.js') as {
   applyOrThrowIfStopped<R>(reference: unknown, f: (concrete: NactActorInternals & { system: unknown }) => R): R;
   find(systemName: string, reference: unknown): unknown;
@@ -151,6 +194,17 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 
 class DrainingActor extends Actor implements Slice {
+  constructor(parent: unknown, name: string, system: unknown, f: unknown, properties: { afterStop?: unknown } | undefined) {
+    super(parent, name, system, f, { ...properties, afterStop: properties?.afterStop ?? NOTHING_AFTER_STOP });
+    // nact's constructor made two Maps and a queue; an actor that spawned no children while it
+    // started (its initial state can spawn them) and has no mail yet shares empty ones.
+    if (this.children.size === 0) {
+      this.children = NO_CHILDREN;
+      this.childReferences = NO_CHILDREN;
+    }
+    if (this.mailbox.length === 0) this.mailbox = NO_MAIL;
+  }
+
   sliceMs = DEFAULT_SLICE_MS;
   /** The message handed over when the actor became busy (the rest wait in its mailbox). */
   private hasFirst = false;
@@ -169,6 +223,7 @@ class DrainingActor extends Actor implements Slice {
     this.clearTimeout();
     if (!this.busy) this.handleMessage(message, sender);
     else {
+      if (this.mailbox === NO_MAIL) this.mailbox = new Denque();
       this.mailbox.push(message);
       this.mailbox.push(sender);
     }
@@ -210,18 +265,26 @@ class DrainingActor extends Actor implements Slice {
     };
   }
 
-  private reusedContext: { sender: unknown } | undefined;
+  private reusedContext: MessageContext | undefined;
 
   /**
-   * The context a message is handled with: one object per actor, its `sender` set for each
-   * message (nact builds a new one per message; here that object, with its `children` getter,
-   * was a sizeable share of the garbage per reading). No behaviour here keeps its context past
-   * the message or reads `sender`; supervision gets a fresh one (`createContext`).
+   * The context a message is handled with: one per actor, its `sender` set for each message (nact
+   * builds a new one per message). No behaviour here keeps its context past the message; the
+   * sender is dropped after it. Supervision and the initial state get nact's own (`createContext`).
    */
-  private messageContext(sender: unknown): unknown {
-    const ctx = (this.reusedContext ??= this.createContext(sender) as { sender: unknown });
+  private messageContext(sender: unknown): MessageContext {
+    const ctx = (this.reusedContext ??= new MessageContext(this));
     ctx.sender = sender;
     return ctx;
+  }
+
+  /** nact's `childSpawned`, giving the actor its own maps at its first child. */
+  override childSpawned(child: { name: string; reference: Nact.Ref<unknown> }): void {
+    if (this.children === NO_CHILDREN) {
+      this.children = new Map();
+      this.childReferences = new Map();
+    }
+    super.childSpawned(child);
   }
 
   /** nact calls this for a message that arrives while idle, and from processNext for the next queued one. */
@@ -287,7 +350,7 @@ class DrainingActor extends Actor implements Slice {
 export function spawnDraining<M>(parent: Nact.Ref<unknown>, behaviour: unknown, name: string, properties: unknown, sliceMs = DEFAULT_SLICE_MS): Nact.Ref<M> {
   return systemMap.applyOrThrowIfStopped(parent, (p) => {
     p.assertNotStopped();
-    const actor = new DrainingActor(p, name, p.system, behaviour, properties);
+    const actor = new DrainingActor(p, name, p.system, behaviour, properties as { afterStop?: unknown } | undefined);
     actor.sliceMs = sliceMs;
     return actor.reference as Nact.Ref<M>;
   });

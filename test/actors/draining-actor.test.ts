@@ -149,15 +149,18 @@ t.test('an actor stopped by its own message handles nothing after it', async (t)
   self = undefined;
 });
 
+const NACT_CONTEXT_FIELDS = ['children', 'log', 'name', 'parent', 'path', 'self', 'sender'];
+
 t.test("the behaviour's context has nact's fields and values; its children are copied only when read", async (t) => {
   const system = start();
   t.teardown(() => stop(system));
-  type Seen = { keys: string[]; children: string[]; childrenIsGetter: boolean; name: string; path: string; self: unknown; parent: unknown; sender: unknown; hasLog: boolean };
+  type Seen = { keys: string[]; readable: string[]; children: string[]; childrenIsGetter: boolean; name: string; path: string; self: unknown; parent: unknown; sender: unknown; hasLog: boolean };
   type CtxMsg = { replyTo: Ref<Seen> };
   const seeing = (_state: null, msg: CtxMsg, ctx: Record<string, unknown>) => {
-    const descriptor = Object.getOwnPropertyDescriptor(ctx, 'children');
+    const descriptor = Object.getOwnPropertyDescriptor(ctx, 'children') ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(ctx) as object, 'children');
     dispatch(msg.replyTo, {
       keys: Object.keys(ctx).sort(),
+      readable: NACT_CONTEXT_FIELDS.filter((field) => field in ctx),
       children: [...(ctx.children as Map<string, unknown>).keys()].sort(),
       childrenIsGetter: typeof descriptor?.get === 'function',
       name: ctx.name as string,
@@ -175,7 +178,8 @@ t.test("the behaviour's context has nact's fields and values; its children are c
   for (const parent of [draining, plain]) for (const child of ['a', 'b', 'c']) spawnDraining(parent, () => null, child, options);
   const ask = (actor: Ref<CtxMsg>) => query(actor, (replyTo: Ref<Seen>) => ({ replyTo }), 600_000) as Promise<Seen>;
   const [mine, nacts] = [await ask(draining), await ask(plain)];
-  t.same(mine.keys, nacts.keys, `the same fields as nact's context (${nacts.keys.join(', ')})`);
+  t.same(nacts.keys, NACT_CONTEXT_FIELDS, "nact's context has the fields this test knows");
+  t.same(mine.readable, NACT_CONTEXT_FIELDS, `the same fields as nact's context (${nacts.keys.join(', ')}), read through the actor`);
   t.same(mine.children, ['a', 'b', 'c'], 'children: the live children, by name');
   t.same(nacts.children, ['a', 'b', 'c'], "(nact's actor sees the same)");
   t.ok(mine.childrenIsGetter, 'children is built when read, not for every message');
@@ -350,4 +354,27 @@ t.test('actors made ready while the run queue runs join it in order, across its 
   first.forEach((actor, i) => dispatch(actor, `a${i}`));
   while (order.length < 1800) await new Promise((resolve) => setImmediate(resolve));
   t.same(order, [...Array.from({ length: 600 }, (_, i) => `a${i}`), ...Array.from({ length: 1200 }, (_, i) => `b${i}`)], 'every actor ran once, in the order it became ready');
+});
+
+t.test('actors without children share nothing that a first child changes', async (t) => {
+  const system = start();
+  t.teardown(() => stop(system));
+  type Msg = { replyTo: Ref<string[]> };
+  const childrenOf = (_state: null, msg: Msg, ctx: { children: Map<string, unknown> }) => {
+    dispatch(msg.replyTo, [...ctx.children.keys()]);
+    return null;
+  };
+  const options = { initialState: null, onCrash: (_m: unknown, _e: unknown, ctx: { resume: symbol }) => ctx.resume };
+  const a = spawnDraining<Msg>(system, childrenOf, 'a', options);
+  const b = spawnDraining<Msg>(system, childrenOf, 'b', options);
+  const ask = (actor: Ref<Msg>) => query(actor, (replyTo: Ref<string[]>) => ({ replyTo }), 600_000) as Promise<string[]>;
+  t.same(await ask(a), []);
+  const child = spawnDraining(a, () => null, 'x', options);
+  t.same(await ask(a), ['x'], 'a child spawned later is seen by its parent');
+  t.same(await ask(b), [], 'and not by another actor that had none');
+  t.throws(() => spawnDraining(a, () => null, 'x', options), /already exists/, "nact's duplicate-name check still sees it");
+  t.doesNotThrow(() => stop(spawnDraining(b, () => null, 'x', options)), 'the same name under another parent is free');
+  stop(child);
+  while ((await ask(a)).length > 0) await new Promise((resolve) => setImmediate(resolve));
+  t.same(await ask(a), [], 'a stopped child is gone');
 });
