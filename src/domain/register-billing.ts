@@ -146,24 +146,34 @@ export interface PendingPart {
   readonly version: number | null;
 }
 
-/** Adds one charge (`usage` units from `fromRegister` to `toRegister`, which differ by usage unless the register wrapped or was replaced). */
+/** A pending charge as its dormitory builds it: added to in place until it is posted. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type PendingChargeInProgress = Omit<Mutable<PendingCharge>, 'parts' | 'quotaLapsed'> & { parts: Record<string, Mutable<PendingPart>>; quotaLapsed: QuotaLapse[] };
+
+/**
+ * Adds one charge (`usage` units from `fromRegister` to `toRegister`, which differ by usage unless
+ * the register wrapped or was replaced) to `pending`, **in place**, and returns it (a new one
+ * when `pending` is null). The caller owns a pending charge until it posts it and must not add to
+ * it after: a dormitory adds every reading's charge to its meter's, and posts it once a posting
+ * interval. A new object per reading lived until the next reading, long enough to be promoted
+ * out of the young generation: at 20,000 rooms, tens of megabytes a minute of old garbage.
+ */
 export function accumulateCharge(pending: PendingCharge | null, fromRegister: number, toRegister: number, usage: number, charge: ChargeResult, at: number): PendingCharge {
-  const parts: Record<string, PendingPart> = { ...(pending?.parts ?? {}) };
+  const into: PendingChargeInProgress =
+    (pending as PendingChargeInProgress | null) ??
+    { amount: 0, usage: 0, freeUsed: 0, fromRegister, toRegister, firstAt: at, lastAt: at, quotaGranted: 0, quotaLapsed: [], parts: {} };
   for (const part of charge.parts) {
     const key = `${part.version ?? ''}|${part.label}@${part.rate}`;
-    const existing = parts[key];
-    parts[key] = { rate: part.rate, usage: (existing?.usage ?? 0) + part.usage, label: part.label, version: part.version ?? null };
+    const existing = into.parts[key];
+    if (existing) existing.usage += part.usage;
+    else into.parts[key] = { rate: part.rate, usage: part.usage, label: part.label, version: part.version ?? null };
   }
-  return {
-    amount: (pending?.amount ?? 0) + charge.amount,
-    usage: (pending?.usage ?? 0) + usage,
-    freeUsed: (pending?.freeUsed ?? 0) + charge.freeUsed,
-    fromRegister: pending?.fromRegister ?? fromRegister,
-    toRegister,
-    firstAt: pending?.firstAt ?? at,
-    lastAt: at,
-    quotaGranted: (pending?.quotaGranted ?? 0) + charge.quotaGranted,
-    quotaLapsed: [...(pending?.quotaLapsed ?? []), ...charge.quotaLapsed],
-    parts,
-  };
+  into.amount += charge.amount;
+  into.usage += usage;
+  into.freeUsed += charge.freeUsed;
+  into.toRegister = toRegister;
+  into.lastAt = at;
+  into.quotaGranted += charge.quotaGranted;
+  for (const lapse of charge.quotaLapsed) into.quotaLapsed.push(lapse);
+  return into;
 }

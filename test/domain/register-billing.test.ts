@@ -197,3 +197,25 @@ t.test('accumulateCharge sums charges between postings and keeps parts by label 
     parts: { '1|day@56800': { rate: 56_800, usage: 1_000, label: 'day', version: 1 }, '1|evening@70000': { rate: 70_000, usage: 1_500, label: 'evening', version: 1 } },
   });
 });
+
+t.test('accumulateCharge adds to the pending charge in place: one object from the first reading to the posting', async (t) => {
+  let c = cursor(0, at('2026-03-10T20:00:00'));
+  let pending: ReturnType<typeof accumulateCharge> | null = null;
+  const seen = new Set<object>();
+  let register = 0;
+  for (let minute = 1; minute <= 20; minute++) {
+    register += 100;
+    const billed = billRegister(c, register, at('2026-03-10T20:00:00') + minute * 60_000, tou, ELECTRIC_LIMITS);
+    if (billed.kind !== 'charged') throw new Error('expected charged');
+    pending = accumulateCharge(pending, c.register, register, billed.usage, billed.charge, at('2026-03-10T20:00:00') + minute * 60_000);
+    seen.add(pending);
+    c = billed.cursor;
+  }
+  t.equal(seen.size, 1, 'the same pending charge, added to twenty times');
+  t.equal(pending!.usage, 2_000);
+  t.equal(pending!.fromRegister, 0, 'from the first reading');
+  t.equal(pending!.toRegister, 2_000, 'to the last');
+  t.same(Object.keys(pending!.parts), ['1|evening@70000'], 'one part per version, label and rate');
+  t.equal(pending!.parts['1|evening@70000']!.usage, 2_000, "the part's usage summed in place");
+  t.equal(pending!.amount, 140, '2,000 Wh in the evening period: 140 fen (500 Wh is 35, as above), the carry summed across readings');
+});
