@@ -316,7 +316,7 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     if (action === 'cut' && writeAhead) {
       // Write-ahead: the reasons and the command record are committed before the cut goes out,
       // so a crash right after it cannot make the restarted circuit restore (docs/architecture.md).
-      awaitingWriteAhead.set(commandId, { send: { ...send, writtenAhead: true }, record });
+      (awaitingWriteAhead ??= new Map()).set(commandId, { send: { ...send, writtenAhead: true }, record });
       const self = ctxSelf!;
       const control = controlChange(state)?.record;
       void writeAhead.writeAhead({ ...(control ? { control } : {}), command: record }).then(() => dispatch(self, { type: 'CommandPersisted', commandId }));
@@ -326,8 +326,8 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
     return { ...state, unconfirmed: null, inFlight: { id: commandId, action, reason, persisting: false, record, relayBefore: state.relayClosed } };
   }
 
-  /** Cuts being written ahead, by command id: sent when their write-ahead is over. */
-  const awaitingWriteAhead = new Map<string, { readonly send: SendCommand & { readonly writtenAhead: true }; readonly record: CommandRecord }>();
+  /** Cuts being written ahead, by command id: sent when their write-ahead is over (made at the first: most circuits never cut). */
+  let awaitingWriteAhead: Map<string, { readonly send: SendCommand & { readonly writtenAhead: true }; readonly record: CommandRecord }> | undefined;
 
   /** A cut written ahead that the circuit no longer wants when its write is over: never sent, recorded as failed. */
   function superseded(state: CircuitState, record: CommandRecord): CircuitState {
@@ -467,9 +467,9 @@ export function spawnCircuit(parent: Ref<unknown>, props: CircuitProps, deps: Ac
           return report({ ...state, inFlight: null, lastFailureAt: now, unconfirmed });
         }
         case 'CommandPersisted': {
-          const awaiting = awaitingWriteAhead.get(msg.commandId);
+          const awaiting = awaitingWriteAhead?.get(msg.commandId);
           if (!awaiting) return state;
-          awaitingWriteAhead.delete(msg.commandId);
+          awaitingWriteAhead?.delete(msg.commandId);
           const inFlight = state.inFlight;
           // Still wanted: the reasons hold and no other command replaced it meanwhile.
           if (inFlight?.id !== msg.commandId || !inFlight.persisting || state.reasons.size === 0) return superseded(state, awaiting.record);
