@@ -46,7 +46,6 @@ export type DormitoryMsg =
   | { readonly type: 'AlarmsCounted'; readonly activeAlarms: number }
   /** The hourly days-of-credit estimate (src/services/days-left.service.ts): shown on the live feed. */
   | { readonly type: 'DaysLeftEstimated'; readonly daysLeft: NonNullable<DormitoryLiveState['daysLeft']> }
-  /** The live throttle's window ended with a change not yet published (`publish`). */
   | BillingFlushed
   /** Forwarded to the meter, which answers `replyTo` itself. */
   | { readonly type: 'ResolveRegister'; readonly meterId: string; readonly resolution: RegisterResolution; readonly operator: string; readonly replyTo: Ref<RegisterResolved> }
