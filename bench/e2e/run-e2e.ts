@@ -345,6 +345,7 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
   const liveAfter = await live?.report();
   const commands = histogramDelta(before.histogram('campus_reading_to_command_seconds'), after.histogram('campus_reading_to_command_seconds'));
   const lag = histogramDelta(before.histogram('campus_event_loop_lag_seconds'), after.histogram('campus_event_loop_lag_seconds'));
+  const writeAheads = histogramDelta(before.histogram('campus_write_ahead_seconds'), after.histogram('campus_write_ahead_seconds'));
   const ms = (s: number | null) => (s === null ? null : round(s * 1000, 2));
   const gc = (kind: string) => {
     const pauses = histogramDelta(before.histogram('nodejs_gc_pause_seconds', `kind="${kind}"`), after.histogram('nodejs_gc_pause_seconds', `kind="${kind}"`));
@@ -358,6 +359,8 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     generatorMaxScheduleLagMs: round(genAfter.maxScheduleLagMs),
     probes: { sent: probes.length, answered: genAfter.probeLatenciesMs.length, publishToCommandSeenMs: distribution(genAfter.probeLatenciesMs, 2) },
     serverHistogram: { commands: commands.count, meanMs: commands.count ? round((commands.sum / commands.count) * 1000, 2) : null, p99AtMostMs: ms(bucketPercentile(commands, 99)), p999AtMostMs: ms(bucketPercentile(commands, 99.9)) },
+    // A cut's decision is committed before its command goes out (docs/architecture.md): the floor of reading -> command.
+    writeAheadCommit: { commits: writeAheads.count, meanMs: writeAheads.count ? round((writeAheads.sum / writeAheads.count) * 1000, 2) : null, p99AtMostMs: ms(bucketPercentile(writeAheads, 99)) },
     eventLoopLag: { samples: lag.count, p50AtMostMs: ms(bucketPercentile(lag, 50)), p99AtMostMs: ms(bucketPercentile(lag, 99)), maxBucketMs: ms(maxBucket(lag)) },
     // The main thread stopped for the collector in the window: how much of the lag above it explains.
     gcPauses: { minor: gc('minor'), major: gc('major') },
