@@ -160,6 +160,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       mqttUrl: config.mqttUrl,
       mqttTopicPrefix: config.mqttTopicPrefix,
       gatewaySecretValid: (gatewayId, secret) => gatewayCredentialValid(database.db, gatewayId, secret),
+      onTelemetryShed: () => metrics.telemetryShed.inc(),
     });
     const runtime = new CampusRuntime({
       db: database.db,

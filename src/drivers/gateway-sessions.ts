@@ -26,6 +26,8 @@ export interface GatewaySessionsOptions {
   readonly gatewaySecretValid: (gatewayId: string, secret: string) => Promise<boolean>;
   /** Deadline of the first connection to the broker (default MqttConnection's, 10 s). */
   readonly mqttConnectTimeoutMs?: number;
+  /** Told of each telemetry message shed because too many waited for their turn (a metric). */
+  readonly onTelemetryShed?: () => void;
 }
 
 export class GatewayAddressError extends Error {}
@@ -94,6 +96,7 @@ export class GatewaySessions {
         topicPrefix: this.topicPrefix,
         logger: this.options.log.child({ component: 'mqtt' }),
         ...(this.options.mqttConnectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.options.mqttConnectTimeoutMs }),
+        ...(this.options.onTelemetryShed ? { onTelemetryShed: this.options.onTelemetryShed } : {}),
         ...(credentials ? { username: credentials.username, password: credentials.password } : {}),
       });
       await connection.start();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
+import { InboundQueue } from './inbound-queue.ts';
 import { DEFAULT_TELEMETRY_LIMITS } from './mqtt-payload.ts';
 import type { TelemetryLimits } from './mqtt-payload.ts';
 import { MqttTopics } from './mqtt-topics.ts';
@@ -28,7 +29,8 @@ import type { MqttChannel } from './mqtt-topics.ts';
 
 /** What a gateway driver registers to receive its gateway's messages. Must not throw. */
 export interface MqttGatewayRoute {
-  telemetry(payload: Buffer): void;
+  /** `receivedAtNs`: when the message reached the node (`process.hrtime.bigint()`), before it waited for its turn. */
+  telemetry(payload: Buffer, receivedAtNs: bigint): void;
   ack(payload: Buffer): void;
   status(payload: Buffer): void;
   /** The node lost the broker: nothing from this gateway can be heard until reconnect. */
@@ -66,6 +68,10 @@ export interface MqttConnectionOptions {
   /** Telemetry decode limits used by the drivers on this connection. */
   readonly telemetryLimits?: Partial<TelemetryLimits>;
   readonly logger?: DriverLogger;
+  /** Telemetry messages waiting for their turn at most (`InboundQueue`); beyond, new ones are shed. Default 2,000. */
+  readonly maxQueuedTelemetry?: number;
+  /** Told of each telemetry message shed because the queue was full (a metric). */
+  readonly onTelemetryShed?: () => void;
 }
 
 /** Rejects with `Error(message)` if `promise` has not settled within `timeoutMs`. */
@@ -109,6 +115,8 @@ export class MqttConnection {
    * is added through the API. `register` replays the remembered one to the new route.
    */
   private readonly lastStatus = new Map<string, Buffer>();
+  /** Every message and loss for the routes, delivered in order a few ms per turn (src/drivers/inbound-queue.ts). */
+  private readonly inbound: InboundQueue;
   private readonly logger: DriverLogger;
   private client: MqttClient | undefined;
   private subscribed = false;
@@ -121,6 +129,15 @@ export class MqttConnection {
     this.topics = new MqttTopics(options.topicPrefix);
     this.telemetryLimits = { ...DEFAULT_TELEMETRY_LIMITS, ...options.telemetryLimits };
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.inbound = new InboundQueue({
+      ...(options.maxQueuedTelemetry === undefined ? {} : { maxSheddable: options.maxQueuedTelemetry }),
+      ...(options.onTelemetryShed ? { onShed: options.onTelemetryShed } : {}),
+    });
+  }
+
+  /** Telemetry messages dropped because too many waited for their turn (`maxQueuedTelemetry`). */
+  get telemetryShed(): number {
+    return this.inbound.shed;
   }
 
   /** Connected and subscribed: messages flow and commands can be published. */
@@ -187,6 +204,7 @@ export class MqttConnection {
     this.client = undefined;
     this.subscribed = false;
     this.lastStatus.clear();
+    this.inbound.clear(); // stopping: what still waited is not delivered
     if (!client) return;
     if (wasUp) for (const route of this.routes.values()) this.safely(() => route.connectionLost());
     if (client.connected) {
@@ -282,7 +300,10 @@ export class MqttConnection {
     this.lastStatus.clear(); // re-delivered (retained) after the next SUBACK
     if (wasUp) {
       this.logger.warn({ url: this.options.url }, 'mqtt connection lost');
-      for (const route of this.routes.values()) this.safely(() => route.connectionLost());
+      // After the messages that arrived before the loss, in order.
+      for (const [gatewayId, route] of this.routes) {
+        this.inbound.push({ sheddable: false, deliver: () => this.routes.get(gatewayId) === route && this.safely(() => route.connectionLost()) });
+      }
     }
     if (this.stopping || this.reconnectTimer) return;
     const delayMs = backoffDelayMs(this.reconnectAttempt++, this.options.reconnectMinMs ?? 500, this.options.reconnectMaxMs ?? 30_000);
@@ -300,15 +321,23 @@ export class MqttConnection {
       this.unroutedMessages++;
       return;
     }
+    const gatewayId = parsed.gatewayId;
+    // Delivered in its turn (src/drivers/inbound-queue.ts), to the route still registered then.
+    const deliver = (handle: (route: MqttGatewayRoute) => void) => () => {
+      if (this.routes.get(gatewayId) === route) this.safely(() => handle(route));
+    };
     switch (parsed.channel) {
-      case 'telemetry':
-        this.safely(() => route.telemetry(payload));
+      case 'telemetry': {
+        const receivedAtNs = process.hrtime.bigint();
+        this.inbound.push({ sheddable: true, deliver: deliver((r) => r.telemetry(payload, receivedAtNs)) });
+        return;
+      }
         return;
       case 'ack':
-        this.safely(() => route.ack(payload));
+        this.inbound.push({ sheddable: false, deliver: deliver((r) => r.ack(payload)) });
         return;
       case 'status':
-        this.safely(() => route.status(payload));
+        this.inbound.push({ sheddable: false, deliver: deliver((r) => r.status(payload)) });
         return;
       case 'command':
         this.unroutedMessages++;

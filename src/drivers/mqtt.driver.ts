@@ -100,7 +100,7 @@ export class MqttGatewayDriver implements GatewayDriver {
   constructor(private readonly options: MqttGatewayDriverOptions) {
     this.timers = options.timers ?? new SystemClock();
     this.route = {
-      telemetry: (payload) => this.onTelemetry(payload),
+      telemetry: (payload, receivedAtNs) => this.onTelemetry(payload, receivedAtNs),
       ack: (payload) => this.onAck(payload),
       status: (payload) => this.onStatus(payload),
       connectionLost: () => this.markGatewayOffline(),
@@ -241,12 +241,13 @@ export class MqttGatewayDriver implements GatewayDriver {
     this.retryOrFail(pending, problem);
   }
 
-  private onTelemetry(payload: Buffer): void {
+  /** `receivedAtNs`: when the message reached the node; reading -> command is timed from it (its wait for its turn included). */
+  private onTelemetry(payload: Buffer, receivedAtNs: bigint): void {
     const { readings, rejections } = decodeTelemetry(payload, {
       limits: this.options.connection.telemetryLimits,
       profileOf: (unitAddress) => this.meters.get(unitAddress)?.profile,
     });
-    const decodedAtNs = process.hrtime.bigint();
+    const decodedAtNs = receivedAtNs;
     for (const rejection of rejections) this.listener.frameRejected(rejection.reason, rejection.unitAddress);
     if (readings.length === 0) return;
     const now = this.options.clock.now();

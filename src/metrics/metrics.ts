@@ -55,10 +55,11 @@ export class Metrics {
   readonly ledgerFailures = new Counter({ name: 'campus_ledger_commit_failures_total', help: 'Ledger group commits that failed (then retried, or split to isolate a bad item)', registers: [this.registry] });
   readonly writeAheads = new Counter({ name: 'campus_write_aheads_total', help: 'Cut decisions written ahead of their command (control state + command record): committed, queued (database away: the cut went out, the record waits in the group commit), pending (the bounded wait ran out first)', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly writeAheadSeconds = new Histogram({ name: 'campus_write_ahead_seconds', help: 'Write-ahead commit duration (one small transaction per group of cut decisions)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
+  readonly telemetryShed = new Counter({ name: 'campus_telemetry_shed_total', help: 'MQTT telemetry messages dropped on arrival because too many waited for their turn (src/drivers/inbound-queue.ts); registers are cumulative, so a later message bills what a dropped one would have', registers: [this.registry] });
   readonly ledgerDeadLetters = new Counter({ name: 'campus_ledger_dead_letters_total', help: 'Items the ledger could not write, parked in ledger_dead_letters with an alarm', labelNames: ['kind'] as const, registers: [this.registry] });
   readonly commandLatency = new Histogram({
     name: 'campus_reading_to_command_seconds',
-    help: 'From frame decoded to command handed to the driver, for reading-caused commands',
+    help: 'From the frame reaching the node (an MQTT message on arrival, before its turn; a Modbus read when decoded) to the command handed to the driver, for reading-caused commands',
     labelNames: ['reason'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
