@@ -5,7 +5,8 @@ import { isConnectionFailure } from '../db/connection-failure.ts';
 import { RuntimeFenceError, type RuntimeFence } from '../db/runtime-lock.ts';
 import type { Database, Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
-import { appendPostings, type LedgerPosting } from '../db/ledger.repository.ts';
+import { randomUUID } from 'node:crypto';
+import { appendPostings, postingKeysPresent, type LedgerPosting } from '../db/ledger.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
 import { updateDormitoryStates } from '../db/dormitory.repository.ts';
@@ -300,6 +301,18 @@ const DEFAULT_WRITE_AHEAD_MAX_WAIT_MS = 250;
  *   `ledger_dead_letters` with its error and an alarm, and nothing else waits for it.
  */
 export class LedgerWriter implements LedgerPressure, WriteAhead {
+  /**
+   * A name for each billing record, made the first time it is written and kept while the record
+   * waits (a retry, a split batch): its postings carry it (`posting_key`). A commit whose reply
+   * was lost (the connection dropped after the database committed) is retried like any commit
+   * refused for want of a database; the retry finds the keys already in the ledger and skips those
+   * postings. Without them it charged the same register range twice (an outside attack found 9 and
+   * 11 meters billed twice by one cut connection).
+   */
+  private readonly recordKeys = new WeakMap<BillingRecord, string>();
+  /** Postings a retried commit found already written, and skipped. */
+  postingsAlreadyWritten = 0;
+
   private batch: Batch = emptyBatch();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -734,9 +747,13 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       if (record.meterId !== null) cursors.set(record.meterId, { ...record, meterId: record.meterId });
       const pending = record.pending;
       if (!pending) continue;
+      let key = this.recordKeys.get(record);
+      if (key === undefined) this.recordKeys.set(record, (key = randomUUID()));
       // Unused quota lapses before a new period's grant: each lapse is its own entry (amount 0).
+      let lapseIndex = 0;
       for (const lapse of pending.quotaLapsed ?? []) {
         postings.push({
+          postingKey: `${key}:lapse:${lapseIndex++}`,
           dormitoryId: record.dormitoryId,
           purse: record.purse,
           kind: 'quota_expiry',
@@ -750,6 +767,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       if (pending.quotaGranted > 0) {
         const billing = record.cursor.billing;
         postings.push({
+          postingKey: `${key}:grant`,
           dormitoryId: record.dormitoryId,
           purse: record.purse,
           kind: 'quota_grant',
@@ -762,6 +780,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       }
       if (pending.usage > 0 || pending.amount > 0) {
         postings.push({
+          postingKey: `${key}:charge`,
           dormitoryId: record.dormitoryId,
           purse: record.purse,
           kind: 'consumption_charge',
@@ -773,7 +792,16 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
         });
       }
     }
-    if (postings.length) await appendPostings(trx, postings);
+    if (postings.length) {
+      // Written already by a commit whose reply was lost: skipped (their cursors are rewritten with the same values).
+      const present = await postingKeysPresent(trx, postings.map((p) => p.postingKey!));
+      const fresh = present.size === 0 ? postings : postings.filter((p) => !present.has(p.postingKey!));
+      if (present.size > 0) {
+        this.postingsAlreadyWritten += present.size;
+        this.options.log.warn({ skipped: present.size }, 'a retried ledger commit found postings already written (the earlier commit went through; its reply was lost): skipped');
+      }
+      if (fresh.length) await appendPostings(trx, fresh);
+    }
     for (const slice of chunks([...cursors.values()])) {
       // One statement per slice of cursors (last value per meter wins).
       await trx

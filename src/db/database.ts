@@ -221,6 +221,8 @@ export interface LedgerEntriesTable {
   occurred_at: Timestamp;
   created_at: CreatedAt;
   details: JsonDefault<Record<string, unknown>>;
+  /** The ledger writer's name for a posting it derived from a billing record (unique where set): a retried commit skips what it finds. */
+  posting_key: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface RechargesTable {

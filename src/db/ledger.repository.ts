@@ -15,6 +15,8 @@ export interface LedgerPosting {
   readonly operator?: string | null;
   readonly occurredAt: Date;
   readonly details?: Record<string, unknown>;
+  /** Names the posting for exactly-once writing (`postingKeysPresent`); unique in the ledger. */
+  readonly postingKey?: string;
 }
 
 export interface PostedEntry {
@@ -105,6 +107,7 @@ export async function appendPostings(trx: Executor, postings: readonly LedgerPos
       operator: p.operator ?? null,
       occurred_at: p.occurredAt,
       details: JSON.stringify(p.details ?? {}),
+      posting_key: p.postingKey ?? null,
     };
   });
   const rows = [];
@@ -112,6 +115,16 @@ export async function appendPostings(trx: Executor, postings: readonly LedgerPos
     rows.push(...(await trx.insertInto('ledger_entries').values(slice).returning(['id', 'dormitory_id', 'purse', 'amount', 'balance_after']).execute()));
   }
   return rows.map((r) => ({ id: r.id, dormitoryId: r.dormitory_id, purse: r.purse, amount: r.amount, balanceAfter: r.balance_after }));
+}
+
+/** Which of these posting keys the ledger already holds (a commit whose reply was lost wrote them). */
+export async function postingKeysPresent(db: Executor, keys: readonly string[]): Promise<Set<string>> {
+  const present = new Set<string>();
+  for (const slice of chunks(keys)) {
+    const rows = await db.selectFrom('ledger_entries').select('posting_key').where('posting_key', 'in', slice).execute();
+    for (const row of rows) if (row.posting_key !== null) present.add(row.posting_key);
+  }
+  return present;
 }
 
 export async function balancesOf(db: Executor, dormitoryIds: readonly string[]): Promise<Map<string, { electricity: number; water: number }>> {

@@ -1,0 +1,116 @@
+import pino from 'pino';
+import t from 'tap';
+import type { Kysely } from 'kysely';
+import { LedgerWriter } from '../../src/actors/ledger-writer.ts';
+import type { Database } from '../../src/db/database.ts';
+import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
+import { initialBillingState } from '../../src/domain/tariff.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
+import { createTestDatabase } from '../helpers/test-database.ts';
+
+/**
+ * A group commit that reached the database but whose reply was lost (the connection dropped
+ * after COMMIT): the writer cannot tell it from a commit that never happened, keeps the batch and
+ * commits it again. An outside attack (a proxy cutting the connection 80 ms after a ledger
+ * COMMIT went through) found 9 meters charged twice for the same register range. Here the
+ * database handle commits the transaction and then throws the error a dropped connection gives.
+ */
+
+/** `db`, whose next `armed` transactions commit and then fail as a dropped connection does. */
+function losingReplies(db: Kysely<Database>): { db: Kysely<Database>; arm: (n: number) => void; lost: () => number } {
+  let armed = 0;
+  let lost = 0;
+  const wrapped = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'transaction') {
+        return () => {
+          const builder = target.transaction();
+          return new Proxy(builder, {
+            get(b, p) {
+              if (p === 'execute') {
+                return async (fn: Parameters<typeof builder.execute>[0]) => {
+                  const result = await b.execute(fn);
+                  if (armed > 0) {
+                    armed--;
+                    lost++;
+                    throw new Error('Connection terminated unexpectedly'); // pg's message when the socket closes
+                  }
+                  return result;
+                };
+              }
+              const value = Reflect.get(b, p, b) as unknown;
+              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(b) : value;
+            },
+          });
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { db: wrapped, arm: (n) => (armed = n), lost: () => lost };
+}
+
+t.test('a commit whose reply was lost is not charged again when the writer retries it', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.close());
+  const { db } = database;
+  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
+  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
+  await db.insertInto('gateways').values({ id: 'g', campus_id: 'c', protocol: 'mqtt', address: 'g' }).execute();
+  const rooms = Array.from({ length: 20 }, (_, i) => `d${i}`);
+  await db.insertInto('dormitories').values(rooms.map((id, i) => ({ id, building_id: 'b', floor: 1, room: `r${i}` }))).execute();
+  await db.insertInto('accounts').values(rooms.flatMap((id) => [{ dormitory_id: id, purse: 'electricity' as const }, { dormitory_id: id, purse: 'water' as const }])).execute();
+  await db.insertInto('meters').values(rooms.map((id) => ({ id: `m-${id}`, dormitory_id: id, kind: 'electric' as const, profile: 'campus-1in3out', gateway_id: 'g', unit_address: id }))).execute();
+
+  const faulty = losingReplies(db);
+  const writer = new LedgerWriter({ db: faulty.db, log: pino({ level: 'silent' }), metrics: new Metrics(), flushMs: 60_000, batchSize: 100_000, closeTimeoutMs: 30_000 });
+  const at = Date.parse('2026-10-01T00:00:00Z');
+  const bill = (round: number) => {
+    for (const id of rooms) {
+      writer.addBilling({
+        meterId: `m-${id}`,
+        dormitoryId: id,
+        purse: 'electricity',
+        pending: { amount: 7, usage: 120, freeUsed: 0, fromRegister: 1000 + 120 * round, toRegister: 1120 + 120 * round, firstAt: at + round, lastAt: at + round, quotaGranted: 5, parts: {} },
+        cursor: { register: 1120 + 120 * round, readAt: at + round, billing: initialBillingState(at, null, 480) },
+      });
+    }
+  };
+
+  bill(0);
+  faulty.arm(1);
+  await t.rejects(writer.flushNow(), /batch kept for retry/, 'the writer saw a dropped connection and kept the batch');
+  t.equal(faulty.lost(), 1, 'the commit went through, its reply was lost');
+  bill(1); // more charges join the kept batch before the retry
+  await writer.close(); // retries until written
+
+  const charges = await db.selectFrom('ledger_entries').select(['meter_id', 'amount', 'details']).where('kind', '=', 'consumption_charge').execute();
+  const ranges = charges.map((c) => `${c.meter_id}:${(c.details as { fromRegister: number }).fromRegister}`).sort();
+  t.equal(charges.length, 40, 'two charges a meter: the first round once, the second once');
+  t.same(ranges, [...new Set(ranges)], 'no register range charged twice');
+  const grants = await db.selectFrom('ledger_entries').select('id').where('kind', '=', 'quota_grant').execute();
+  t.equal(grants.length, 40, 'each quota grant once too');
+  t.equal(writer.postingsAlreadyWritten, 40, "the retry found the first round's 20 charges and 20 grants and skipped them");
+  const balances = await db.selectFrom('accounts').select(['dormitory_id', 'balance']).where('purse', '=', 'electricity').execute();
+  t.ok(balances.every((b) => Number(b.balance) === -14), 'every balance -14: two charges of 7, not three');
+  t.same((await findBalanceMismatches(db)).mismatches, [], 'balances agree with the ledger');
+  const cursors = await db.selectFrom('billing_cursors').select(['meter_id', 'register']).execute();
+  t.ok(cursors.length === 20 && cursors.every((c) => Number(c.register) === 1240), 'every cursor at the second round');
+});
+
+t.test('the ledger itself refuses a second entry with the same posting key', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.close());
+  const { db } = database;
+  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
+  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
+  await db.insertInto('dormitories').values({ id: 'd', building_id: 'b', floor: 1, room: '1' }).execute();
+  const account = await db.insertInto('accounts').values({ dormitory_id: 'd', purse: 'electricity' }).returning('id').executeTakeFirstOrThrow();
+  const entry = { account_id: account.id, dormitory_id: 'd', purse: 'electricity' as const, kind: 'consumption_charge' as const, amount: -1, usage: 1, balance_after: -1, meter_id: null, reference: null, operator: null, occurred_at: new Date(), details: '{}', posting_key: 'k:charge' };
+  await db.insertInto('ledger_entries').values(entry).execute();
+  await t.rejects(db.insertInto('ledger_entries').values(entry).execute(), 'a unique index holds the key');
+  await db.insertInto('ledger_entries').values({ ...entry, posting_key: null }).execute();
+  await db.insertInto('ledger_entries').values({ ...entry, posting_key: null }).execute();
+  t.pass('entries without a key (recharges, settlements) are not limited');
+});
