@@ -183,3 +183,15 @@ export function fromDatabaseError(error: unknown): DomainError | undefined {
       return undefined;
   }
 }
+
+/**
+ * The ledger could not commit what a request handed it (the database did not answer): the items
+ * are kept and written, once, when it answers. A 503 DATABASE_UNAVAILABLE with Retry-After
+ * (src/http/error-handler.plugin.ts), not a 500: nothing is wrong with the request.
+ */
+export class LedgerUnavailableError extends Error {
+  constructor() {
+    super('the ledger could not commit yet (the database did not answer); what this request handed it is kept and written when the database answers: check the state before retrying');
+    this.name = 'LedgerUnavailableError';
+  }
+}

@@ -23,7 +23,7 @@ import { LedgerWriter, type LedgerWriterOptions, type LedgerWriterStatus } from 
 import { LiveHub } from './live-hub.ts';
 import { spawnLive } from './live.actor.ts';
 import { dispatch, query, start, stop, type Ref } from './nact.ts';
-import { ActorBusyError, DomainError } from '../errors.ts';
+import { ActorBusyError, DomainError, LedgerUnavailableError } from '../errors.ts';
 
 /** How long boot waits for the campus actor to spawn every dormitory. */
 const BOOT_SETTLE_TIMEOUT_MS = 300_000;
@@ -162,7 +162,7 @@ export class CampusRuntime {
     if (!this.ledger) return;
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     if (flushed.fenced) throw new RuntimeFenceError('ledger flush refused: the runtime lock is not held');
-    if (!flushed.ok) throw new Error('ledger flush failed');
+    if (!flushed.ok) throw new LedgerUnavailableError();
   }
 
   /**
@@ -202,7 +202,7 @@ export class CampusRuntime {
     await Promise.all(entries.map((e) => this.ask<{ type: 'DormitoryFlushed' }>(e.ref, (replyTo) => ({ type: 'FlushBilling', replyTo }))));
     const flushed = await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
     if (flushed.fenced) throw new RuntimeFenceError('ledger flush refused: the runtime lock is not held');
-    if (!flushed.ok) throw new ActorUnavailableError('ledger flush failed');
+    if (!flushed.ok) throw new LedgerUnavailableError();
   }
 
   /** The group committer's state: /health reports `degraded` while it waits for the database. */

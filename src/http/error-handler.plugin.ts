@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import fp from 'fastify-plugin';
 import { isConnectionFailure } from '../db/connection-failure.ts';
 import { RuntimeFenceError } from '../db/runtime-lock.ts';
-import { ActorBusyError, DomainError, fromDatabaseError, type ErrorBody, type ErrorCode } from '../errors.ts';
+import { ActorBusyError, DomainError, fromDatabaseError, LedgerUnavailableError, type ErrorBody, type ErrorCode } from '../errors.ts';
 
 /** Field path of a schema validation error, e.g. `amount` or `periods.2.from`. */
 function fieldOf(error: FastifyError): string | undefined {
@@ -45,6 +45,7 @@ export function toClientError(error: unknown): { status: number; body: ErrorBody
   // The database away (or a transient conflict): nothing was committed, a retry is the answer.
   // This server lost the runtime lock (another may run the campus): nothing was committed; retry, here or on the running server.
   if (error instanceof RuntimeFenceError) return { ...render(503, 'NOT_RUNNING_THE_CAMPUS', error.message), headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } };
+  if (error instanceof LedgerUnavailableError) return { ...render(503, 'DATABASE_UNAVAILABLE', error.message), headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } };
   if (isConnectionFailure(error)) return { ...render(503, 'DATABASE_UNAVAILABLE', 'the database did not answer (unreachable, or a transient conflict); retry'), headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } };
   const fastify = error as Partial<FastifyError>;
   if (fastify.validation) {

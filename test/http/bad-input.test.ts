@@ -1,6 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { sql } from 'kysely';
+import { LedgerUnavailableError } from '../../src/errors.ts';
 import { toClientError } from '../../src/http/error-handler.plugin.ts';
 import { createTestApp } from '../helpers/test-app.ts';
 
@@ -106,4 +107,11 @@ t.test('every database constraint and data error maps to a 4xx in one place', as
   t.equal(away?.status, 503, 'a refused database connection is a 503');
   t.equal(away?.body.error.code, 'DATABASE_UNAVAILABLE', 'coded DATABASE_UNAVAILABLE');
   t.equal(away?.headers?.['retry-after'], '5', 'with Retry-After');
+  // A ledger that could not commit what a request handed it (an operator's register decision during
+  // an outage) is the same: a break-it attack saw 500 INTERNAL "ledger flush failed" there.
+  const ledger = toClientError(new LedgerUnavailableError());
+  t.equal(ledger?.status, 503, 'a ledger that could not commit is a 503');
+  t.equal(ledger?.body.error.code, 'DATABASE_UNAVAILABLE');
+  t.equal(ledger?.headers?.['retry-after'], '5');
+  t.match(ledger?.body.error.message ?? '', /kept and written when the database answers/, 'saying what became of the request');
 });
