@@ -367,6 +367,9 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     // The V8 heap in use (live and not yet collected) at the window's start and end, against the RSS.
     serverHeapUsedMiB: { start: round(before.total('nodejs_heap_used_bytes') / 1_048_576), end: round(after.total('nodejs_heap_used_bytes') / 1_048_576) },
     framesRejected: after.total('campus_frames_rejected_total') - before.total('campus_frames_rejected_total'),
+    // Overload: telemetry messages shed on arrival (too many waiting), readings replaced by a newer one of the same meter.
+    telemetryShed: after.total('campus_telemetry_shed_total') - before.total('campus_telemetry_shed_total'),
+    readingsCoalesced: after.total('campus_readings_coalesced_total') - before.total('campus_readings_coalesced_total'),
     ledgerCommits: after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count'),
     ledgerCommitSecondsMean: round((after.total('campus_ledger_commit_seconds_sum') - before.total('campus_ledger_commit_seconds_sum')) / Math.max(1, after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count')), 3),
     server: server.summary(serverFrom),
