@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { CpuProfile, ProfileNode } from './cpu-profile.ts';
 
 /**
  * `node --import=tsx bench/profile-stalls.ts <file.cpuprofile> [minMs] [top]`: the event loop's
@@ -9,18 +10,6 @@ import path from 'node:path';
  * share, and the frames it spent the most time in, counted inclusively (a frame counts once per
  * sample however deep it recurs), which names the caller that made the turn long.
  */
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
-  readonly children?: readonly number[];
-}
-
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
 
 interface Turn {
   readonly startUs: number;

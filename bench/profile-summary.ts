@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { CpuProfile, ProfileNode } from './cpu-profile.ts';
 
 /**
  * `node --import=tsx bench/profile-summary.ts <file.cpuprofile> [top]`: what a V8 CPU profile
@@ -7,20 +8,6 @@ import path from 'node:path';
  * by category (PGlite, GC, nact, the app's actors, drivers, HTTP, ...) and the top functions by
  * self time, with their file and line.
  */
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
-  readonly children?: readonly number[];
-}
-
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-  readonly startTime: number;
-  readonly endTime: number;
-}
 
 /** A category for a frame: the first rule whose pattern matches `url function`. */
 const CATEGORIES: readonly (readonly [string, RegExp])[] = [

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { RingQueue } from '../ring-queue.ts';
 
 /** What one queued delivery does when its turn comes. Must not throw (the MQTT connection wraps each handler). */
 export interface InboundDelivery {
@@ -38,9 +39,7 @@ export const DEFAULT_INBOUND_MAX_SHEDDABLE = 2_000;
  * stops).
  */
 export class InboundQueue {
-  private ring: (InboundDelivery | undefined)[] = new Array<InboundDelivery | undefined>(256).fill(undefined);
-  private head = 0;
-  private count = 0;
+  private readonly queued = new RingQueue<InboundDelivery>(256);
   private sheddable = 0;
   private scheduled = false;
   private immediate: NodeJS.Immediate | undefined;
@@ -56,7 +55,7 @@ export class InboundQueue {
 
   /** Deliveries waiting. */
   get length(): number {
-    return this.count;
+    return this.queued.length;
   }
 
   push(delivery: InboundDelivery): void {
@@ -68,9 +67,7 @@ export class InboundQueue {
       }
       this.sheddable++;
     }
-    if (this.count === this.ring.length) this.grow();
-    this.ring[(this.head + this.count) & (this.ring.length - 1)] = delivery;
-    this.count++;
+    this.queued.push(delivery);
     if (!this.scheduled) {
       this.scheduled = true;
       this.immediate = setImmediate(this.run);
@@ -82,17 +79,8 @@ export class InboundQueue {
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = undefined;
     this.scheduled = false;
-    this.ring.fill(undefined);
-    this.head = 0;
-    this.count = 0;
+    this.queued.clear();
     this.sheddable = 0;
-  }
-
-  private grow(): void {
-    const bigger = new Array<InboundDelivery | undefined>(this.ring.length * 2).fill(undefined);
-    for (let i = 0; i < this.count; i++) bigger[i] = this.ring[(this.head + i) & (this.ring.length - 1)];
-    this.ring = bigger;
-    this.head = 0;
   }
 
   private readonly run = (): void => {
@@ -100,17 +88,13 @@ export class InboundQueue {
     this.immediate = undefined;
     const turnEnds = performance.now() + this.turnBudgetMs;
     try {
-      while (this.count > 0) {
-        const delivery = this.ring[this.head]!;
-        this.ring[this.head] = undefined;
-        this.head = (this.head + 1) & (this.ring.length - 1);
-        this.count--;
+      for (let delivery = this.queued.shift(); delivery !== undefined; delivery = this.queued.shift()) {
         if (delivery.sheddable) this.sheddable--;
         delivery.deliver();
         if (performance.now() >= turnEnds) break;
       }
     } finally {
-      if (this.count > 0 && !this.scheduled) {
+      if (this.queued.length > 0 && !this.scheduled) {
         this.scheduled = true;
         this.immediate = setImmediate(this.run);
       }

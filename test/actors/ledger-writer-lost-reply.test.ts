@@ -6,7 +6,7 @@ import type { Database } from '../../src/db/database.ts';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { initialBillingState } from '../../src/domain/tariff.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { createTestDatabase } from '../helpers/test-database.ts';
+import { smallCampus } from '../helpers/small-campus.ts';
 
 /**
  * A group commit that reached the database but whose reply was lost (the connection dropped
@@ -52,16 +52,8 @@ function losingReplies(db: Kysely<Database>): { db: Kysely<Database>; arm: (n: n
 }
 
 t.test('a commit whose reply was lost is not charged again when the writer retries it', async (t) => {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
-  await db.insertInto('gateways').values({ id: 'g', campus_id: 'c', protocol: 'mqtt', address: 'g' }).execute();
   const rooms = Array.from({ length: 20 }, (_, i) => `d${i}`);
-  await db.insertInto('dormitories').values(rooms.map((id, i) => ({ id, building_id: 'b', floor: 1, room: `r${i}` }))).execute();
-  await db.insertInto('accounts').values(rooms.flatMap((id) => [{ dormitory_id: id, purse: 'electricity' as const }, { dormitory_id: id, purse: 'water' as const }])).execute();
-  await db.insertInto('meters').values(rooms.map((id) => ({ id: `m-${id}`, dormitory_id: id, kind: 'electric' as const, profile: 'campus-1in3out', gateway_id: 'g', unit_address: id }))).execute();
+  const { db } = await smallCampus(t, rooms);
 
   const faulty = losingReplies(db);
   const writer = new LedgerWriter({ db: faulty.db, log: pino({ level: 'silent' }), metrics: new Metrics(), flushMs: 60_000, batchSize: 100_000, closeTimeoutMs: 30_000 });
@@ -100,13 +92,8 @@ t.test('a commit whose reply was lost is not charged again when the writer retri
 });
 
 t.test('the ledger itself refuses a second entry with the same posting key', async (t) => {
-  const database = await createTestDatabase();
-  t.teardown(() => database.close());
-  const { db } = database;
-  await db.insertInto('campuses').values({ id: 'c', name: 'C' }).execute();
-  await db.insertInto('buildings').values({ id: 'b', campus_id: 'c', name: 'B' }).execute();
-  await db.insertInto('dormitories').values({ id: 'd', building_id: 'b', floor: 1, room: '1' }).execute();
-  const account = await db.insertInto('accounts').values({ dormitory_id: 'd', purse: 'electricity' }).returning('id').executeTakeFirstOrThrow();
+  const { db } = await smallCampus(t, ['d']);
+  const account = await db.selectFrom('accounts').select('id').where('dormitory_id', '=', 'd').where('purse', '=', 'electricity').executeTakeFirstOrThrow();
   const entry = { account_id: account.id, dormitory_id: 'd', purse: 'electricity' as const, kind: 'consumption_charge' as const, amount: -1, usage: 1, balance_after: -1, meter_id: null, reference: null, operator: null, occurred_at: new Date(), details: '{}', posting_key: 'k:charge' };
   await db.insertInto('ledger_entries').values(entry).execute();
   await t.rejects(db.insertInto('ledger_entries').values(entry).execute(), 'a unique index holds the key');
