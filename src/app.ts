@@ -208,7 +208,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       context,
       live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined), purseStates: (id) => runtime.purseStates(id).catch(() => undefined) },
     });
-    const credits = { creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount), flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids) };
+    const credits = {
+      creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount),
+      creditMaybeMissed: (id: string) => runtime.resyncDormitory(id),
+      flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids),
+    };
     const balances: LiveBalances = { liveBalance: async (id, purse) => (await runtime.liveDormitory(id))?.balance[purse] };
     await http.register(rechargeRoutes, { context, credits, balances });
     await http.register(moneyOperationRoutes, { context, live: credits, balances });

@@ -410,6 +410,34 @@ export class CampusRuntime {
     return this.ask<GatewayView>(entry.ref, (replyTo) => ({ type: 'GetGateway', replyTo }));
   }
 
+  /** Dormitories being brought up to date from the database (`resyncDormitory`), and those to do again after. */
+  private readonly resyncing = new Set<string>();
+  private readonly resyncAgain = new Set<string>();
+
+  /**
+   * Brings a running dormitory up to date from the database in the background (a reload: its
+   * pending charges are committed first, then its balances are read back): a credit may have
+   * committed that it was never told of (src/services/lost-commit-watch.ts). Calls for a
+   * dormitory already being brought up to date run it once more after.
+   */
+  resyncDormitory(id: string): void {
+    if (!this.directory.dormitories.has(id)) return;
+    if (this.resyncing.has(id)) {
+      this.resyncAgain.add(id);
+      return;
+    }
+    this.resyncing.add(id);
+    const run = async (): Promise<void> => {
+      do {
+        this.resyncAgain.delete(id);
+        await this.reloadDormitory(id);
+      } while (this.resyncAgain.has(id));
+    };
+    run()
+      .catch((error: unknown) => this.options.deps.log.warn({ err: error, dormitoryId: id }, 'could not bring a dormitory up to date from the database; it is at the next reload or restart'))
+      .finally(() => this.resyncing.delete(id));
+  }
+
   /** Starts (or restarts) a dormitory from the database: used after the API adds or changes one. */
   async reloadDormitory(id: string): Promise<boolean> {
     if (!this.campus) return false;

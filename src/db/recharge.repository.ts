@@ -110,3 +110,8 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
     },
   };
 }
+
+/** Whether a recharge with this payer reference has committed. */
+export async function rechargeExists(db: Executor, reference: string): Promise<boolean> {
+  return (await db.selectFrom('recharges').select('id').where('reference', '=', reference).executeTakeFirst()) !== undefined;
+}

@@ -7,6 +7,7 @@ import type { Executor } from '../db/executor.ts';
 import { applyMoneyOperation, findMoneyOperation, type MoneyOperationOutcome, type MoneyOperationRecord } from '../db/money-operation.repository.ts';
 import { DomainError } from '../errors.ts';
 import type { CreditListener } from './recharge.service.ts';
+import { watchForLostCommit } from './lost-commit-watch.ts';
 
 export interface MoneyOperationCommand {
   readonly kind: MoneyOperationKind;
@@ -93,10 +94,17 @@ const conflict = (command: MoneyOperationCommand) => new DomainError('REFERENCE_
 
 async function applyNow(context: AppContext, command: MoneyOperationCommand, listener?: MoneyOperationListener): Promise<{ created: boolean; operation: MoneyOperationRecord }> {
   if (command.kind === 'refund') await listener?.flushBilling?.([command.dormitoryId]);
-  const outcome = await context.db.transaction().execute(async (trx) => {
-    await context.fence?.(trx);
-    return applyInTransaction(trx, new Date(context.clock.now()), command);
-  });
+  let outcome: MoneyOperationOutcome;
+  try {
+    outcome = await context.db.transaction().execute(async (trx) => {
+      await context.fence?.(trx);
+      return applyInTransaction(trx, new Date(context.clock.now()), command);
+    });
+  } catch (error) {
+    const found = () => listener?.creditMaybeMissed?.(command.dormitoryId);
+    watchForLostCommit(error, async () => (await findMoneyOperation(context.db, command.kind, command.reference)) !== undefined, found, context.log);
+    throw error;
+  }
   return settleMoneyOperation(command, outcome, listener);
 }
 
@@ -128,5 +136,6 @@ export async function applyInTransaction(trx: Executor, occurredAt: Date, comman
 export function settleMoneyOperation(command: MoneyOperationCommand, outcome: MoneyOperationOutcome, listener?: CreditListener): { created: boolean; operation: MoneyOperationRecord } {
   if (outcome.kind === 'conflict') throw conflict(command);
   if (outcome.kind === 'applied') listener?.creditApplied(command.dormitoryId, command.purse, outcome.operation.ledgerAmount, outcome.operation.balance);
+  else listener?.creditMaybeMissed?.(command.dormitoryId);
   return { created: outcome.kind === 'applied', operation: outcome.operation };
 }

@@ -4,8 +4,9 @@ import { appendAudit } from '../db/audit.repository.ts';
 import { dormitoryExists } from '../db/dormitory.repository.ts';
 import { openOccupancyOf } from '../db/occupancy.repository.ts';
 import type { Executor } from '../db/executor.ts';
-import { applyRecharge, type RechargeMethod, type RechargeOutcome, type RechargeRecord } from '../db/recharge.repository.ts';
+import { applyRecharge, rechargeExists, type RechargeMethod, type RechargeOutcome, type RechargeRecord } from '../db/recharge.repository.ts';
 import { DomainError } from '../errors.ts';
+import { watchForLostCommit } from './lost-commit-watch.ts';
 
 export interface RechargeCommand {
   readonly dormitoryId: string;
@@ -23,6 +24,12 @@ export interface RechargeCommand {
 /** Told after a credit commits, so the live dormitory can lift a cut-off at once. */
 export interface CreditListener {
   creditApplied(dormitoryId: string, purse: Purse, amount: number, balance: number): void;
+  /**
+   * A credit (or debit) may have committed without the live dormitory being told: its commit went
+   * unanswered, or a repeated reference found it already applied (the first request may have lost
+   * its reply before telling anyone). The dormitory is brought up to date from the database.
+   */
+  creditMaybeMissed?(dormitoryId: string): void;
 }
 
 /**
@@ -34,10 +41,17 @@ export async function recharge(
   command: RechargeCommand,
   listener?: CreditListener,
 ): Promise<{ created: boolean; recharge: RechargeRecord }> {
-  const outcome = await context.db.transaction().execute(async (trx) => {
-    await context.fence?.(trx);
-    return creditInTransaction(trx, new Date(context.clock.now()), command);
-  });
+  let outcome: RechargeOutcome;
+  try {
+    outcome = await context.db.transaction().execute(async (trx) => {
+      await context.fence?.(trx);
+      return creditInTransaction(trx, new Date(context.clock.now()), command);
+    });
+  } catch (error) {
+    const found = () => listener?.creditMaybeMissed?.(command.dormitoryId);
+    watchForLostCommit(error, () => rechargeExists(context.db, command.reference), found, context.log);
+    throw error;
+  }
   return settleRecharge(command, outcome, listener);
 }
 
@@ -84,6 +98,6 @@ export function settleRecharge(command: RechargeCommand, outcome: RechargeOutcom
   }
   if (outcome.kind === 'applied') {
     listener?.creditApplied(command.dormitoryId, command.purse, command.amount, outcome.recharge.balance);
-  }
+  } else listener?.creditMaybeMissed?.(command.dormitoryId);
   return { created: outcome.kind === 'applied', recharge: outcome.recharge };
 }

@@ -1,11 +1,10 @@
 import pino from 'pino';
 import t from 'tap';
-import type { Kysely } from 'kysely';
 import { LedgerWriter } from '../../src/actors/ledger-writer.ts';
-import type { Database } from '../../src/db/database.ts';
 import { findBalanceMismatches } from '../../src/db/ledger.repository.ts';
 import { initialBillingState } from '../../src/domain/tariff.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
+import { losingReplies } from '../helpers/losing-replies.ts';
 import { smallCampus } from '../helpers/small-campus.ts';
 
 /**
@@ -15,41 +14,6 @@ import { smallCampus } from '../helpers/small-campus.ts';
  * COMMIT went through) found 9 meters charged twice for the same register range. Here the
  * database handle commits the transaction and then throws the error a dropped connection gives.
  */
-
-/** `db`, whose next `armed` transactions commit and then fail as a dropped connection does. */
-function losingReplies(db: Kysely<Database>): { db: Kysely<Database>; arm: (n: number) => void; lost: () => number } {
-  let armed = 0;
-  let lost = 0;
-  const wrapped = new Proxy(db, {
-    get(target, prop) {
-      if (prop === 'transaction') {
-        return () => {
-          const builder = target.transaction();
-          return new Proxy(builder, {
-            get(b, p) {
-              if (p === 'execute') {
-                return async (fn: Parameters<typeof builder.execute>[0]) => {
-                  const result = await b.execute(fn);
-                  if (armed > 0) {
-                    armed--;
-                    lost++;
-                    throw new Error('Connection terminated unexpectedly'); // pg's message when the socket closes
-                  }
-                  return result;
-                };
-              }
-              const value = Reflect.get(b, p, b) as unknown;
-              return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(b) : value;
-            },
-          });
-        };
-      }
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { db: wrapped, arm: (n) => (armed = n), lost: () => lost };
-}
 
 t.test('a commit whose reply was lost is not charged again when the writer retries it', async (t) => {
   const rooms = Array.from({ length: 20 }, (_, i) => `d${i}`);
