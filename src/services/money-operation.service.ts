@@ -136,6 +136,5 @@ export async function applyInTransaction(trx: Executor, occurredAt: Date, comman
 export function settleMoneyOperation(command: MoneyOperationCommand, outcome: MoneyOperationOutcome, listener?: CreditListener): { created: boolean; operation: MoneyOperationRecord } {
   if (outcome.kind === 'conflict') throw conflict(command);
   if (outcome.kind === 'applied') listener?.creditApplied(command.dormitoryId, command.purse, outcome.operation.ledgerAmount, outcome.operation.balance);
-  else listener?.creditMaybeMissed?.(command.dormitoryId);
   return { created: outcome.kind === 'applied', operation: outcome.operation };
 }

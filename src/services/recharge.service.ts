@@ -26,8 +26,9 @@ export interface CreditListener {
   creditApplied(dormitoryId: string, purse: Purse, amount: number, balance: number): void;
   /**
    * A credit (or debit) may have committed without the live dormitory being told: its commit went
-   * unanswered, or a repeated reference found it already applied (the first request may have lost
-   * its reply before telling anyone). The dormitory is brought up to date from the database.
+   * unanswered and the row was found after (src/services/lost-commit-watch.ts). The dormitory is
+   * brought up to date from the database. Not on a repeated reference: a reload there (a payment
+   * provider's retries) dropped credits that committed during it (an outside attack).
    */
   creditMaybeMissed?(dormitoryId: string): void;
 }
@@ -98,6 +99,6 @@ export function settleRecharge(command: RechargeCommand, outcome: RechargeOutcom
   }
   if (outcome.kind === 'applied') {
     listener?.creditApplied(command.dormitoryId, command.purse, command.amount, outcome.recharge.balance);
-  } else listener?.creditMaybeMissed?.(command.dormitoryId);
+  }
   return { created: outcome.kind === 'applied', recharge: outcome.recharge };
 }

@@ -10,7 +10,7 @@ import { losingReplies } from '../helpers/losing-replies.ts';
  * An outside attack left a room 1,000 fen above its ledger balance, in arrears but supplied, until
  * the server restarted; a retry with the same reference answered from the committed row and told
  * nobody either. Now the service looks for the committed row and the dormitory is brought up to
- * date from the database, and a repeated reference does the same (never adding the money twice).
+ * date from the database (whether or not the client retries; a retry moves nothing twice).
  */
 t.test('an adjustment and a recharge whose commit replies were lost reach the live dormitory once', async (t) => {
   const test = await startLiveApp(t, { REFUND_APPROVAL_THRESHOLD_FEN: '100000' }, { quietAtBoot: true });
@@ -57,4 +57,13 @@ t.test('an adjustment and a recharge whose commit replies were lost reach the li
   t.ok(afterCredit > afterDebit + 19_000, `the ledger has the recharge once (${afterDebit} -> ${afterCredit})`);
   const live = (await getDormitory(test, 'A-117')).balance.electricity;
   t.ok(live <= afterCredit && afterCredit - live < 1_000, `the live balance (${live}) is the ledger's (${afterCredit}) less what was used since`);
+
+  // A repeated reference (a payment provider's retries) reloads nothing: a reload on every repeat
+  // dropped credits that committed during it (an outside attack).
+  let reloads = 0;
+  const counting = { ...listener, creditMaybeMissed: () => void reloads++ };
+  const plain = { dormitoryId: 'A-117', purse: 'electricity' as const, amount: 100, method: 'cash' as const, reference: 'plain-rch-1', operator: 'cashier' };
+  t.equal((await recharge(app.context, plain, counting)).created, true);
+  t.equal((await recharge(app.context, plain, counting)).created, false, 'the repeat is answered from the first');
+  t.equal(reloads, 0, 'and reloads no dormitory');
 });
