@@ -1,4 +1,7 @@
+import type { Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import type { AppContext } from '../app-context.ts';
+import type { Database } from '../db/database.ts';
 import { isConnectionFailure } from '../db/connection-failure.ts';
 
 /** How often, and for how long, a money transaction whose commit went unanswered is looked for. */
@@ -29,4 +32,20 @@ export function watchForLostCommit(error: unknown, committed: () => Promise<bool
     );
   };
   setTimeout(look, WATCH_EVERY_MS).unref();
+}
+
+/**
+ * A money transaction (fenced, `context.fence`) whose lost commit is watched for: when its COMMIT
+ * goes unanswered, `committed` looks for its row and `found` is called if it is there.
+ */
+export async function moneyTransaction<T>(context: AppContext, work: (trx: Transaction<Database>) => Promise<T>, committed: () => Promise<boolean>, found: () => void): Promise<T> {
+  try {
+    return await context.db.transaction().execute(async (trx) => {
+      await context.fence?.(trx);
+      return work(trx);
+    });
+  } catch (error) {
+    watchForLostCommit(error, committed, found, context.log);
+    throw error;
+  }
 }

@@ -7,7 +7,7 @@ import type { Executor } from '../db/executor.ts';
 import { applyMoneyOperation, findMoneyOperation, type MoneyOperationOutcome, type MoneyOperationRecord } from '../db/money-operation.repository.ts';
 import { DomainError } from '../errors.ts';
 import type { CreditListener } from './recharge.service.ts';
-import { watchForLostCommit } from './lost-commit-watch.ts';
+import { moneyTransaction } from './lost-commit-watch.ts';
 
 export interface MoneyOperationCommand {
   readonly kind: MoneyOperationKind;
@@ -94,17 +94,12 @@ const conflict = (command: MoneyOperationCommand) => new DomainError('REFERENCE_
 
 async function applyNow(context: AppContext, command: MoneyOperationCommand, listener?: MoneyOperationListener): Promise<{ created: boolean; operation: MoneyOperationRecord }> {
   if (command.kind === 'refund') await listener?.flushBilling?.([command.dormitoryId]);
-  let outcome: MoneyOperationOutcome;
-  try {
-    outcome = await context.db.transaction().execute(async (trx) => {
-      await context.fence?.(trx);
-      return applyInTransaction(trx, new Date(context.clock.now()), command);
-    });
-  } catch (error) {
-    const found = () => listener?.creditMaybeMissed?.(command.dormitoryId);
-    watchForLostCommit(error, async () => (await findMoneyOperation(context.db, command.kind, command.reference)) !== undefined, found, context.log);
-    throw error;
-  }
+  const outcome = await moneyTransaction(
+    context,
+    (trx) => applyInTransaction(trx, new Date(context.clock.now()), command),
+    async () => (await findMoneyOperation(context.db, command.kind, command.reference)) !== undefined,
+    () => listener?.creditMaybeMissed?.(command.dormitoryId),
+  );
   return settleMoneyOperation(command, outcome, listener);
 }
 

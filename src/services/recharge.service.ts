@@ -6,7 +6,7 @@ import { openOccupancyOf } from '../db/occupancy.repository.ts';
 import type { Executor } from '../db/executor.ts';
 import { applyRecharge, rechargeExists, type RechargeMethod, type RechargeOutcome, type RechargeRecord } from '../db/recharge.repository.ts';
 import { DomainError } from '../errors.ts';
-import { watchForLostCommit } from './lost-commit-watch.ts';
+import { moneyTransaction } from './lost-commit-watch.ts';
 
 export interface RechargeCommand {
   readonly dormitoryId: string;
@@ -42,17 +42,12 @@ export async function recharge(
   command: RechargeCommand,
   listener?: CreditListener,
 ): Promise<{ created: boolean; recharge: RechargeRecord }> {
-  let outcome: RechargeOutcome;
-  try {
-    outcome = await context.db.transaction().execute(async (trx) => {
-      await context.fence?.(trx);
-      return creditInTransaction(trx, new Date(context.clock.now()), command);
-    });
-  } catch (error) {
-    const found = () => listener?.creditMaybeMissed?.(command.dormitoryId);
-    watchForLostCommit(error, () => rechargeExists(context.db, command.reference), found, context.log);
-    throw error;
-  }
+  const outcome = await moneyTransaction(
+    context,
+    (trx) => creditInTransaction(trx, new Date(context.clock.now()), command),
+    () => rechargeExists(context.db, command.reference),
+    () => listener?.creditMaybeMissed?.(command.dormitoryId),
+  );
   return settleRecharge(command, outcome, listener);
 }
 
