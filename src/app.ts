@@ -15,6 +15,7 @@ import alarmRoutes from './http/alarm.routes.ts';
 import notificationRoutes from './http/notification.routes.ts';
 import { createNotificationDispatcher } from './services/notification-service.ts';
 import { watchDaysLeft } from './services/days-left.service.ts';
+import type { BalanceChange } from './services/balance-change.ts';
 import { watchMonthlyBills } from './services/monthly-bill.service.ts';
 import { settleOccupantsMissedByGrants, type LateQuotaGrant } from './services/late-quota.service.ts';
 import type { NotificationDispatcher } from './services/notification-dispatcher.ts';
@@ -209,7 +210,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       live: { liveDormitory: (id) => runtime.liveDormitory(id).then(liveDetail, () => undefined), purseStates: (id) => runtime.purseStates(id).catch(() => undefined) },
     });
     const credits = {
-      creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => runtime.creditApplied(id, purse, amount),
+      creditApplied: (change: BalanceChange) => runtime.creditApplied(change),
       creditMaybeMissed: (id: string) => runtime.resyncDormitory(id),
       flushBilling: (ids: readonly string[]) => runtime.flushBilling(ids),
     };
@@ -238,7 +239,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const missedOccupants = { db: database.db, clock, flushBilling: (rooms: readonly string[]) => runtime.flushBilling(rooms), quotaGranted: (grant: LateQuotaGrant) => runtime.lateQuotaGranted(grant), fence };
     const liveAccounts: LiveAccounts = {
       flushBilling: (ids) => runtime.flushBilling(ids),
-      balanceChanged: (c) => runtime.creditApplied(c.dormitoryId, c.purse, c.amountFen),
+      balanceChanged: (change) => runtime.creditApplied(change),
       occupantsChanged: async (ids) => {
         await runtime.occupantsChanged(ids);
         await settleOccupantsMissedByGrants(missedOccupants, ids);

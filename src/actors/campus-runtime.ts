@@ -1,4 +1,5 @@
 import type { LateQuotaGrant } from '../services/late-quota.service.ts';
+import type { BalanceChange } from '../services/balance-change.ts';
 import { zoneKeyOf } from '../domain/local-time.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Purse } from '../db/database.ts';
@@ -14,7 +15,7 @@ import type { GatewayDriver, GatewayDriverListener } from '../drivers/gateway-dr
 import type { DormitoryLiveState } from '../live/live-feed.ts';
 import type { ActorDeps } from './actor-deps.ts';
 import { ActorDirectory, spawnCampus, type CampusChanged, type CampusMsg } from './campus.actor.ts';
-import type { DormitoryFlushed, ManualCommandAccepted, PurseStates, QuotaIssueAudit, QuotaIssued } from './dormitory.actor.ts';
+import type { DormitoryFlushed, DormitoryMsg, ManualCommandAccepted, PurseStates, QuotaIssueAudit, QuotaIssued } from './dormitory.actor.ts';
 import type { RegisterResolution, RegisterResolved } from '../domain/register-hold.ts';
 import type { MeterView } from './meter.actor.ts';
 import { interruptedCommandDetail, type GatewayView } from './gateway.actor.ts';
@@ -57,6 +58,14 @@ export interface CampusRuntimeOptions {
  * sessions and the group committer, and gives the HTTP layer its queries. The app calls
  * start() / stop(); nothing here touches the process.
  */
+/** A credit announced while its dormitory reloads, and the actor it was told to (undefined: none). */
+interface CreditHeard {
+  readonly purse: Purse;
+  readonly amount: number;
+  readonly ledgerEntryId: number;
+  toldTo: Ref<DormitoryMsg> | undefined;
+}
+
 export class CampusRuntime {
   readonly directory = new ActorDirectory();
   readonly live = new LiveHub(250);
@@ -215,10 +224,19 @@ export class CampusRuntime {
     return this.writer.pendingByKind();
   }
 
-  /** A committed ledger entry changed a purse (a recharge credits, a settlement refund debits): the live balance follows. */
-  creditApplied(dormitoryId: string, purse: Purse, amount: number): void {
+  /**
+   * A committed ledger entry changed a purse (a recharge credits, a settlement refund debits): the
+   * live balance follows. While the dormitory reloads, the credit is also kept and told to the
+   * dormitory the reload starts (see `reloadDormitory`).
+   */
+  creditApplied({ dormitoryId, purse, amountFen: amount, ledgerEntryId }: BalanceChange): void {
+    const credit: CreditHeard = { purse, amount, ledgerEntryId, toldTo: undefined };
     const entry = this.directory.dormitories.get(dormitoryId);
-    if (entry) dispatch(entry.ref, { type: 'CreditApplied', purse, amount });
+    if (entry) {
+      dispatch(entry.ref, { type: 'CreditApplied', purse, amount, ledgerEntryId });
+      credit.toldTo = entry.ref;
+    }
+    this.reloads.get(dormitoryId)?.heard.push(credit);
   }
 
   /** Days-of-credit estimates (src/services/days-left.service.ts): each running dormitory shows its own on the live feed. */
@@ -438,8 +456,36 @@ export class CampusRuntime {
       .finally(() => this.resyncing.delete(id));
   }
 
+  /**
+   * Reloads in progress, by dormitory: one after another per dormitory, and the credits announced
+   * meanwhile. A credit commits and is announced independently of a reload: announced while the
+   * dormitory is stopped it would reach no actor; committed before the balances are read but
+   * announced after it would be counted twice. So each reload tells the dormitory it started
+   * every credit heard since the first waiting reload began, except those already told to that
+   * very actor; the dormitory applies only those above the ledger entry its balance was loaded
+   * through (docs/architecture.md, "Money invariants").
+   */
+  private readonly reloads = new Map<string, { tail: Promise<unknown>; waiting: number; readonly heard: CreditHeard[] }>();
+
   /** Starts (or restarts) a dormitory from the database: used after the API adds or changes one. */
   async reloadDormitory(id: string): Promise<boolean> {
+    const reload = this.reloads.get(id) ?? { tail: Promise.resolve(), waiting: 0, heard: [] };
+    this.reloads.set(id, reload);
+    reload.waiting += 1;
+    const run = reload.tail.then(
+      () => this.reloadNow(id, reload.heard),
+      () => this.reloadNow(id, reload.heard),
+    );
+    reload.tail = run;
+    try {
+      return await run;
+    } finally {
+      reload.waiting -= 1;
+      if (reload.waiting === 0) this.reloads.delete(id);
+    }
+  }
+
+  private async reloadNow(id: string, heard: readonly CreditHeard[]): Promise<boolean> {
     if (!this.campus) return false;
     // The stopped actors' last control states must be committed before they are read back; a
     // dormitory that was not running (just created) left none, and waits for no commit.
@@ -452,6 +498,14 @@ export class CampusRuntime {
     const control = (await loadControlSnapshots(this.options.db, [id])).get(id) ?? EMPTY_CONTROL_SNAPSHOT;
     const activeAlarms = (await activeAlarmCounts(this.options.db, [id])).get(id) ?? 0;
     const result = await this.ask<CampusChanged>(this.campus, (replyTo) => ({ type: 'AddDormitory', dormitory, policy, control, activeAlarms, replyTo }));
+    const started = this.directory.dormitories.get(id);
+    if (started) {
+      for (const credit of heard) {
+        if (credit.toldTo === started.ref) continue;
+        dispatch(started.ref, { type: 'CreditApplied', purse: credit.purse, amount: credit.amount, ledgerEntryId: credit.ledgerEntryId });
+        credit.toldTo = started.ref;
+      }
+    }
     return result.ok;
   }
 

@@ -115,6 +115,7 @@ export function spawnCampus(parent: Ref<unknown>, props: CampusProps, deps: Acto
               floor: msg.dormitory.floor,
               room: msg.dormitory.room,
               balance: msg.dormitory.balance,
+              balanceThroughEntry: msg.dormitory.balanceThroughEntry,
               policy: { arrears: msg.policy.arrears, waterArrearsCutsElectricity: msg.policy.waterArrearsCutsElectricity },
               meters,
               rules: msg.dormitory.rules,

@@ -27,7 +27,8 @@ export type DormitoryMsg =
   | MeterResolved
   | MeterOnlineChanged
   | CircuitReported
-  | { readonly type: 'CreditApplied'; readonly purse: Purse; readonly amount: number }
+  /** A committed credit (or debit) of one purse, by its ledger entry: applied unless the balance loaded at spawn includes it. */
+  | { readonly type: 'CreditApplied'; readonly purse: Purse; readonly amount: number; readonly ledgerEntryId: number }
   | {
       readonly type: 'ManualCommand';
       readonly circuit: CircuitKind | 'all';
@@ -113,6 +114,8 @@ export interface DormitoryProps {
   readonly floor: number;
   readonly room: string;
   readonly balance: { readonly electricity: number; readonly water: number };
+  /** The last ledger entry each loaded balance includes (src/db/topology.repository.ts); absent: none. */
+  readonly balanceThroughEntry?: { readonly electricity: number; readonly water: number };
   readonly policy: DormitoryPolicy;
   /** Meter actors to spawn as children (minus the dormitory ref, filled in here). */
   readonly meters: readonly Omit<MeterProps, 'dormitory' | 'ledger'>[];
@@ -155,6 +158,8 @@ interface CircuitEntry extends CircuitLiveState {
 
 interface DormitoryActorState {
   balance: { electricity: number; water: number };
+  /** A credit announced with a ledger entry at or below these is already in `balance` (it was loaded with it). */
+  readonly balanceThroughEntry: { readonly electricity: number; readonly water: number };
   policy: DormitoryPolicy;
   standing: { electricity: PurseStanding; water: PurseStanding };
   warning: { electricity: number; water: number };
@@ -541,6 +546,9 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
           return settle(state);
         }
         case 'CreditApplied':
+          // A reload reads the balance while credits commit around it (docs/architecture.md,
+          // "Money invariants"): one committed before the read is in the loaded balance already.
+          if (msg.ledgerEntryId <= state.balanceThroughEntry[msg.purse]) return state;
           state.balance[msg.purse] += msg.amount;
           assess(state, undefined);
           return settle(state);
@@ -680,6 +688,7 @@ export function spawnDormitory(parent: Ref<unknown>, props: DormitoryProps, deps
         const phaseMs = postingPhaseMs(props.id, deps.postingIntervalMs);
         const state: DormitoryActorState = {
           balance: { ...props.balance },
+          balanceThroughEntry: props.balanceThroughEntry ?? { electricity: 0, water: 0 },
           policy: props.policy,
           standing: { ...(control.dormitory?.standing ?? { electricity: 'normal', water: 'normal' }) },
           warning: { ...(control.dormitory?.warning ?? { electricity: 0, water: 0 }) },

@@ -30,7 +30,7 @@ export interface MoneyOperationRecord {
 }
 
 export type MoneyOperationOutcome =
-  | { readonly kind: 'applied'; readonly operation: MoneyOperationRecord }
+  | { readonly kind: 'applied'; readonly operation: MoneyOperationRecord; readonly ledgerEntryId: number }
   | { readonly kind: 'duplicate'; readonly operation: MoneyOperationRecord }
   | { readonly kind: 'conflict'; readonly operation: MoneyOperationRecord };
 
@@ -80,6 +80,7 @@ export async function applyMoneyOperation(trx: Executor, request: MoneyOperation
   await trx.updateTable('money_operations').set({ ledger_entry_id: posted!.id, balance_after: posted!.balanceAfter }).where('id', '=', inserted.id).execute();
   return {
     kind: 'applied',
+    ledgerEntryId: posted!.id,
     operation: { id: inserted.id, kind: request.kind, reference: request.reference, dormitoryId: request.dormitoryId, purse: request.purse, amount: request.amount, ledgerAmount, reason: request.reason, operator: request.operator, balance: posted!.balanceAfter },
   };
 }

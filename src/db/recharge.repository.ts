@@ -30,7 +30,7 @@ export interface RechargeRecord {
 }
 
 export type RechargeOutcome =
-  | { readonly kind: 'applied'; readonly recharge: RechargeRecord }
+  | { readonly kind: 'applied'; readonly recharge: RechargeRecord; readonly ledgerEntryId: number }
   | { readonly kind: 'duplicate'; readonly recharge: RechargeRecord }
   | { readonly kind: 'conflict'; readonly recharge: RechargeRecord };
 
@@ -100,6 +100,7 @@ export async function applyRecharge(trx: Executor, request: RechargeRequest): Pr
   await enqueueNotifications(trx, [announceRecharge({ dormitoryId: request.dormitoryId, purse: request.purse, amount: request.amount, balance: posted!.balanceAfter, reference: request.reference, at: request.occurredAt })]);
   return {
     kind: 'applied',
+    ledgerEntryId: posted!.id,
     recharge: {
       id: inserted.id,
       reference: request.reference,

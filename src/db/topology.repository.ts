@@ -44,6 +44,13 @@ export interface DormitoryTopology {
   readonly floor: number;
   readonly room: string;
   readonly balance: { electricity: number; water: number };
+  /**
+   * The last ledger entry each balance includes, read in the same statement (0: none). A credit
+   * announced after the load carries its entry: one at or below this is already in the balance.
+   * Per account, entry ids follow commit order (a posting locks the account row before it takes
+   * an id, and holds the lock to commit).
+   */
+  readonly balanceThroughEntry: { electricity: number; water: number };
   readonly meters: readonly MeterTopology[];
   readonly holidayOff: boolean;
   /** Campus rule settings overridden by the building's. */
@@ -150,7 +157,12 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   const [meters, accounts, cursors, holds, purseStates, lateGrants] = ids.length
     ? await Promise.all([
         db.selectFrom('meters').select(['id', 'dormitory_id', 'kind', 'gateway_id', 'unit_address', 'profile']).where('dormitory_id', 'in', ids).orderBy('id').execute(),
-        db.selectFrom('accounts').select(['dormitory_id', 'purse', 'balance']).where('dormitory_id', 'in', ids).execute(),
+        db
+          .selectFrom('accounts as a')
+          .select(['a.dormitory_id', 'a.purse', 'a.balance'])
+          .select((eb) => eb.selectFrom('ledger_entries as l').select((l) => l.fn.max('l.id').as('id')).whereRef('l.account_id', '=', 'a.id').as('through_entry'))
+          .where('a.dormitory_id', 'in', ids)
+          .execute(),
         db
           .selectFrom('billing_cursors as c')
           .innerJoin('meters as m', 'm.id', 'c.meter_id')
@@ -176,10 +188,14 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
   for (const h of holds) if (h.meter_id) holdsOf.set(h.meter_id, [...(holdsOf.get(h.meter_id) ?? []), h.kind]);
   const cursorOf = new Map(cursors.map((c) => [c.meter_id, { register: c.register, readAt: new Date(c.read_at).getTime(), billing: c.billing_state as BillingState }]));
   const balances = new Map<string, { electricity: number; water: number }>();
+  const throughEntries = new Map<string, { electricity: number; water: number }>();
   for (const a of accounts) {
     const b = balances.get(a.dormitory_id) ?? { electricity: 0, water: 0 };
     b[a.purse] = a.balance;
     balances.set(a.dormitory_id, b);
+    const t = throughEntries.get(a.dormitory_id) ?? { electricity: 0, water: 0 };
+    t[a.purse] = Number(a.through_entry ?? 0);
+    throughEntries.set(a.dormitory_id, t);
   }
   const metersOf = new Map<string, MeterTopology[]>();
   const dormById = new Map(dorms.map((d) => [d.id, d]));
@@ -234,6 +250,7 @@ export async function loadTopology(db: Executor, dormitoryIds?: readonly string[
       floor: d.floor,
       room: d.room,
       balance: balances.get(d.id) ?? { electricity: 0, water: 0 },
+      balanceThroughEntry: throughEntries.get(d.id) ?? { electricity: 0, water: 0 },
       meters: metersOf.get(d.id) ?? [],
       billing: {
         electricity: purseStateOf.get(`${d.id}|electricity`) ?? stateFromCursors((metersOf.get(d.id) ?? []).filter((m) => m.kind === 'electric')),

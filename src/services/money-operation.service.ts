@@ -130,6 +130,6 @@ export async function applyInTransaction(trx: Executor, occurredAt: Date, comman
 /** After the commit: a conflict is the client's error; an applied operation moves the live balance as a recharge does. */
 export function settleMoneyOperation(command: MoneyOperationCommand, outcome: MoneyOperationOutcome, listener?: CreditListener): { created: boolean; operation: MoneyOperationRecord } {
   if (outcome.kind === 'conflict') throw conflict(command);
-  if (outcome.kind === 'applied') listener?.creditApplied(command.dormitoryId, command.purse, outcome.operation.ledgerAmount, outcome.operation.balance);
+  if (outcome.kind === 'applied') listener?.creditApplied({ dormitoryId: command.dormitoryId, purse: command.purse, amountFen: outcome.operation.ledgerAmount, ledgerEntryId: outcome.ledgerEntryId });
   return { created: outcome.kind === 'applied', operation: outcome.operation };
 }

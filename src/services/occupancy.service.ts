@@ -19,7 +19,8 @@ import { lockStudent, placeStudent, type StudentRecord } from '../db/student.rep
 import { isLocalDay, localDayOf } from '../domain/settlement/local-day.ts';
 import { DomainError } from '../errors.ts';
 import { grantLateQuota, type LateQuotaGrant } from './late-quota.service.ts';
-import { settleClosedStay, type BalanceChange } from './settlement.service.ts';
+import { settleClosedStay } from './settlement.service.ts';
+import type { BalanceChange } from './balance-change.ts';
 
 /**
  * Check-in, exchange, swap and check-out. Each function runs inside the caller's transaction

@@ -7,6 +7,7 @@ import type { Executor } from '../db/executor.ts';
 import { applyRecharge, rechargeExists, type RechargeMethod, type RechargeOutcome, type RechargeRecord } from '../db/recharge.repository.ts';
 import { DomainError } from '../errors.ts';
 import { moneyTransaction } from './lost-commit-watch.ts';
+import type { BalanceChange } from './balance-change.ts';
 
 export interface RechargeCommand {
   readonly dormitoryId: string;
@@ -23,7 +24,7 @@ export interface RechargeCommand {
 
 /** Told after a credit commits, so the live dormitory can lift a cut-off at once. */
 export interface CreditListener {
-  creditApplied(dormitoryId: string, purse: Purse, amount: number, balance: number): void;
+  creditApplied(change: BalanceChange): void;
   /**
    * A credit (or debit) may have committed without the live dormitory being told: its commit went
    * unanswered and the row was found after (src/services/lost-commit-watch.ts). The dormitory is
@@ -93,7 +94,7 @@ export function settleRecharge(command: RechargeCommand, outcome: RechargeOutcom
     throw new DomainError('REFERENCE_CONFLICT', `reference ${command.reference} was already used for a different recharge`, 'reference');
   }
   if (outcome.kind === 'applied') {
-    listener?.creditApplied(command.dormitoryId, command.purse, command.amount, outcome.recharge.balance);
+    listener?.creditApplied({ dormitoryId: command.dormitoryId, purse: command.purse, amountFen: command.amount, ledgerEntryId: outcome.ledgerEntryId });
   }
   return { created: outcome.kind === 'applied', recharge: outcome.recharge };
 }

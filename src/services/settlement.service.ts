@@ -5,15 +5,10 @@ import { appendPostings } from '../db/ledger.repository.ts';
 import { staysOverlapping, type Occupancy, type RoomForOccupancy } from '../db/occupancy.repository.ts';
 import { contributionsOf, insertSettlement, linkSettlementEntry, roomDays, type SettlementRecord } from '../db/settlement.repository.ts';
 import { settleStay } from '../domain/settlement/settlement.ts';
+import type { BalanceChange } from './balance-change.ts';
 import { enqueueFor } from '../db/notification.repository.ts';
 import { settlementMessage } from '../domain/notifications/announcement.ts';
 
-/** A committed ledger entry that the live dormitory actor must apply to its purse. */
-export interface BalanceChange {
-  readonly dormitoryId: string;
-  readonly purse: Purse;
-  readonly amountFen: number;
-}
 
 const PURSES: readonly Purse[] = ['electricity', 'water'];
 
@@ -68,7 +63,7 @@ export async function settleClosedStay(
       ]);
       await linkSettlementEntry(trx, record.id, posted!.id);
       record = { ...record, ledgerEntryId: posted!.id };
-      balanceChanges.push({ dormitoryId: stay.dormitoryId, purse, amountFen });
+      balanceChanges.push({ dormitoryId: stay.dormitoryId, purse, amountFen, ledgerEntryId: posted!.id });
     }
     await appendAudit(trx, {
       operator: input.operator,

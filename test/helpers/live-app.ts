@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Test } from 'tap';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/database.ts';
 import type { Clock } from '../../src/clock.ts';
 import { DEMO_CAMPUS_SHAPE, type DemoCampusShape } from '../../src/services/demo-campus.seed.ts';
 import { QUIET_RULE_SETTINGS, writeCampusRules } from './quiet-rules.ts';
@@ -20,7 +22,7 @@ export const TEST_CAMPUS_SHAPE: DemoCampusShape = { ...DEMO_CAMPUS_SHAPE, floors
  * into the database before the app starts, so no actor ever runs the default rules: no
  * lights-off cut at boot when the wall clock falls in the campus's lights-off hours.
  */
-export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape; quietAtBoot?: boolean } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
+export async function startLiveApp(t: Test, env: Record<string, string> = {}, options: { clock?: Clock; demoShape?: DemoCampusShape; quietAtBoot?: boolean; appDb?: (db: Kysely<Database>) => Kysely<Database> } = {}): Promise<TestApp & { url: string; admin: { authorization: string } }> {
   const { quietAtBoot, ...appOptions } = options;
   const test = await createTestApp(t, { env: { ...liveAppEnv(), ...env }, commandRetryMs: 2000, demoShape: TEST_CAMPUS_SHAPE, ...appOptions });
   if (quietAtBoot) await writeCampusRules(test.database.db, 'demo', QUIET_RULE_SETTINGS);

@@ -3,7 +3,8 @@ import { buildApp, type App, type AppOptions } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { insertOperator } from '../../src/db/operator.repository.ts';
 import { hashPassword, scryptCost } from '../../src/domain/password.ts';
-import type { Role } from '../../src/db/database.ts';
+import type { Kysely } from 'kysely';
+import type { Database, Role } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 export const ADMIN_PASSWORD = 'test-admin-password';
@@ -32,10 +33,15 @@ export interface TestApp {
 }
 
 /** A real app on a fresh database (PGlite, or a fresh schema on DATABASE_URL), torn down after the test. */
-export async function createTestApp(t: Test, options: Omit<AppOptions, 'database'> & { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  t: Test,
+  options: Omit<AppOptions, 'database'> & { env?: Record<string, string>; appDb?: (db: Kysely<Database>) => Kysely<Database> } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({ ADMIN_PASSWORD, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PORT: '0', HOST: '127.0.0.1', ...TEST_ENV, ...options.env });
-  const app = await buildApp(config, { seedDemo: true, ...options, database });
+  const { appDb, ...appOptions } = options;
+  // `appDb`: what the app queries through (a test that holds one query's result); the test's own `database.db` is untouched.
+  const app = await buildApp(config, { seedDemo: true, ...appOptions, database: appDb ? { ...database, db: appDb(database.db) } : database });
   t.teardown(async () => {
     await app.stop();
     await database.close();

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { requestMoneyOperation } from '../../src/services/money-operation.service.ts';
 import { recharge } from '../../src/services/recharge.service.ts';
+import type { BalanceChange } from '../../src/services/balance-change.ts';
 import { getDormitory, startLiveApp, waitFor } from '../helpers/live-app.ts';
 import { losingReplies } from '../helpers/losing-replies.ts';
 
@@ -22,7 +23,7 @@ t.test('an adjustment and a recharge whose commit replies were lost reach the li
   const faulty = losingReplies(test.database.db);
   const lossy = { ...app.context, db: faulty.db };
   const listener = {
-    creditApplied: (id: string, purse: 'electricity' | 'water', amount: number) => app.runtime.creditApplied(id, purse, amount),
+    creditApplied: (change: BalanceChange) => app.runtime.creditApplied(change),
     creditMaybeMissed: (id: string) => app.runtime.resyncDormitory(id),
   };
   const ledger = async () => Number((await test.database.db.selectFrom('accounts').select('balance').where('dormitory_id', '=', 'A-117').where('purse', '=', 'electricity').executeTakeFirstOrThrow()).balance);
