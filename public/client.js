@@ -154,9 +154,34 @@ const sessionProtocol = () => {
  * `onJob` (staff only) receives Excel batch progress: `{"type":"job"}` messages (docs/imports.md);
  * `onAlarms` (wall displays) the active critical alarms of its scope: `{"type":"alarms"}`.
  */
+/**
+ * @typedef {{ kind: string, supply: 'on' | 'off', powerW: number, pf: number, cutReason: string | null }} CircuitLiveState
+ * @typedef {{ id: string, building: string, floor: number, room: string, state: string, balance: { electricity: number, water: number }, powerW: number, online: boolean, circuits: CircuitLiveState[], activeAlarms: number, lastReadingAt: number | null, daysLeft?: object }} DormitoryLiveState
+ * @typedef {Partial<Omit<DormitoryLiveState, 'id'>> & { id: string, circuitChanges?: [number, Partial<CircuitLiveState>][] }} DormitoryDelta
+ */
+
+/**
+ * A delta applied to a dormitory's whole state: a new object (callers may keep the old one).
+ * `circuits` replaces the list; `circuitChanges` are [index, changed fields] of the list.
+ * @param {DormitoryLiveState} state
+ * @param {DormitoryDelta} delta
+ * @returns {DormitoryLiveState}
+ */
+export function applyDelta(state, delta) {
+  const { circuitChanges, circuits, ...fields } = delta;
+  let nextCircuits = circuits ?? state.circuits;
+  if (circuitChanges) {
+    nextCircuits = nextCircuits.map((c) => ({ ...c }));
+    for (const [index, change] of circuitChanges) if (nextCircuits[index]) nextCircuits[index] = { ...nextCircuits[index], ...change };
+  }
+  return { ...state, ...fields, circuits: nextCircuits };
+}
+
 export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthorized, onJob, onAlarms, credential = sessionProtocol, maxRetryMs = 15_000 }) {
   let socket = null;
   let closed = false;
+  /** Each dormitory's whole state as this client holds it (deltas are merged into it). */
+  const states = new Map();
   let retryMs = 1000;
   let retryTimer = 0;
 
@@ -167,7 +192,8 @@ export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthor
       return;
     }
     const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-    const query = building ? `?building=${encodeURIComponent(building)}` : '';
+    // Deltas (docs/websocket.md): after the snapshot, only what changed; merged here into whole states.
+    const query = `?format=delta${building ? `&building=${encodeURIComponent(building)}` : ''}`;
     onStatus('connecting');
     socket = new WebSocket(`${scheme}://${window.location.host}/ws/live${query}`, ['campus-live', protocol]);
     socket.addEventListener('open', () => {
@@ -181,8 +207,24 @@ export function connectLive({ building, onSnapshot, onDiff, onStatus, onUnauthor
       } catch {
         return;
       }
-      if (message.type === 'snapshot') onSnapshot(message.dormitories, message);
-      else if (message.type === 'diff') onDiff(message.dormitories);
+      if (message.type === 'snapshot') {
+        states.clear();
+        for (const d of message.dormitories) states.set(d.id, d);
+        onSnapshot(message.dormitories, message);
+      } else if (message.type === 'diff') {
+        for (const d of message.dormitories) states.set(d.id, d);
+        onDiff(message.dormitories);
+      } else if (message.type === 'delta') {
+        const merged = [];
+        for (const delta of message.dormitories) {
+          const before = states.get(delta.id);
+          if (!before && !delta.circuits) continue; // a dormitory this client never had whole: the next snapshot brings it
+          const next = applyDelta(before ?? /** @type {DormitoryLiveState} */ ({ circuits: [] }), delta);
+          states.set(delta.id, next);
+          merged.push(next);
+        }
+        if (merged.length > 0) onDiff(merged);
+      }
       else if (message.type === 'job' && onJob) onJob(message.job);
       else if (message.type === 'alarms' && onAlarms) onAlarms(message.alarms);
     });

@@ -168,6 +168,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       deps,
       ledgerFlushMs: config.ledgerFlushMs,
       ledgerBatchSize: config.ledgerBatchSize,
+      liveFlushMs: config.liveFlushMs,
       queryTimeoutMs: config.actorQueryTimeoutMs,
       fence,
       createDriver: (gateway, listener) => sessions.create(gateway, listener),

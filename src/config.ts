@@ -43,6 +43,8 @@ export interface Config {
   readonly simulatorSpeed: number;
   readonly ledgerFlushMs: number;
   readonly ledgerBatchSize: number;
+  /** Wall time between the live feed's flushes: a dormitory's change reaches the displays at most this late (plus the network). */
+  readonly liveFlushMs: number;
   /** How long an HTTP request waits for an actor's answer before it gets 503 ACTOR_BUSY with Retry-After. */
   readonly actorQueryTimeoutMs: number;
   /** Clock time between ledger postings of one meter's consumption. */
@@ -211,6 +213,7 @@ export function loadConfig(env: Env, overrides: Partial<Config> = {}): Config {
     simulate: bool(env, 'SIMULATE', false),
     simulatorSpeed: integer(env, 'SIMULATOR_SPEED', 1, 0, 3600),
     ledgerFlushMs: integer(env, 'LEDGER_FLUSH_MS', 200, 1, 60_000),
+    liveFlushMs: integer(env, 'LIVE_FLUSH_MS', 100, 10, 10_000),
     ledgerBatchSize: integer(env, 'LEDGER_BATCH_SIZE', 500, 1, 100_000),
     actorQueryTimeoutMs: integer(env, 'ACTOR_QUERY_TIMEOUT_MS', 2000, 1, 120_000),
     billingPostIntervalMs: integer(env, 'BILLING_POST_INTERVAL_MS', 60_000, 0, 86_400_000),

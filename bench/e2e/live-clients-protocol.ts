@@ -7,7 +7,7 @@ export type ToLiveClients =
    * `buildings`, client i watches building i mod their count (a wall display per building);
    * without, every client watches the campus.
    */
-  | { readonly type: 'start'; readonly wsUrl: string; readonly token: string; readonly clients: number; readonly buildings: readonly string[] }
+  | { readonly type: 'start'; readonly wsUrl: string; readonly token: string; readonly clients: number; readonly buildings: readonly string[]; readonly format: 'full' | 'delta' }
   | { readonly type: 'report' }
   | { readonly type: 'stop' };
 

@@ -11,7 +11,7 @@ import type { FromLiveClients, ToLiveClients } from './live-clients-protocol.ts'
 
 interface DormitoryDiff {
   readonly id: string;
-  readonly lastReadingAt: number | null;
+  readonly lastReadingAt?: number | null;
 }
 
 const SAMPLED = 20;
@@ -27,8 +27,8 @@ let stalled: { socket: WebSocket; pausedAt: number | undefined } | undefined;
 
 const send = (message: FromLiveClients) => process.send?.(message);
 
-function openClient(wsUrl: string, token: string, sampled: boolean, building: string | undefined): Promise<WebSocket> {
-  const socket = new WebSocket(`${wsUrl}/ws/live${building === undefined ? '' : `?building=${encodeURIComponent(building)}`}`, ['campus-live', `bearer.${token}`]);
+function openClient(wsUrl: string, token: string, sampled: boolean, building: string | undefined, format: 'full' | 'delta'): Promise<WebSocket> {
+  const socket = new WebSocket(`${wsUrl}/ws/live?format=${format}${building === undefined ? '' : `&building=${encodeURIComponent(building)}`}`, ['campus-live', `bearer.${token}`]);
   const seen = new Map<string, number>();
   let first = true;
   socket.on('error', () => undefined);
@@ -42,9 +42,10 @@ function openClient(wsUrl: string, token: string, sampled: boolean, building: st
     bytes += data.length;
     if (!sampled) return;
     const message = JSON.parse(data.toString()) as { type: string; dormitories?: readonly DormitoryDiff[] };
-    if (message.type !== 'diff' || !message.dormitories) return;
+    if ((message.type !== 'diff' && message.type !== 'delta') || !message.dormitories) return;
     for (const d of message.dormitories) {
-      if (d.lastReadingAt === null) continue;
+      // A delta names lastReadingAt only when it changed.
+      if (d.lastReadingAt === null || d.lastReadingAt === undefined) continue;
       const previous = seen.get(d.id);
       if (previous !== undefined && d.lastReadingAt > previous) latencyMs.push(arrivedAt - d.lastReadingAt);
       seen.set(d.id, d.lastReadingAt);
@@ -69,7 +70,7 @@ function openClient(wsUrl: string, token: string, sampled: boolean, building: st
   });
 }
 
-async function start(wsUrl: string, token: string, clients: number, buildings: readonly string[]): Promise<void> {
+async function start(wsUrl: string, token: string, clients: number, buildings: readonly string[], format: 'full' | 'delta'): Promise<void> {
   if (!token) throw new Error('no bearer token: every client would be closed with 4401');
   const every = Math.max(1, Math.floor(clients / SAMPLED));
   // Opened 50 at a time: a thousand upgrades at once is a connection storm, not the steady state.
@@ -78,7 +79,7 @@ async function start(wsUrl: string, token: string, clients: number, buildings: r
       Array.from({ length: Math.min(50, clients - i) }, (_, k) => {
         const sampled = (i + k) % every === 0;
         if (sampled) sampledClients++;
-        return openClient(wsUrl, token, sampled, buildings.length > 0 ? buildings[(i + k) % buildings.length] : undefined);
+        return openClient(wsUrl, token, sampled, buildings.length > 0 ? buildings[(i + k) % buildings.length] : undefined, format);
       }),
     );
     sockets.push(...batch);
@@ -97,7 +98,7 @@ process.on('message', (raw) => {
   const message = raw as ToLiveClients;
   switch (message.type) {
     case 'start':
-      void start(message.wsUrl, message.token, message.clients, message.buildings).then(
+      void start(message.wsUrl, message.token, message.clients, message.buildings, message.format).then(
         () => send({ type: 'started', open }),
         (error: unknown) => {
           console.error(`live clients: ${String(error)}`);

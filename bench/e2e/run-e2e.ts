@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'ws-clients': { type: 'string', default: '0' },
     'ws-scope': { type: 'string', default: 'campus' },
+    'ws-format': { type: 'string', default: 'full' },
     'node-flags': { type: 'string', default: '' },
     'server-bin': { type: 'string', default: 'bin/campus-prepaid.js' },
   },
@@ -63,6 +64,8 @@ const wsScope = args['ws-scope'];
 /** `dist/bin/campus-prepaid.js` after `npm run build`: the compiled server, as in production. */
 const serverBin = args['server-bin'];
 if (wsScope !== 'campus' && wsScope !== 'building') throw new Error('--ws-scope must be campus or building');
+const wsFormat = args['ws-format'] as 'full' | 'delta';
+if (wsFormat !== 'full' && wsFormat !== 'delta') throw new Error('--ws-format must be full or delta');
 
 const loadAverage = () => loadavg().map((x) => round(x, 2));
 const log = (line: string) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -244,8 +247,8 @@ async function main(): Promise<void> {
       live = new LiveClients();
       const liveAt = performance.now();
       const buildings = wsScope === 'building' ? buildingIdsFor(meters) : [];
-      const started = await live.ask<Extract<FromLiveClients, { type: 'started' }>>({ type: 'start', wsUrl: url.replace(/^http/, 'ws'), token: api.token, clients: wsClients, buildings });
-      report.liveClients = { requested: wsClients, opened: started.open, secondsToOpen: round((performance.now() - liveAt) / 1000, 1), scope: wsScope, buildings: buildings.length, stalledClients: 1 };
+      const started = await live.ask<Extract<FromLiveClients, { type: 'started' }>>({ type: 'start', wsUrl: url.replace(/^http/, 'ws'), token: api.token, clients: wsClients, buildings, format: wsFormat });
+      report.liveClients = { requested: wsClients, opened: started.open, secondsToOpen: round((performance.now() - liveAt) / 1000, 1), scope: wsScope, format: wsFormat, buildings: buildings.length, stalledClients: 1 };
       log(`live feed: ${started.open}/${wsClients} clients open (and one stalled)`);
       await sleep(2_000);
     }

@@ -44,6 +44,8 @@ export interface CampusRuntimeOptions {
   readonly deps: ActorDeps;
   readonly ledgerFlushMs: number;
   readonly ledgerBatchSize: number;
+  /** The live feed's flush interval (wall time). Default 100. */
+  readonly liveFlushMs?: number;
   /** Builds one driver session for a gateway (Modbus TCP, MQTT, or the in-process simulator's endpoint). */
   readonly createDriver: (gateway: GatewayTopology, listener: GatewayDriverListener) => GatewayDriver;
   /** Makes ready what `createDriver` needs for a gateway added at run time (the MQTT connection); rejects when it cannot. */
@@ -68,7 +70,7 @@ interface CreditHeard {
 
 export class CampusRuntime {
   readonly directory = new ActorDirectory();
-  readonly live = new LiveHub(250);
+  readonly live: LiveHub;
   private readonly writer: LedgerWriter;
   private readonly drivers = new Map<string, GatewayDriver>();
   private system: Ref<unknown> | undefined;
@@ -88,6 +90,7 @@ export class CampusRuntime {
       fence: options.fence,
     });
     this.timeoutMs = options.queryTimeoutMs ?? 2000;
+    this.live = new LiveHub(options.liveFlushMs ?? 100);
   }
 
   async start(): Promise<{ gateways: number; dormitories: number }> {

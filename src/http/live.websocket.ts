@@ -9,6 +9,7 @@ import { findSessionOperator, findSessionOperators, type Operator } from '../db/
 import type { JobFeed } from '../live/job-feed.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { DormitoryLiveState, LiveFeed } from '../live/live-feed.ts';
+import { PublishedStates, type DormitoryDelta } from '../live/live-delta.ts';
 import { buildingTimeZone } from '../services/campus.service.ts';
 import { displayTokenHash, liveDisplayTokens } from '../services/display-token.service.ts';
 import { wallAlarms, wallAlarmsMessage } from './wall-alarms.ts';
@@ -50,6 +51,8 @@ export interface LiveClientStats {
   readonly operator: string;
   /** `campus`, `building:<id>` or `dormitory:<id>`. */
   readonly scope: string;
+  /** What it reads after its snapshot: whole states, or deltas. */
+  readonly format: 'full' | 'delta';
   /** Dirty dormitory ids held for this client (bounded by the dormitories in its scope). */
   readonly pending: number;
   readonly bufferedAmount: number;
@@ -95,9 +98,17 @@ const Query = Type.Object(
   {
     building: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** `delta`: after the snapshot, only the fields that changed (docs/websocket.md, "Deltas"); `full` (default): whole states. */
+    format: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('delta')])),
   },
   { additionalProperties: false },
 );
+
+/** One feed call's changes in a scope: the whole states, and (while delta clients are open) their deltas. */
+interface Changes {
+  readonly states: readonly DormitoryLiveState[];
+  readonly deltas: DormitoryDelta[];
+}
 
 type Scope = { readonly kind: 'campus' } | { readonly kind: 'building'; readonly building: string } | { readonly kind: 'dormitory'; readonly dormitoryId: string };
 
@@ -122,6 +133,12 @@ interface LiveClient {
   readonly credential: Credential;
   readonly scope: Scope;
   readonly scopeKey: string;
+  readonly format: 'full' | 'delta';
+  /**
+   * A delta client whose copy is not known to equal the published states (after its snapshot, or
+   * a catch-up sent whole between flushes): its next flush is sent whole, and it reads deltas after.
+   */
+  wholeNext: boolean;
   /** Dormitory ids whose latest state this client has not been sent yet. */
   readonly dirty: Set<string>;
   alive: boolean;
@@ -169,6 +186,7 @@ function subprotocolValue(request: FastifyRequest, prefix: string): string | und
  */
 const encodeMessage = (message: object): Buffer => Buffer.from(JSON.stringify(message));
 const diffMessage = (dormitories: readonly DormitoryLiveState[]): Buffer => encodeMessage({ type: 'diff', dormitories });
+const deltaMessage = (dormitories: readonly DormitoryDelta[]): Buffer => encodeMessage({ type: 'delta', dormitories });
 
 async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketOptions): Promise<void> {
   const { feed, context } = options;
@@ -187,6 +205,14 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   const latest = new Map<string, DormitoryLiveState>();
   /** Each dormitory's alarm count as of its last diff (a state is refreshed in place, so the count is kept apart to tell a change). */
   const alarmCounts = new Map<string, number>();
+  /**
+   * What the delta clients hold: every dormitory as of the last flush, kept only while a delta
+   * client is open (seeded from the feed when the first one connects, `publishedInStep` false when
+   * none is left at a flush).
+   */
+  const published = new PublishedStates();
+  let publishedInStep = false;
+  let deltaClients = 0;
   let nextClientId = 1;
   let diffSerialisations = 0;
   let feedCalls = 0;
@@ -235,7 +261,10 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       if (state) states.push(state);
     }
     client.dirty.clear();
-    if (states.length > 0) send(client, diffMessage(states));
+    if (states.length === 0) return;
+    send(client, diffMessage(states));
+    // Sent between flushes: newer than the published states its next deltas would be taken against.
+    if (client.format === 'delta') client.wholeNext = true;
   }
 
   const unsubscribe = feed.subscribe((changed) => {
@@ -248,39 +277,60 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       latest.set(state.id, state);
     }
     if (alarmsChanged) refreshWallAlarms();
+    if (deltaClients === 0) publishedInStep = false;
     if (clients.size === 0) return;
 
-    // Group once per call; serialise lazily once per scope that has a client in it.
-    const byBuilding = new Map<string, DormitoryLiveState[]>();
-    const byId = new Map<string, DormitoryLiveState>();
+    // Group once per call; serialise lazily once per scope (and format) that has a client in it.
+    const byBuilding = new Map<string, Changes>();
+    const byId = new Map<string, Changes>();
+    const all: Changes = { states: changed, deltas: [] };
     for (const state of changed) {
-      byId.set(state.id, state);
+      const delta = publishedInStep ? published.publish(state) : undefined;
+      if (delta) all.deltas.push(delta);
+      byId.set(state.id, { states: [state], deltas: delta ? [delta] : [] });
       const group = byBuilding.get(state.building);
-      if (group) group.push(state);
-      else byBuilding.set(state.building, [state]);
+      if (group) {
+        (group.states as DormitoryLiveState[]).push(state);
+        if (delta) group.deltas.push(delta);
+      } else byBuilding.set(state.building, { states: [state], deltas: delta ? [delta] : [] });
     }
     const payloads = new Map<string, Buffer>();
-    const relevant = (scope: Scope): readonly DormitoryLiveState[] => {
+    const deltaPayloads = new Map<string, Buffer | undefined>();
+    const relevant = (scope: Scope): Changes | undefined => {
       switch (scope.kind) {
         case 'campus':
-          return changed;
+          return all;
         case 'building':
-          return byBuilding.get(scope.building) ?? [];
-        case 'dormitory': {
-          const own = byId.get(scope.dormitoryId);
-          return own ? [own] : [];
-        }
+          return byBuilding.get(scope.building);
+        case 'dormitory':
+          return byId.get(scope.dormitoryId);
       }
     };
 
     const now = Date.now(); // wall time, as the keepalive: it is about TCP peers
     for (const client of clients) {
       if (client.socket.readyState !== client.socket.OPEN) continue;
-      const states = relevant(client.scope);
-      if (states.length === 0) continue;
+      const changes = relevant(client.scope);
+      if (!changes || changes.states.length === 0) continue;
+      const states = changes.states;
       if (slowOrStalled(client, now)) {
         client.diffsHeld++;
         for (const state of states) client.dirty.add(state.id);
+        continue;
+      }
+      // A client that was slow and is back under the mark first catches up on what it missed.
+      if (client.dirty.size > 0) {
+        for (const state of states) client.dirty.delete(state.id);
+        flushIfDrained(client);
+      }
+      if (client.format === 'delta' && !client.wholeNext) {
+        let payload = deltaPayloads.get(client.scopeKey);
+        if (!deltaPayloads.has(client.scopeKey)) {
+          payload = changes.deltas.length > 0 ? deltaMessage(changes.deltas) : undefined;
+          deltaPayloads.set(client.scopeKey, payload);
+          if (payload) diffSerialisations++;
+        }
+        if (payload) send(client, payload);
         continue;
       }
       let payload = payloads.get(client.scopeKey);
@@ -289,12 +339,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         payloads.set(client.scopeKey, payload);
         diffSerialisations++;
       }
-      // A client that was slow and is back under the mark first catches up on what it missed.
-      if (client.dirty.size > 0) {
-        for (const state of states) client.dirty.delete(state.id);
-        flushIfDrained(client);
-      }
       send(client, payload);
+      client.wholeNext = false;
     }
   });
 
@@ -432,6 +478,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       id: c.id,
       operator: c.operator,
       scope: c.scopeKey,
+      format: c.format,
       pending: c.dirty.size,
       bufferedAmount: c.socket.bufferedAmount,
       slow: isSlow(c),
@@ -477,7 +524,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       const operator: Operator | undefined = request.operator;
       const sessionTokenHash = request.sessionTokenHash;
       const display = displays.get(request);
-      const { building } = request.query as Static<typeof Query>;
+      const { building, format = 'full' } = request.query as Static<typeof Query>;
       let scope: Scope;
       let credential: Credential;
       if (display) {
@@ -506,6 +553,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         credential,
         scope,
         scopeKey: scopeKeyOf(scope),
+        format,
+        wholeNext: format === 'delta',
         dirty: new Set(),
         alive: true,
         slowSince: undefined,
@@ -526,10 +575,18 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
       }
       clients.add(client);
       metrics?.liveClients.inc();
+      if (format === 'delta') {
+        deltaClients++;
+        // The first delta client: the published states start from the feed as it is now (its
+        // dirty dormitories are in the next flush, which every delta client open now gets whole).
+        if (!publishedInStep) published.seed(feed.snapshot());
+        publishedInStep = true;
+      }
       socket.on('pong', () => {
         client.alive = true;
       });
       socket.on('close', () => {
+        if (format === 'delta') deltaClients--;
         if (clients.delete(client)) metrics?.liveClients.dec();
       });
       // Anything a client sends is ignored: the feed is one-way.

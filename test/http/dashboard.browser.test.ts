@@ -45,6 +45,7 @@ t.test('control-room dashboard: login, live map, diffs, room panel, recharge', {
   t.equal(await text(page, '.state-chip[data-state="normal"] .chip-count'), '199');
   server.feed.update('B-310', { state: 'low_balance', balance: { electricity: 180, water: 2000 }, activeAlarms: 1 });
   await page.waitForSelector('[data-dormitory-id="B-310"][data-state="low_balance"].has-alarm');
+  t.same(server.app.liveWebSocketStats().clients.map((c) => c.format), ['delta'], 'the dashboard reads deltas (the second change came as one)');
 
   // Room panel: details from REST, live circuits, recharge through the form.
   await page.click('[data-dormitory-id="A-101"]');

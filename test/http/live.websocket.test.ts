@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { WebSocket } from 'ws';
+import { isDeepStrictEqual } from 'node:util';
 import type { DormitoryLiveState } from '../../src/live/live-feed.ts';
+import { applyDelta, type DormitoryDelta } from '../../src/live/live-delta.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { cutAll } from '../helpers/fake-live-feed.ts';
 import { startLiveTestServer } from '../helpers/live-test-server.ts';
 import { ADMIN_PASSWORD } from '../helpers/test-app.ts';
 
-interface LiveMessage {
-  type: 'snapshot' | 'diff';
-  scope?: string;
-  dormitories: DormitoryLiveState[];
-}
+type LiveMessage =
+  | { type: 'snapshot' | 'diff'; scope?: string; dormitories: DormitoryLiveState[] }
+  | { type: 'delta'; dormitories: DormitoryDelta[] };
 
 /**
  * A real `ws` client that records every message and the latest state it has seen per dormitory.
@@ -26,7 +26,7 @@ function connect(url: string, protocols?: string[], options: { lean?: boolean } 
   const raw: string[] = [];
   const latest = new Map<string, DormitoryLiveState>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  const client = { ws, messages, raw, latest, closed, received: 0, last: undefined as LiveMessage | undefined };
+  const client = { ws, messages, raw, latest, closed, received: 0, bytes: 0, last: undefined as LiveMessage | undefined };
   ws.on('error', () => undefined);
   ws.on('message', (data) => {
     const frame = String(data);
@@ -34,8 +34,11 @@ function connect(url: string, protocols?: string[], options: { lean?: boolean } 
     const message = JSON.parse(frame) as LiveMessage;
     if (!options.lean) messages.push(message);
     client.received++;
+    client.bytes += frame.length;
     client.last = message;
-    for (const d of message.dormitories) latest.set(d.id, d);
+    if (message.type === 'delta') {
+      for (const d of message.dormitories) latest.set(d.id, applyDelta(latest.get(d.id)!, d));
+    } else for (const d of message.dormitories) latest.set(d.id, d);
   });
   return client;
 }
@@ -137,7 +140,7 @@ t.test('a student sees only their own dormitory, whatever building they ask for'
   const student = connect(`${server.wsUrl}/ws/live?building=BB`, ['campus-live', `bearer.${token}`]);
   await waitFor(() => student.messages.length === 1, 'the snapshot');
   t.same(ids(student.messages[0]), ['A-103']);
-  t.equal(student.messages[0]!.scope, 'dormitory:A-103');
+  t.equal((student.messages[0] as { scope?: string }).scope, 'dormitory:A-103');
 
   server.feed.update('A-101', { powerW: 1 });
   server.feed.update('B-201', { powerW: 2 });
@@ -155,7 +158,8 @@ t.test('a slow client is never queued without bound and ends at the latest state
   const server = await startLiveTestServer(t, { live: { highWaterMarkBytes } });
   const token = await server.token('admin', ADMIN_PASSWORD);
   // One after the other, so the server's first client is the slow one (upgrades at once register in whatever order they complete).
-  const slow = connect(`${server.wsUrl}/ws/live?token=${token}`, undefined, { lean: true });
+  // The slow client reads deltas: what it misses while slow comes whole, and the deltas after it must still add up.
+  const slow = connect(`${server.wsUrl}/ws/live?format=delta&token=${token}`, undefined, { lean: true });
   await waitFor(() => slow.received === 1, 'the slow client\'s snapshot');
   const fast = connect(`${server.wsUrl}/ws/live?token=${token}`, undefined, { lean: true });
   await waitFor(() => fast.received === 1, 'the fast client\'s snapshot');
@@ -192,7 +196,7 @@ t.test('a slow client is never queued without bound and ends at the latest state
   server.feed.push([{ ...server.feed.get('A-101'), ...cutAll(server.feed.get('A-101'), 'cut_arrears', 'arrears') }]);
   const expected = new Map(server.feed.snapshot().map((d) => [d.id, d]));
   slow.ws.resume();
-  const reachedLatest = (client: ReturnType<typeof connect>) => client.latest.size === 200 && [...expected].every(([id, state]) => JSON.stringify(client.latest.get(id)) === JSON.stringify(state));
+  const reachedLatest = (client: ReturnType<typeof connect>) => client.latest.size === 200 && [...expected].every(([id, state]) => isDeepStrictEqual(client.latest.get(id), state));
   await waitFor(() => reachedLatest(slow), 'the slow client to catch up with the latest state', 30_000);
   await waitFor(() => reachedLatest(fast), 'the fast client');
   t.pass('after draining, the slow client holds the latest state of every dormitory');
@@ -200,8 +204,71 @@ t.test('a slow client is never queued without bound and ends at the latest state
   t.ok(slow.received < fast.received, `coalesced: the slow client got ${slow.received} messages, the fast one ${fast.received}`);
   await waitFor(() => statsOf(slowId).pending === 0 && !statsOf(slowId).slow, 'the pending set to empty');
   t.equal(fast.received, rounds + 2, 'the fast client got the snapshot and every diff');
+
+  // After its catch-up the delta client is in step again: a change, then the same field changed back.
+  server.feed.update('B-201', { powerW: 777, online: false });
+  server.feed.update('B-201', { online: true });
+  const b201 = server.feed.get('B-201');
+  await waitFor(() => isDeepStrictEqual(slow.latest.get('B-201'), b201) && isDeepStrictEqual(fast.latest.get('B-201'), b201), 'both clients at B-201\'s last state');
+  t.pass('the delta client follows changes after catching up');
   slow.ws.close();
   fast.ws.close();
+});
+
+t.test('a delta client ends at the same states as a whole-state client, for fewer bytes', async (t) => {
+  const server = await startLiveTestServer(t);
+  const token = await server.token('admin', ADMIN_PASSWORD);
+  const whole = connect(`${server.wsUrl}/ws/live?token=${token}`);
+  const delta = connect(`${server.wsUrl}/ws/live?format=delta&token=${token}`);
+  const buildingDelta = connect(`${server.wsUrl}/ws/live?format=delta&building=BA&token=${token}`);
+  const all = [whole, delta, buildingDelta];
+  await waitFor(() => all.every((c) => c.received === 1), 'the snapshots');
+  const inStep = (what: string) =>
+    waitFor(
+      () =>
+        server.feed.snapshot().every((d) => isDeepStrictEqual(whole.latest.get(d.id), d) && isDeepStrictEqual(delta.latest.get(d.id), d)) &&
+        server.feed.snapshot('BA').every((d) => isDeepStrictEqual(buildingDelta.latest.get(d.id), d)),
+      what,
+    );
+
+  // The first flush after a delta client's snapshot comes whole; deltas after it.
+  server.feed.update('A-101', { powerW: 10 });
+  await inStep('the first flush');
+  t.equal(delta.last!.type, 'diff', 'the first flush after the snapshot is whole');
+  const bytesBefore = { whole: whole.bytes, delta: delta.bytes };
+
+  // A reading: power figures and the time of the last reading.
+  const readingOf = (d: DormitoryLiveState, n: number): DormitoryLiveState => ({ ...d, powerW: 100 + n, lastReadingAt: 1_000 + n, circuits: d.circuits.map((c, i) => (i === 1 ? { ...c, powerW: 50 + n } : c)) });
+  for (let n = 1; n <= 20; n++) server.feed.push(server.feed.snapshot().map((d) => readingOf(d, n)));
+  await inStep('twenty readings of every dormitory');
+  t.equal(delta.last!.type, 'delta', 'then deltas');
+  const lastDelta = (delta.last as { dormitories: DormitoryDelta[] }).dormitories.find((d) => d.id === 'A-101');
+  t.same(lastDelta, { id: 'A-101', powerW: 120, lastReadingAt: 1_020, circuitChanges: [[1, { powerW: 70 }]] }, 'a delta carries only what changed');
+  const used = { whole: whole.bytes - bytesBefore.whole, delta: delta.bytes - bytesBefore.delta };
+  t.ok(used.delta * 3 < used.whole, `the delta client read under a third of the bytes (${used.delta} against ${used.whole})`);
+
+  // A field changed and changed back, a cut, a balance, an estimate, a circuit list that changes shape.
+  server.feed.update('A-102', { online: false });
+  server.feed.update('A-102', { online: true });
+  const a103 = server.feed.get('A-103');
+  server.feed.update('A-103', cutAll(a103, 'cut_arrears', 'arrears'));
+  server.feed.update('A-103', { balance: { electricity: -5, water: 2000 }, daysLeft: { electricity: { days: 0, dailyUseFen: 900 }, water: { days: null, dailyUseFen: 0 } } });
+  server.feed.update('A-104', { circuits: server.feed.get('A-104').circuits.slice(0, 1) });
+  server.feed.update('B-201', { state: 'low_balance', balance: { electricity: 150, water: 2000 } });
+  await inStep('the mixed changes');
+  t.match(delta.latest.get('A-103'), { state: 'cut_arrears', balance: { electricity: -5 }, circuits: [{ supply: 'off', cutReason: 'arrears' }, { supply: 'off' }, { supply: 'off' }] });
+  t.equal(delta.latest.get('A-104')!.circuits.length, 1, 'a circuit list that changed shape is replaced');
+  t.notOk(buildingDelta.latest.has('B-201'), 'a building delta client gets only its building');
+
+  // A second delta client joining later is put in step on its own first flush.
+  const late = connect(`${server.wsUrl}/ws/live?format=delta&token=${token}`);
+  await waitFor(() => late.received === 1, 'the late snapshot');
+  server.feed.update('A-105', { powerW: 5 });
+  server.feed.update('A-105', { powerW: 6 });
+  await inStep('after the late join');
+  await waitFor(() => server.feed.snapshot().every((d) => isDeepStrictEqual(late.latest.get(d.id), d)), 'the late client');
+  t.pass('a late delta client ends at the same states');
+  for (const c of [...all, late]) c.ws.close();
 });
 
 t.test('a stalled client is dropped with a metric; every other client gets the same bytes of each diff', async (t) => {
