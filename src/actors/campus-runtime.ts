@@ -185,6 +185,8 @@ export class CampusRuntime {
    */
   async stop(): Promise<void> {
     if (!this.system) return;
+    for (const retry of this.reloadRetries.values()) clearTimeout(retry.timer);
+    this.reloadRetries.clear();
     const log = this.options.deps.log;
     const started = performance.now();
     await Promise.all([...this.drivers.values()].map((d) => d.stop().catch(() => undefined)));
@@ -470,29 +472,75 @@ export class CampusRuntime {
    */
   private readonly reloads = new Map<string, { tail: Promise<unknown>; waiting: number; readonly heard: CreditHeard[] }>();
 
-  /** Starts (or restarts) a dormitory from the database: used after the API adds or changes one. */
-  async reloadDormitory(id: string): Promise<boolean> {
+  /**
+   * Starts (or restarts) a dormitory from the database: used after the API adds or changes one.
+   * `whileStopped` runs once its actors are stopped and their charges committed (a meter
+   * removed); the dormitory starts again whether or not it succeeds, and its error is thrown after.
+   */
+  async reloadDormitory(id: string, whileStopped?: () => Promise<void>): Promise<boolean> {
     const reload = this.reloads.get(id) ?? { tail: Promise.resolve(), waiting: 0, heard: [] };
     this.reloads.set(id, reload);
     reload.waiting += 1;
+    let changeFailed: { readonly error: unknown } | undefined;
+    const change = whileStopped
+      ? async () => {
+          try {
+            await whileStopped();
+          } catch (error) {
+            changeFailed = { error };
+          }
+        }
+      : undefined;
     const run = reload.tail.then(
-      () => this.reloadNow(id, reload.heard),
-      () => this.reloadNow(id, reload.heard),
+      () => this.reloadNow(id, reload.heard, change),
+      () => this.reloadNow(id, reload.heard, change),
     );
     reload.tail = run;
     try {
-      return await run;
+      const started = await run;
+      this.reloadRetries.delete(id);
+      if (changeFailed) throw changeFailed.error;
+      return started;
+    } catch (error) {
+      if (!changeFailed) this.retryReloadLater(id, error);
+      throw error;
     } finally {
       reload.waiting -= 1;
       if (reload.waiting === 0) this.reloads.delete(id);
     }
   }
 
-  private async reloadNow(id: string, heard: readonly CreditHeard[]): Promise<boolean> {
+  /** Failed reloads waiting to run again, by dormitory: the timer, and the delay it used. */
+  private readonly reloadRetries = new Map<string, { timer: NodeJS.Timeout | undefined; delayMs: number }>();
+
+  /**
+   * A reload that failed part way (its charges could not be committed, the dormitory did not
+   * answer in time) may leave the dormitory running with its meters retired: no billing and no
+   * rule sees their readings (an outside attack got 503 ACTOR_BUSY on a meter removal under
+   * load). It runs again in the background, backing off from 1 s to 30 s, until it succeeds or
+   * the dormitory is gone.
+   */
+  private retryReloadLater(id: string, error: unknown): void {
+    if (!this.system) return;
+    const retry = this.reloadRetries.get(id) ?? { timer: undefined, delayMs: 500 };
+    if (retry.timer) return;
+    retry.delayMs = Math.min(retry.delayMs * 2, 30_000);
+    this.options.deps.log.warn({ err: error, dormitoryId: id, retryInMs: retry.delayMs }, 'a dormitory reload failed; it runs again');
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      if (!this.system) return;
+      this.reloadDormitory(id).catch(() => undefined); // a failure schedules the next try
+    }, retry.delayMs);
+    retry.timer.unref();
+    this.reloadRetries.set(id, retry);
+  }
+
+  private async reloadNow(id: string, heard: readonly CreditHeard[], whileStopped?: () => Promise<void>): Promise<boolean> {
     if (!this.campus) return false;
     // The stopped actors' last control states must be committed before they are read back; a
     // dormitory that was not running (just created) left none, and waits for no commit.
     if ((await this.unloadDormitory(id)) && this.ledger) await this.ask<LedgerFlushed>(this.ledger, (replyTo) => ({ type: 'Flush', replyTo }), 30_000);
+    await whileStopped?.();
     const topology = await loadTopology(this.options.db, [id]);
     const dormitory = topology.dormitories[0];
     if (!dormitory) return false;

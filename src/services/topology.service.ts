@@ -36,7 +36,8 @@ import { assertTariffForPurse } from './tariff.service.ts';
 
 /** What topology changes need of the running actors (CampusRuntime). */
 export interface TopologyRuntime {
-  reloadDormitory(id: string): Promise<boolean>;
+  /** `whileStopped`: a change made while the dormitory's actors are stopped and their charges committed. */
+  reloadDormitory(id: string, whileStopped?: () => Promise<void>): Promise<boolean>;
   unloadDormitory(id: string): Promise<boolean>;
   flush(): Promise<void>;
   prepareGateway(gateway: Pick<GatewayTopology, 'protocol'>): Promise<void>;
@@ -142,13 +143,14 @@ export async function installMeter(deps: TopologyDeps, dormitoryId: string, mete
 export async function removeMeter(deps: TopologyDeps, dormitoryId: string, meterId: string, operator: string): Promise<void> {
   const { db, runtime } = deps;
   if (!(await meterInDormitory(db, dormitoryId, meterId))) throw new DomainError('METER_NOT_FOUND', `meter ${meterId} is not in dormitory ${dormitoryId}`);
-  await runtime.unloadDormitory(dormitoryId);
-  await runtime.flush();
-  await db.transaction().execute(async (trx) => {
-    await deleteMeter(trx, meterId);
-    await appendAudit(trx, { operator, action: 'meter.remove', targetType: 'dormitory', targetId: dormitoryId, details: { meterId } });
+  // In the dormitory's turn of reloads: a reload running meanwhile can no more start it with the meter just removed.
+  await runtime.reloadDormitory(dormitoryId, async () => {
+    await runtime.flush();
+    await db.transaction().execute(async (trx) => {
+      await deleteMeter(trx, meterId);
+      await appendAudit(trx, { operator, action: 'meter.remove', targetType: 'dormitory', targetId: dormitoryId, details: { meterId } });
+    });
   });
-  await runtime.reloadDormitory(dormitoryId);
 }
 
 /**
