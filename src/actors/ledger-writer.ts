@@ -7,6 +7,7 @@ import type { Database, Purse } from '../db/database.ts';
 import type { Executor } from '../db/executor.ts';
 import { randomUUID } from 'node:crypto';
 import { appendPostings, postingKeysPresent, type LedgerPosting } from '../db/ledger.repository.ts';
+import { claimCommitKey, pruneCommitKeys } from '../db/ledger-commit.repository.ts';
 import type { AuditRecord } from '../db/audit.repository.ts';
 import { upsertControlStates, type ControlStateRecord } from '../db/control-state.repository.ts';
 import { updateDormitoryStates } from '../db/dormitory.repository.ts';
@@ -98,6 +99,13 @@ export interface IntervalRecord {
 }
 
 interface Batch {
+  /**
+   * The key its transaction claims (`ledger_commits`), made at its first attempt. A batch whose
+   * commit may have gone through (the connection failed) is retried whole with the same key.
+   */
+  commitKey?: string;
+  /** Set once a commit of it failed for want of a database: it may be in the ledger already. */
+  retried?: boolean;
   billing: BillingRecord[];
   commands: Map<string, CommandRecord>;
   alarms: AlarmRecord[];
@@ -285,6 +293,9 @@ interface AheadRequest {
 const DEFAULT_MAX_PENDING_ITEMS = 50_000;
 const DEFAULT_MAX_COMMIT_ITEMS = 2_000;
 const DEFAULT_WRITE_AHEAD_MAX_WAIT_MS = 250;
+/** Commit keys are pruned every this many commits: those older than a week by the database's clock (its `now()` stamps them). */
+const PRUNE_COMMIT_KEYS_EVERY = 500;
+const COMMIT_KEYS_KEPT_DAYS = 7;
 
 /**
  * The group committer behind the `ledger` actor. Items are buffered in memory and written in
@@ -314,6 +325,16 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
   postingsAlreadyWritten = 0;
 
   private batch: Batch = emptyBatch();
+  /**
+   * A batch whose commit failed for want of a database, kept whole (never merged with what came
+   * after) and committed on its own before anything else, with the key it had: if its first
+   * attempt did commit and only the reply was lost, its transaction finds the key taken and writes
+   * nothing again (`commitsAlreadyWritten`).
+   */
+  private retrying: Batch | undefined;
+  /** Retried commits that found their first attempt committed, and wrote nothing. */
+  commitsAlreadyWritten = 0;
+  private commitsSincePrune = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /** The control keys of the batch being committed (a write-ahead of one of them waits for it). */
@@ -345,12 +366,12 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
 
   /** Items buffered and not yet committed (the slice being committed not counted). */
   get pending(): number {
-    return sizeOf(this.batch);
+    return sizeOf(this.batch) + (this.retrying ? sizeOf(this.retrying) : 0);
   }
 
   /** Engaged while the database is away or the buffer is over `maxPendingItems` (see LedgerPressure). */
   get backpressure(): boolean {
-    return this.retryDelayMs > 0 || sizeOf(this.batch) >= this.maxPendingItems;
+    return this.retryDelayMs > 0 || this.pending >= this.maxPendingItems;
   }
 
   get status(): LedgerWriterStatus {
@@ -359,8 +380,19 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
 
   /** Buffered items by kind: what an outage holds in memory (`campus_ledger_pending_items{kind}`). */
   pendingByKind(): Record<LedgerItem['kind'], number> {
+    const r = this.retrying;
     const b = this.batch;
-    return { billing: b.billing.length, command: b.commands.size, alarm: b.alarms.length, clearance: b.clearances.length, event: b.events.length, interval: b.intervals.size, control: b.controls.size, state: b.states.size, audit: b.audit.length };
+    return {
+      billing: b.billing.length + (r?.billing.length ?? 0),
+      command: b.commands.size + (r?.commands.size ?? 0),
+      alarm: b.alarms.length + (r?.alarms.length ?? 0),
+      clearance: b.clearances.length + (r?.clearances.length ?? 0),
+      event: b.events.length + (r?.events.length ?? 0),
+      interval: b.intervals.size + (r?.intervals.size ?? 0),
+      control: b.controls.size + (r?.controls.size ?? 0),
+      state: b.states.size + (r?.states.size ?? 0),
+      audit: b.audit.length + (r?.audit.length ?? 0),
+    };
   }
 
   addBilling(record: BillingRecord): void {
@@ -534,9 +566,9 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
     while (this.ahead) await this.ahead;
     while (this.flushing) await this.flushing;
     // What is buffered now commits in this many slices (taken from the front; newer items queue behind).
-    for (let slices = Math.ceil(sizeOf(this.batch) / this.maxCommitItems); slices > 0 && sizeOf(this.batch) > 0; slices--) {
+    for (let slices = Math.ceil(sizeOf(this.batch) / this.maxCommitItems) + (this.retrying ? 1 : 0); slices > 0 && this.pending > 0; slices--) {
       await this.runFlush();
-      if (sizeOf(this.batch) > 0 && this.retryDelayMs > 0) {
+      if (this.pending > 0 && this.retryDelayMs > 0) {
         if (this.fenced) throw new RuntimeFenceError(`ledger commit refused; batch kept for retry (${this.lastError ?? 'the runtime lock is not held'})`);
         throw new Error(`ledger commit failed; batch kept for retry (${this.lastError ?? 'unknown error'})`);
       }
@@ -567,7 +599,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
         await new Promise((resolve) => setTimeout(resolve, Math.min(this.retryDelayMs || 100, remainingMs)));
       }
     }
-    const unwritten = itemsOf(this.batch);
+    const unwritten = [...(this.retrying ? itemsOf(this.retrying) : []), ...itemsOf(this.batch)];
     if (unwritten.length > 0) {
       this.options.log.error({ count: unwritten.length, unwritten: unwritten.map((item) => ({ kind: item.kind, item: JSON.stringify(item.record) })) }, 'ledger closed with unwritten items (listed; their billing cursors were not advanced)');
     }
@@ -578,7 +610,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
     // After close() nothing starts a commit (the database may be gone): late items stay
     // unwritten. Billing stays exactly-once: a charge's cursor is written with it or not at all.
     if (this.closed) return;
-    if (sizeOf(this.batch) >= this.options.batchSize && !this.flushing && this.retryDelayMs === 0) {
+    if (sizeOf(this.batch) >= this.options.batchSize && !this.flushing && this.retryDelayMs === 0 && !this.retrying) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       void this.runFlush();
@@ -592,9 +624,11 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
 
   private runFlush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    let batch = this.batch;
+    let batch = this.retrying ?? this.batch;
     if (sizeOf(batch) === 0) return Promise.resolve();
-    if (sizeOf(batch) > this.maxCommitItems) {
+    if (batch === this.retrying) {
+      // Committed alone and whole, with its key, before anything newer.
+    } else if (sizeOf(batch) > this.maxCommitItems) {
       // A backlog commits in slices, in the order one transaction would have written them:
       // each slice is a transaction and a turn of its own, so no commit holds the thread (PGlite)
       // or the connection for long. Items that arrive meanwhile go behind the rest.
@@ -610,7 +644,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
     this.flushing = commit.finally(() => {
       this.flushing = undefined;
       this.flushingKeys = new Set();
-      if (sizeOf(this.batch) > 0 && !this.closed) this.scheduled();
+      if (this.pending > 0 && !this.closed) this.scheduled();
     });
     return this.flushing;
   }
@@ -619,6 +653,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
     const started = performance.now();
     try {
       await this.commit(batch);
+      if (batch === this.retrying) this.retrying = undefined;
       this.recovered();
       this.options.metrics.ledgerBatchSize.observe(sizeOf(batch));
       this.options.metrics.ledgerCommitSeconds.observe((performance.now() - started) / 1000);
@@ -627,16 +662,20 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       this.options.metrics.ledgerFailures.inc();
       if (error instanceof RuntimeFenceError || isConnectionFailure(error) || !(await this.databaseReachable())) {
         this.waitForDatabase(error, sizeOf(batch));
-        this.requeue(batch);
+        batch.retried = true;
+        this.retrying = batch;
         return;
       }
+      // Refused: it rolled back, nothing of it is in the ledger; its items are split under new keys.
+      if (batch === this.retrying) this.retrying = undefined;
       this.options.log.warn({ err: error, items: sizeOf(batch) }, 'ledger commit refused; splitting the batch to isolate the bad item');
       const unwritten = await this.isolate(itemsOf(batch), error);
-      if (unwritten.items.length === 0) {
+      if (!unwritten.unsure && unwritten.items.length === 0) {
         this.recovered();
         return;
       }
-      this.waitForDatabase(unwritten.error, unwritten.items.length);
+      this.waitForDatabase(unwritten.error, unwritten.items.length + (unwritten.unsure ? sizeOf(unwritten.unsure) : 0));
+      this.retrying = unwritten.unsure;
       this.requeue(batchOf(unwritten.items));
     }
   }
@@ -646,7 +685,7 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
    * again, a single item that fails is dead-lettered. Stops at the first sign that the
    * database itself is away and returns what is left, in order.
    */
-  private async isolate(items: readonly LedgerItem[], firstError: unknown): Promise<{ items: LedgerItem[]; error: unknown }> {
+  private async isolate(items: readonly LedgerItem[], firstError: unknown): Promise<{ unsure?: Batch; items: LedgerItem[]; error: unknown }> {
     const segments: LedgerItem[][] = items.length === 1 ? [] : halves(items);
     if (items.length === 1) {
       const dead = await this.deadLetter(items[0]!, firstError);
@@ -654,12 +693,14 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
     }
     while (segments.length > 0) {
       const segment = segments.shift()!;
+      const attempt = batchOf(segment);
       try {
-        await this.commit(batchOf(segment));
+        await this.commit(attempt);
         continue;
       } catch (error) {
         this.options.metrics.ledgerFailures.inc();
-        if (error instanceof RuntimeFenceError || isConnectionFailure(error) || !(await this.databaseReachable())) return { items: [segment, ...segments].flat(), error };
+        // The segment may have committed (its reply lost): it is retried whole with its key; the rest never ran.
+        if (error instanceof RuntimeFenceError || isConnectionFailure(error) || !(await this.databaseReachable())) return { unsure: { ...attempt, retried: true }, items: segments.flat(), error };
         if (segment.length > 1) {
           segments.unshift(...halves(segment));
           continue;
@@ -714,10 +755,20 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
   }
 
   private async commit(batch: Batch): Promise<void> {
-    await this.options.db.transaction().execute(async (trx) => {
+    const key = (batch.commitKey ??= randomUUID());
+    const prune = ++this.commitsSincePrune >= PRUNE_COMMIT_KEYS_EVERY;
+    const written = await this.options.db.transaction().execute(async (trx) => {
       await this.options.fence?.(trx);
+      if (!(await claimCommitKey(trx, key))) return false;
       await this.write(trx, batch);
+      if (prune) await pruneCommitKeys(trx, COMMIT_KEYS_KEPT_DAYS);
+      return true;
     });
+    if (prune) this.commitsSincePrune = 0;
+    if (!written) {
+      this.commitsAlreadyWritten++;
+      this.options.log.warn({ items: sizeOf(batch) }, 'a retried ledger commit had gone through (its reply was lost): nothing written again');
+    }
     const touched = new Set<string>();
     for (const a of batch.alarms) if (a.dormitoryId) touched.add(a.dormitoryId);
     for (const c of batch.clearances) if (c.dormitoryId) touched.add(c.dormitoryId);
@@ -798,8 +849,9 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
       }
     }
     if (postings.length) {
-      // Written already by a commit whose reply was lost: skipped (their cursors are rewritten with the same values).
-      const present = await postingKeysPresent(trx, postings.map((p) => p.postingKey!));
+      // Written already by a commit whose reply was lost: skipped (their cursors are rewritten with
+      // the same values). The commit key already stops a retried batch whole; this is the second line.
+      const present = batch.retried ? await postingKeysPresent(trx, postings.map((p) => p.postingKey!)) : new Set<string>();
       const fresh = present.size === 0 ? postings : postings.filter((p) => !present.has(p.postingKey!));
       if (present.size > 0) {
         this.postingsAlreadyWritten += present.size;

@@ -509,6 +509,12 @@ export interface LedgerDeadLettersTable {
   created_at: CreatedAt;
 }
 
+/** A group commit that went through, by the key its transaction claimed (src/actors/ledger-writer.ts). */
+export interface LedgerCommitsTable {
+  key: string;
+  committed_at: CreatedAt;
+}
+
 /** A wall display's read-only credential (src/services/display-token.service.ts). */
 export interface DisplayTokensTable {
   id: Generated<number>;
@@ -613,6 +619,7 @@ export interface Database {
   control_states: ControlStatesTable;
   manual_cuts: ManualCutsTable;
   ledger_dead_letters: LedgerDeadLettersTable;
+  ledger_commits: LedgerCommitsTable;
   gateway_credentials: GatewayCredentialsTable;
   display_tokens: DisplayTokensTable;
   notifications: NotificationsTable;

@@ -35,6 +35,11 @@ t.test('a commit whose reply was lost is not charged again when the writer retri
   };
 
   bill(0);
+  // The rows of the batch that move no money, each of which a retry used to write again.
+  writer.addAlarm({ dormitoryId: 'd0', meterId: 'm-d0', gatewayId: null, circuit: 'socket', kind: 'malignant_load', severity: 'critical', message: 'a kettle', evidence: [], raisedAt: at });
+  writer.addEvent({ dormitoryId: 'd0', meterId: 'm-d0', gatewayId: null, kind: 'supply_cut', fromState: 'on', toState: 'off', details: {}, occurredAt: at });
+  writer.addAudit({ operator: 'system', action: 'arrears.cut', targetType: 'dormitory', targetId: 'd0' });
+  writer.addInterval({ meterId: 'm-d0', channel: 'main', intervalStart: at, usage: 120, maxPowerW: 900, registerEnd: 1120 });
   faulty.arm(1);
   await t.rejects(writer.flushNow(), /batch kept for retry/, 'the writer saw a dropped connection and kept the batch');
   t.equal(faulty.lost(), 1, 'the commit went through, its reply was lost');
@@ -47,7 +52,13 @@ t.test('a commit whose reply was lost is not charged again when the writer retri
   t.same(ranges, [...new Set(ranges)], 'no register range charged twice');
   const grants = await db.selectFrom('ledger_entries').select('id').where('kind', '=', 'quota_grant').execute();
   t.equal(grants.length, 40, 'each quota grant once too');
-  t.equal(writer.postingsAlreadyWritten, 40, "the retry found the first round's 20 charges and 20 grants and skipped them");
+  t.equal(writer.commitsAlreadyWritten, 1, 'the retry found its first attempt committed (its key taken) and wrote nothing again');
+  t.equal(writer.postingsAlreadyWritten, 0, 'no posting needed the second line (posting keys)');
+  t.equal((await db.selectFrom('alarms').select('id').where('kind', '=', 'malignant_load').execute()).length, 1, 'the alarm once');
+  t.equal((await db.selectFrom('events').select('id').where('kind', '=', 'supply_cut').execute()).length, 1, 'the event once');
+  t.equal((await db.selectFrom('audit_log').select('id').where('action', '=', 'arrears.cut').execute()).length, 1, 'the audit row once');
+  const interval = await db.selectFrom('interval_readings').select('usage').where('meter_id', '=', 'm-d0').executeTakeFirstOrThrow();
+  t.equal(Number(interval.usage), 120, 'the interval sum once (a retry added it again)');
   const balances = await db.selectFrom('accounts').select(['dormitory_id', 'balance']).where('purse', '=', 'electricity').execute();
   t.ok(balances.every((b) => Number(b.balance) === -14), 'every balance -14: two charges of 7, not three');
   t.same((await findBalanceMismatches(db)).mismatches, [], 'balances agree with the ledger');
