@@ -200,7 +200,8 @@ async function main(): Promise<void> {
   let generator: Generator | undefined;
   const serverUsage = new UsageMeter(() => server?.child.pid);
   let generatorUsage: UsageMeter | undefined;
-  const sampler = setInterval(() => void Promise.all([serverUsage.sample(), generatorUsage?.sample()]), 1000);
+  let liveUsage: UsageMeter | undefined;
+  const sampler = setInterval(() => void Promise.all([serverUsage.sample(), generatorUsage?.sample(), liveUsage?.sample()]), 1000);
   try {
     let url = await Promise.race([server.listening, server.exited.then((code) => Promise.reject(new Error(`server exited (${code}): ${server?.notable.join(' | ')}`)))]);
     let api = new RestClient(url);
@@ -245,6 +246,8 @@ async function main(): Promise<void> {
     let live: LiveClients | undefined;
     if (wsClients > 0) {
       live = new LiveClients();
+      const clients = live;
+      liveUsage = new UsageMeter(() => clients.pid);
       const liveAt = performance.now();
       const buildings = wsScope === 'building' ? buildingIdsFor(meters) : [];
       const started = await live.ask<Extract<FromLiveClients, { type: 'started' }>>({ type: 'start', wsUrl: url.replace(/^http/, 'ws'), token: api.token, clients: wsClients, buildings, format: wsFormat });
@@ -252,7 +255,7 @@ async function main(): Promise<void> {
       log(`live feed: ${started.open}/${wsClients} clients open (and one stalled)`);
       await sleep(2_000);
     }
-    report.steady = await window(api, generator, serverUsage, generatorUsage, steadySeconds, probes.splice(0, probeCount), live);
+    report.steady = await window(api, generator, serverUsage, generatorUsage, steadySeconds, probes.splice(0, probeCount), live, liveUsage);
     log(`steady: ${JSON.stringify(report.steady)}`);
     // The live clients watch the steady window only (a restart closes them; they do not reconnect).
     await live?.stop({ type: 'stop' });
@@ -327,7 +330,7 @@ async function untilAllOnline(api: RestClient, expected: number, timeoutMs: numb
 }
 
 /** A measured window: offered and handled rates, server and broker-side latencies, lag, CPU and RSS. */
-async function window(api: RestClient, generator: Generator, server: UsageMeter, gen: UsageMeter, seconds: number, probes: readonly { gatewayId: string; unit: string }[], live?: LiveClients) {
+async function window(api: RestClient, generator: Generator, server: UsageMeter, gen: UsageMeter, seconds: number, probes: readonly { gatewayId: string; unit: string }[], live?: LiveClients, liveUsage?: UsageMeter) {
   const loadAtStart = loadAverage();
   const before = new Scrape(await api.metrics());
   await generator.report(); // resets its counters' window
@@ -335,6 +338,7 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
   const genBefore = await generator.report();
   const serverFrom = server.samples.length;
   const genFrom = gen.samples.length;
+  const liveFrom = liveUsage?.samples.length ?? 0;
   const started = performance.now();
   const every = (seconds * 1000) / Math.max(1, probes.length + 1);
   for (const probe of probes) {
@@ -361,7 +365,7 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     readingsHandledPerSecond: round((after.total('campus_readings_handled_total') - before.total('campus_readings_handled_total')) / elapsedS),
     generatorMaxScheduleLagMs: round(genAfter.maxScheduleLagMs),
     probes: { sent: probes.length, answered: genAfter.probeLatenciesMs.length, publishToCommandSeenMs: distribution(genAfter.probeLatenciesMs, 2) },
-    serverHistogram: { commands: commands.count, meanMs: commands.count ? round((commands.sum / commands.count) * 1000, 2) : null, p99AtMostMs: ms(bucketPercentile(commands, 99)), p999AtMostMs: ms(bucketPercentile(commands, 99.9)) },
+    serverHistogram: { commands: commands.count, meanMs: commands.count ? round((commands.sum / commands.count) * 1000, 2) : null, p50AtMostMs: ms(bucketPercentile(commands, 50)), p90AtMostMs: ms(bucketPercentile(commands, 90)), p99AtMostMs: ms(bucketPercentile(commands, 99)), p999AtMostMs: ms(bucketPercentile(commands, 99.9)) },
     // A cut's decision is committed before its command goes out (docs/architecture.md): the floor of reading -> command.
     writeAheadCommit: { commits: writeAheads.count, meanMs: writeAheads.count ? round((writeAheads.sum / writeAheads.count) * 1000, 2) : null, p99AtMostMs: ms(bucketPercentile(writeAheads, 99)) },
     eventLoopLag: { samples: lag.count, p50AtMostMs: ms(bucketPercentile(lag, 50)), p99AtMostMs: ms(bucketPercentile(lag, 99)), maxBucketMs: ms(maxBucket(lag)) },
@@ -377,7 +381,8 @@ async function window(api: RestClient, generator: Generator, server: UsageMeter,
     ledgerCommitSecondsMean: round((after.total('campus_ledger_commit_seconds_sum') - before.total('campus_ledger_commit_seconds_sum')) / Math.max(1, after.total('campus_ledger_commit_seconds_count') - before.total('campus_ledger_commit_seconds_count')), 3),
     server: server.summary(serverFrom),
     generator: gen.summary(genFrom),
-    ...(liveAfter ? { liveFeed: liveFeedSummary(liveAfter, elapsedS, before, after) } : {}),
+    // The clients' own process (on the same cores: a late client event loop is part of reading -> client).
+    ...(liveAfter ? { liveFeed: { ...liveFeedSummary(liveAfter, elapsedS, before, after), clientsProcess: liveUsage?.summary(liveFrom) } } : {}),
   };
 }
 

@@ -61,7 +61,7 @@ export class Metrics {
     name: 'campus_reading_to_command_seconds',
     help: 'From the frame reaching the node (an MQTT message on arrival, before its turn; a Modbus read when decoded) to the command handed to the driver, for reading-caused commands',
     labelNames: ['reason'] as const,
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
   readonly billingAnomalies = new Counter({ name: 'campus_register_anomalies_total', help: 'Register readings that went backwards or jumped implausibly (billed nothing)', labelNames: ['kind'] as const, registers: [this.registry] });
