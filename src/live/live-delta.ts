@@ -48,7 +48,8 @@ interface Published {
   online: boolean;
   activeAlarms: number;
   lastReadingAt: number | null;
-  /** `daysLeft` serialised: compared as text (it changes hourly at most). */
+  /** `daysLeft` as published (the dormitory replaces the object with each estimate), and as text to compare a new object by. */
+  daysLeftObject: DormitoryLiveState['daysLeft'];
   daysLeft: string | undefined;
   readonly circuits: PublishedCircuit[];
 }
@@ -68,6 +69,7 @@ function copyOf(state: DormitoryLiveState): Published {
     online: state.online,
     activeAlarms: state.activeAlarms,
     lastReadingAt: state.lastReadingAt,
+    daysLeftObject: state.daysLeft,
     daysLeft: daysLeftText(state),
     circuits: state.circuits.map(copyCircuit),
   };
@@ -116,10 +118,14 @@ export class PublishedStates {
     if (before.building !== state.building) changed().building = before.building = state.building;
     if (before.floor !== state.floor) changed().floor = before.floor = state.floor;
     if (before.room !== state.room) changed().room = before.room = state.room;
-    const daysLeft = state.daysLeft === undefined ? undefined : daysLeftText(state);
-    if (before.daysLeft !== daysLeft) {
-      before.daysLeft = daysLeft;
-      changed().daysLeft = state.daysLeft;
+    if (before.daysLeftObject !== state.daysLeft) {
+      // A new estimate object (hourly at most): compared by its text, since an equal estimate is no change.
+      before.daysLeftObject = state.daysLeft;
+      const daysLeft = daysLeftText(state);
+      if (before.daysLeft !== daysLeft) {
+        before.daysLeft = daysLeft;
+        changed().daysLeft = state.daysLeft;
+      }
     }
     if (!sameShape(before.circuits, state.circuits)) {
       before.circuits.length = 0;
