@@ -171,6 +171,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       liveFlushMs: config.liveFlushMs,
       queryTimeoutMs: config.actorQueryTimeoutMs,
       fence,
+      databaseOutlivesProcess: database.kind === 'postgres',
       createDriver: (gateway, listener) => sessions.create(gateway, listener),
       prepareDriver: (gateway) => sessions.prepare(gateway),
     });

@@ -53,6 +53,8 @@ export interface CampusRuntimeOptions {
   readonly queryTimeoutMs?: number;
   /** Checked first in every ledger transaction: refuses the write when this server no longer holds the runtime lock (LedgerWriterOptions.fence). */
   readonly fence?: LedgerWriterOptions['fence'];
+  /** PostgreSQL (another process), not PGlite: see LedgerWriterOptions. */
+  readonly databaseOutlivesProcess?: boolean;
 }
 
 /**
@@ -88,6 +90,7 @@ export class CampusRuntime {
       batchSize: options.ledgerBatchSize,
       alarmsChanged: (ids) => void this.recountAlarms([...ids]),
       fence: options.fence,
+      databaseOutlivesProcess: options.databaseOutlivesProcess,
     });
     this.timeoutMs = options.queryTimeoutMs ?? 2000;
     this.live = new LiveHub(options.liveFlushMs ?? 100);

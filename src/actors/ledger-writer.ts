@@ -264,6 +264,12 @@ export interface LedgerWriterOptions {
    * for a database that is away) instead of being written beside another server's. Unset: no check.
    */
   readonly fence?: RuntimeFence | undefined;
+  /**
+   * The database runs in another process (PostgreSQL): a write-ahead need not wait for its WAL
+   * fsync, since its COMMIT survives this process being killed. False (the default) for PGlite,
+   * which lives in this process and dies with it: there only the fsync makes a write-ahead durable.
+   */
+  readonly databaseOutlivesProcess?: boolean;
 }
 
 /** What a circuit persists before its command goes to the driver (docs/architecture.md, "Write-ahead of a cut"). */
@@ -517,11 +523,12 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
             await insertRequestedCommands(this.options.db, commands);
           } else {
             await this.options.db.transaction().execute(async (trx) => {
-              // Durable against this process dying (a SIGKILL, the reason for the write-ahead) the
-              // moment COMMIT answers; only a crash of PostgreSQL itself within its WAL writer's
-              // delay (3 x 200 ms) could lose it. Waiting for the fsync put the cut behind the WAL
-              // of whatever large group commit was flushing (docs/architecture.md, "Write-ahead of a cut").
-              await sql`set local synchronous_commit = off`.execute(trx);
+              // On PostgreSQL: durable against this process dying (a SIGKILL, the reason for the
+              // write-ahead) the moment COMMIT answers; only a crash of PostgreSQL itself within its
+              // WAL writer's delay (3 x 200 ms) could lose it. Waiting for the fsync put the cut behind
+              // the WAL of whatever large group commit was flushing (docs/architecture.md,
+              // "Write-ahead of a cut"). Not on PGlite: it dies with this process.
+              if (this.options.databaseOutlivesProcess) await sql`set local synchronous_commit = off`.execute(trx);
               await fence?.(trx);
               await upsertControlStates(trx, newest);
               await insertRequestedCommands(trx, commands);
