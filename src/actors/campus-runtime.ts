@@ -460,7 +460,7 @@ export class CampusRuntime {
       } while (this.resyncAgain.has(id));
     };
     run()
-      .catch((error: unknown) => this.options.deps.log.warn({ err: error, dormitoryId: id }, 'could not bring a dormitory up to date from the database; it is at the next reload or restart'))
+      .catch((error: unknown) => this.options.deps.log.warn({ err: error, dormitoryId: id }, 'could not bring a dormitory up to date from the database yet; the reload runs again (backing off)'))
       .finally(() => this.resyncing.delete(id));
   }
 
