@@ -155,22 +155,9 @@ export class PublishedStates {
   }
 }
 
-/** A dormitory seen for the first time: every field (a delta that is the whole state). */
+/** A dormitory seen for the first time: every field (a delta that is the whole state), copied. */
 function wholeDelta(state: DormitoryLiveState): DormitoryDelta {
-  return {
-    id: state.id,
-    building: state.building,
-    floor: state.floor,
-    room: state.room,
-    state: state.state,
-    balance: { electricity: state.balance.electricity, water: state.balance.water },
-    powerW: state.powerW,
-    online: state.online,
-    activeAlarms: state.activeAlarms,
-    lastReadingAt: state.lastReadingAt,
-    ...(state.daysLeft === undefined ? {} : { daysLeft: state.daysLeft }),
-    circuits: state.circuits.map((c) => ({ ...c })),
-  };
+  return { ...state, balance: { ...state.balance }, circuits: state.circuits.map((c) => ({ ...c })) };
 }
 
 /** Applies a delta to a full state (a client's copy): a new object, the old one untouched. */
