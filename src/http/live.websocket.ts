@@ -39,6 +39,8 @@ export interface LiveWebSocketOptions {
   readonly stallTimeoutMs?: number;
   /** A client whose buffer passes this (a snapshot and a job end on top of the mark) is dropped at once. Default 32 MiB. */
   readonly maxBufferedBytes?: number;
+  /** Clients sent a flush in one turn of the event loop; the rest in the turns after. Default 200. */
+  readonly fanOutChunk?: number;
   /** Where dropped clients are counted (`campus_live_clients_dropped_total`) and open ones gauged. */
   readonly metrics?: Pick<Metrics, 'liveClientsDropped' | 'liveClients'>;
 }
@@ -93,6 +95,7 @@ const DEFAULT_HIGH_WATER_MARK_BYTES = 1_048_576;
 const DEFAULT_PING_INTERVAL_MS = 30_000;
 const DEFAULT_STALL_TIMEOUT_MS = 15_000;
 const DEFAULT_MAX_BUFFERED_BYTES = 32 * 1_048_576;
+const DEFAULT_FAN_OUT_CHUNK = 200;
 
 const Query = Type.Object(
   {
@@ -194,6 +197,7 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const fanOutChunk = Math.max(1, options.fanOutChunk ?? DEFAULT_FAN_OUT_CHUNK);
   const metrics = options.metrics;
   // Clients send nothing but pongs; a small frame limit keeps a hostile client cheap.
   if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: 4096 } });
@@ -267,9 +271,76 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     if (client.format === 'delta') client.wholeNext = true;
   }
 
+  /** One flush's delivery: every payload serialised when the flush came, sent a chunk of clients a turn. */
+  interface FanOut {
+    readonly clients: readonly LiveClient[];
+    next: number;
+    readonly relevant: (scope: Scope) => Changes | undefined;
+    /** Whole states, serialised for the scopes where a client reads them. */
+    readonly payloads: ReadonlyMap<string, Buffer>;
+    readonly deltaPayloads: ReadonlyMap<string, Buffer | undefined>;
+  }
+  let fanOut: FanOut | undefined;
+  let fanOutTurn: NodeJS.Immediate | undefined;
+
+  /** One client's share of a flush: held as dirty ids while it is slow, else its scope's payload. */
+  function deliver(client: LiveClient, plan: FanOut, now: number): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
+    const changes = plan.relevant(client.scope);
+    if (!changes || changes.states.length === 0) return;
+    const states = changes.states;
+    if (slowOrStalled(client, now)) {
+      client.diffsHeld++;
+      for (const state of states) client.dirty.add(state.id);
+      return;
+    }
+    // A client that was slow and is back under the mark first catches up on what it missed (the
+    // states as they are now, in a later turn maybe newer than this flush's: a delta client then
+    // stays whole for one more flush).
+    const caughtUp = client.dirty.size > 0;
+    if (caughtUp) {
+      for (const state of states) client.dirty.delete(state.id);
+      flushIfDrained(client);
+    }
+    if (client.format === 'delta' && !client.wholeNext) {
+      const payload = plan.deltaPayloads.get(client.scopeKey);
+      if (payload) send(client, payload);
+      return;
+    }
+    const planned = plan.payloads.get(client.scopeKey);
+    if (planned) {
+      send(client, planned);
+      if (!caughtUp) client.wholeNext = false;
+      return;
+    }
+    // It caught up between the plan and its turn: the states now, whole (newer than the published
+    // ones its next delta is taken against, so it stays whole for one more flush).
+    send(client, diffMessage(changes.states));
+    diffSerialisations++;
+  }
+
+  /**
+   * Sends the flush in progress to its next `fanOutChunk` clients (all of them with `all`): a
+   * thousand sockets' writes in one turn held the event loop for 20 ms at 20,000 meters, and
+   * readings waited behind them. A flush always ends before the next one starts (a delta client
+   * must get every delta in order).
+   */
+  function continueFanOut(all = false): void {
+    fanOutTurn = undefined;
+    const plan = fanOut;
+    if (!plan) return;
+    const now = Date.now(); // wall time, as the keepalive: it is about TCP peers
+    const until = all ? plan.clients.length : Math.min(plan.clients.length, plan.next + fanOutChunk);
+    while (plan.next < until) deliver(plan.clients[plan.next++]!, plan, now);
+    if (plan.next < plan.clients.length) fanOutTurn = setImmediate(continueFanOut);
+    else fanOut = undefined;
+  }
+
   const unsubscribe = feed.subscribe((changed) => {
     feedCalls++;
     if (changed.length === 0) return;
+    if (fanOutTurn) clearImmediate(fanOutTurn);
+    continueFanOut(true);
     let alarmsChanged = false;
     for (const state of changed) {
       if (alarmCounts.get(state.id) !== state.activeAlarms) alarmsChanged = true;
@@ -280,7 +351,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
     if (deltaClients === 0) publishedInStep = false;
     if (clients.size === 0) return;
 
-    // Group once per call; serialise lazily once per scope (and format) that has a client in it.
+    // Group once per call; serialise once per scope (and format) that has a client in it, now:
+    // the states are refreshed in place, and every client of a flush must get the same state.
     const byBuilding = new Map<string, Changes>();
     const byId = new Map<string, Changes>();
     const all: Changes = { states: changed, deltas: [] };
@@ -294,8 +366,6 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
         if (delta) group.deltas.push(delta);
       } else byBuilding.set(state.building, { states: [state], deltas: delta ? [delta] : [] });
     }
-    const payloads = new Map<string, Buffer>();
-    const deltaPayloads = new Map<string, Buffer | undefined>();
     const relevant = (scope: Scope): Changes | undefined => {
       switch (scope.kind) {
         case 'campus':
@@ -306,42 +376,28 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
           return byId.get(scope.dormitoryId);
       }
     };
-
-    const now = Date.now(); // wall time, as the keepalive: it is about TCP peers
+    const payloads = new Map<string, Buffer>();
+    const deltaPayloads = new Map<string, Buffer | undefined>();
+    const open: LiveClient[] = [];
     for (const client of clients) {
       if (client.socket.readyState !== client.socket.OPEN) continue;
       const changes = relevant(client.scope);
       if (!changes || changes.states.length === 0) continue;
-      const states = changes.states;
-      if (slowOrStalled(client, now)) {
-        client.diffsHeld++;
-        for (const state of states) client.dirty.add(state.id);
-        continue;
-      }
-      // A client that was slow and is back under the mark first catches up on what it missed.
-      if (client.dirty.size > 0) {
-        for (const state of states) client.dirty.delete(state.id);
-        flushIfDrained(client);
-      }
-      if (client.format === 'delta' && !client.wholeNext) {
-        let payload = deltaPayloads.get(client.scopeKey);
-        if (!deltaPayloads.has(client.scopeKey)) {
-          payload = changes.deltas.length > 0 ? deltaMessage(changes.deltas) : undefined;
-          deltaPayloads.set(client.scopeKey, payload);
-          if (payload) diffSerialisations++;
-        }
-        if (payload) send(client, payload);
-        continue;
-      }
-      let payload = payloads.get(client.scopeKey);
-      if (payload === undefined) {
-        payload = diffMessage(states);
-        payloads.set(client.scopeKey, payload);
+      open.push(client);
+      // Whole states only for a scope where someone reads them (a delta client in step reads none).
+      const wantsWhole = client.format === 'full' || client.wholeNext || client.dirty.size > 0;
+      if (wantsWhole && !payloads.has(client.scopeKey)) {
+        payloads.set(client.scopeKey, diffMessage(changes.states));
         diffSerialisations++;
       }
-      send(client, payload);
-      client.wholeNext = false;
+      if (client.format === 'delta' && !deltaPayloads.has(client.scopeKey)) {
+        const payload = changes.deltas.length > 0 ? deltaMessage(changes.deltas) : undefined;
+        deltaPayloads.set(client.scopeKey, payload);
+        if (payload) diffSerialisations++;
+      }
     }
+    fanOut = { clients: open, next: 0, relevant, payloads, deltaPayloads };
+    continueFanOut();
   });
 
   /**
@@ -463,6 +519,8 @@ async function liveWebSocketPlugin(app: FastifyInstance, options: LiveWebSocketO
 
   app.addHook('onClose', async () => {
     clearInterval(keepalive);
+    if (fanOutTurn) clearImmediate(fanOutTurn);
+    fanOut = undefined;
     unsubscribeSessionEndings();
     await checking;
     await refreshingAlarms;

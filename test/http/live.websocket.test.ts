@@ -338,3 +338,30 @@ t.test('keepalive: a client that stops answering pings is dropped, a live one st
   t.equal(server.app.liveWebSocketStats().dropped.keepalive, 1, 'counted as dropped by the keepalive');
   live.ws.close();
 });
+
+t.test('a flush goes out a chunk of clients a turn, and always ends before the next one starts', async (t) => {
+  const server = await startLiveTestServer(t, { live: { fanOutChunk: 2 } });
+  const token = await server.token('admin', ADMIN_PASSWORD);
+  const clients: ReturnType<typeof connect>[] = [];
+  // One after the other, so the server's order is the connection order.
+  for (const format of ['full', 'delta', 'full', 'delta', 'full']) {
+    const client = connect(`${server.wsUrl}/ws/live?format=${format}&token=${token}`);
+    await waitFor(() => client.received === 1, 'a snapshot');
+    clients.push(client);
+  }
+  const sent = () => server.app.liveWebSocketStats().clients.map((c) => c.messagesSent);
+  t.same(sent(), [1, 1, 1, 1, 1], 'five snapshots');
+
+  server.feed.update('A-101', { powerW: 11 });
+  t.same(sent(), [2, 2, 1, 1, 1], 'in the turn of the flush: the first chunk of two clients');
+  server.feed.update('A-101', { powerW: 12, online: false });
+  t.same(sent(), [3, 3, 2, 2, 2], 'the next flush first ends the one before, then starts its own chunk');
+  server.feed.update('A-101', { powerW: 13, online: true });
+  await waitFor(() => sent().every((n) => n === 4), 'every client sent every flush');
+  const a101 = server.feed.get('A-101');
+  await waitFor(() => clients.every((c) => isDeepStrictEqual(c.latest.get('A-101'), a101)), 'every client at the last state');
+  t.pass('whole-state and delta clients all end at the last state, a field changed and changed back included');
+  const powers = clients[0]!.messages.slice(1).map((m) => (m.dormitories as DormitoryLiveState[])[0]!.powerW);
+  t.same(powers, [11, 12, 13], 'a client gets the flushes in order');
+  for (const c of clients) c.ws.close();
+});
