@@ -57,11 +57,6 @@ export interface CampusRuntimeOptions {
   readonly databaseOutlivesProcess?: boolean;
 }
 
-/**
- * The running actor system and its edges: boots the tree from the database, owns the driver
- * sessions and the group committer, and gives the HTTP layer its queries. The app calls
- * start() / stop(); nothing here touches the process.
- */
 /** A credit announced while its dormitory reloads, and the actor it was told to (undefined: none). */
 interface CreditHeard {
   readonly purse: Purse;
@@ -70,6 +65,11 @@ interface CreditHeard {
   toldTo: Ref<DormitoryMsg> | undefined;
 }
 
+/**
+ * The running actor system and its edges: boots the tree from the database, owns the driver
+ * sessions and the group committer, and gives the HTTP layer its queries. The app calls
+ * start() / stop(); nothing here touches the process.
+ */
 export class CampusRuntime {
   readonly directory = new ActorDirectory();
   readonly live: LiveHub;
