@@ -631,18 +631,19 @@ export class LedgerWriter implements LedgerPressure, WriteAhead {
 
   private runFlush(): Promise<void> {
     if (this.flushing) return this.flushing;
+    // A batch being retried commits alone and whole, with its key, before anything newer.
     let batch = this.retrying ?? this.batch;
     if (sizeOf(batch) === 0) return Promise.resolve();
-    if (batch === this.retrying) {
-      // Committed alone and whole, with its key, before anything newer.
-    } else if (sizeOf(batch) > this.maxCommitItems) {
-      // A backlog commits in slices, in the order one transaction would have written them:
-      // each slice is a transaction and a turn of its own, so no commit holds the thread (PGlite)
-      // or the connection for long. Items that arrive meanwhile go behind the rest.
-      const items = itemsOf(batch);
-      batch = batchOf(items.slice(0, this.maxCommitItems));
-      this.batch = batchOf(items.slice(this.maxCommitItems));
-    } else this.batch = emptyBatch();
+    if (!this.retrying) {
+      if (sizeOf(batch) > this.maxCommitItems) {
+        // A backlog commits in slices, in the order one transaction would have written them:
+        // each slice is a transaction and a turn of its own, so no commit holds the thread (PGlite)
+        // or the connection for long. Items that arrive meanwhile go behind the rest.
+        const items = itemsOf(batch);
+        batch = batchOf(items.slice(0, this.maxCommitItems));
+        this.batch = batchOf(items.slice(this.maxCommitItems));
+      } else this.batch = emptyBatch();
+    }
     const keys = new Set(batch.controls.keys());
     this.flushingKeys = keys;
     // A write-ahead committing one of these actors carries a newer state: it lands first, this one is dropped from the batch.
