@@ -132,6 +132,12 @@ t.test('a missing, unknown or garbled token is closed with 4401 and gets no data
   const status = await new Promise<number | undefined>((resolve) => unknownParameter.once('unexpected-response', (_request, response) => resolve(response.statusCode)));
   t.equal(status, 400, 'an unknown query parameter fails the upgrade');
   unknownParameter.terminate();
+
+  const unknownFormat = new WebSocket(`${server.wsUrl}/ws/live?token=${token}&format=xml`);
+  unknownFormat.on('error', () => undefined);
+  const formatStatus = await new Promise<number | undefined>((resolve) => unknownFormat.once('unexpected-response', (_request, response) => resolve(response.statusCode)));
+  t.equal(formatStatus, 400, 'a format other than full or delta fails the upgrade');
+  unknownFormat.terminate();
 });
 
 t.test('a student sees only their own dormitory, whatever building they ask for', async (t) => {
